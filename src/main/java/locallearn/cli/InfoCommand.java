@@ -1,0 +1,36 @@
+package locallearn.cli;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** What this machine gives the engine: JDK, cores, threads, memory (and later the GPU). */
+@Command(name = "info", description = "Show the JDK, cores, threads, memory and GPU the engine sees.")
+final class InfoCommand implements Callable<Integer> {
+    @Option(names = "--json", description = "print one JSON object")
+    boolean json;
+
+    @Override public Integer call() {
+        Map<String, Object> info = facts();
+        if (json) {
+            System.out.println(Json.object(info));
+        } else {
+            info.forEach((k, v) -> System.out.printf("%-18s %s%n", k, v));
+        }
+        return 0;
+    }
+
+    static Map<String, Object> facts() {
+        Runtime rt = Runtime.getRuntime();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("version", "0.1.0");
+        m.put("java", System.getProperty("java.vm.name") + " " + Runtime.version());
+        m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+        m.put("cores", rt.availableProcessors());
+        m.put("max_heap_bytes", rt.maxMemory());
+        m.put("vector_bits", jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize());
+        return m;
+    }
+}

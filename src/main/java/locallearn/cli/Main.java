@@ -1,0 +1,41 @@
+package locallearn.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The command line. Every subcommand is a small class of its own in this package; bad input of
+ * any kind ends in one line on stderr and exit code 2 ({@link UserError}), never a stack trace.
+ */
+@Command(name = "locallearn", mixinStandardHelpOptions = true, version = "locallearn 0.1.0",
+        description = "Train neural networks with layer-local error signals (Nøkland & Eidnes, 2019) or global backprop.",
+        subcommands = {InfoCommand.class})
+public final class Main {
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns its exit code (tests call this). */
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setParameterExceptionHandler((ex, a) -> {
+            System.err.println("locallearn: " + ex.getMessage());
+            return 2;
+        });
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            Throwable t = ex;
+            if (t instanceof UserError || t instanceof IllegalArgumentException || t instanceof IllegalStateException
+                    || t instanceof java.io.IOException || t instanceof java.io.UncheckedIOException) {
+                System.err.println("locallearn " + cmd.getCommandName() + ": " + t.getMessage());
+            } else if (t instanceof OutOfMemoryError) {
+                System.err.println("locallearn " + cmd.getCommandName() + ": out of memory (" + t.getMessage() + "); try a smaller --batch-size");
+            } else {
+                System.err.println("locallearn " + cmd.getCommandName() + ": internal error: " + t);
+                if (System.getenv("LOCALLEARN_DEBUG") != null) t.printStackTrace();
+            }
+            return 2;
+        });
+        return cl.execute(args);
+    }
+}

@@ -1,0 +1,71 @@
+package locallearn.tensor;
+
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * One per device: hands out storage, keeps released blocks in a pool keyed by exact size for the
+ * next request of that size, and accounts every byte. A training step asks for the same sizes
+ * every time, so after the first step nothing reaches the device's real allocator.
+ *
+ * <p>The accounting is exact: {@code current} is the sum of {@code bytes} of the blocks handed
+ * out and not yet released; sizes are what the subclass's {@link #blockBytes} rounds a request to
+ * (the CPU rounds nothing).
+ */
+public abstract class PooledAllocator<S extends Storage> {
+    private final Map<Long, ArrayDeque<S>> pool = new HashMap<>();
+    private long current, peak, reserved;
+
+    /** Size of the block that serves a request of {@code bytes}. */
+    protected long blockBytes(long bytes) { return bytes; }
+
+    /** Gets fresh memory from the device; may throw {@link OutOfMemoryError}-like exceptions. */
+    protected abstract S create(long bytes);
+
+    /** Gives memory back to the device. */
+    protected abstract void destroy(S s);
+
+    public final synchronized S acquire(long requestBytes) {
+        long bytes = blockBytes(requestBytes);
+        ArrayDeque<S> free = pool.get(bytes);
+        S s = free == null ? null : free.poll();
+        if (s == null) {
+            try {
+                s = create(bytes);
+            } catch (RuntimeException | OutOfMemoryError e) {
+                // give the pool back to the device and try once more before failing
+                trim();
+                s = create(bytes);
+            }
+            reserved += bytes;
+        }
+        s.markReleased(false);
+        current += bytes;
+        peak = Math.max(peak, current);
+        return s;
+    }
+
+    public final synchronized void release(S s) {
+        if (s.released()) return;
+        s.markReleased(true);
+        current -= s.bytes;
+        pool.computeIfAbsent(s.bytes, k -> new ArrayDeque<>()).push(s);
+    }
+
+    /** Returns every pooled block to the device. */
+    public final synchronized void trim() {
+        for (ArrayDeque<S> q : pool.values()) {
+            for (S s : q) {
+                destroy(s);
+                reserved -= s.bytes;
+            }
+        }
+        pool.clear();
+    }
+
+    public final synchronized MemoryStats stats() { return new MemoryStats(current, peak, reserved); }
+
+    /** Starts a new peak measurement from what is live now. */
+    public final synchronized void resetPeak() { peak = current; }
+}

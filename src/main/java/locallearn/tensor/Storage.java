@@ -1,0 +1,16 @@
+package locallearn.tensor;
+
+/**
+ * A block of memory on one device, handed out by that device's {@link PooledAllocator}.
+ * {@code bytes} is what the block holds, the figure the allocator accounts.
+ */
+public abstract class Storage {
+    public final long bytes;
+    private boolean released;
+
+    protected Storage(long bytes) { this.bytes = bytes; }
+
+    public final boolean released() { return released; }
+
+    final void markReleased(boolean r) { released = r; }
+}

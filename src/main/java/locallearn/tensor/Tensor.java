@@ -1,0 +1,71 @@
+package locallearn.tensor;
+
+/**
+ * A float32 tensor: a shape over a block of device memory. Tensors are made by a backend
+ * ({@code Backend.allocate}), belong to the innermost open {@link Scope} (or to the caller when
+ * none is open) and give their memory back to the device's pool on {@link #close()}; a view
+ * ({@link #view}) shares its owner's memory and lives as long as the owner.
+ *
+ * <p>Class labels are stored as float class indices (exact below 2^24), so one storage type
+ * serves every op on both devices.
+ */
+public final class Tensor implements AutoCloseable {
+    private final Shape shape;
+    private final Storage storage;
+    private final PooledAllocator<Storage> allocator; // null for views
+    private final Tensor owner;                        // this, or the tensor a view shares
+    private boolean released;
+    Scope scope;
+
+    @SuppressWarnings("unchecked")
+    public Tensor(Shape shape, Storage storage, PooledAllocator<? extends Storage> allocator) {
+        if ((long) shape.numel() * Float.BYTES > storage.bytes)
+            throw new IllegalArgumentException("tensor: shape " + shape + " needs " + (long) shape.numel() * Float.BYTES + " bytes, storage has " + storage.bytes);
+        this.shape = shape;
+        this.storage = storage;
+        this.allocator = (PooledAllocator<Storage>) allocator;
+        this.owner = this;
+        Scope.adopt(this);
+    }
+
+    private Tensor(Shape shape, Tensor owner) {
+        this.shape = shape;
+        this.storage = owner.storage;
+        this.allocator = null;
+        this.owner = owner;
+    }
+
+    public Shape shape() { return shape; }
+
+    public int numel() { return shape.numel(); }
+
+    public int dim(int i) { return shape.dim(i); }
+
+    public int rank() { return shape.rank(); }
+
+    /** The memory behind this tensor; throws if it was released. */
+    public Storage storage() {
+        if (owner.released) throw new IllegalStateException("tensor " + shape + " used after release");
+        return storage;
+    }
+
+    public boolean isReleased() { return owner.released; }
+
+    /** The same memory seen with another shape of the same element count. */
+    public Tensor view(int... dims) {
+        Shape s = new Shape(dims);
+        if (s.numel() != shape.numel())
+            throw new IllegalArgumentException("view: cannot view " + shape + " (" + shape.numel() + " elements) as " + s + " (" + s.numel() + ")");
+        storage();
+        return new Tensor(s, owner);
+    }
+
+    /** Returns the memory to the device's pool. Closing a view does nothing; closing twice is harmless. */
+    @Override public void close() {
+        if (owner != this || released) return;
+        released = true;
+        allocator.release(storage);
+    }
+
+    @Override public String toString() { return "Tensor" + shape + (owner.released ? " (released)" : ""); }
+}

@@ -1,0 +1,97 @@
+package locallearn.tensor;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import org.junit.jupiter.api.Test;
+
+class ScopeAndAllocatorTest {
+
+    static final class HeapStorage extends Storage {
+        HeapStorage(long bytes) { super(bytes); }
+    }
+
+    static final class CountingAllocator extends PooledAllocator<HeapStorage> {
+        int created, destroyed;
+
+        @Override protected HeapStorage create(long bytes) { created++; return new HeapStorage(bytes); }
+
+        @Override protected void destroy(HeapStorage s) { destroyed++; }
+    }
+
+    final CountingAllocator alloc = new CountingAllocator();
+
+    Tensor tensor(int... dims) {
+        Shape s = new Shape(dims);
+        return new Tensor(s, alloc.acquire(4L * s.numel()), alloc);
+    }
+
+    @Test void accountingCountsExactBytesOfLiveTensors() {
+        Tensor a = tensor(3, 5);      // 60 bytes
+        Tensor b = tensor(7);         // 28 bytes
+        assertEquals(new MemoryStats(88, 88, 88), alloc.stats());
+        a.close();
+        assertEquals(new MemoryStats(28, 88, 88), alloc.stats());
+        Tensor c = tensor(5, 3);      // same size as a: served from the pool
+        assertEquals(2, alloc.created);
+        assertEquals(new MemoryStats(88, 88, 88), alloc.stats());
+        b.close();
+        c.close();
+        alloc.resetPeak();
+        assertEquals(new MemoryStats(0, 0, 88), alloc.stats());
+        alloc.trim();
+        assertEquals(new MemoryStats(0, 0, 0), alloc.stats());
+        assertEquals(2, alloc.destroyed);
+    }
+
+    @Test void closingAScopeReleasesWhatItOwnsButNotWhatItKept() {
+        Tensor outer = tensor(4);
+        Tensor kept;
+        try (Scope s = Scope.open()) {
+            Tensor tmp = tensor(10);
+            kept = s.keep(tensor(2));
+            assertEquals(2, s.size() + 1); // tmp only, kept moved out
+            assertFalse(tmp.isReleased());
+        }
+        assertFalse(kept.isReleased());
+        assertFalse(outer.isReleased());
+        assertEquals(16 + 8, alloc.stats().current());
+    }
+
+    @Test void nestedScopesHandKeptTensorsToTheirParent() {
+        try (Scope outer = Scope.open()) {
+            Tensor t;
+            try (Scope inner = Scope.open()) {
+                t = inner.keep(tensor(3));
+            }
+            assertFalse(t.isReleased());
+            assertEquals(1, outer.size());
+        }
+        assertEquals(0, alloc.stats().current());
+    }
+
+    @Test void useAfterReleaseNamesTheTensor() {
+        Tensor t = tensor(2, 3);
+        t.close();
+        IllegalStateException e = assertThrows(IllegalStateException.class, t::storage);
+        assertTrue(e.getMessage().contains("(2, 3)"), e.getMessage());
+        // the pooled block now serves another tensor; the stale handle must still refuse
+        Tensor u = tensor(3, 2);
+        assertSame(u.storage(), u.storage());
+        assertThrows(IllegalStateException.class, t::storage);
+    }
+
+    @Test void viewSharesMemoryAndChecksElementCount() {
+        Tensor t = tensor(2, 3, 4);
+        Tensor v = t.view(6, 4);
+        assertSame(t.storage(), v.storage());
+        v.close(); // a view does not own memory
+        assertFalse(t.isReleased());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> t.view(5, 5));
+        assertTrue(e.getMessage().contains("(2, 3, 4)") && e.getMessage().contains("(5, 5)"), e.getMessage());
+    }
+
+    @Test void negativeSizesAreRejected() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Shape(2, -1));
+        assertTrue(e.getMessage().contains("negative"));
+    }
+}
