@@ -211,6 +211,13 @@ public interface Backend extends AutoCloseable {
     // ---- augmentation (family "augment") ------------------------------------------------------
 
     /**
+     * In place, per channel: x (B, C, inner) = x * scale[c] + shift[c]. Normalising a batch on the
+     * device is scale = 1/std, shift = -mean/std (after the crop, whose padding is black in pixel
+     * space, as the reference's torchvision pipeline).
+     */
+    void channelAffine(Tensor x, Tensor scale, Tensor shift);
+
+    /**
      * Random crop with zero padding and optional horizontal flip, per image of x (B, C, H, W)
      * into y of the same shape. For image b: dy = floor(u0 * (2 pad + 1)) - pad, dx likewise from
      * u1, flip when u2 < 0.5, with u0, u1, u2 = Philox.uniform(seed, stream, 3b + 0, 1, 2).
