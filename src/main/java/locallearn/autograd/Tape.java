@@ -38,6 +38,9 @@ public final class Tape {
     /** A tape that records nothing, for evaluation. */
     public static Tape noGrad(Backend backend) { return new Tape(backend, false, false, 0, 0); }
 
+    /** A training-mode tape that records nothing (dropout and batch statistics on, no backward). */
+    public static Tape noGradTraining(Backend backend, long seed, long step) { return new Tape(backend, false, true, seed, step); }
+
     public Backend backend() { return backend; }
 
     public boolean training() { return training; }
