@@ -129,15 +129,22 @@ final class Gemm {
     private static void packB(boolean transB, int k, int n, float[] b, int ob, int pc, int kc, int j0, int cols, float[] bp) {
         for (int jr = 0; jr < cols; jr += NR) {
             int nr = Math.min(NR, cols - jr), base = jr * kc;
-            for (int p = 0; p < kc; p++) {
-                int dst = base + p * NR;
-                if (!transB) {
+            if (!transB) {
+                for (int p = 0; p < kc; p++) {
+                    int dst = base + p * NR;
                     System.arraycopy(b, ob + (pc + p) * n + j0 + jr, bp, dst, nr);
-                } else {
-                    int src = ob + (j0 + jr) * k + pc + p;
-                    for (int j = 0; j < nr; j++) bp[dst + j] = b[src + j * k];
+                    for (int j = nr; j < NR; j++) bp[dst + j] = 0f;
                 }
-                for (int j = nr; j < NR; j++) bp[dst + j] = 0f;
+            } else {
+                // column j of op(B) is a contiguous row of B: read it in order, write with stride NR
+                for (int j = 0; j < NR; j++) {
+                    if (j >= nr) {
+                        for (int p = 0; p < kc; p++) bp[base + p * NR + j] = 0f;
+                        continue;
+                    }
+                    int src = ob + (j0 + jr + j) * k + pc;
+                    for (int p = 0; p < kc; p++) bp[base + p * NR + j] = b[src + p];
+                }
             }
         }
     }
@@ -146,15 +153,22 @@ final class Gemm {
     private static void packA(boolean transA, int m, int k, float alpha, float[] a, int oa, int ic, int mc, int pc, int kc, float[] ap) {
         for (int ir = 0; ir < mc; ir += MR) {
             int mr = Math.min(MR, mc - ir), base = ir * kc;
-            for (int i = 0; i < MR; i++) {
-                if (i >= mr) {
-                    for (int p = 0; p < kc; p++) ap[base + p * MR + i] = 0f;
-                } else if (!transA) {
+            if (!transA) {
+                // row i of op(A) is a contiguous row of A
+                for (int i = 0; i < MR; i++) {
+                    if (i >= mr) {
+                        for (int p = 0; p < kc; p++) ap[base + p * MR + i] = 0f;
+                        continue;
+                    }
                     int src = oa + (ic + ir + i) * k + pc;
                     for (int p = 0; p < kc; p++) ap[base + p * MR + i] = alpha * a[src + p];
-                } else {
-                    int src = oa + pc * m + ic + ir + i;
-                    for (int p = 0; p < kc; p++) ap[base + p * MR + i] = alpha * a[src + p * m];
+                }
+            } else {
+                // column p of op(A) is a contiguous row of A: the MR values of one p are adjacent
+                for (int p = 0; p < kc; p++) {
+                    int src = oa + (pc + p) * m + ic + ir, dst = base + p * MR;
+                    for (int i = 0; i < mr; i++) ap[dst + i] = alpha * a[src + i];
+                    for (int i = mr; i < MR; i++) ap[dst + i] = 0f;
                 }
             }
         }
