@@ -54,6 +54,21 @@ class GemmConvForwardTest {
             }
     }
 
+    /** The packed kernel directly (the public op sends tiny products to the plain loop), on sizes that leave partial tiles. */
+    @Test void packedGemmMatchesDefinitionOnEdgeTiles() {
+        // the last two are split over the threads, by rows and by columns
+        int[][] sizes = {{1, 1, 1}, {5, 31, 3}, {7, 33, 257}, {13, 65, 300}, {130, 3, 513}, {6, 32, 256}, {121, 97, 1}, {301, 37, 300}, {9, 700, 101}};
+        for (int[] s : sizes)
+            for (int t = 0; t < 4; t++) {
+                boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
+                int m = s[0], n = s[1], k = s[2];
+                float[] a = rand(rnd, m * k), b = rand(rnd, k * n), c = rand(rnd, m * n), got = c.clone();
+                Gemm.gemmFast(ta, tb, m, n, k, -0.75f, a, 0, b, 0, 0.5f, got, 0);
+                near("gemmFast ta=" + ta + " tb=" + tb + " " + m + "x" + n + "x" + k,
+                        gemmRef(ta, tb, m, n, k, -0.75f, a, 0, b, 0, 0.5f, c, 0), got, 1e-4, 1e-4);
+            }
+    }
+
     @Test void gemmZeroBetaIgnoresNaNInC() {
         float[] a = rand(rnd, 6), b = rand(rnd, 6);
         Tensor c = be.allocate(2, 2);
