@@ -28,7 +28,7 @@ public final class LocalBlock extends Layer {
     final Layer simHead;      // linear_loss / conv_loss, null without sim or in the backprop-free variant
     final Pool2d avgPool;     // before decoder_y (and before the backprop-free sim), conv blocks only
     final Layer decoder;      // decoder_y: Linear to classes, or LinearFA to the target projection
-    final Linear projY;       // fixed random target projection of the backprop-free variants
+    final Var projY;          // proj_y.weight (P, K): fixed random target projection of the backprop-free variants, a buffer
     final Tensor projSign;    // (P, K): 1 where proj_y > 0, so onehot · projSign^T = (proj_y(onehot) > 0)
     final LossConfig loss;
     final float slope, dropout;
@@ -74,9 +74,10 @@ public final class LocalBlock extends Layer {
             this.decoder = null;
         }
         if (bio && local()) {
-            this.projY = child("proj_y", new Linear(init, classes, loss.targetProjSize(), false));
+            // drawn like a Linear(classes, P) without bias, but never trained: a buffer, not a parameter
+            this.projY = buffer("proj_y.weight", Var.constant(init.uniform((float) (1 / Math.sqrt(classes)), loss.targetProjSize(), classes)));
             Backend be = init.backend();
-            float[] w = be.read(projY.weight().data());
+            float[] w = be.read(projY.data());
             for (int i = 0; i < w.length; i++) w[i] = w[i] > 0 ? 1f : 0f;
             this.projSign = be.allocate(loss.targetProjSize(), classes);
             be.write(projSign, w);
@@ -147,7 +148,7 @@ public final class LocalBlock extends Layer {
         if (loss.bio()) {
             // proj_y(onehot) (B, P): a fixed random projection of the one-hot targets replaces them
             proj = be.allocate(targets.onehot().dim(0), loss.targetProjSize());
-            be.gemm(false, true, proj.dim(0), proj.dim(1), targets.onehot().dim(1), 1f, targets.onehot(), projY.weight().data(), 0f, proj);
+            be.gemm(false, true, proj.dim(0), proj.dim(1), targets.onehot().dim(1), 1f, targets.onehot(), projY.data(), 0f, proj);
         }
         Var pooled = null;
         if (avgPool != null) pooled = avgPool.forward(tape, h);
