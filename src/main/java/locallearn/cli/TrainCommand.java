@@ -50,16 +50,16 @@ final class TrainCommand implements Callable<Integer> {
         var split = Datasets.load(o.dataset, o.data, new Datasets.LoadOptions(limitTrain, limitTest, !svhnNoExtra));
         Path dir = out != null ? out : Path.of("runs", spec.name() + "-" + mc.name() + "-" + (o.backprop ? "backprop" : o.loss + (o.bio ? "-bio" : "")));
         try (Backend be = Backends.create(o.device); Trainer trainer = new Trainer(be, config, split.train(), split.test(), spec)) {
-            PrintStream err = System.err;
-            err.printf("locallearn train: %s on %s (%s: %d train, %d test), %s, %s, %d epochs, batch %d, lr %s, seed %d -> %s%n",
-                    mc.name(), spec.name(), split.source(), split.train().size(), split.test().size(), describeMode(mc), be.describe(),
-                    config.epochs(), config.batchSize(), config.lr(), config.seed(), dir);
             MetricsFile metrics = new MetricsFile(dir.resolve("metrics.jsonl"));
             if (resume != null) {
                 Checkpoints.resume(resume, trainer);
                 metrics.keepFirst(trainer.epoch());
-                err.printf("resumed from %s at epoch %d (step %d)%n", resume, trainer.epoch(), trainer.step());
             }
+            PrintStream err = System.err;
+            err.printf("locallearn train: %s on %s (%s: %d train, %d test), %s, %s, %d epochs, batch %d, lr %s, seed %d -> %s%n",
+                    mc.name(), spec.name(), split.source(), split.train().size(), split.test().size(), describeMode(mc), be.describe(),
+                    config.epochs(), config.batchSize(), config.lr(), config.seed(), dir);
+            if (resume != null) err.printf("resumed from %s at epoch %d (step %d)%n", resume, trainer.epoch(), trainer.step());
             List<TrainListener> listeners = new ArrayList<>();
             boolean bar = progress.equals("always") || (progress.equals("auto") && System.console() != null);
             if (bar) listeners.add(new ProgressBar(err));

@@ -74,9 +74,9 @@ public final class Checkpoints {
 
     /** Restores weights, optimizer state and counters for an exact resume from {@code file} and the state file beside it. */
     public static void resume(Path file, Trainer t) {
+        Map<String, String> meta = loadWeights(file, t.net(), t.backend());
         Path statePath = file.toAbsolutePath().resolveSibling(STATE);
         if (!Files.exists(statePath)) throw new IllegalArgumentException("resume: " + statePath + " is missing (it is written beside every checkpoint)");
-        Map<String, String> meta = loadWeights(file, t.net(), t.backend());
         SafeTensors.Contents st = readFile(statePath);
         if (!meta.get("step").equals(st.metadata().get("step")))
             throw new IllegalArgumentException("resume: " + file + " (step " + meta.get("step") + ") and " + statePath + " (step " + st.metadata().get("step") + ") are from different epochs");
