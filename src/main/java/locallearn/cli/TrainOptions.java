@@ -27,7 +27,7 @@ final class TrainOptions {
     @Option(names = "--target-proj-size", description = "width of the random target projection with --bio (default ${DEFAULT-VALUE})")
     int targetProjSize = 128;
     @Option(names = "--epochs", description = "(default ${DEFAULT-VALUE})")
-    int epochs = 3;
+    int epochs = 1;
     @Option(names = "--batch-size", description = "(default ${DEFAULT-VALUE})")
     int batchSize = 128;
     @Option(names = "--lr", description = "(default ${DEFAULT-VALUE})")
@@ -46,8 +46,8 @@ final class TrainOptions {
     float dropout = 0f;
     @Option(names = "--nonlin", description = "leakyrelu or relu (default: leakyrelu for sim/predsim, relu otherwise, as the paper)")
     String nonlin;
-    @Option(names = "--num-layers", description = "fc blocks: the mlp's hidden layers, the VGG classifier's (default 3 for mlp, 1 for vgg)")
-    Integer numLayers;
+    @Option(names = "--num-layers", description = "fc blocks: the mlp's hidden layers, the VGG classifier's (default ${DEFAULT-VALUE}; the paper's mlp is 3)")
+    int numLayers = 1;
     @Option(names = "--num-hidden", description = "(default ${DEFAULT-VALUE})")
     int numHidden = 1024;
     @Option(names = "--dim-in-decoder", description = "(default ${DEFAULT-VALUE})")
@@ -97,8 +97,7 @@ final class TrainOptions {
 
     ModelConfig modelConfig(int channels, int height, int width, int classes) {
         LossConfig l = lossConfig();
-        int layers = numLayers != null ? numLayers : model.equals("mlp") ? 3 : 1;
-        return new ModelConfig(model, channels, height, width, classes, layers, numHidden, featMult, dropout, !noBatchNorm, slope(l), l);
+        return new ModelConfig(model, channels, height, width, classes, numLayers, numHidden, featMult, dropout, !noBatchNorm, slope(l), l);
     }
 
     Optimizer.Kind optimizerKind() {
