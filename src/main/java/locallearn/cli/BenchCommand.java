@@ -140,7 +140,7 @@ final class BenchCommand implements Callable<Integer> {
         int layers = numLayers != null ? numLayers : model.equals("mlp") ? 3 : 1;
         var mc = new locallearn.models.ModelConfig(model, chw[0], chw[1], chw[2], classes, layers, numHidden, 1f, 0f, true, slope, loss);
         var tc = new locallearn.train.TrainConfig(mc, 1, batch, 5e-4f, new int[0], 0.25f, locallearn.optim.Optimizer.Kind.ADAM, 0.9f, 0f, 1, 0, 0, 0);
-        var res = locallearn.train.Bench.run(be, tc, Math.max(1, warmup), steps);
+        var res = locallearn.train.Bench.run(be, tc, warmup, steps);
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("impl", "locallearn");
         r.put("model", model);
