@@ -47,16 +47,16 @@ public final class Datasets {
                 new Layout(idx, null, null, "the four IDX files (MNIST format) from https://github.com/rois-codh/kmnist"
                         + " (http://codh.rois.ac.jp/kmnist/dataset/kmnist/)"));
         add(new DatasetSpec("cifar10", 3, 32, 32, 10, f(0.424f, 0.415f, 0.384f), f(0.283f, 0.278f, 0.284f), 4, true),
-                new Layout(List.of("data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"), "cifar-10-batches-bin", "cifar-10-binary.tar.gz",
+                new Layout(Cifar.concat(Cifar.CIFAR10_TRAIN, Cifar.CIFAR10_TEST), "cifar-10-batches-bin", "cifar-10-binary.tar.gz",
                         "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz (the binary version)"));
         add(new DatasetSpec("cifar100", 3, 32, 32, 100, f(0.438f, 0.418f, 0.377f), f(0.300f, 0.287f, 0.294f), 4, true),
-                new Layout(List.of("train.bin", "test.bin"), "cifar-100-binary", "cifar-100-binary.tar.gz",
+                new Layout(Cifar.concat(Cifar.CIFAR100_TRAIN, Cifar.CIFAR100_TEST), "cifar-100-binary", "cifar-100-binary.tar.gz",
                         "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz (the binary version)"));
         add(new DatasetSpec("svhn", 3, 32, 32, 10, f(0.431f, 0.430f, 0.446f), f(0.197f, 0.198f, 0.199f), 0, false),
-                new Layout(List.of("train_32x32.mat", "test_32x32.mat"), null, null,
+                new Layout(List.of(Svhn.TRAIN, Svhn.TEST), null, null,
                         "train_32x32.mat, test_32x32.mat and extra_32x32.mat from http://ufldl.stanford.edu/housenumbers/"));
         add(new DatasetSpec("stl10", 3, 96, 96, 10, f(0.447f, 0.440f, 0.407f), f(0.260f, 0.257f, 0.271f), 0, false),
-                new Layout(List.of("train_X.bin", "train_y.bin", "test_X.bin", "test_y.bin"), "stl10_binary", "stl10_binary.tar.gz",
+                new Layout(Stl10.FILES, "stl10_binary", "stl10_binary.tar.gz",
                         "http://ai.stanford.edu/~acoates/stl10/stl10_binary.tar.gz"));
     }
 
@@ -186,6 +186,10 @@ public final class Datasets {
                         f.get("t10k-images-idx3-ubyte"), f.get("t10k-labels-idx1-ubyte"));
                 yield new Split(train.limit(o.limitTrain()), test.limit(o.limitTest()), source.describe());
             }
+            case "cifar10" -> Cifar.read10(source, o);
+            case "cifar100" -> Cifar.read100(source, o);
+            case "stl10" -> Stl10.read(source, o);
+            case "svhn" -> Svhn.read(source, o);
             default -> throw new IllegalStateException("no reader for " + spec.name());
         };
     }
