@@ -32,7 +32,8 @@ final class Bytes {
      */
     static byte[] readUpTo(InputStream in, long limit, long sizeHint) throws IOException {
         long cap = Math.min(limit, MAX_ARRAY);
-        int size = (int) Math.min(cap, Math.max(sizeHint, FIRST_CHUNK));
+        // one byte past a right hint, so the end of the stream is seen without growing the buffer
+        int size = (int) Math.min(cap, sizeHint > 0 ? sizeHint + 1 : FIRST_CHUNK);
         byte[] buf = new byte[size];
         int n = 0;
         while (n < cap) {

@@ -90,6 +90,7 @@ final class MatV5 {
                 Cursor packed = top.sub(size);
                 Cursor inner = new Cursor(new InflaterInputStream(packed.asStream(), new java.util.zip.Inflater(), 1 << 16),
                         Long.MAX_VALUE, file + " (compressed element at byte " + at + ")", big);
+                inner.hintBound = Bytes.MAX_DEFLATE_RATIO * size;  // what these compressed bytes can inflate to
                 int innerType = inner.u32();
                 long innerSize = Integer.toUnsignedLong(inner.u32());
                 if (innerType != MI_MATRIX)
@@ -168,6 +169,8 @@ final class MatV5 {
         final String file;
         boolean big;
         long budget, position;
+        /** The most bytes this stream can really deliver: first buffers are never sized past it. */
+        long hintBound;
         /** The data of the last small element read by {@link #tag}, or null. */
         byte[] small;
         private final Cursor parent;
@@ -176,6 +179,7 @@ final class MatV5 {
 
         private Cursor(InputStream in, long budget, String file, boolean big, Cursor parent) {
             this.in = in; this.budget = budget; this.file = file; this.big = big; this.parent = parent;
+            this.hintBound = parent != null ? parent.hintBound : budget;
         }
 
         long left() { return budget; }
@@ -204,7 +208,7 @@ final class MatV5 {
 
         byte[] bytesGrowing(long n, String what) throws IOException {
             if (n > budget) throw new DataException(what + ": data needs " + n + " bytes, its element has " + budget + " left");
-            byte[] b = Bytes.readUpTo(in, n, 0);
+            byte[] b = Bytes.readUpTo(in, n, Math.min(n, hintBound));
             consumed(b.length);
             if (b.length < n) throw new DataException(what + ": data is cut short (" + b.length + " of " + n + " bytes)");
             skip(pad8(n) - n <= budget ? pad8(n) - n : budget);

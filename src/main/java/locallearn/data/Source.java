@@ -57,11 +57,7 @@ sealed interface Source permits Source.Folder, Source.Archive, Source.Embedded {
             try {
                 long size = Files.size(p);
                 if (size > Bytes.MAX_ARRAY) throw new DataException(file + ": " + Bytes.human(size) + " is larger than one file this reader takes (2 GB)");
-                byte[] raw;
-                try (InputStream in = Files.newInputStream(p)) {
-                    raw = Bytes.readUpTo(in, size, size);  // the size on disk is real, so it may size the buffer
-                }
-                return new Blob(file, gunzipIfNeeded(raw, file));
+                return new Blob(file, gunzipIfNeeded(Files.readAllBytes(p), file));  // sized by the real size on disk
             } catch (IOException e) {
                 throw Bytes.failure(file, e);
             }

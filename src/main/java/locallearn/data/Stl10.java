@@ -28,6 +28,7 @@ final class Stl10 {
             throw new DataException(images.file() + ": " + xb.length + " bytes is not a whole number of 96x96x3 images ("
                     + xb.length / PIXELS + " images and " + xb.length % PIXELS + " bytes)");
         int total = xb.length / PIXELS;
+        if (yb.length == 0) throw new DataException(labels.file() + ": file is empty");
         if (yb.length != total)
             throw new DataException(labels.file() + ": holds " + yb.length + " labels, but " + images.file() + " holds " + total + " images");
         for (int i = 0; i < total; i++) {

@@ -55,8 +55,13 @@ final class Svhn {
         }
     }
 
-    static Part part(InputStream in, long length, String file) throws IOException {
-        Map<String, MatV5.Matrix> vars = MatV5.read(in, length, file, Set.of("X", "y"));
+    static Part part(InputStream in, long length, String file) {
+        Map<String, MatV5.Matrix> vars;
+        try {
+            vars = MatV5.read(in, length, file, Set.of("X", "y"));
+        } catch (IOException e) {
+            throw Bytes.failure(file, e);
+        }
         MatV5.Matrix x = vars.get("X"), y = vars.get("y");
         if (x == null || y == null)
             throw new DataException(file + ": has no variable " + (x == null ? "X" : "y") + " (SVHN files hold X and y)");
