@@ -32,12 +32,17 @@ final class Bytes {
      */
     static byte[] readUpTo(InputStream in, long limit, long sizeHint) throws IOException {
         long cap = Math.min(limit, MAX_ARRAY);
-        // one byte past a right hint, so the end of the stream is seen without growing the buffer
-        int size = (int) Math.min(cap, sizeHint > 0 ? sizeHint + 1 : FIRST_CHUNK);
-        byte[] buf = new byte[size];
+        byte[] buf = new byte[(int) Math.min(cap, sizeHint > 0 ? sizeHint : FIRST_CHUNK)];
         int n = 0;
         while (n < cap) {
-            if (n == buf.length) buf = Arrays.copyOf(buf, (int) Math.min(cap, 2L * n));
+            if (n == buf.length) {
+                // full: a right hint ends here, seen with one byte read, without growing and copying
+                int probe = in.read();
+                if (probe < 0) break;
+                buf = Arrays.copyOf(buf, (int) Math.min(cap, Math.max(2L * n, 1)));
+                buf[n++] = (byte) probe;
+                continue;
+            }
             int r = in.read(buf, n, buf.length - n);
             if (r < 0) break;
             n += r;
@@ -45,19 +50,9 @@ final class Bytes {
         return n == buf.length ? buf : Arrays.copyOf(buf, n);
     }
 
-    /** Counts the bytes left in a stream without keeping them (for error messages). */
-    static long drain(InputStream in) throws IOException {
-        byte[] scratch = new byte[1 << 16];
-        long total = 0;
-        for (int r; (r = in.read(scratch)) >= 0; ) total += r;
-        return total;
-    }
-
     static boolean isGzip(byte[] b) {
         return b.length >= 2 && (b[0] & 0xFF) == 0x1F && (b[1] & 0xFF) == 0x8B;
     }
-
-    static int u8(byte[] b, int i) { return b[i] & 0xFF; }
 
     static long u32be(byte[] b, int i) {
         return ((long) (b[i] & 0xFF) << 24) | ((b[i + 1] & 0xFF) << 16) | ((b[i + 2] & 0xFF) << 8) | (b[i + 3] & 0xFF);

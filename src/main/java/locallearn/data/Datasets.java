@@ -178,13 +178,14 @@ public final class Datasets {
         return switch (spec.name()) {
             case "mnist", "fashion-mnist", "kmnist" -> {
                 if (source instanceof Source.Archive a)
-                    throw new DataException(a.archive() + ": " + spec.name() + " is read from its four IDX files (gzipped or not), not from an archive");
+                    throw new DataException(a.archive() + ": " + spec.name() + " is read from its four IDX files (gzipped or not),"
+                            + " not from one file or archive; pass the folder that holds them");
                 Map<String, Source.Blob> f = source.read(LAYOUTS.get(spec.name()).probeFiles());
                 Dataset train = Idx.read(spec.name(), spec.classes(), spec.height(), spec.width(),
-                        f.get("train-images-idx3-ubyte"), f.get("train-labels-idx1-ubyte"));
+                        f.get("train-images-idx3-ubyte"), f.get("train-labels-idx1-ubyte"), o.limitTrain());
                 Dataset test = Idx.read(spec.name(), spec.classes(), spec.height(), spec.width(),
-                        f.get("t10k-images-idx3-ubyte"), f.get("t10k-labels-idx1-ubyte"));
-                yield new Split(train.limit(o.limitTrain()), test.limit(o.limitTest()), source.describe());
+                        f.get("t10k-images-idx3-ubyte"), f.get("t10k-labels-idx1-ubyte"), o.limitTest());
+                yield new Split(train, test, source.describe());
             }
             case "cifar10" -> Cifar.read10(source, o);
             case "cifar100" -> Cifar.read100(source, o);

@@ -11,8 +11,8 @@ final class Idx {
 
     private Idx() {}
 
-    /** The train or test half of an IDX dataset from its image and label files. */
-    static Dataset read(String dataset, int classes, int rows, int cols, Source.Blob images, Source.Blob labels) {
+    /** The train or test half of an IDX dataset from its image and label files; decodes the first {@code limit} (0 = all). */
+    static Dataset read(String dataset, int classes, int rows, int cols, Source.Blob images, Source.Blob labels, int limit) {
         long n = checkImages(images, rows, cols);
         long m = checkHeader(labels, LABELS_MAGIC, 1, "labels")[0];
         if (n != m)
@@ -26,9 +26,10 @@ final class Idx {
                 throw new DataException(labels.file() + ": label " + v + " at index " + i + " is out of range 0.." + (classes - 1));
             y[i] = v;
         }
-        float[] x = new float[count * rows * cols];
+        int keep = limit > 0 ? Math.min(limit, count) : count;
+        float[] x = new float[keep * rows * cols];
         Bytes.toUnit(images.bytes(), 16, x, 0, x.length);
-        return new Dataset(dataset, 1, rows, cols, classes, x, y);
+        return new Dataset(dataset, 1, rows, cols, classes, x, java.util.Arrays.copyOf(y, keep));
     }
 
     /** Checks an image file's header and length; returns N. */

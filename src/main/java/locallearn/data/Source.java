@@ -1,15 +1,12 @@
 package locallearn.data;
 
-import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.zip.GZIPInputStream;
 
@@ -30,13 +27,11 @@ sealed interface Source permits Source.Folder, Source.Archive, Source.Embedded {
     /** What was read, for {@link Datasets.Split#source()}. */
     String describe();
 
-    /** Does this source hold the file {@code name} (or {@code name.gz})? Cheap: no reading. */
-    boolean has(String name);
-
     record Folder(Path dir) implements Source {
         @Override public String describe() { return dir.toString(); }
 
-        @Override public boolean has(String name) {
+        /** Does this folder hold the file {@code name} (or {@code name.gz})? Cheap: no reading. */
+        boolean has(String name) {
             return Files.exists(dir.resolve(name)) || Files.exists(dir.resolve(name + ".gz"));
         }
 
@@ -68,8 +63,6 @@ sealed interface Source permits Source.Folder, Source.Archive, Source.Embedded {
     record Archive(Path archive) implements Source {
         @Override public String describe() { return archive.toString(); }
 
-        @Override public boolean has(String name) { return true; }  // known only after reading it
-
         @Override public Map<String, Blob> read(Collection<String> names) {
             return TarGz.read(archive, names);
         }
@@ -78,10 +71,6 @@ sealed interface Source permits Source.Folder, Source.Archive, Source.Embedded {
     /** The Fashion-MNIST sample inside the jar (see NOTICE for how it was made). */
     record Embedded(String folder) implements Source {
         @Override public String describe() { return "embedded sample"; }
-
-        @Override public boolean has(String name) {
-            return Embedded.class.getResource(folder + name) != null || Embedded.class.getResource(folder + name + ".gz") != null;
-        }
 
         @Override public Map<String, Blob> read(Collection<String> names) {
             Map<String, Blob> out = new LinkedHashMap<>();
@@ -116,18 +105,4 @@ sealed interface Source permits Source.Folder, Source.Archive, Source.Embedded {
         }
     }
 
-    /** Opens a file as a stream, gunzipping when the magic says so (for streaming readers: SVHN). */
-    static InputStream openMaybeGzip(Path p) throws IOException {
-        InputStream in = new BufferedInputStream(Files.newInputStream(p), 1 << 16);
-        in.mark(2);
-        int b0 = in.read(), b1 = in.read();
-        in.reset();
-        return b0 == 0x1F && b1 == 0x8B ? new GZIPInputStream(in, 1 << 16) : in;
-    }
-
-    static List<String> withGz(Collection<String> names) {
-        List<String> out = new ArrayList<>();
-        for (String n : names) { out.add(n); out.add(n + ".gz"); }
-        return out;
-    }
 }

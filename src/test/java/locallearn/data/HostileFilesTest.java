@@ -167,8 +167,8 @@ class HostileFilesTest {
         f.put("t10k-images-idx3-ubyte" + gz, wrap(Files4Test.idxImages(1, 28, 28, IdxAndDiscoveryTest.pixels(1)), gzip));
         f.put("t10k-labels-idx1-ubyte" + gz, wrap(Files4Test.idxLabels(new byte[] {7}), gzip));
         return new Case("mnist", f, Datasets.LoadOptions.defaults(), m -> new Datasets.Split(
-                Idx.read("mnist", 10, 28, 28, blob(m, "train-images-idx3-ubyte" + gz), blob(m, "train-labels-idx1-ubyte" + gz)),
-                Idx.read("mnist", 10, 28, 28, blob(m, "t10k-images-idx3-ubyte" + gz), blob(m, "t10k-labels-idx1-ubyte" + gz)), "memory"));
+                Idx.read("mnist", 10, 28, 28, blob(m, "train-images-idx3-ubyte" + gz), blob(m, "train-labels-idx1-ubyte" + gz), 0),
+                Idx.read("mnist", 10, 28, 28, blob(m, "t10k-images-idx3-ubyte" + gz), blob(m, "t10k-labels-idx1-ubyte" + gz), 0), "memory"));
     }
 
     static byte[] wrap(byte[] b, boolean gzip) { return gzip ? Files4Test.gzip(b) : b; }
