@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -241,6 +242,42 @@ class HostileFilesTest {
         Case c = cifarArchive();
         truncations(c, "cifar-10-binary.tar.gz");
         mutations(c, 600, 3, 0.5);
+    }
+
+    @Test void paxArchiveTruncatedAndMutated() throws IOException {
+        Map<String, byte[]> f = new LinkedHashMap<>();
+        f.put("longpax.tar.gz", Base64.getMimeDecoder().decode(GnuTarArchivesTest.PAX_HEADERS));
+        Case c = new Case("cifar10", f, Datasets.LoadOptions.defaults());
+        writeAll(c);
+        Path archive = tmp.resolve("longpax.tar.gz");
+        Datasets.Split good = Datasets.load("cifar10", archive, c.options(), NOWHERE);
+        byte[] whole = f.get("longpax.tar.gz");
+        SplittableRandom rnd = new SplittableRandom(8);
+        Tally t = new Tally();
+        for (int i = 0; i < whole.length + 400; i++) {
+            // first every truncation, then 400 mutations, this time of the gunzipped tar (headers, pax records)
+            byte[] b;
+            if (i < whole.length) {
+                b = Arrays.copyOf(whole, i);
+            } else {
+                byte[] tar = Source.gunzipIfNeeded(whole, "pax");
+                for (int k = 0, n = 1 + rnd.nextInt(4); k < n; k++) tar[rnd.nextInt(1536)] = (byte) rnd.nextInt(256);
+                b = Files4Test.gzip(tar);
+            }
+            Files.write(archive, b);
+            try {
+                Datasets.Split s = Datasets.load("cifar10", archive, c.options(), NOWHERE);
+                if (Arrays.equals(s.train().labels(), good.train().labels()) && Arrays.equals(s.train().images(), good.train().images())) t.sameData++;
+                else t.otherData++;
+            } catch (DataException e) {
+                assertTrue(e.getMessage().contains(archive.toString()) && !e.getMessage().contains("\n"), e.getMessage());
+                t.rejected++;
+            } catch (Throwable e) {
+                throw new AssertionError("damage " + i + ": threw " + e, e);
+            }
+        }
+        System.out.printf("cifar10, pax archive: every truncation and 400 mutations of its tar headers: %s%n", t);
+        assertTrue(t.rejected >= whole.length - 64, t.toString());
     }
 
     @Test void cifarRecordsTruncatedAndMutated() throws IOException {
