@@ -40,6 +40,7 @@ sealed interface Source permits Source.Folder, Source.Archive, Source.Embedded {
             for (String name : names) {
                 Path p = dir.resolve(name);
                 if (!Files.exists(p) && Files.exists(dir.resolve(name + ".gz"))) p = dir.resolve(name + ".gz");
+                if (!Files.exists(p)) throw new DataException(p + ": no such file (nor " + name + ".gz)");
                 out.put(name, readFile(p));
             }
             return out;

@@ -29,10 +29,19 @@ final class TarGz {
     static Map<String, Source.Blob> read(Path archive, Collection<String> names) {
         String file = archive.toString();
         if (Files.isDirectory(archive)) throw new DataException(file + ": is a directory, expected a .tar.gz archive");
+        try (InputStream raw = Files.newInputStream(archive)) {
+            return read(raw, Files.size(archive), file, names);
+        } catch (IOException e) {
+            throw Bytes.failure(file, e);
+        }
+    }
+
+    /** The wanted entries of an archive of {@code archiveSize} bytes (gzipped or a plain tar) read from {@code stream}. */
+    static Map<String, Source.Blob> read(InputStream stream, long archiveSize, String file, Collection<String> names) {
         Map<String, Source.Blob> found = new LinkedHashMap<>();
-        try (InputStream raw = new BufferedInputStream(Files.newInputStream(archive), 1 << 16)) {
-            long archiveSize = Files.size(archive);
+        try {
             if (archiveSize == 0) throw new DataException(file + ": file is empty, expected a .tar.gz archive");
+            InputStream raw = new BufferedInputStream(stream, 1 << 16);
             raw.mark(2);
             int b0 = raw.read(), b1 = raw.read();
             raw.reset();
