@@ -180,7 +180,7 @@ public final class Datasets {
                 if (source instanceof Source.Archive a)
                     throw new DataException(a.archive() + ": " + spec.name() + " is read from its four IDX files (gzipped or not),"
                             + " not from one file or archive; pass the folder that holds them");
-                Map<String, Source.Blob> f = source.read(LAYOUTS.get(spec.name()).probeFiles());
+                Map<String, Source.Blob> f = source.read(LAYOUTS.get(spec.name()).probeFiles(), false);  // Idx inflates, bounded by its header
                 Dataset train = Idx.read(spec.name(), spec.classes(), spec.height(), spec.width(),
                         f.get("train-images-idx3-ubyte"), f.get("train-labels-idx1-ubyte"), o.limitTrain());
                 Dataset test = Idx.read(spec.name(), spec.classes(), spec.height(), spec.width(),

@@ -26,18 +26,18 @@ final class TarGz {
 
     private TarGz() {}
 
-    static Map<String, Source.Blob> read(Path archive, Collection<String> names) {
+    static Map<String, Source.Blob> read(Path archive, Collection<String> names, boolean gunzip) {
         String file = archive.toString();
         if (Files.isDirectory(archive)) throw new DataException(file + ": is a directory, expected a .tar.gz archive");
         try (InputStream raw = Files.newInputStream(archive)) {
-            return read(raw, Files.size(archive), file, names);
+            return read(raw, Files.size(archive), file, names, gunzip);
         } catch (IOException e) {
             throw Bytes.failure(file, e);
         }
     }
 
     /** The wanted entries of an archive of {@code archiveSize} bytes (gzipped or a plain tar) read from {@code stream}. */
-    static Map<String, Source.Blob> read(InputStream stream, long archiveSize, String file, Collection<String> names) {
+    static Map<String, Source.Blob> read(InputStream stream, long archiveSize, String file, Collection<String> names, boolean gunzip) {
         Map<String, Source.Blob> found = new LinkedHashMap<>();
         try {
             if (archiveSize == 0) throw new DataException(file + ": file is empty, expected a .tar.gz archive");
@@ -46,7 +46,7 @@ final class TarGz {
             int b0 = raw.read(), b1 = raw.read();
             raw.reset();
             InputStream in = (b0 == 0x1F && b1 == 0x8B) ? new GZIPInputStream(raw, 1 << 16) : raw;
-            readEntries(in, file, archiveSize, names, found);
+            readEntries(in, file, archiveSize, names, found, gunzip);
         } catch (IOException e) {
             throw Bytes.failure(file, e);
         }
@@ -60,7 +60,7 @@ final class TarGz {
     }
 
     private static void readEntries(InputStream in, String file, long archiveSize, Collection<String> names,
-                                    Map<String, Source.Blob> found) throws IOException {
+                                    Map<String, Source.Blob> found, boolean gunzip) throws IOException {
         byte[] header = new byte[BLOCK];
         long offset = 0;  // position in the tar stream, for messages
         String longName = null;
@@ -93,7 +93,7 @@ final class TarGz {
                     if (data.length < size)
                         throw new DataException(entry + ": archive is cut short: entry claims " + size + " bytes, archive holds " + data.length);
                     skip(in, padded - size, file, name);
-                    found.put(wanted, new Source.Blob(entry, Source.gunzipIfNeeded(data, entry)));
+                    found.put(wanted, new Source.Blob(entry, gunzip ? Source.gunzipIfNeeded(data, entry) : data));
                 } else {
                     skip(in, padded, file, name);
                 }

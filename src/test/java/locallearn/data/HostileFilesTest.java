@@ -46,8 +46,10 @@ class HostileFilesTest {
 
     interface Decoder { Datasets.Split decode(Map<String, byte[]> files) throws IOException; }
 
+    /** A file as Source.Folder hands it over: gunzipped, except for IDX files (Idx inflates those itself). */
     static Source.Blob blob(Map<String, byte[]> files, String name) {
-        return new Source.Blob("/mem/" + name, Source.gunzipIfNeeded(files.get(name), "/mem/" + name));
+        byte[] b = files.get(name);
+        return new Source.Blob("/mem/" + name, name.contains("-idx") ? b : Source.gunzipIfNeeded(b, "/mem/" + name));
     }
 
     Datasets.Split load(Case c) { return Datasets.load(c.dataset(), tmp, c.options(), NOWHERE); }
@@ -190,7 +192,7 @@ class HostileFilesTest {
     /** What Cifar.read10 does with an archive, from bytes in memory. */
     static Datasets.Split cifar10FromArchive(byte[] archive) {
         Map<String, Source.Blob> b = TarGz.read(new java.io.ByteArrayInputStream(archive), archive.length, "/mem/archive",
-                Cifar.concat(Cifar.CIFAR10_TRAIN, Cifar.CIFAR10_TEST));
+                Cifar.concat(Cifar.CIFAR10_TRAIN, Cifar.CIFAR10_TEST), true);
         return new Datasets.Split(Cifar.decode("cifar10", Cifar.pick(b, Cifar.CIFAR10_TRAIN), 1, 10, 0),
                 Cifar.decode("cifar10", Cifar.pick(b, Cifar.CIFAR10_TEST), 1, 10, 0), "memory");
     }
@@ -338,6 +340,30 @@ class HostileFilesTest {
             });
             assertTrue(bytes < LITTLE, "allocated " + bytes + " bytes");
         }
+    }
+
+    @Test void idxGzipBombInflatesNoFurtherThanItsHeaderSays() throws IOException {
+        // a header for 3 images, then 100 MB of zeros: 100 KB gzipped. The reader inflates 3 images and
+        // one byte more, sees the file goes on, and stops.
+        java.io.ByteArrayOutputStream gz = new java.io.ByteArrayOutputStream();
+        try (var z = new java.util.zip.GZIPOutputStream(gz)) {
+            z.write(Files4Test.idxImages(3, 28, 28, IdxAndDiscoveryTest.pixels(3)));
+            byte[] zeros = new byte[1 << 20];
+            for (int i = 0; i < 100; i++) z.write(zeros);
+        }
+        Case c = idx(true);
+        c.files().put("train-images-idx3-ubyte.gz", gz.toByteArray());
+        long bytes = allocatedBy(() -> {
+            DataException e = rejected(c);
+            assertTrue(e.getMessage().endsWith("train-images-idx3-ubyte.gz: header says 3 images, but the file holds more bytes than those"), e.getMessage());
+        });
+        assertTrue(bytes < LITTLE, "allocated " + bytes + " bytes");
+
+        // and a header claiming rows and columns of 2^32 - 1 each: rejected at the rows
+        byte[] wide = Files4Test.idxImages(3, 28, 28, new byte[0]);
+        ByteBuffer.wrap(wide).putInt(8, -1).putInt(12, -1);
+        c.files().put("train-images-idx3-ubyte.gz", Files4Test.gzip(wide));
+        assertTrue(rejected(c).getMessage().endsWith("header says images of 4294967295 bytes each, more than 2 GB"));
     }
 
     @Test void idxWrongMagicWrongSizeAndLabelsOutOfRange() throws IOException {
