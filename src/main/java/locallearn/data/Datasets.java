@@ -63,9 +63,17 @@ public final class Datasets {
     /** mnist, fashion-mnist, kmnist, cifar10, cifar100, svhn, stl10. */
     public static List<String> names() { return List.copyOf(SPECS.keySet()); }
 
-    /** The facts of a dataset; an unknown name is an IllegalArgumentException listing the known ones. */
+    /** The reference implementation's spellings (--dataset FashionMNIST, KuzushijiMNIST, ...). */
+    private static final Map<String, String> ALIASES = Map.of("fashionmnist", "fashion-mnist", "kuzushijimnist", "kmnist",
+            "cifar-10", "cifar10", "cifar-100", "cifar100", "stl-10", "stl10");
+
+    /**
+     * The facts of a dataset, by name (case-insensitive; the reference's spellings such as
+     * FashionMNIST are accepted too); an unknown name is an IllegalArgumentException listing the known ones.
+     */
     public static DatasetSpec spec(String name) {
-        DatasetSpec s = name == null ? null : SPECS.get(name.toLowerCase(Locale.ROOT));
+        String key = name == null ? null : name.toLowerCase(Locale.ROOT);
+        DatasetSpec s = key == null ? null : SPECS.get(ALIASES.getOrDefault(key, key));
         if (s == null) throw new IllegalArgumentException("unknown dataset '" + name + "'; known: " + String.join(", ", names()));
         return s;
     }

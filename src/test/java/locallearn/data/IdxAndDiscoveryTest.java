@@ -106,6 +106,9 @@ class IdxAndDiscoveryTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Datasets.spec("imagenet"));
         assertEquals("unknown dataset 'imagenet'; known: mnist, fashion-mnist, kmnist, cifar10, cifar100, svhn, stl10", e.getMessage());
         assertEquals(List.of("mnist", "fashion-mnist", "kmnist", "cifar10", "cifar100", "svhn", "stl10"), Datasets.names());
+        assertEquals("fashion-mnist", Datasets.spec("FashionMNIST").name());  // the reference's spelling
+        assertEquals("kmnist", Datasets.spec("KuzushijiMNIST").name());
+        assertEquals("cifar10", Datasets.spec("CIFAR10").name());
     }
 
     @Test void specsCarryThePapersNormalisationAndAugmentation() {
