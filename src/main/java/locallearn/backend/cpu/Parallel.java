@@ -5,7 +5,8 @@ import java.util.concurrent.ForkJoinTask;
 import java.util.function.IntConsumer;
 
 /**
- * The one worker pool of the CPU backend, sized to {@link CpuBackend#threads()}, and a static
+ * The one worker pool of the CPU backend, sized by the property {@code locallearn.threads} (read
+ * once, when the first op runs; default all cores), and a static
  * partition over it. Work is always split into a fixed number of parts that depends only on the
  * sizes and the thread count, never on timing, and every output element (or partial sum) is
  * written by exactly one part: that is what keeps multi-threaded results bit-identical run to run.
@@ -13,7 +14,7 @@ import java.util.function.IntConsumer;
  * (a GEMM inside a parallel convolution) do not oversubscribe the cores.
  */
 final class Parallel {
-    private static final int THREADS = CpuBackend.threads();
+    private static final int THREADS = Math.max(1, Integer.getInteger("locallearn.threads", Runtime.getRuntime().availableProcessors()));
     private static final ForkJoinPool POOL = THREADS > 1 ? new ForkJoinPool(THREADS) : null;
 
     private Parallel() {}
