@@ -26,6 +26,18 @@ final class Conv {
                             continue;
                         }
                         int xrow = xo + (c * h + iy) * w;
+                        if (s == 1) {
+                            // stride 1: the valid columns are one contiguous run of the input row
+                            int lo = Math.max(0, pad - j), hi = Math.min(ow, w + pad - j);
+                            if (lo >= hi) {
+                                java.util.Arrays.fill(col, co, co + ow, 0f);
+                                continue;
+                            }
+                            java.util.Arrays.fill(col, co, co + lo, 0f);
+                            System.arraycopy(x, xrow + lo - pad + j, col, co + lo, hi - lo);
+                            java.util.Arrays.fill(col, co + hi, co + ow, 0f);
+                            continue;
+                        }
                         for (int ox = 0; ox < ow; ox++) {
                             int ix = ox * s - pad + j;
                             col[co + ox] = ix >= 0 && ix < w ? x[xrow + ix] : 0f;
@@ -46,6 +58,11 @@ final class Conv {
                         int iy = oy * s - pad + i;
                         if (iy < 0 || iy >= h) continue;
                         int co = ro + oy * ow, xrow = xo + (c * h + iy) * w;
+                        if (s == 1) {
+                            int lo = Math.max(0, pad - j), hi = Math.min(ow, w + pad - j), shift = xrow - pad + j;
+                            for (int ox = lo; ox < hi; ox++) x[shift + ox] += col[co + ox];
+                            continue;
+                        }
                         for (int ox = 0; ox < ow; ox++) {
                             int ix = ox * s - pad + j;
                             if (ix >= 0 && ix < w) x[xrow + ix] += col[co + ox];
