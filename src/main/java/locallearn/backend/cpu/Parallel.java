@@ -38,6 +38,24 @@ final class Parallel {
         for (ForkJoinTask<?> t : tasks) t.join();
     }
 
+    /** A body for one work item, with the scratch of the worker that claimed it. */
+    interface Item<T> { void run(int index, T scratch); }
+
+    /**
+     * Runs items 0 .. n-1, each exactly once, claimed one at a time by up to threads() workers
+     * (each with its own scratch from {@code scratch}): a worker that the OS delays does not hold
+     * up the others. Which worker runs an item changes from run to run, so each item must write
+     * its own outputs only; then the results do not depend on timing.
+     */
+    static <T> void items(int n, java.util.function.Supplier<T> scratch, Item<T> body) {
+        int workers = (int) Math.min(n, serial() ? 1 : THREADS);
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        run(workers, w -> {
+            T s = scratch.get();
+            for (int i = next.getAndIncrement(); i < n; i = next.getAndIncrement()) body.run(i, s);
+        });
+    }
+
     /** A body over a contiguous index range [from, to). */
     interface Range { void run(int from, int to); }
 
