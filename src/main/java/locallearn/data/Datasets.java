@@ -47,25 +47,33 @@ public final class Datasets {
                 new Layout(idx, null, null, "the four IDX files (MNIST format) from https://github.com/rois-codh/kmnist"
                         + " (http://codh.rois.ac.jp/kmnist/dataset/kmnist/)"));
         add(new DatasetSpec("cifar10", 3, 32, 32, 10, f(0.424f, 0.415f, 0.384f), f(0.283f, 0.278f, 0.284f), 4, true),
-                new Layout(List.of("data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"), "cifar-10-batches-bin", "cifar-10-binary.tar.gz",
+                new Layout(Cifar.concat(Cifar.CIFAR10_TRAIN, Cifar.CIFAR10_TEST), "cifar-10-batches-bin", "cifar-10-binary.tar.gz",
                         "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz (the binary version)"));
         add(new DatasetSpec("cifar100", 3, 32, 32, 100, f(0.438f, 0.418f, 0.377f), f(0.300f, 0.287f, 0.294f), 4, true),
-                new Layout(List.of("train.bin", "test.bin"), "cifar-100-binary", "cifar-100-binary.tar.gz",
+                new Layout(Cifar.concat(Cifar.CIFAR100_TRAIN, Cifar.CIFAR100_TEST), "cifar-100-binary", "cifar-100-binary.tar.gz",
                         "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz (the binary version)"));
         add(new DatasetSpec("svhn", 3, 32, 32, 10, f(0.431f, 0.430f, 0.446f), f(0.197f, 0.198f, 0.199f), 0, false),
-                new Layout(List.of("train_32x32.mat", "test_32x32.mat"), null, null,
+                new Layout(List.of(Svhn.TRAIN, Svhn.TEST), null, null,
                         "train_32x32.mat, test_32x32.mat and extra_32x32.mat from http://ufldl.stanford.edu/housenumbers/"));
         add(new DatasetSpec("stl10", 3, 96, 96, 10, f(0.447f, 0.440f, 0.407f), f(0.260f, 0.257f, 0.271f), 0, false),
-                new Layout(List.of("train_X.bin", "train_y.bin", "test_X.bin", "test_y.bin"), "stl10_binary", "stl10_binary.tar.gz",
+                new Layout(Stl10.FILES, "stl10_binary", "stl10_binary.tar.gz",
                         "http://ai.stanford.edu/~acoates/stl10/stl10_binary.tar.gz"));
     }
 
     /** mnist, fashion-mnist, kmnist, cifar10, cifar100, svhn, stl10. */
     public static List<String> names() { return List.copyOf(SPECS.keySet()); }
 
-    /** The facts of a dataset; an unknown name is an IllegalArgumentException listing the known ones. */
+    /** The reference implementation's spellings (--dataset FashionMNIST, KuzushijiMNIST, ...). */
+    private static final Map<String, String> ALIASES = Map.of("fashionmnist", "fashion-mnist", "kuzushijimnist", "kmnist",
+            "cifar-10", "cifar10", "cifar-100", "cifar100", "stl-10", "stl10");
+
+    /**
+     * The facts of a dataset, by name (case-insensitive; the reference's spellings such as
+     * FashionMNIST are accepted too); an unknown name is an IllegalArgumentException listing the known ones.
+     */
     public static DatasetSpec spec(String name) {
-        DatasetSpec s = name == null ? null : SPECS.get(name.toLowerCase(Locale.ROOT));
+        String key = name == null ? null : name.toLowerCase(Locale.ROOT);
+        DatasetSpec s = key == null ? null : SPECS.get(ALIASES.getOrDefault(key, key));
         if (s == null) throw new IllegalArgumentException("unknown dataset '" + name + "'; known: " + String.join(", ", names()));
         return s;
     }
@@ -178,14 +186,19 @@ public final class Datasets {
         return switch (spec.name()) {
             case "mnist", "fashion-mnist", "kmnist" -> {
                 if (source instanceof Source.Archive a)
-                    throw new DataException(a.archive() + ": " + spec.name() + " is read from its four IDX files (gzipped or not), not from an archive");
-                Map<String, Source.Blob> f = source.read(LAYOUTS.get(spec.name()).probeFiles());
+                    throw new DataException(a.archive() + ": " + spec.name() + " is read from its four IDX files (gzipped or not),"
+                            + " not from one file or archive; pass the folder that holds them");
+                Map<String, Source.Blob> f = source.read(LAYOUTS.get(spec.name()).probeFiles(), false);  // Idx inflates, bounded by its header
                 Dataset train = Idx.read(spec.name(), spec.classes(), spec.height(), spec.width(),
-                        f.get("train-images-idx3-ubyte"), f.get("train-labels-idx1-ubyte"));
+                        f.get("train-images-idx3-ubyte"), f.get("train-labels-idx1-ubyte"), o.limitTrain());
                 Dataset test = Idx.read(spec.name(), spec.classes(), spec.height(), spec.width(),
-                        f.get("t10k-images-idx3-ubyte"), f.get("t10k-labels-idx1-ubyte"));
-                yield new Split(train.limit(o.limitTrain()), test.limit(o.limitTest()), source.describe());
+                        f.get("t10k-images-idx3-ubyte"), f.get("t10k-labels-idx1-ubyte"), o.limitTest());
+                yield new Split(train, test, source.describe());
             }
+            case "cifar10" -> Cifar.read10(source, o);
+            case "cifar100" -> Cifar.read100(source, o);
+            case "stl10" -> Stl10.read(source, o);
+            case "svhn" -> Svhn.read(source, o);
             default -> throw new IllegalStateException("no reader for " + spec.name());
         };
     }

@@ -25,11 +25,8 @@ public final class CpuBackend implements Backend {
 
     public CpuBackend() {}
 
-    /** Worker threads for the parallel ops: property {@code locallearn.threads}, default all cores. */
-    public static int threads() {
-        int n = Integer.getInteger("locallearn.threads", Runtime.getRuntime().availableProcessors());
-        return Math.max(1, n);
-    }
+    /** Worker threads for the parallel ops: property {@code locallearn.threads} (read once), default all cores. */
+    public static int threads() { return Parallel.threads(); }
 
     @Override public String name() { return "cpu"; }
 
