@@ -10,9 +10,11 @@ import locallearn.tensor.Tensor;
  * {@link Ops} appends, as it runs, one entry holding its output and a closure that pushes the
  * output's gradient to its inputs. The tape is in execution order, which is a topological order
  * of the graph, so {@link #backward} just runs the closures from the last entry to the first.
- * After an entry's closure ran, nothing else will read its output's gradient or the scratch
- * tensors it saved (every consumer of the output came later on the tape and ran earlier), so
- * they go back to the pool at once: this is what keeps the backward peak low.
+ * After an entry's closure ran, nothing else will read its output, the output's gradient or the
+ * scratch tensors it saved (every consumer of the output came later on the tape and ran
+ * earlier; ops only save their own inputs and outputs), so they go back to the pool at once:
+ * this is what keeps the backward peak low. A tensor still wanted after backward (a block's h,
+ * which dropout reads after the local update) is marked with {@link #retain}.
  *
  * <p>A tape also carries what a step's random layers need (training flag, seed, step index).
  * A tape made with {@code grad = false} records nothing (a no-grad region: eval, or the dropout
@@ -26,6 +28,7 @@ public final class Tape {
     private final boolean training;
     private final long seed, step;
     private final List<Entry> entries = new ArrayList<>();
+    private final List<Tensor> retained = new ArrayList<>();
 
     public Tape(Backend backend, boolean grad, boolean training, long seed, long step) {
         this.backend = backend;
@@ -62,6 +65,14 @@ public final class Tape {
     /** Appends an op: its output, the closure computing its inputs' gradients, scratch to free after it. */
     void record(Var out, Runnable backward, Tensor... scratch) { entries.add(new Entry(out, backward, scratch)); }
 
+    /** Keeps {@code v}'s tensor alive through backward (by identity: in-place ops share it). */
+    public void retain(Var v) { retained.add(v.data()); }
+
+    private boolean isRetained(Tensor t) {
+        for (Tensor r : retained) if (r == t) return true;
+        return false;
+    }
+
     /** Number of recorded ops (tests). */
     public int size() { return entries.size(); }
 
@@ -76,9 +87,11 @@ public final class Tape {
             Entry e = entries.get(i);
             if (e.out.grad != null) e.backward.run();
             e.out.clearGrad();
+            if (!isRetained(e.out.data())) e.out.data().close();
             for (Tensor t : e.scratch) if (t != null) t.close();
         }
         entries.clear();
+        retained.clear();
     }
 
     /**

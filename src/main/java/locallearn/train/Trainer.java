@@ -224,6 +224,7 @@ public final class Trainer implements AutoCloseable {
                 } else {
                     Var h = blk.forward(t, x);
                     Var l = blk.localLoss(t, h, batch.targets(), layerLoss[k], layerCorrect[k]);
+                    t.retain(h); // dropout reads it after the update
                     t.backward(l);
                     blk.optimizer().step(lr);
                     next = blk.dropout(t.withoutGrad(), h, stream(step, SLOT_LAYER + k)).data();

@@ -124,6 +124,19 @@ class OpsGradientTest {
         check(t -> Ops.mse(t, Ops.linear(t, Ops.flatten(t, x), w, null), target), x, w);
     }
 
+    @Test void retainedTensorsSurviveBackward() {
+        Var x = param(1, 8, 16), w = param(2, 16, 16);
+        try (Scope s = Scope.open()) {
+            Tape t = new Tape(be, true, true, 1, 1);
+            Var h = Ops.leakyRelu(t, Ops.linear(t, x, w, null), 0.01f, true);
+            t.retain(h);
+            Var other = Ops.linear(t, h, w, null);
+            t.backward(Ops.mse(t, other, random(4, 8, 16)));
+            assertTrue(!h.data().isReleased());
+            assertTrue(other.data().isReleased());
+        }
+    }
+
     @Test void backwardReleasesActivationGradientsAndScratch() {
         Var x = param(1, 8, 16), w = param(2, 16, 16);
         Tensor target = random(4, 8, 8);
@@ -133,9 +146,9 @@ class OpsGradientTest {
             Tape t = new Tape(be, true, true, 1, 1);
             Var loss = Ops.mse(t, Ops.similarity(t, Ops.linear(t, x, w, null)), target);
             t.backward(loss);
-            // left after backward: the forward outputs (linear 8x16, similarity 8x8, loss 1) and the
-            // gradients of x and w; the similarity's scratch and every activation gradient are gone
-            long expected = 4L * (8 * 16 + 8 * 8 + 1 + 8 * 16 + 16 * 16);
+            // left after backward: only the gradients of x (8x16) and w (16x16); the forward outputs
+            // (linear, similarity, loss), the similarity's scratch and every activation gradient are gone
+            long expected = 4L * (8 * 16 + 16 * 16);
             assertEquals(expected, be.memory().current() - before);
             assertTrue(t.size() == 0);
         }
