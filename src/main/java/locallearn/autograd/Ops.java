@@ -112,6 +112,18 @@ public final class Ops {
      */
     public static Var batchNorm(Tape tape, Var x, Var gamma, Var beta, Tensor runningMean, Tensor runningVar,
                                 float momentum, float eps) {
+        return batchNorm(tape, x, gamma, beta, runningMean, runningVar, momentum, eps, null);
+    }
+
+    /**
+     * Batch norm that rematerialises its input: when {@code recomputeInput} is given, x's tensor
+     * is released right after the forward and rebuilt by the supplier when backward needs it
+     * (the encoder's forward once more, with the same weights since the update comes after
+     * backward), then overwritten in place by dx. A local block so holds its input and output
+     * through the local backward instead of three block-sized tensors: compute for memory.
+     */
+    public static Var batchNorm(Tape tape, Var x, Var gamma, Var beta, Tensor runningMean, Tensor runningVar,
+                                float momentum, float eps, java.util.function.Supplier<Tensor> recomputeInput) {
         Backend be = tape.backend;
         Tensor xd = x.data();
         int c = xd.dim(1);
@@ -130,11 +142,14 @@ public final class Ops {
             return Var.constant(y);
         }
         Var out = new Var(y, true);
+        if (recomputeInput != null) xd.close();
         tape.record(out, () -> {
             Grad gg = gradOf(tape, gamma), gb = gradOf(tape, beta);
             if (gg.accumulate != gb.accumulate) throw new IllegalStateException("batchNorm: gamma and beta gradients out of step");
-            Tensor dx = be.allocate(xd.shape());
-            be.batchNormBackward(xd, out.grad, gamma.data(), mean, invStd, dx, gg.t, gb.t, gg.accumulate);
+            Tensor in = recomputeInput != null ? recomputeInput.get() : xd;
+            // with a recomputed input, dx overwrites it (batchNormBackward allows dx == x)
+            Tensor dx = recomputeInput != null ? in : be.allocate(xd.shape());
+            be.batchNormBackward(in, out.grad, gamma.data(), mean, invStd, dx, gg.t, gb.t, gg.accumulate);
             if (needsGrad(x)) tape.accumulate(x, dx); else dx.close();
         }, mean, invStd);
         return out;
@@ -154,7 +169,7 @@ public final class Ops {
         be.leakyReluForward(xd, y, slope);
         if (!tape.needs(x)) return Var.constant(y);
         Var out = new Var(y, true);
-        tape.record(out, () -> {
+        tape.recordReadingOutput(out, () -> {
             Tensor dx = be.allocate(y.shape());
             be.leakyReluBackward(y, out.grad, dx, slope);
             tape.accumulate(x, dx);
@@ -295,7 +310,7 @@ public final class Ops {
             return Var.constant(s);
         }
         Var out = new Var(s, true);
-        tape.record(out, () -> {
+        tape.recordReadingOutput(out, () -> {
             Tensor dx = be.allocate(xd.shape());
             be.similarityBackward(xc, norm, s, out.grad, dx);
             tape.accumulate(x, dx);
@@ -311,7 +326,7 @@ public final class Ops {
         be.featureMapStdForward(xd, y);
         if (!tape.needs(x)) return Var.constant(y);
         Var out = new Var(y, true);
-        tape.record(out, () -> {
+        tape.recordReadingOutput(out, () -> {
             Tensor dx = be.allocate(xd.shape());
             be.featureMapStdBackward(xd, y, out.grad, dx);
             tape.accumulate(x, dx);

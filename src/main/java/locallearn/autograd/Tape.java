@@ -12,7 +12,8 @@ import locallearn.tensor.Tensor;
  * of the graph, so {@link #backward} just runs the closures from the last entry to the first.
  * After an entry's closure ran, nothing else will read its output, the output's gradient or the
  * scratch tensors it saved (every consumer of the output came later on the tape and ran
- * earlier; ops only save their own inputs and outputs), so they go back to the pool at once:
+ * earlier; ops only save their own inputs and outputs), so they go back to the pool at once, and
+ * the output even before the entry's own backward when that backward does not read it:
  * this is what keeps the backward peak low. A tensor still wanted after backward (a block's h,
  * which dropout reads after the local update) is marked with {@link #retain}.
  *
@@ -21,7 +22,7 @@ import locallearn.tensor.Tensor;
  * after a block's local update).
  */
 public final class Tape {
-    private record Entry(Var out, Runnable backward, Tensor[] scratch) {}
+    private record Entry(Var out, Runnable backward, boolean readsOutput, Tensor[] scratch) {}
 
     final Backend backend;
     private final boolean grad;
@@ -48,6 +49,9 @@ public final class Tape {
 
     public boolean training() { return training; }
 
+    /** True when ops record their backward. */
+    public boolean recording() { return grad; }
+
     public long seed() { return seed; }
 
     public long step() { return step; }
@@ -62,8 +66,11 @@ public final class Tape {
         return false;
     }
 
-    /** Appends an op: its output, the closure computing its inputs' gradients, scratch to free after it. */
-    void record(Var out, Runnable backward, Tensor... scratch) { entries.add(new Entry(out, backward, scratch)); }
+    /** Appends an op whose backward does not read its own output: the output is released before that backward runs. */
+    void record(Var out, Runnable backward, Tensor... scratch) { entries.add(new Entry(out, backward, false, scratch)); }
+
+    /** Appends an op whose backward reads its own output (leaky ReLU, similarity, feature-map std). */
+    void recordReadingOutput(Var out, Runnable backward, Tensor... scratch) { entries.add(new Entry(out, backward, true, scratch)); }
 
     /** Keeps {@code v}'s tensor alive through backward (by identity: in-place ops share it). */
     public void retain(Var v) { retained.add(v.data()); }
@@ -85,9 +92,12 @@ public final class Tape {
         if (loss.grad == null) loss.grad = seedGrad; else { backend.axpy(1f, seedGrad, loss.grad); seedGrad.close(); }
         for (int i = entries.size() - 1; i >= 0; i--) {
             Entry e = entries.get(i);
+            boolean release = !isRetained(e.out.data());
+            // every reader of this output came later on the tape and has run: free it as early as the op allows
+            if (release && !e.readsOutput) e.out.data().close();
             if (e.out.grad != null) e.backward.run();
             e.out.clearGrad();
-            if (!isRetained(e.out.data())) e.out.data().close();
+            if (release) e.out.data().close();
             for (Tensor t : e.scratch) if (t != null) t.close();
         }
         entries.clear();

@@ -122,7 +122,7 @@ public interface Backend extends AutoCloseable {
     /** Eval-mode batch norm with the running statistics. */
     void batchNormForwardEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, float eps, Tensor y);
 
-    /** dx from dy; dgamma and dbeta (+)= their gradients. */
+    /** dx from dy; dgamma and dbeta (+)= their gradients. dx may be x (in place: each x is read before its dx is written). */
     void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                            Tensor dx, Tensor dgamma, Tensor dbeta, boolean accumulate);
 

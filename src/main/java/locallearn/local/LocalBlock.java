@@ -126,7 +126,14 @@ public final class LocalBlock extends Layer {
     /** h = nonlin(bn(encoder(x))), before dropout: what the local losses read. */
     @Override public Var forward(Tape tape, Var x) {
         Var z = encoder.forward(tape, x);
-        if (bn != null) z = bn.forward(tape, z);
+        if (bn != null && loss.training() == LossConfig.Training.LOCAL && tape.recording()) {
+            // local step: the encoder's output is recomputed for batch norm's backward instead of
+            // being held through the heads' backward (the block's peak; see Ops.batchNorm)
+            Tape replay = Tape.noGrad(tape.backend());
+            z = bn.forward(tape, z, () -> encoder.forward(replay, x).data());
+        } else if (bn != null) {
+            z = bn.forward(tape, z);
+        }
         // in place: neither the encoder's nor batch norm's backward reads this tensor's old values
         return Ops.leakyRelu(tape, z, slope, true);
     }

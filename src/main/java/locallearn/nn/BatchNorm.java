@@ -22,4 +22,9 @@ public final class BatchNorm extends Layer {
     @Override public Var forward(Tape tape, Var x) {
         return Ops.batchNorm(tape, x, weight, bias, runningMean.data(), runningVar.data(), MOMENTUM, EPS);
     }
+
+    /** The forward with x released at once and rebuilt by {@code recomputeInput} for backward (see Ops). */
+    public Var forward(Tape tape, Var x, java.util.function.Supplier<locallearn.tensor.Tensor> recomputeInput) {
+        return Ops.batchNorm(tape, x, weight, bias, runningMean.data(), runningVar.data(), MOMENTUM, EPS, recomputeInput);
+    }
 }
