@@ -25,7 +25,7 @@ final class Gemm {
     /** Below this many multiply-adds packing costs more than it saves. */
     private static final long SMALL = 16 * 16 * 16;
     /** Multiply-adds per thread below which splitting costs more than it saves. */
-    private static final long PER_THREAD = 1L << 18;
+    private static final long PER_THREAD = 1L << 20;
 
     /** {@code -Dlocallearn.plainGemm=true} sends every product to the plain loop (to rule the fast path out when debugging). */
     private static final boolean PLAIN = Boolean.getBoolean("locallearn.plainGemm");
