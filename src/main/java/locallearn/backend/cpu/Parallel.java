@@ -48,7 +48,7 @@ final class Parallel {
      * its own outputs only; then the results do not depend on timing.
      */
     static <T> void items(int n, java.util.function.Supplier<T> scratch, Item<T> body) {
-        int workers = (int) Math.min(n, serial() ? 1 : THREADS);
+        int workers = Math.min(n, serial() ? 1 : THREADS);
         java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
         run(workers, w -> {
             T s = scratch.get();
