@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
  * keeps one block's activations at a time, global backprop keeps all of them. Issue 3's targets
  * (batch 32): predsim peak activation <= 0.6x global for vgg8b, <= 0.45x for vgg11b. The
  * figures do not depend on timing, only on what the step allocates, so a batch of 2 keeps the
- * test short (measured 2026-11-27: vgg8b 0.41, vgg11b 0.32 at batch 2; the bench command gives
- * 0.51 and 0.40 at batch 8).
+ * test short; parameter gradients weigh more against activations there than at 32. Measured
+ * 2026-11-27 with the bench command: 0.418 / 0.311 at batch 8, 0.547 / 0.406 at batch 32.
  */
 class MemoryTest {
     private static Bench.Result bench(String model, String mode) {
