@@ -44,6 +44,8 @@ final class TrainCommand implements Callable<Integer> {
     String progress = "auto";
 
     @Override public Integer call() {
+        if (!List.of("auto", "always", "never").contains(progress))
+            throw new IllegalArgumentException("--progress must be auto, always or never, got '" + progress + "'");
         DatasetSpec spec = Datasets.spec(o.dataset);
         ModelConfig mc = o.modelConfig(spec.channels(), spec.height(), spec.width(), spec.classes());
         TrainConfig config = o.trainConfig(mc);
@@ -61,7 +63,7 @@ final class TrainCommand implements Callable<Integer> {
                     config.epochs(), config.batchSize(), config.lr(), config.seed(), dir);
             if (resume != null) err.printf("resumed from %s at epoch %d (step %d)%n", resume, trainer.epoch(), trainer.step());
             List<TrainListener> listeners = new ArrayList<>();
-            boolean bar = progress.equals("always") || (progress.equals("auto") && System.console() != null);
+            boolean bar = progress.equals("always") || (progress.equals("auto") && System.console() != null && System.console().isTerminal());
             if (bar) listeners.add(new ProgressBar(err));
             listeners.add(new EpochPrinter(System.out, bar ? err : null));
             listeners.add(metrics);
