@@ -64,6 +64,20 @@ class TrainCliTest {
         assertTrue(lines.get(1).startsWith("{\"epoch\":2,"), lines.get(1));
     }
 
+    @Test void benchModelPrintsTheTorchRefFields() {
+        Run r = run("bench", "--model", "vgg6a", "--input", "3x8x8", "--batch", "4", "--steps", "1", "--num-hidden", "16", "--mode", "pred", "--json");
+        assertEquals(0, r.code(), r.err());
+        String line = r.out().strip();
+        for (String k : new String[] {"\"impl\":\"locallearn\"", "\"model\":\"vgg6a\"", "\"mode\":\"pred\"", "\"batch\":4", "\"images_per_s\":",
+                "\"peak_bytes\":", "\"state_bytes\":", "\"peak_activation_bytes\":", "\"device\":\"cpu\""})
+            assertTrue(line.contains(k), k + " missing from " + line);
+        long peak = Long.parseLong(line.replaceAll(".*\"peak_bytes\":([0-9]+).*", "$1"));
+        long state = Long.parseLong(line.replaceAll(".*\"state_bytes\":([0-9]+).*", "$1"));
+        long act = Long.parseLong(line.replaceAll(".*\"peak_activation_bytes\":([0-9]+).*", "$1"));
+        assertEquals(peak - state, act);
+        assertTrue(act > 0 && state > 0);
+    }
+
     @Test void unknownModelIsOneLineAndExitTwo(@TempDir Path dir) {
         Run r = run(train(dir, "--model", "vgg7"));
         assertEquals(2, r.code());
