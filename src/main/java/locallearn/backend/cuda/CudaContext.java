@@ -105,24 +105,29 @@ public final class CudaContext implements AutoCloseable {
      * One line: the device found ("NVIDIA H200, sm_90, 139.8 GiB, driver CUDA 13.0, 1 device"),
      * or why there is none ("no CUDA driver (libcuda.so.1 not found)"). Never throws.
      */
-    public static String probe() {
+    public static String probe() { return probeDevice().line(); }
+
+    /** What {@link #probe} found: {@code found} is true when device 0 exists and can be opened. */
+    public record Probe(boolean found, String line) {}
+
+    public static Probe probeDevice() {
         try {
             String why = initDriver();
-            if (why != null) return why;
+            if (why != null) return new Probe(false, why);
             int[] count = new int[1];
             int r = cuDeviceGetCount(count);
-            if (r != CUresult.CUDA_SUCCESS) return "cuDeviceGetCount: " + Cu.name(r);
-            if (count[0] == 0) return "no CUDA device (the driver, CUDA " + cudaVersion(driverVersion()) + ", sees none)";
+            if (r != CUresult.CUDA_SUCCESS) return new Probe(false, "cuDeviceGetCount: " + Cu.name(r));
+            if (count[0] == 0) return new Probe(false, "no CUDA device (the driver, CUDA " + cudaVersion(driverVersion()) + ", sees none)");
             CUdevice d = new CUdevice();
             check(cuDeviceGet(d, 0), "cuDeviceGet 0");
             long[] total = new long[1];
             check(cuDeviceTotalMem(total, d), "cuDeviceTotalMem");
             int major = attribute(d, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
             int minor = attribute(d, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
-            return name(d) + ", sm_" + major + minor + ", " + gib(total[0]) + ", driver CUDA " + cudaVersion(driverVersion())
-                    + ", " + count[0] + (count[0] == 1 ? " device" : " devices");
+            return new Probe(true, name(d) + ", sm_" + major + minor + ", " + gib(total[0]) + ", driver CUDA "
+                    + cudaVersion(driverVersion()) + ", " + count[0] + (count[0] == 1 ? " device" : " devices"));
         } catch (RuntimeException | LinkageError e) {
-            return "CUDA probe failed: " + e.getMessage();
+            return new Probe(false, "CUDA probe failed: " + e.getMessage());
         }
     }
 
