@@ -38,7 +38,8 @@ public final class Cublas implements AutoCloseable {
         Linker linker = Linker.nativeLinker();
         MethodHandle create = handle(linker, l, "cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         MethodHandle setMath = handle(linker, l, "cublasSetMathMode", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-        MethodHandle getVersion = handle(linker, l, "cublasGetVersion_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        // (libraryPropertyType: 0 major, 1 minor, 2 patch; int*)
+        MethodHandle getProperty = handle(linker, l, "cublasGetProperty", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
         destroy = handle(linker, l, "cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         // (handle, transa, transb, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc); device pointers go as
         // JAVA_LONG, which the x86-64 and AArch64 C ABIs pass exactly like a pointer
@@ -54,23 +55,27 @@ public final class Cublas implements AutoCloseable {
         handle = box.get(ADDRESS, 0);
         check(invoke(setMath, handle, DEFAULT_MATH), "cublasSetMathMode(CUBLAS_DEFAULT_MATH)");
         MemorySegment v = arena.allocate(JAVA_INT);
-        check(invoke(getVersion, handle, v), "cublasGetVersion_v2");
-        int n = v.get(JAVA_INT, 0); // e.g. 130001 = 13.0.1 (major*10000 + minor*100 + patch)
-        version = (n / 10000) + "." + (n / 100 % 100) + "." + (n % 100);
+        StringBuilder ver = new StringBuilder();
+        for (int part = 0; part < 3; part++) {
+            check(invoke(getProperty, part, v), "cublasGetProperty " + part);
+            ver.append(part == 0 ? "" : ".").append(v.get(JAVA_INT, 0));
+        }
+        version = ver.toString();
     }
 
     /**
-     * Finds, loads and initialises cuBLAS on the current context. Throws IllegalStateException with
-     * what was tried when the library is missing or does not start.
+     * Finds cuBLAS in {@code dirs} (highest major first), loads it and creates a handle on the
+     * current context (the context calls this with {@link NativeLibs#searchDirs()}). Throws
+     * IllegalStateException with what was tried when the library is missing or does not start.
      */
-    static Cublas load(List<java.nio.file.Path> dirs) {
+    public static Cublas load(List<java.nio.file.Path> dirs) {
         NativeLibs.Search s = NativeLibs.find("libcublas", MAJORS, dirs);
         if (s.found() == null) throw new IllegalStateException(s.missing());
         // libcublas needs libcublasLt of the same major, usually beside it
         return new Cublas(s.found(), NativeLibs.load(s.found(), List.of("libcublasLt")));
     }
 
-    /** "13.0.1 (libcublas.so.13 at /path)" */
+    /** "13.0.2": major.minor.patch of the loaded library */
     public String version() { return version; }
 
     public String describe() { return "cuBLAS " + version + " (" + lib.path().getFileName() + " at " + lib.path().getParent() + ")"; }

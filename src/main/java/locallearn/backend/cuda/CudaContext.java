@@ -18,6 +18,7 @@ import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
+import static jcuda.driver.JCudaDriver.cuModuleLoadData;
 import static jcuda.driver.JCudaDriver.cuModuleLoadDataJIT;
 
 import java.io.IOException;
@@ -229,12 +230,21 @@ public final class CudaContext implements AutoCloseable {
         }
         makeCurrent();
         m = new CUmodule();
-        JITOptions jit = new JITOptions();
-        jit.putBytes(CUjit_option.CU_JIT_ERROR_LOG_BUFFER, new byte[4096]);
-        jit.putInt(CUjit_option.CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES, 4096);
-        int r = cuModuleLoadDataJIT(m, Pointer.to(ptx), jit);
-        if (r != CUresult.CUDA_SUCCESS)
-            throw new IllegalStateException(ptxError(family, r, jitLog(jit), nvccVersion(), driverVersion, computeCapability()));
+        int r = cuModuleLoadData(m, ptx);
+        if (r != CUresult.CUDA_SUCCESS) {
+            // load once more through JCuda's JIT-options call, only to read the JIT compiler's log
+            JITOptions jit = new JITOptions();
+            jit.putBytes(CUjit_option.CU_JIT_ERROR_LOG_BUFFER, new byte[4096]);
+            jit.putInt(CUjit_option.CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES, 4096);
+            String log = "";
+            try {
+                cuModuleLoadDataJIT(new CUmodule(), Pointer.to(ptx), jit);
+                log = jitLog(jit);
+            } catch (RuntimeException e) {
+                // no log then; the error code says enough
+            }
+            throw new IllegalStateException(ptxError(family, r, log, nvccVersion(), driverVersion, computeCapability()));
+        }
         modules.put(family, m);
         return m;
     }

@@ -111,8 +111,12 @@ public final class Cudnn implements AutoCloseable {
         version = versionString(invokeLong(getVersion));
     }
 
-    /** Finds, loads and initialises cuDNN on the current context; IllegalStateException says what failed. */
-    static Cudnn load(List<Path> dirs, CudaAllocator allocator) {
+    /**
+     * Finds cuDNN in {@code dirs} (highest major first), loads it with its sub-libraries and creates
+     * a handle on the current context; workspaces come from {@code allocator}. IllegalStateException
+     * says what failed.
+     */
+    public static Cudnn load(List<Path> dirs, CudaAllocator allocator) {
         NativeLibs.Search s = NativeLibs.find("libcudnn", MAJORS, dirs);
         if (s.found() == null) throw new IllegalStateException(s.missing());
         List<String> siblings = s.found().major() >= 9 ? SIBLINGS_9 : SIBLINGS_8;
