@@ -210,7 +210,13 @@ public final class Cudnn implements AutoCloseable {
         try (Arena local = Arena.ofConfined()) {
             MemorySegment count = local.allocate(JAVA_INT);
             MemorySegment perf = local.allocate((long) PERF_BYTES * MAX_ALGOS, 8);
-            check(Cublas.invoke(find, handle, a, b, c, d, MAX_ALGOS, count, perf), call + " " + g);
+            int r = Cublas.invoke(find, handle, a, b, c, d, MAX_ALGOS, count, perf);
+            if (r != STATUS_SUCCESS && allocator != null) {
+                // cudnnFind* allocates its trial workspaces itself, beside our pool: give the pool back and retry once
+                allocator.trim();
+                r = Cublas.invoke(find, handle, a, b, c, d, MAX_ALGOS, count, perf);
+            }
+            check(r, call + " " + g);
             int chosen = chooseFromPerf(perf, count.get(JAVA_INT, 0));
             if (chosen < 0) throw new IllegalStateException(call + " " + g + ": no algorithm succeeded with FMA math");
             return chosen;
