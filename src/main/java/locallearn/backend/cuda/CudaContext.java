@@ -82,17 +82,27 @@ public final class CudaContext implements AutoCloseable {
             throw new CudaUnavailableException("no CUDA device " + ordinal + ": " + count[0] + " device(s), numbered from 0");
         this.ordinal = ordinal;
         device = new CUdevice();
-        check(cuDeviceGet(device, ordinal), "cuDeviceGet " + ordinal);
         context = new CUcontext();
-        check(cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain device " + ordinal);
-        check(cuCtxSetCurrent(context), "cuCtxSetCurrent device " + ordinal);
-        deviceName = name(device);
-        long[] total = new long[1];
-        check(cuDeviceTotalMem(total, device), "cuDeviceTotalMem");
-        totalBytes = total[0];
-        driverVersion = driverVersion();
-        ccMajor = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
-        ccMinor = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
+        try {
+            check(cuDeviceGet(device, ordinal), "cuDeviceGet " + ordinal);
+            check(cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain device " + ordinal);
+        } catch (IllegalStateException e) {
+            // an exclusive-process GPU held by another program, say: the device is there but not for us
+            throw new CudaUnavailableException("cannot open CUDA device " + ordinal + ": " + e.getMessage(), e);
+        }
+        try {
+            check(cuCtxSetCurrent(context), "cuCtxSetCurrent device " + ordinal);
+            deviceName = name(device);
+            long[] total = new long[1];
+            check(cuDeviceTotalMem(total, device), "cuDeviceTotalMem");
+            totalBytes = total[0];
+            driverVersion = driverVersion();
+            ccMajor = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
+            ccMinor = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
+        } catch (IllegalStateException e) {
+            cuDevicePrimaryCtxRelease(device);
+            throw new CudaUnavailableException("cannot open CUDA device " + ordinal + ": " + e.getMessage(), e);
+        }
         syncEveryLaunch = "1".equals(env.get("LOCALLEARN_CUDA_SYNC"));
         allocator = new CudaAllocator(this);
     }
@@ -108,7 +118,7 @@ public final class CudaContext implements AutoCloseable {
      */
     public static String probe() { return probeDevice().line(); }
 
-    /** What {@link #probe} found: {@code found} is true when device 0 exists and can be opened. */
+    /** What {@link #probe} found: {@code found} is true when the driver works and device 0 exists. */
     public record Probe(boolean found, String line) {}
 
     public static Probe probeDevice() {
@@ -133,6 +143,7 @@ public final class CudaContext implements AutoCloseable {
     }
 
     /** Null when the driver is usable, else why not; loads JCuda only once libcuda.so.1 is known to exist. */
+    @SuppressWarnings("restricted") // looks for libcuda.so.1 before JCuda's binding needs it
     private static String initDriver() {
         try (Arena a = Arena.ofConfined()) {
             SymbolLookup.libraryLookup("libcuda.so.1", a);

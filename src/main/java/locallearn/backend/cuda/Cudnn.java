@@ -28,6 +28,7 @@ import locallearn.backend.ConvGeom;
  * comes from the context's allocator, so it shows in the memory figures; it is kept and grown.
  * Work goes to the legacy default stream, like everything else of the context.
  */
+@SuppressWarnings("restricted") // native access is this class's job
 public final class Cudnn implements AutoCloseable {
     static final List<Integer> MAJORS = List.of(9, 8);
     /** cuDNN 9 opens these by name from its own folder; loaded first by path so the loader has them. */
@@ -46,7 +47,7 @@ public final class Cudnn implements AutoCloseable {
     private final CudaAllocator allocator;
     private final String version;
     private final MemorySegment handle;
-    private final MemorySegment scalars; // alpha, beta as float host pointers
+    private final MemorySegment scalars, beta1; // alpha, beta as float host pointers; beta1 points at beta
     private final MethodHandle destroy, errorString, destroyTensor, destroyFilter, destroyConv,
             createTensor, setTensor, createFilter, setFilter, createConv, setConv, setMath,
             findFwd, findBwdData, findBwdFilter, wsFwd, wsBwdData, wsBwdFilter, fwd, bwdData, bwdFilter;
@@ -105,6 +106,7 @@ public final class Cudnn implements AutoCloseable {
         bwdFilter = Cublas.handle(k, l, "cudnnConvolutionBackwardFilter", run);
 
         scalars = arena.allocate(JAVA_FLOAT, 2);
+        beta1 = scalars.asSlice(Float.BYTES);
         MemorySegment box = arena.allocate(ADDRESS);
         check(Cublas.invoke(create, box), "cudnnCreate");
         handle = box.get(ADDRESS, 0);
@@ -175,7 +177,12 @@ public final class Cudnn implements AutoCloseable {
         if (closed) throw new IllegalStateException("cudnn: used after close");
         scalars.setAtIndex(JAVA_FLOAT, 0, 1f);
         scalars.setAtIndex(JAVA_FLOAT, 1, beta);
-        int r = Cublas.invoke(h, handle, scalars, d1, p1, d2, p2, conv, algo, ws, wsBytes, scalars.asSlice(Float.BYTES), dOut, pOut);
+        int r;
+        try {
+            r = (int) h.invokeExact(handle, scalars, d1, p1, d2, p2, conv, algo, ws, wsBytes, beta1, dOut, pOut);
+        } catch (Throwable t) {
+            throw Cublas.rethrow(t);
+        }
         check(r, call + " algo " + algo + " " + g);
     }
 
@@ -287,10 +294,8 @@ public final class Cudnn implements AutoCloseable {
     private static long invokeLong(MethodHandle h) {
         try {
             return (long) h.invokeExact();
-        } catch (RuntimeException | Error e) {
-            throw e;
         } catch (Throwable t) {
-            throw new IllegalStateException(t);
+            throw Cublas.rethrow(t);
         }
     }
 }

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /** What the runtime says without a GPU, and the pure parts of its messages and parsing. */
+@SuppressWarnings("restricted")
 class CudaProbeTest {
 
     @Test void probeNeverThrowsAndAnswersInOneLine() {

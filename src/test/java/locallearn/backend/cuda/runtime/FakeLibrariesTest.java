@@ -38,6 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
  * GPU tests check the real libraries. Skipped too without a C compiler.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@SuppressWarnings("restricted")
 class FakeLibrariesTest {
     @TempDir static Path tmp;
     static Path full, bare; // stand-ins with their sibling libraries, and without
