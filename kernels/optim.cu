@@ -1,16 +1,16 @@
 // Fused optimizer updates (Backend family "optim"), one read and one write of each state tensor
-// per step. The bias corrections 1 - beta^step are computed once on the host (like the CPU twin)
-// and passed in.
+// per step. The bias corrections are computed once on the host exactly as the CPU twin does
+// (stepSize = lr / (1 - b1^step), bc2Sqrt = sqrt(1 - b2^step), in double, rounded to float).
 //
 // Thread mapping: a grid-stride loop over parameters, one element per step.
 #include "common.cuh"
 
 // Adam / AMSGrad as torch.optim.Adam: g = grad + wd p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
 // AMSGrad (vmax not null) uses vmax = max(vmax, v) in place of v;
-// p -= lr * (m / bc1) / (sqrt(v / bc2) + eps).
+// p -= stepSize m / (sqrt(v) / bc2Sqrt + eps), the arithmetic order of torch and the CPU twin.
 extern "C" __global__ void adam_step(float* __restrict__ p, const float* __restrict__ grad, float* __restrict__ m,
-                                     float* __restrict__ v, float* __restrict__ vmax, int n, float lr, float beta1,
-                                     float beta2, float eps, float weightDecay, float bc1, float bc2) {
+                                     float* __restrict__ v, float* __restrict__ vmax, int n, float stepSize, float beta1,
+                                     float beta2, float eps, float weightDecay, float bc2Sqrt) {
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += blockDim.x * gridDim.x) {
         float pi = p[i];
         float g = grad[i] + weightDecay * pi;
@@ -22,7 +22,7 @@ extern "C" __global__ void adam_step(float* __restrict__ p, const float* __restr
             vi = fmaxf(vmax[i], vi);
             vmax[i] = vi;
         }
-        p[i] = pi - lr * (mi / bc1) / (sqrtf(vi / bc2) + eps);
+        p[i] = pi - stepSize * mi / (sqrtf(vi) / bc2Sqrt + eps);
     }
 }
 
