@@ -30,6 +30,7 @@ final class InfoCommand implements Callable<Integer> {
         m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
         m.put("cores", rt.availableProcessors());
         m.put("max_heap_bytes", rt.maxMemory());
+        m.put("cpu_threads", locallearn.backend.cpu.CpuBackend.threads());
         m.put("vector_bits", jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize());
         return m;
     }

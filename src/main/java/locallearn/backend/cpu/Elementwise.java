@@ -1,0 +1,29 @@
+package locallearn.backend.cpu;
+
+import locallearn.backend.Philox;
+
+/** Family "elementwise": the ops that need more than one line in CpuBackend. */
+final class Elementwise {
+    private Elementwise() {}
+
+    /**
+     * y = x * keep / (1 - p) for x, y of n elements; unit u = i / inner is dropped when
+     * Philox.uniform(seed, stream, u) < p. The scale is the float 1 / (1 - p), multiplied, as the
+     * CUDA kernel does; p = 1 drops everything (y = 0).
+     */
+    static void dropout(float[] x, float[] y, int n, float p, long seed, long stream, int inner) {
+        float scale = p < 1 ? 1f / (1f - p) : 0f;
+        int units = n / inner;
+        int[] block = null;
+        for (int u = 0; u < units; u++) {
+            if ((u & 3) == 0) block = Philox.block(seed, stream, u >>> 2);
+            float r = (block[u & 3] >>> 8) * 0x1.0p-24f;
+            int o = u * inner;
+            if (r < p) {
+                java.util.Arrays.fill(y, o, o + inner, 0f);
+            } else {
+                for (int i = 0; i < inner; i++) y[o + i] = x[o + i] * scale;
+            }
+        }
+    }
+}

@@ -1,0 +1,196 @@
+package locallearn.backend.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Family "gemm": C = alpha op(A) op(B) + beta C on row-major float arrays with offsets.
+ * op(A) is (m, k), op(B) is (k, n), C is (m, n). With beta = 0, C is overwritten without being
+ * read (BLAS convention: NaN in an uninitialised C does not leak).
+ *
+ * <p>The fast path is the classic Goto/BLIS structure: op(B) is packed in KC x NR panels (NR =
+ * two vectors), op(A) in MC x KC blocks of MR x KC slivers (alpha folded in), and a register-
+ * blocked micro-kernel keeps an MR x NR tile of C in MR * 2 vector accumulators while it walks
+ * KC rank-1 updates. A B panel stays in L1 while the kernel sweeps the A block held in L2. The
+ * output is split over the threads by whole tiles of rows or columns; every element of C is
+ * summed by one thread in the order p = 0 .. k-1 (blocks of KC added to C in sequence), so the
+ * result does not depend on the thread count.
+ */
+final class Gemm {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    static final int MR = 6, NR = 2 * L;
+    private static final int KC = 256, MC = 120;
+    /** Below this many multiply-adds packing costs more than it saves. */
+    private static final long SMALL = 16 * 16 * 16;
+    /** Multiply-adds per thread below which splitting costs more than it saves. */
+    private static final long PER_THREAD = 1L << 18;
+
+    private Gemm() {}
+
+    static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int oa, float[] b, int ob,
+                     float beta, float[] c, int oc) {
+        if ((long) m * n * k < SMALL) gemmPlain(transA, transB, m, n, k, alpha, a, oa, b, ob, beta, c, oc);
+        else gemmFast(transA, transB, m, n, k, alpha, a, oa, b, ob, beta, c, oc);
+    }
+
+    /** The straightforward version, kept as the test oracle: row i of C gathers k rank-1 updates in order p = 0..k-1. */
+    static void gemmPlain(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int oa, float[] b, int ob,
+                          float beta, float[] c, int oc) {
+        float[] row = new float[n];
+        for (int i = 0; i < m; i++) {
+            java.util.Arrays.fill(row, 0f);
+            for (int p = 0; p < k; p++) {
+                float aip = transA ? a[oa + p * m + i] : a[oa + i * k + p];
+                if (transB) {
+                    for (int j = 0; j < n; j++) row[j] += aip * b[ob + j * k + p];
+                } else {
+                    int bo = ob + p * n;
+                    for (int j = 0; j < n; j++) row[j] += aip * b[bo + j];
+                }
+            }
+            int co = oc + i * n;
+            if (beta == 0f) {
+                for (int j = 0; j < n; j++) c[co + j] = alpha * row[j];
+            } else {
+                for (int j = 0; j < n; j++) c[co + j] = alpha * row[j] + beta * c[co + j];
+            }
+        }
+    }
+
+    /** The packed, vectorised, multi-threaded version (any sizes; used for all but tiny products). */
+    static void gemmFast(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int oa, float[] b, int ob,
+                         float beta, float[] c, int oc) {
+        if (m == 0 || n == 0) return;
+        int colTiles = (n + NR - 1) / NR, rowTiles = (m + MR - 1) / MR;
+        int parts = Parallel.parts((long) m * n * k, PER_THREAD);
+        // split the larger side, in whole tiles, so no two threads touch one element of C
+        boolean byCols = colTiles >= rowTiles;
+        int tiles = byCols ? colTiles : rowTiles, unit = byCols ? NR : MR;
+        parts = Math.min(parts, tiles);
+        int np = parts;
+        Parallel.run(np, t -> {
+            int t0 = Parallel.start(tiles, np, t) * unit, t1 = Math.min(byCols ? n : m, Parallel.start(tiles, np, t + 1) * unit);
+            if (byCols) block(transA, transB, m, n, k, alpha, a, oa, b, ob, beta, c, oc, 0, m, t0, t1);
+            else block(transA, transB, m, n, k, alpha, a, oa, b, ob, beta, c, oc, t0, t1, 0, n);
+        });
+    }
+
+    /** Scratch for packing, one pair per thread, grown on demand: packing never allocates in steady state. */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][0]);
+
+    /** C[i0:i1, j0:j1] = alpha op(A)[i0:i1, :] op(B)[:, j0:j1] + beta C[i0:i1, j0:j1], on the calling thread. */
+    private static void block(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int oa, float[] b, int ob,
+                              float beta, float[] c, int oc, int i0, int i1, int j0, int j1) {
+        for (int i = i0; i < i1; i++) {
+            int co = oc + i * n;
+            if (beta == 0f) java.util.Arrays.fill(c, co + j0, co + j1, 0f);
+            else if (beta != 1f) for (int j = j0; j < j1; j++) c[co + j] *= beta;
+        }
+        if (k == 0 || alpha == 0f) return;
+        int rows = i1 - i0, cols = j1 - j0;
+        int kc0 = Math.min(KC, k);
+        int bNeed = kc0 * ((cols + NR - 1) / NR) * NR, aNeed = kc0 * ((Math.min(MC, rows) + MR - 1) / MR) * MR;
+        float[][] scratch = SCRATCH.get();
+        if (scratch[0].length < bNeed) scratch[0] = new float[bNeed];
+        if (scratch[1].length < aNeed) scratch[1] = new float[aNeed];
+        float[] bp = scratch[0], ap = scratch[1];
+        float[] edge = new float[MR * NR];
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = Math.min(KC, k - pc);
+            packB(transB, k, n, b, ob, pc, kc, j0, cols, bp);
+            for (int ic = i0; ic < i1; ic += MC) {
+                int mc = Math.min(MC, i1 - ic);
+                packA(transA, m, k, alpha, a, oa, ic, mc, pc, kc, ap);
+                for (int jr = 0; jr < cols; jr += NR) {
+                    int nr = Math.min(NR, cols - jr);
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int mr = Math.min(MR, mc - ir);
+                        int cOff = oc + (ic + ir) * n + j0 + jr;
+                        if (mr == MR && nr == NR) {
+                            kernel(kc, ap, ir * kc, bp, jr * kc, c, cOff, n);
+                        } else {
+                            java.util.Arrays.fill(edge, 0f);
+                            kernel(kc, ap, ir * kc, bp, jr * kc, edge, 0, NR);
+                            for (int i = 0; i < mr; i++)
+                                for (int j = 0; j < nr; j++) c[cOff + i * n + j] += edge[i * NR + j];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** op(B)[pc:pc+kc, j0:j0+cols] into panels of NR columns: panel q holds kc rows of NR floats, zero past the last column. */
+    private static void packB(boolean transB, int k, int n, float[] b, int ob, int pc, int kc, int j0, int cols, float[] bp) {
+        for (int jr = 0; jr < cols; jr += NR) {
+            int nr = Math.min(NR, cols - jr), base = jr * kc;
+            for (int p = 0; p < kc; p++) {
+                int dst = base + p * NR;
+                if (!transB) {
+                    System.arraycopy(b, ob + (pc + p) * n + j0 + jr, bp, dst, nr);
+                } else {
+                    int src = ob + (j0 + jr) * k + pc + p;
+                    for (int j = 0; j < nr; j++) bp[dst + j] = b[src + j * k];
+                }
+                for (int j = nr; j < NR; j++) bp[dst + j] = 0f;
+            }
+        }
+    }
+
+    /** alpha op(A)[ic:ic+mc, pc:pc+kc] into slivers of MR rows: sliver r holds kc columns of MR floats, zero past the last row. */
+    private static void packA(boolean transA, int m, int k, float alpha, float[] a, int oa, int ic, int mc, int pc, int kc, float[] ap) {
+        for (int ir = 0; ir < mc; ir += MR) {
+            int mr = Math.min(MR, mc - ir), base = ir * kc;
+            for (int i = 0; i < MR; i++) {
+                if (i >= mr) {
+                    for (int p = 0; p < kc; p++) ap[base + p * MR + i] = 0f;
+                } else if (!transA) {
+                    int src = oa + (ic + ir + i) * k + pc;
+                    for (int p = 0; p < kc; p++) ap[base + p * MR + i] = alpha * a[src + p];
+                } else {
+                    int src = oa + pc * m + ic + ir + i;
+                    for (int p = 0; p < kc; p++) ap[base + p * MR + i] = alpha * a[src + p * m];
+                }
+            }
+        }
+    }
+
+    // ---- hot path: the micro-kernel -------------------------------------------------------------
+
+    /**
+     * C[6 x 2L tile at cOff, row stride ldc] += A sliver (kc x 6) * B panel (kc x 2L): twelve
+     * vector accumulators, two B loads and six broadcast FMAs pairs per step of p.
+     */
+    private static void kernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        for (int p = 0; p < kc; p++, ao += MR, bo += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bo), b1 = FloatVector.fromArray(S, bp, bo + L);
+            FloatVector a0 = FloatVector.broadcast(S, ap[ao]);
+            c00 = b0.fma(a0, c00); c01 = b1.fma(a0, c01);
+            FloatVector a1 = FloatVector.broadcast(S, ap[ao + 1]);
+            c10 = b0.fma(a1, c10); c11 = b1.fma(a1, c11);
+            FloatVector a2 = FloatVector.broadcast(S, ap[ao + 2]);
+            c20 = b0.fma(a2, c20); c21 = b1.fma(a2, c21);
+            FloatVector a3 = FloatVector.broadcast(S, ap[ao + 3]);
+            c30 = b0.fma(a3, c30); c31 = b1.fma(a3, c31);
+            FloatVector a4 = FloatVector.broadcast(S, ap[ao + 4]);
+            c40 = b0.fma(a4, c40); c41 = b1.fma(a4, c41);
+            FloatVector a5 = FloatVector.broadcast(S, ap[ao + 5]);
+            c50 = b0.fma(a5, c50); c51 = b1.fma(a5, c51);
+        }
+        add(c, cOff, c00, c01);
+        add(c, cOff + ldc, c10, c11);
+        add(c, cOff + 2 * ldc, c20, c21);
+        add(c, cOff + 3 * ldc, c30, c31);
+        add(c, cOff + 4 * ldc, c40, c41);
+        add(c, cOff + 5 * ldc, c50, c51);
+    }
+
+    private static void add(float[] c, int o, FloatVector v0, FloatVector v1) {
+        FloatVector.fromArray(S, c, o).add(v0).intoArray(c, o);
+        FloatVector.fromArray(S, c, o + L).add(v1).intoArray(c, o + L);
+    }
+}

@@ -1,0 +1,48 @@
+package locallearn.backend.cpu;
+
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
+import java.util.function.IntConsumer;
+
+/**
+ * The one worker pool of the CPU backend, sized to {@link CpuBackend#threads()}, and a static
+ * partition over it. Work is always split into a fixed number of parts that depends only on the
+ * sizes and the thread count, never on timing, and every output element (or partial sum) is
+ * written by exactly one part: that is what keeps multi-threaded results bit-identical run to run.
+ * A call from inside a worker runs its parts in order on that worker, so nested parallel ops
+ * (a GEMM inside a parallel convolution) do not oversubscribe the cores.
+ */
+final class Parallel {
+    private static final int THREADS = CpuBackend.threads();
+    private static final ForkJoinPool POOL = THREADS > 1 ? new ForkJoinPool(THREADS) : null;
+
+    private Parallel() {}
+
+    static int threads() { return THREADS; }
+
+    /** True when a parallel split would only add overhead: one thread, or already on a worker. */
+    static boolean serial() { return POOL == null || ForkJoinTask.inForkJoinPool(); }
+
+    /** Runs part(0) .. part(parts - 1), in parallel when possible, and returns when all are done. */
+    static void run(int parts, IntConsumer part) {
+        if (parts <= 1 || serial()) {
+            for (int i = 0; i < parts; i++) part.accept(i);
+            return;
+        }
+        ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[parts];
+        for (int i = 0; i < parts; i++) {
+            int p = i;
+            tasks[i] = POOL.submit(() -> part.accept(p));
+        }
+        for (ForkJoinTask<?> t : tasks) t.join();
+    }
+
+    /** Splits [0, n) into {@code parts} contiguous ranges; range i is [start(n, parts, i), start(n, parts, i + 1)). */
+    static int start(int n, int parts, int i) { return (int) ((long) n * i / parts); }
+
+    /** Parts for n units of work when each part should hold at least {@code minPerPart} of them. */
+    static int parts(long n, long minPerPart) {
+        if (serial()) return 1;
+        return (int) Math.max(1, Math.min(THREADS, n / Math.max(1, minPerPart)));
+    }
+}
