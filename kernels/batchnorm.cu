@@ -53,8 +53,8 @@ extern "C" __global__ void batch_norm_forward_eval(const float* __restrict__ x, 
     int n = B * C * inner;
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += blockDim.x * gridDim.x) {
         int c = (i / inner) % C;
-        float invstd = 1.0f / sqrtf(runningVar[c] + eps);
-        y[i] = (x[i] - runningMean[c]) * invstd * gamma[c] + beta[c];
+        float a = gamma[c] * (1.0f / sqrtf(runningVar[c] + eps));
+        y[i] = (x[i] - runningMean[c]) * a + beta[c];
     }
 }
 

@@ -10,14 +10,23 @@
 // Layout as Philox.java: key = (seed low, seed high); counter = (block low, block high, stream low,
 // stream high); the number for `index` is lane index % 4 of block index / 4.
 
-__device__ __forceinline__ uint4 philox_block(uint64_t seed, uint64_t stream, uint64_t block) {
+// hi and lo words of a 32 x 32-bit product; host code too, so the generator can be checked on a CPU
+__host__ __device__ __forceinline__ uint32_t mulhi32(uint32_t a, uint32_t b) {
+#ifdef __CUDA_ARCH__
+    return __umulhi(a, b);
+#else
+    return (uint32_t) (((uint64_t) a * b) >> 32);
+#endif
+}
+
+__host__ __device__ __forceinline__ uint4 philox_block(uint64_t seed, uint64_t stream, uint64_t block) {
     uint32_t c0 = (uint32_t) block, c1 = (uint32_t) (block >> 32);
     uint32_t c2 = (uint32_t) stream, c3 = (uint32_t) (stream >> 32);
     uint32_t k0 = (uint32_t) seed, k1 = (uint32_t) (seed >> 32);
     #pragma unroll
     for (int round = 0; round < 10; round++) {
-        uint32_t hi0 = __umulhi(0xD2511F53u, c0), lo0 = 0xD2511F53u * c0;
-        uint32_t hi1 = __umulhi(0xCD9E8D57u, c2), lo1 = 0xCD9E8D57u * c2;
+        uint32_t hi0 = mulhi32(0xD2511F53u, c0), lo0 = 0xD2511F53u * c0;
+        uint32_t hi1 = mulhi32(0xCD9E8D57u, c2), lo1 = 0xCD9E8D57u * c2;
         uint32_t n0 = hi1 ^ c1 ^ k0, n1 = lo1, n2 = hi0 ^ c3 ^ k1, n3 = lo0;
         c0 = n0; c1 = n1; c2 = n2; c3 = n3;
         k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
@@ -25,7 +34,7 @@ __device__ __forceinline__ uint4 philox_block(uint64_t seed, uint64_t stream, ui
     return make_uint4(c0, c1, c2, c3);
 }
 
-__device__ __forceinline__ uint32_t philox_bits(uint64_t seed, uint64_t stream, uint64_t index) {
+__host__ __device__ __forceinline__ uint32_t philox_bits(uint64_t seed, uint64_t stream, uint64_t index) {
     uint4 b = philox_block(seed, stream, index >> 2);
     switch (index & 3) {
         case 0: return b.x;
@@ -36,7 +45,7 @@ __device__ __forceinline__ uint32_t philox_bits(uint64_t seed, uint64_t stream, 
 }
 
 // Uniform in [0, 1) with 24 bits: (bits >>> 8) * 2^-24, exact in float as in Java.
-__device__ __forceinline__ float philox_uniform(uint64_t seed, uint64_t stream, uint64_t index) {
+__host__ __device__ __forceinline__ float philox_uniform(uint64_t seed, uint64_t stream, uint64_t index) {
     return (float) (philox_bits(seed, stream, index) >> 8) * 0x1.0p-24f;
 }
 

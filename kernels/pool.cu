@@ -9,6 +9,7 @@
 //   backward: one thread per INPUT element (grid-stride), gathering from every output window that
 //     covers it, so dx is overwritten without atomics and deterministically. Max pooling recomputes
 //     each covering window's argmax from x to know whether this element received the gradient.
+//     Windows are visited in the CPU twin's order (output rows, then columns), so the sums match it.
 #include "common.cuh"
 
 #define POOL_ARGS int B, int C, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw, int oH, int oW
@@ -26,7 +27,8 @@ __device__ __forceinline__ int window_argmax(const float* plane, int H, int W, i
             int w = w0 + s;
             if (w < 0 || w >= W) continue;
             float v = plane[h * W + w];
-            if (best < 0 || v > bestv) { bestv = v; best = h * W + w; }
+            // NaN wins, as in PyTorch and the CPU twin
+            if (best < 0 || v > bestv || (isnan(v) && !isnan(bestv))) { bestv = v; best = h * W + w; }
         }
     }
     return best;
@@ -38,7 +40,7 @@ extern "C" __global__ void max_pool_forward(const float* __restrict__ x, float* 
         int ow = i % oW, oh = (i / oW) % oH, bc = i / (oW * oH);
         const float* plane = x + (long long) bc * H * W;
         int a = window_argmax(plane, H, W, kh, kw, sh, sw, ph, pw, oh, ow);
-        y[i] = a < 0 ? 0.0f : plane[a];
+        y[i] = a < 0 ? -INFINITY : plane[a];
     }
 }
 
@@ -99,7 +101,7 @@ extern "C" __global__ void avg_pool_backward(const float* __restrict__ dy, float
         covering(w, kw, sw, pw, oW, &owLo, &owHi);
         float s = 0.0f;
         for (int oh = ohLo; oh <= ohHi; oh++)
-            for (int ow = owLo; ow <= owHi; ow++) s += g[oh * oW + ow];
-        dx[i] = s * inv;
+            for (int ow = owLo; ow <= owHi; ow++) s += __fmul_rn(g[oh * oW + ow], inv);
+        dx[i] = s;
     }
 }
