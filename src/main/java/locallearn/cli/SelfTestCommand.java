@@ -1,0 +1,62 @@
+package locallearn.cli;
+
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.function.Predicate;
+import locallearn.backend.SelfTest;
+import locallearn.backend.cpu.CpuBackend;
+import locallearn.backend.cuda.CudaBackend;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code locallearn selftest}: every op on the GPU against its CPU twin, one line per case (op,
+ * shapes, max abs error, tolerance, ok/FAIL with the first mismatching indices). Exit code 0 when
+ * all pass, 1 on any mismatch, 2 when there is no usable GPU.
+ */
+@Command(name = "selftest", description = "Run every op on the GPU and on the CPU from the same inputs and compare them; exit 1 on any mismatch.")
+final class SelfTestCommand implements Callable<Integer> {
+    @Option(names = "--device", defaultValue = "cuda", description = "device checked against the CPU reference: cuda (default)")
+    String device;
+
+    @Option(names = "--gpu", defaultValue = "0", description = "GPU ordinal (default 0)")
+    int ordinal;
+
+    @Option(names = "--provider", defaultValue = "both",
+            description = "gemm/conv path: library (cuBLAS/cuDNN where they load), own (our kernels), both (default: everything, then gemm/conv/similarity again on our kernels)")
+    String provider;
+
+    @Option(names = "--seed", defaultValue = "1", description = "seed of the random inputs (default 1)")
+    long seed;
+
+    @Option(names = "--op", description = "only cases whose op name contains this text")
+    String op;
+
+    @Override public Integer call() {
+        if (!device.equals("cuda"))
+            throw new UserError("selftest: --device " + device + " is not checkable; the selftest compares cuda against the CPU reference");
+        if (!List.of("library", "own", "both").contains(provider))
+            throw new UserError("selftest: --provider " + provider + " is not one of library, own, both");
+        Predicate<String> filter = op == null ? name -> true : name -> name.contains(op);
+        SelfTest test = new SelfTest(seed);
+        CpuBackend cpu = new CpuBackend();
+        int run = 0, failed = 0;
+        try (CudaBackend gpu = CudaBackend.open(ordinal, provider.equals("own"))) {
+            System.out.println("selftest: " + gpu.describe());
+            System.out.println("selftest: reference " + cpu.describe() + "; " + test.size() + " cases, seed " + seed);
+            List<SelfTest.Line> lines = test.run(cpu, gpu, filter, l -> System.out.println(l.format()));
+            run += lines.size();
+            failed += (int) lines.stream().filter(l -> !l.ok()).count();
+            if (provider.equals("both")) {
+                System.out.println("selftest: gemm, conv2d and similarity again on our own kernels (no cuBLAS/cuDNN)");
+                try (CudaBackend own = gpu.withOwnKernels()) {
+                    lines = test.run(cpu, own, filter.and(SelfTest.USES_PROVIDERS), l -> System.out.println("[own] " + l.format()));
+                }
+                run += lines.size();
+                failed += (int) lines.stream().filter(l -> !l.ok()).count();
+            }
+        }
+        System.out.println("selftest: " + (run - failed) + " of " + run + " ok" + (failed > 0 ? ", " + failed + " FAILED" : ""));
+        return failed == 0 ? 0 : 1;
+    }
+}
