@@ -49,6 +49,12 @@ __host__ __device__ __forceinline__ float philox_uniform(uint64_t seed, uint64_t
     return (float) (philox_bits(seed, stream, index) >> 8) * 0x1.0p-24f;
 }
 
+// ---- launch shapes ------------------------------------------------------------------------------
+// Block sizes the Java side (CudaBackend.REDUCE_THREADS, ROW_THREADS) launches with; the kernels
+// declare them in __launch_bounds__ so the driver's JIT keeps their registers within budget.
+#define REDUCE_THREADS 1024   // single-block reductions: sum, count_correct, the loss forwards
+#define ROW_THREADS 512       // one block per row or channel: bias_backward, batch norm, similarity rows
+
 // ---- reductions ---------------------------------------------------------------------------------
 
 __device__ __forceinline__ float warp_sum(float v) {

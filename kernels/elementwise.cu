@@ -23,7 +23,7 @@ extern "C" __global__ void scale(int n, float* x, float a) {
 }
 
 // out[0] (+)= sum of x; launched as one block.
-extern "C" __global__ void sum(const float* __restrict__ x, int n, float* out, int accumulate) {
+extern "C" __global__ void __launch_bounds__(REDUCE_THREADS) sum(const float* __restrict__ x, int n, float* out, int accumulate) {
     __shared__ float scratch[32];
     float s = 0.0f;
     for (int i = threadIdx.x; i < n; i += blockDim.x) s += x[i];
@@ -33,7 +33,7 @@ extern "C" __global__ void sum(const float* __restrict__ x, int n, float* out, i
 
 // out[0] (+)= rows whose first maximal logit is at the label; logits (B, K), labels (B) as floats.
 // One block; a thread per row at a time.
-extern "C" __global__ void count_correct(const float* __restrict__ logits, const float* __restrict__ labels,
+extern "C" __global__ void __launch_bounds__(REDUCE_THREADS) count_correct(const float* __restrict__ logits, const float* __restrict__ labels,
                                          int B, int K, float* out, int accumulate) {
     __shared__ float scratch[32];
     float hits = 0.0f;
@@ -73,7 +73,7 @@ extern "C" __global__ void bias_add(float* y, const float* __restrict__ bias, in
 }
 
 // dbias[c] (+)= sum over b and inner of dy (B, C, inner); grid = C blocks.
-extern "C" __global__ void bias_backward(const float* __restrict__ dy, float* dbias, int B, int C, int inner, int accumulate) {
+extern "C" __global__ void __launch_bounds__(ROW_THREADS) bias_backward(const float* __restrict__ dy, float* dbias, int B, int C, int inner, int accumulate) {
     __shared__ float scratch[32];
     int c = blockIdx.x;
     int m = B * inner;

@@ -19,7 +19,7 @@ __device__ __forceinline__ float warp_max(float v) {
 }
 
 // loss[0] = mean over b of -log softmax(logits)[b, labels[b]]; probs (B, K) keeps the softmax.
-extern "C" __global__ void cross_entropy_forward(const float* __restrict__ logits, const float* __restrict__ labels,
+extern "C" __global__ void __launch_bounds__(REDUCE_THREADS) cross_entropy_forward(const float* __restrict__ logits, const float* __restrict__ labels,
                                                  float* loss, float* __restrict__ probs, int B, int K) {
     __shared__ float scratch[32];
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
@@ -59,7 +59,7 @@ extern "C" __global__ void cross_entropy_backward(const float* __restrict__ prob
 }
 
 // loss[0] = mean of max(x, 0) - x t + log(1 + exp(-|x|)), the stable form of BCE with logits.
-extern "C" __global__ void bce_with_logits_forward(const float* __restrict__ logits, const float* __restrict__ targets,
+extern "C" __global__ void __launch_bounds__(REDUCE_THREADS) bce_with_logits_forward(const float* __restrict__ logits, const float* __restrict__ targets,
                                                    float* loss, int n) {
     __shared__ float scratch[32];
     float s = 0.0f;
@@ -82,7 +82,7 @@ extern "C" __global__ void bce_with_logits_backward(const float* __restrict__ lo
 }
 
 // loss[0] = mean of (a - b)^2
-extern "C" __global__ void mse_forward(const float* __restrict__ a, const float* __restrict__ b, float* loss, int n) {
+extern "C" __global__ void __launch_bounds__(REDUCE_THREADS) mse_forward(const float* __restrict__ a, const float* __restrict__ b, float* loss, int n) {
     __shared__ float scratch[32];
     float s = 0.0f;
     for (int i = threadIdx.x; i < n; i += blockDim.x) {

@@ -14,7 +14,7 @@
 #define SIM_EPS 1e-8f
 
 // xc = x - mean(x) per row, norm = |xc|, xn = xc / (eps + norm); grid = B blocks.
-extern "C" __global__ void similarity_normalize(const float* __restrict__ x, float* __restrict__ xc,
+extern "C" __global__ void __launch_bounds__(ROW_THREADS) similarity_normalize(const float* __restrict__ x, float* __restrict__ xc,
                                                 float* __restrict__ norm, float* __restrict__ xn, int B, int D) {
     __shared__ float scratch[32];
     long long r = (long long) blockIdx.x * D;
@@ -54,7 +54,7 @@ extern "C" __global__ void similarity_backward_gram(const float* __restrict__ s,
 
 // In place on dx (B, D), which holds dxn on entry: back through the normalisation and the centring.
 // grid = B blocks.
-extern "C" __global__ void similarity_backward_rows(const float* __restrict__ xc, const float* __restrict__ norm,
+extern "C" __global__ void __launch_bounds__(ROW_THREADS) similarity_backward_rows(const float* __restrict__ xc, const float* __restrict__ norm,
                                                     float* dx, int B, int D) {
     __shared__ float scratch[32];
     long long r = (long long) blockIdx.x * D;

@@ -36,11 +36,15 @@ public final class SelfTest {
 
     private static final double EPS_K = 1.2e-7; // about 2^-23: one rounding per term
 
+    /** What {@link Line#format} prints before the first line: how to read the tolerance column. */
+    public static final String LEGEND = "tolerance per element: atol*M + rtol*|ref|, M = max(1, largest |ref| of that output); exact = bit for bit";
+
     /** The result of one case: op, its shapes, the largest error over its outputs, the tolerance, and what failed. */
     public record Line(String op, String shape, boolean ok, double maxAbsError, double atol, double rtol, String detail) {
         public String format() {
-            return String.format("%-4s %-22s %-48s max|err| %.2e  tol %.1e*max(1,|ref|max)+%.1e*|ref|%s", ok ? "ok" : "FAIL", op, shape,
-                    maxAbsError, atol, rtol, detail.isEmpty() ? "" : "  " + detail);
+            String tol = atol == 0 && rtol == 0 ? "exact" : String.format("%.1e*M+%.0e*|ref|", atol, rtol);
+            return String.format("%-4s %-22s %-46s max|err| %.2e  tol %-18s%s", ok ? "ok" : "FAIL", op, shape, maxAbsError, tol,
+                    detail.isEmpty() ? "" : "  " + detail).stripTrailing();
         }
     }
 

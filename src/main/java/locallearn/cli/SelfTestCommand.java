@@ -34,9 +34,9 @@ final class SelfTestCommand implements Callable<Integer> {
 
     @Override public Integer call() {
         if (!device.equals("cuda"))
-            throw new UserError("selftest: --device " + device + " is not checkable; the selftest compares cuda against the CPU reference");
+            throw new UserError("--device " + device + " is not checkable; the selftest compares cuda against the CPU reference");
         if (!List.of("library", "own", "both").contains(provider))
-            throw new UserError("selftest: --provider " + provider + " is not one of library, own, both");
+            throw new UserError("--provider " + provider + " is not one of library, own, both");
         Predicate<String> filter = op == null ? name -> true : name -> name.contains(op);
         SelfTest test = new SelfTest(seed);
         CpuBackend cpu = new CpuBackend();
@@ -44,6 +44,7 @@ final class SelfTestCommand implements Callable<Integer> {
         try (CudaBackend gpu = CudaBackend.open(ordinal, provider.equals("own"))) {
             System.out.println("selftest: " + gpu.describe());
             System.out.println("selftest: reference " + cpu.describe() + "; " + test.size() + " cases, seed " + seed);
+            System.out.println("selftest: " + SelfTest.LEGEND);
             List<SelfTest.Line> lines = test.run(cpu, gpu, filter, l -> System.out.println(l.format()));
             run += lines.size();
             failed += (int) lines.stream().filter(l -> !l.ok()).count();

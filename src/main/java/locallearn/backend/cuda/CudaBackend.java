@@ -27,9 +27,9 @@ import locallearn.tensor.Tensor;
 public final class CudaBackend implements Backend {
     /** Threads per block of the elementwise kernels (grid-stride loops). */
     private static final int THREADS = 256;
-    /** Threads of the single-block reductions (sum, countCorrect, the losses). */
+    /** Threads of the single-block reductions (sum, countCorrect, the losses); common.cuh's REDUCE_THREADS. */
     private static final int REDUCE_THREADS = 1024;
-    /** Threads per block of the one-block-per-row/channel kernels (batchnorm, bias, similarity rows). */
+    /** Threads per block of the one-block-per-row/channel kernels (batchnorm, bias, similarity rows); common.cuh's ROW_THREADS. */
     private static final int ROW_THREADS = 512;
     /** Grid-stride loops need no more blocks than this to fill any current GPU. */
     private static final int MAX_BLOCKS = 1 << 16;
