@@ -31,13 +31,24 @@ final class Bytes {
      * pass a hint they can vouch for (a size on disk, a size deflate could really produce).
      */
     static byte[] readUpTo(InputStream in, long limit, long sizeHint) throws IOException {
+        return readUpTo(in, limit, sizeHint, new byte[0]);
+    }
+
+    /** The same, with {@code prefix} already read: it starts the result and counts toward {@code limit}. */
+    static byte[] readUpTo(InputStream in, long limit, long sizeHint, byte[] prefix) throws IOException {
         long cap = Math.min(limit, MAX_ARRAY);
-        // one byte past a right hint, so the end of the stream is seen without growing the buffer
-        int size = (int) Math.min(cap, sizeHint > 0 ? sizeHint + 1 : FIRST_CHUNK);
-        byte[] buf = new byte[size];
-        int n = 0;
+        byte[] buf = new byte[(int) Math.max(prefix.length, Math.min(cap, sizeHint > 0 ? sizeHint : FIRST_CHUNK))];
+        System.arraycopy(prefix, 0, buf, 0, prefix.length);
+        int n = prefix.length;
         while (n < cap) {
-            if (n == buf.length) buf = Arrays.copyOf(buf, (int) Math.min(cap, 2L * n));
+            if (n == buf.length) {
+                // full: a right hint ends here, seen with one byte read, without growing and copying
+                int probe = in.read();
+                if (probe < 0) break;
+                buf = Arrays.copyOf(buf, (int) Math.min(cap, Math.max(2L * n, 1)));
+                buf[n++] = (byte) probe;
+                continue;
+            }
             int r = in.read(buf, n, buf.length - n);
             if (r < 0) break;
             n += r;
@@ -45,19 +56,27 @@ final class Bytes {
         return n == buf.length ? buf : Arrays.copyOf(buf, n);
     }
 
-    /** Counts the bytes left in a stream without keeping them (for error messages). */
-    static long drain(InputStream in) throws IOException {
+    /** Counts the bytes left in a stream, up to {@code cap}, keeping none of them. */
+    static long drain(InputStream in, long cap) throws IOException {
         byte[] scratch = new byte[1 << 16];
         long total = 0;
-        for (int r; (r = in.read(scratch)) >= 0; ) total += r;
+        for (int r; total < cap && (r = in.read(scratch, 0, (int) Math.min(scratch.length, cap - total))) >= 0; ) total += r;
         return total;
+    }
+
+    /**
+     * gzip's trailer holds the plain size mod 2^32: a good first buffer, when deflate (at most about
+     * 1032:1) could have made that much from this file; else 0, no hint.
+     */
+    static long gzipSizeHint(byte[] gz) {
+        if (gz.length < 18) return 0;
+        long hint = u32le(gz, gz.length - 4);
+        return hint <= MAX_DEFLATE_RATIO * gz.length ? hint : 0;
     }
 
     static boolean isGzip(byte[] b) {
         return b.length >= 2 && (b[0] & 0xFF) == 0x1F && (b[1] & 0xFF) == 0x8B;
     }
-
-    static int u8(byte[] b, int i) { return b[i] & 0xFF; }
 
     static long u32be(byte[] b, int i) {
         return ((long) (b[i] & 0xFF) << 24) | ((b[i + 1] & 0xFF) << 16) | ((b[i + 2] & 0xFF) << 8) | (b[i + 3] & 0xFF);

@@ -63,9 +63,17 @@ public final class Datasets {
     /** mnist, fashion-mnist, kmnist, cifar10, cifar100, svhn, stl10. */
     public static List<String> names() { return List.copyOf(SPECS.keySet()); }
 
-    /** The facts of a dataset; an unknown name is an IllegalArgumentException listing the known ones. */
+    /** The reference implementation's spellings (--dataset FashionMNIST, KuzushijiMNIST, ...). */
+    private static final Map<String, String> ALIASES = Map.of("fashionmnist", "fashion-mnist", "kuzushijimnist", "kmnist",
+            "cifar-10", "cifar10", "cifar-100", "cifar100", "stl-10", "stl10");
+
+    /**
+     * The facts of a dataset, by name (case-insensitive; the reference's spellings such as
+     * FashionMNIST are accepted too); an unknown name is an IllegalArgumentException listing the known ones.
+     */
     public static DatasetSpec spec(String name) {
-        DatasetSpec s = name == null ? null : SPECS.get(name.toLowerCase(Locale.ROOT));
+        String key = name == null ? null : name.toLowerCase(Locale.ROOT);
+        DatasetSpec s = key == null ? null : SPECS.get(ALIASES.getOrDefault(key, key));
         if (s == null) throw new IllegalArgumentException("unknown dataset '" + name + "'; known: " + String.join(", ", names()));
         return s;
     }
@@ -178,13 +186,14 @@ public final class Datasets {
         return switch (spec.name()) {
             case "mnist", "fashion-mnist", "kmnist" -> {
                 if (source instanceof Source.Archive a)
-                    throw new DataException(a.archive() + ": " + spec.name() + " is read from its four IDX files (gzipped or not), not from an archive");
-                Map<String, Source.Blob> f = source.read(LAYOUTS.get(spec.name()).probeFiles());
+                    throw new DataException(a.archive() + ": " + spec.name() + " is read from its four IDX files (gzipped or not),"
+                            + " not from one file or archive; pass the folder that holds them");
+                Map<String, Source.Blob> f = source.read(LAYOUTS.get(spec.name()).probeFiles(), false);  // Idx inflates, bounded by its header
                 Dataset train = Idx.read(spec.name(), spec.classes(), spec.height(), spec.width(),
-                        f.get("train-images-idx3-ubyte"), f.get("train-labels-idx1-ubyte"));
+                        f.get("train-images-idx3-ubyte"), f.get("train-labels-idx1-ubyte"), o.limitTrain());
                 Dataset test = Idx.read(spec.name(), spec.classes(), spec.height(), spec.width(),
-                        f.get("t10k-images-idx3-ubyte"), f.get("t10k-labels-idx1-ubyte"));
-                yield new Split(train.limit(o.limitTrain()), test.limit(o.limitTest()), source.describe());
+                        f.get("t10k-images-idx3-ubyte"), f.get("t10k-labels-idx1-ubyte"), o.limitTest());
+                yield new Split(train, test, source.describe());
             }
             case "cifar10" -> Cifar.read10(source, o);
             case "cifar100" -> Cifar.read100(source, o);

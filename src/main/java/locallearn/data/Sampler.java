@@ -25,7 +25,7 @@ import locallearn.backend.Philox;
  */
 public final class Sampler {
     /** Philox stream of epoch e's order is STREAM_BASE + e: apart from the streams that init and dropout use. */
-    static final long STREAM_BASE = 0x5A4D_504C_0000_0000L;  // "SMPL"
+    static final long STREAM_BASE = 0x534D_504C_0000_0000L;  // "SMPL"
     /** The reference pulls in unseen classes until a batch holds this many. */
     static final int MIN_CLASSES = 10;
 

@@ -16,7 +16,8 @@ import java.util.zip.GZIPInputStream;
 /**
  * A tar reader over a gzip stream, for the archives CIFAR-10, CIFAR-100 and STL-10 ship as: one
  * pass, keeping only the wanted entries (matched by base name, also as {@code NAME.gz}) and stopping
- * as soon as all are in. Handles POSIX ustar (name prefix), GNU long names ('L'), skips pax headers;
+ * as soon as all are in. Handles POSIX ustar (name prefix), GNU long names ('L') and the path of pax
+ * extended headers ('x'), and skips other entry types;
  * every header's checksum is verified, sizes are checked, and entry data is read with a buffer that
  * grows only as bytes arrive.
  */
@@ -25,18 +26,27 @@ final class TarGz {
 
     private TarGz() {}
 
-    static Map<String, Source.Blob> read(Path archive, Collection<String> names) {
+    static Map<String, Source.Blob> read(Path archive, Collection<String> names, boolean gunzip) {
         String file = archive.toString();
         if (Files.isDirectory(archive)) throw new DataException(file + ": is a directory, expected a .tar.gz archive");
+        try (InputStream raw = Files.newInputStream(archive)) {
+            return read(raw, Files.size(archive), file, names, gunzip);
+        } catch (IOException e) {
+            throw Bytes.failure(file, e);
+        }
+    }
+
+    /** The wanted entries of an archive of {@code archiveSize} bytes (gzipped or a plain tar) read from {@code stream}. */
+    static Map<String, Source.Blob> read(InputStream stream, long archiveSize, String file, Collection<String> names, boolean gunzip) {
         Map<String, Source.Blob> found = new LinkedHashMap<>();
-        try (InputStream raw = new BufferedInputStream(Files.newInputStream(archive), 1 << 16)) {
-            long archiveSize = Files.size(archive);
+        try {
             if (archiveSize == 0) throw new DataException(file + ": file is empty, expected a .tar.gz archive");
+            InputStream raw = new BufferedInputStream(stream, 1 << 16);
             raw.mark(2);
             int b0 = raw.read(), b1 = raw.read();
             raw.reset();
             InputStream in = (b0 == 0x1F && b1 == 0x8B) ? new GZIPInputStream(raw, 1 << 16) : raw;
-            readEntries(in, file, archiveSize, names, found);
+            readEntries(in, file, archiveSize, names, found, gunzip);
         } catch (IOException e) {
             throw Bytes.failure(file, e);
         }
@@ -50,7 +60,7 @@ final class TarGz {
     }
 
     private static void readEntries(InputStream in, String file, long archiveSize, Collection<String> names,
-                                    Map<String, Source.Blob> found) throws IOException {
+                                    Map<String, Source.Blob> found, boolean gunzip) throws IOException {
         byte[] header = new byte[BLOCK];
         long offset = 0;  // position in the tar stream, for messages
         String longName = null;
@@ -66,12 +76,12 @@ final class TarGz {
             String name = longName != null ? longName : name(header);
             longName = null;
             long padded = (size + BLOCK - 1) / BLOCK * BLOCK;
-            if (type == 'L') {  // GNU long name: the data is the next entry's name
-                if (size > 65536) throw new DataException(file + ": tar long-name entry at byte " + offset + " claims " + size + " bytes");
+            if (type == 'L' || type == 'x') {  // GNU long name, or a pax header: both name the next entry
+                if (size > 1 << 20) throw new DataException(file + ": tar " + (type == 'L' ? "long-name" : "pax") + " header at byte " + offset + " claims " + size + " bytes");
                 byte[] n = in.readNBytes((int) size);
-                if (n.length < size) throw new DataException(file + ": tar long-name entry at byte " + offset + " is cut short");
-                longName = cString(n, 0, n.length);
-                in.skipNBytes(padded - size);
+                if (n.length < size) throw new DataException(file + ": tar " + (type == 'L' ? "long-name" : "pax") + " header at byte " + offset + " is cut short");
+                longName = type == 'L' ? cString(n, 0, n.length) : paxPath(n);
+                skip(in, padded - size, file, name);
             } else {
                 String wanted = (type == '0' || type == 0) ? wanted(name, names) : null;
                 if (wanted != null && !found.containsKey(wanted)) {
@@ -83,7 +93,7 @@ final class TarGz {
                     if (data.length < size)
                         throw new DataException(entry + ": archive is cut short: entry claims " + size + " bytes, archive holds " + data.length);
                     skip(in, padded - size, file, name);
-                    found.put(wanted, new Source.Blob(entry, Source.gunzipIfNeeded(data, entry)));
+                    found.put(wanted, new Source.Blob(entry, gunzip ? Source.gunzipIfNeeded(data, entry) : data));
                 } else {
                     skip(in, padded, file, name);
                 }
@@ -100,6 +110,23 @@ final class TarGz {
             if (r < 0) throw new DataException(file + ": archive is cut short inside entry " + name);
             skipped += r;
         }
+    }
+
+    /**
+     * The "path" record of a pax extended header ("LEN path=VALUE\n" records, LEN counting the whole
+     * record), or null when it has none; malformed records end the search, the ustar name then stands.
+     */
+    static String paxPath(byte[] h) {
+        int i = 0;
+        while (i < h.length) {
+            int sp = i, len = 0;
+            while (sp < h.length && h[sp] >= '0' && h[sp] <= '9' && len < 1 << 21) len = len * 10 + (h[sp++] - '0');
+            if (sp >= h.length || h[sp] != ' ' || len <= sp - i || i + len > h.length) return null;
+            String rec = new String(h, sp + 1, i + len - sp - 1, StandardCharsets.UTF_8);
+            if (rec.startsWith("path=")) return rec.substring(5, rec.endsWith("\n") ? rec.length() - 1 : rec.length());
+            i += len;
+        }
+        return null;
     }
 
     static String wanted(String entryName, Collection<String> names) {

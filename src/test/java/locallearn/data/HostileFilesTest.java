@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,8 +46,10 @@ class HostileFilesTest {
 
     interface Decoder { Datasets.Split decode(Map<String, byte[]> files) throws IOException; }
 
+    /** A file as Source.Folder hands it over: gunzipped, except for IDX files (Idx inflates those itself). */
     static Source.Blob blob(Map<String, byte[]> files, String name) {
-        return new Source.Blob("/mem/" + name, Source.gunzipIfNeeded(files.get(name), "/mem/" + name));
+        byte[] b = files.get(name);
+        return new Source.Blob("/mem/" + name, name.contains("-idx") ? b : Source.gunzipIfNeeded(b, "/mem/" + name));
     }
 
     Datasets.Split load(Case c) { return Datasets.load(c.dataset(), tmp, c.options(), NOWHERE); }
@@ -167,8 +170,8 @@ class HostileFilesTest {
         f.put("t10k-images-idx3-ubyte" + gz, wrap(Files4Test.idxImages(1, 28, 28, IdxAndDiscoveryTest.pixels(1)), gzip));
         f.put("t10k-labels-idx1-ubyte" + gz, wrap(Files4Test.idxLabels(new byte[] {7}), gzip));
         return new Case("mnist", f, Datasets.LoadOptions.defaults(), m -> new Datasets.Split(
-                Idx.read("mnist", 10, 28, 28, blob(m, "train-images-idx3-ubyte" + gz), blob(m, "train-labels-idx1-ubyte" + gz)),
-                Idx.read("mnist", 10, 28, 28, blob(m, "t10k-images-idx3-ubyte" + gz), blob(m, "t10k-labels-idx1-ubyte" + gz)), "memory"));
+                Idx.read("mnist", 10, 28, 28, blob(m, "train-images-idx3-ubyte" + gz), blob(m, "train-labels-idx1-ubyte" + gz), 0),
+                Idx.read("mnist", 10, 28, 28, blob(m, "t10k-images-idx3-ubyte" + gz), blob(m, "t10k-labels-idx1-ubyte" + gz), 0), "memory"));
     }
 
     static byte[] wrap(byte[] b, boolean gzip) { return gzip ? Files4Test.gzip(b) : b; }
@@ -183,7 +186,15 @@ class HostileFilesTest {
         entries[11] = FormatsTest.cifarRecords(new int[][] {{3}}, 9);
         Map<String, byte[]> f = new LinkedHashMap<>();
         f.put("cifar-10-binary.tar.gz", Files4Test.gzip(Files4Test.tar(entries)));
-        return new Case("cifar10", f, Datasets.LoadOptions.defaults());
+        return new Case("cifar10", f, Datasets.LoadOptions.defaults(), m -> cifar10FromArchive(m.get("cifar-10-binary.tar.gz")));
+    }
+
+    /** What Cifar.read10 does with an archive, from bytes in memory. */
+    static Datasets.Split cifar10FromArchive(byte[] archive) {
+        Map<String, Source.Blob> b = TarGz.read(new java.io.ByteArrayInputStream(archive), archive.length, "/mem/archive",
+                Cifar.concat(Cifar.CIFAR10_TRAIN, Cifar.CIFAR10_TEST), true);
+        return new Datasets.Split(Cifar.decode("cifar10", Cifar.pick(b, Cifar.CIFAR10_TRAIN), 1, 10, 0),
+                Cifar.decode("cifar10", Cifar.pick(b, Cifar.CIFAR10_TEST), 1, 10, 0), "memory");
     }
 
     static Case cifar100Folder() {
@@ -240,7 +251,37 @@ class HostileFilesTest {
     @Test void cifarArchiveTruncatedAndMutated() throws IOException {
         Case c = cifarArchive();
         truncations(c, "cifar-10-binary.tar.gz");
-        mutations(c, 600, 3, 0.5);
+        mutations(c, 1000, 3, 0.5);
+    }
+
+    @Test void paxArchiveTruncatedAndMutated() throws IOException {
+        byte[] whole = Base64.getMimeDecoder().decode(GnuTarArchivesTest.PAX_HEADERS);
+        Datasets.Split good = cifar10FromArchive(whole);
+        SplittableRandom rnd = new SplittableRandom(8);
+        Tally t = new Tally();
+        for (int i = 0; i < whole.length + 1000; i++) {
+            // first every truncation, then 1000 mutations, this time of the gunzipped tar (headers, pax records)
+            byte[] b;
+            if (i < whole.length) {
+                b = Arrays.copyOf(whole, i);
+            } else {
+                byte[] tar = Source.gunzipIfNeeded(whole, "pax");
+                for (int k = 0, n = 1 + rnd.nextInt(4); k < n; k++) tar[rnd.nextInt(1536)] = (byte) rnd.nextInt(256);
+                b = Files4Test.gzip(tar);
+            }
+            try {
+                Datasets.Split s = cifar10FromArchive(b);
+                if (Arrays.equals(s.train().labels(), good.train().labels()) && Arrays.equals(s.train().images(), good.train().images())) t.sameData++;
+                else t.otherData++;
+            } catch (DataException e) {
+                assertTrue(e.getMessage().contains("/mem/archive") && !e.getMessage().contains("\n"), e.getMessage());
+                t.rejected++;
+            } catch (Throwable e) {
+                throw new AssertionError("damage " + i + ": threw " + e, e);
+            }
+        }
+        System.out.printf("cifar10, pax archive: every truncation and 1000 mutations of its tar headers: %s%n", t);
+        assertTrue(t.rejected >= whole.length - 64 + 500, t.toString());
     }
 
     @Test void cifarRecordsTruncatedAndMutated() throws IOException {
@@ -299,6 +340,30 @@ class HostileFilesTest {
             });
             assertTrue(bytes < LITTLE, "allocated " + bytes + " bytes");
         }
+    }
+
+    @Test void idxGzipBombInflatesNoFurtherThanItsHeaderSays() throws IOException {
+        // a header for 3 images, then 100 MB of zeros: 100 KB gzipped. The reader inflates 3 images and
+        // one byte more, sees the file goes on, and stops.
+        java.io.ByteArrayOutputStream gz = new java.io.ByteArrayOutputStream();
+        try (var z = new java.util.zip.GZIPOutputStream(gz)) {
+            z.write(Files4Test.idxImages(3, 28, 28, IdxAndDiscoveryTest.pixels(3)));
+            byte[] zeros = new byte[1 << 20];
+            for (int i = 0; i < 100; i++) z.write(zeros);
+        }
+        Case c = idx(true);
+        c.files().put("train-images-idx3-ubyte.gz", gz.toByteArray());
+        long bytes = allocatedBy(() -> {
+            DataException e = rejected(c);
+            assertTrue(e.getMessage().endsWith("train-images-idx3-ubyte.gz: header says 3 images, but the file holds more bytes than those"), e.getMessage());
+        });
+        assertTrue(bytes < LITTLE, "allocated " + bytes + " bytes");
+
+        // and a header claiming rows and columns of 2^32 - 1 each: rejected at the rows
+        byte[] wide = Files4Test.idxImages(3, 28, 28, new byte[0]);
+        ByteBuffer.wrap(wide).putInt(8, -1).putInt(12, -1);
+        c.files().put("train-images-idx3-ubyte.gz", Files4Test.gzip(wide));
+        assertTrue(rejected(c).getMessage().endsWith("header says images of 4294967295 bytes each, more than 2 GB"));
     }
 
     @Test void idxWrongMagicWrongSizeAndLabelsOutOfRange() throws IOException {

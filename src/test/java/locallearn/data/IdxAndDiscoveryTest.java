@@ -94,10 +94,21 @@ class IdxAndDiscoveryTest {
         assertTrue(given.getMessage().contains("does not exist"), given.getMessage());
     }
 
+    @Test void aMissingFileOfTheFourIsNamed() throws IOException {
+        writeTinyIdx(tmp.resolve("three"), true);
+        Files.delete(tmp.resolve("three/t10k-labels-idx1-ubyte.gz"));
+        DataException e = assertThrows(DataException.class,
+                () -> Datasets.load("mnist", tmp.resolve("three"), Datasets.LoadOptions.defaults(), nowhere()));
+        assertEquals(tmp.resolve("three/t10k-labels-idx1-ubyte") + ": no such file (nor t10k-labels-idx1-ubyte.gz)", e.getMessage());
+    }
+
     @Test void unknownNameListsTheKnownOnes() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Datasets.spec("imagenet"));
         assertEquals("unknown dataset 'imagenet'; known: mnist, fashion-mnist, kmnist, cifar10, cifar100, svhn, stl10", e.getMessage());
         assertEquals(List.of("mnist", "fashion-mnist", "kmnist", "cifar10", "cifar100", "svhn", "stl10"), Datasets.names());
+        assertEquals("fashion-mnist", Datasets.spec("FashionMNIST").name());  // the reference's spelling
+        assertEquals("kmnist", Datasets.spec("KuzushijiMNIST").name());
+        assertEquals("cifar10", Datasets.spec("CIFAR10").name());
     }
 
     @Test void specsCarryThePapersNormalisationAndAugmentation() {
