@@ -54,41 +54,72 @@ final class Conv {
                 }
     }
 
+    /**
+     * Parts over the batch: each part owns a contiguous range of images and its own column
+     * buffer, and runs its GEMMs on one thread. With fewer images than threads, one part runs
+     * and the GEMMs split their output over the threads instead.
+     */
+    private static int batchParts(ConvGeom g) {
+        return Parallel.parts(g.batch(), 1);
+    }
+
     // x (B, C, H, W), w (K, C, kh, kw), bias (K) or null, y (B, K, oH, oW)
     static void forward(float[] x, float[] w, float[] bias, float[] y, ConvGeom g) {
-        int ckk = g.inC() * g.kh() * g.kw(), p = g.outH() * g.outW(), k = g.outC();
-        float[] col = new float[ckk * p];
-        for (int b = 0; b < g.batch(); b++) {
-            im2col(x, b * g.inC() * g.inH() * g.inW(), g, col);
-            int yo = b * k * p;
-            Gemm.gemm(false, false, k, p, ckk, 1f, w, 0, col, 0, 0f, y, yo);
-            if (bias != null)
-                for (int o = 0; o < k; o++)
-                    for (int q = 0; q < p; q++) y[yo + o * p + q] += bias[o];
-        }
+        int ckk = g.inC() * g.kh() * g.kw(), p = g.outH() * g.outW(), k = g.outC(), img = g.inC() * g.inH() * g.inW();
+        int parts = batchParts(g);
+        Parallel.run(parts, t -> {
+            float[] col = new float[ckk * p];
+            for (int b = Parallel.start(g.batch(), parts, t); b < Parallel.start(g.batch(), parts, t + 1); b++) {
+                im2col(x, b * img, g, col);
+                int yo = b * k * p;
+                // y_b (K, P) = w (K, C*kh*kw) col (C*kh*kw, P)
+                Gemm.gemm(false, false, k, p, ckk, 1f, w, 0, col, 0, 0f, y, yo);
+                if (bias != null)
+                    for (int o = 0; o < k; o++) {
+                        float v = bias[o];
+                        for (int q = 0, off = yo + o * p; q < p; q++) y[off + q] += v;
+                    }
+            }
+        });
     }
 
     // dy (B, K, oH, oW), w (K, C, kh, kw), dx (B, C, H, W) overwritten
     static void backwardData(float[] dy, float[] w, float[] dx, ConvGeom g) {
         int ckk = g.inC() * g.kh() * g.kw(), p = g.outH() * g.outW(), k = g.outC(), img = g.inC() * g.inH() * g.inW();
-        float[] col = new float[ckk * p];
-        for (int b = 0; b < g.batch(); b++) {
-            // dcol (C*kh*kw, P) = w^T (C*kh*kw, K) dy_b (K, P)
-            Gemm.gemm(true, false, ckk, p, k, 1f, w, 0, dy, b * k * p, 0f, col, 0);
-            java.util.Arrays.fill(dx, b * img, (b + 1) * img, 0f);
-            col2im(col, g, dx, b * img);
-        }
+        int parts = batchParts(g);
+        Parallel.run(parts, t -> {
+            float[] col = new float[ckk * p];
+            for (int b = Parallel.start(g.batch(), parts, t); b < Parallel.start(g.batch(), parts, t + 1); b++) {
+                // dcol (C*kh*kw, P) = w^T (C*kh*kw, K) dy_b (K, P)
+                Gemm.gemm(true, false, ckk, p, k, 1f, w, 0, dy, b * k * p, 0f, col, 0);
+                java.util.Arrays.fill(dx, b * img, (b + 1) * img, 0f);
+                col2im(col, g, dx, b * img);
+            }
+        });
     }
 
-    // x (B, C, H, W), dy (B, K, oH, oW), dw (K, C, kh, kw) and dbias (K) (+)=
+    /**
+     * x (B, C, H, W), dy (B, K, oH, oW), dw (K, C, kh, kw) and dbias (K) (+)=. Each part sums
+     * its images into a private dw; the parts are then added in part order, so the sum order is
+     * fixed for a given thread count.
+     */
     static void backwardFilter(float[] x, float[] dy, float[] dw, float[] dbias, ConvGeom g, boolean accumulate) {
         int ckk = g.inC() * g.kh() * g.kw(), p = g.outH() * g.outW(), k = g.outC(), img = g.inC() * g.inH() * g.inW();
-        float[] col = new float[ckk * p];
-        if (!accumulate) java.util.Arrays.fill(dw, 0, k * ckk, 0f);
-        for (int b = 0; b < g.batch(); b++) {
-            im2col(x, b * img, g, col);
-            // dw (K, C*kh*kw) += dy_b (K, P) col^T (P, C*kh*kw)
-            Gemm.gemm(false, true, k, ckk, p, 1f, dy, b * k * p, col, 0, 1f, dw, 0);
+        int parts = batchParts(g);
+        float[][] partial = new float[parts][];
+        Parallel.run(parts, t -> {
+            float[] col = new float[ckk * p], acc = new float[k * ckk];
+            for (int b = Parallel.start(g.batch(), parts, t); b < Parallel.start(g.batch(), parts, t + 1); b++) {
+                im2col(x, b * img, g, col);
+                // acc (K, C*kh*kw) += dy_b (K, P) col^T (P, C*kh*kw)
+                Gemm.gemm(false, true, k, ckk, p, 1f, dy, b * k * p, col, 0, 1f, acc, 0);
+            }
+            partial[t] = acc;
+        });
+        for (int i = 0; i < k * ckk; i++) {
+            float s = accumulate ? dw[i] : 0f;
+            for (float[] acc : partial) s += acc[i];
+            dw[i] = s;
         }
         if (dbias != null)
             for (int o = 0; o < k; o++) {

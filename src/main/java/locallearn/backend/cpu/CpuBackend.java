@@ -20,6 +20,8 @@ import locallearn.tensor.Tensor;
  */
 public final class CpuBackend implements Backend {
     private final CpuAllocator allocator = new CpuAllocator();
+    /** Elementwise ops split into ranges of at least this many elements: below it a thread hand-off costs more than the loop. */
+    static final int GRAIN = 1 << 15;
 
     public CpuBackend() {}
 
@@ -100,7 +102,8 @@ public final class CpuBackend implements Backend {
     // ---- elementwise and reductions ----------------------------------------------------------
 
     @Override public void fill(Tensor x, float value) {
-        java.util.Arrays.fill(data("fill", "x", x), 0, x.numel(), value);
+        float[] xs = data("fill", "x", x);
+        Parallel.range(x.numel(), GRAIN, 1, (from, to) -> java.util.Arrays.fill(xs, from, to, value));
     }
 
     @Override public void copy(Tensor src, Tensor dst) {
@@ -112,12 +115,16 @@ public final class CpuBackend implements Backend {
     @Override public void axpy(float a, Tensor x, Tensor y) {
         float[] xs = data("axpy", "x", x), ys = data("axpy", "y", y);
         same("axpy", "x", x, "y", y);
-        for (int i = 0, n = x.numel(); i < n; i++) ys[i] += a * xs[i];
+        Parallel.range(x.numel(), GRAIN, 1, (from, to) -> {
+            for (int i = from; i < to; i++) ys[i] += a * xs[i];
+        });
     }
 
     @Override public void scale(Tensor x, float a) {
         float[] xs = data("scale", "x", x);
-        for (int i = 0, n = x.numel(); i < n; i++) xs[i] *= a;
+        Parallel.range(x.numel(), GRAIN, 1, (from, to) -> {
+            for (int i = from; i < to; i++) xs[i] *= a;
+        });
     }
 
     @Override public void sum(Tensor x, Tensor out, boolean accumulate) {
@@ -155,10 +162,12 @@ public final class CpuBackend implements Backend {
     @Override public void leakyReluForward(Tensor x, Tensor y, float slope) {
         float[] xs = data("leakyReluForward", "x", x), ys = data("leakyReluForward", "y", y);
         same("leakyReluForward", "x", x, "y", y);
-        for (int i = 0, n = x.numel(); i < n; i++) {
-            float v = xs[i];
-            ys[i] = v > 0 ? v : slope * v;
-        }
+        Parallel.range(x.numel(), GRAIN, 1, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                float v = xs[i];
+                ys[i] = v > 0 ? v : slope * v;
+            }
+        });
     }
 
     @Override public void leakyReluBackward(Tensor y, Tensor dy, Tensor dx, float slope) {
@@ -166,7 +175,9 @@ public final class CpuBackend implements Backend {
         float[] ys = data(op, "y", y), dys = data(op, "dy", dy), dxs = data(op, "dx", dx);
         same(op, "y", y, "dy", dy);
         same(op, "y", y, "dx", dx);
-        for (int i = 0, n = y.numel(); i < n; i++) dxs[i] = ys[i] > 0 ? dys[i] : slope * dys[i];
+        Parallel.range(y.numel(), GRAIN, 1, (from, to) -> {
+            for (int i = from; i < to; i++) dxs[i] = ys[i] > 0 ? dys[i] : slope * dys[i];
+        });
     }
 
     // ---- bias ---------------------------------------------------------------------------------
@@ -175,11 +186,13 @@ public final class CpuBackend implements Backend {
         float[] ys = data("biasAdd", "y", y), bs = data("biasAdd", "bias", bias);
         int[] d = bci("biasAdd", "y", y);
         expect("biasAdd", "bias", bias, d[1], "one per channel of y " + y.shape());
-        for (int b = 0; b < d[0]; b++)
-            for (int c = 0; c < d[1]; c++) {
-                float v = bs[c];
-                for (int i = 0, o = (b * d[1] + c) * d[2]; i < d[2]; i++) ys[o + i] += v;
+        // over planes (b, c): each a run of inner elements with one bias
+        Parallel.range(d[0] * d[1], Math.max(1, GRAIN / Math.max(1, d[2])), 1, (from, to) -> {
+            for (int pl = from; pl < to; pl++) {
+                float v = bs[pl % d[1]];
+                for (int i = 0, o = pl * d[2]; i < d[2]; i++) ys[o + i] += v;
             }
+        });
     }
 
     @Override public void biasBackward(Tensor dy, Tensor dbias, boolean accumulate) {
@@ -497,7 +510,8 @@ public final class CpuBackend implements Backend {
             same(op, "param", param, "vmax", vmax);
         }
         if (step < 1) throw new IllegalArgumentException(op + ": step " + step + " must count from 1");
-        Optim.adam(p, g, ms, vs, vm, lr, beta1, beta2, eps, weightDecay, step, param.numel());
+        float[] vmf = vm;
+        Parallel.range(param.numel(), GRAIN, 1, (from, to) -> Optim.adam(p, g, ms, vs, vmf, lr, beta1, beta2, eps, weightDecay, step, from, to));
     }
 
     @Override public void sgdStep(Tensor param, Tensor grad, Tensor momentumBuf, float lr, float momentum, float weightDecay, boolean firstStep) {
@@ -509,7 +523,8 @@ public final class CpuBackend implements Backend {
             buf = data(op, "momentumBuf", momentumBuf);
             same(op, "param", param, "momentumBuf", momentumBuf);
         }
-        Optim.sgd(p, g, buf, lr, momentum, weightDecay, firstStep, param.numel());
+        float[] bf = buf;
+        Parallel.range(param.numel(), GRAIN, 1, (from, to) -> Optim.sgd(p, g, bf, lr, momentum, weightDecay, firstStep, from, to));
     }
 
     // ---- augmentation -------------------------------------------------------------------------
@@ -520,11 +535,12 @@ public final class CpuBackend implements Backend {
         int[] d = bci(op, "x", x);
         expect(op, "scale", scale, d[1], "one per channel of x " + x.shape());
         expect(op, "shift", shift, d[1], "one per channel of x " + x.shape());
-        for (int b = 0; b < d[0]; b++)
-            for (int c = 0; c < d[1]; c++) {
-                float a = sc[c], s = sh[c];
-                for (int i = 0, o = (b * d[1] + c) * d[2]; i < d[2]; i++) xs[o + i] = xs[o + i] * a + s;
+        Parallel.range(d[0] * d[1], Math.max(1, GRAIN / Math.max(1, d[2])), 1, (from, to) -> {
+            for (int pl = from; pl < to; pl++) {
+                float a = sc[pl % d[1]], s = sh[pl % d[1]];
+                for (int i = 0, o = pl * d[2]; i < d[2]; i++) xs[o + i] = xs[o + i] * a + s;
             }
+        });
     }
 
     private static void images(String op, String name, Tensor t) {

@@ -13,10 +13,14 @@ final class Elementwise {
      */
     static void dropout(float[] x, float[] y, int n, float p, long seed, long stream, int inner) {
         float scale = p < 1 ? 1f / (1f - p) : 0f;
-        int units = n / inner;
+        // ranges of units start at multiples of 4: one Philox block serves four units
+        Parallel.range(n / inner, Math.max(4, CpuBackend.GRAIN / inner), 4, (from, to) -> dropout(x, y, p, seed, stream, inner, scale, from, to));
+    }
+
+    private static void dropout(float[] x, float[] y, float p, long seed, long stream, int inner, float scale, int from, int to) {
         int[] block = null;
-        for (int u = 0; u < units; u++) {
-            if ((u & 3) == 0) block = Philox.block(seed, stream, u >>> 2);
+        for (int u = from; u < to; u++) {
+            if (block == null || (u & 3) == 0) block = Philox.block(seed, stream, u >>> 2);
             float r = (block[u & 3] >>> 8) * 0x1.0p-24f;
             int o = u * inner;
             if (r < p) {

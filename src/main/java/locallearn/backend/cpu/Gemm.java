@@ -11,7 +11,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>The fast path is the classic Goto/BLIS structure: op(B) is packed in KC x NR panels (NR =
  * two vectors), op(A) in MC x KC blocks of MR x KC slivers (alpha folded in), and a register-
  * blocked micro-kernel keeps an MR x NR tile of C in MR * 2 vector accumulators while it walks
- * KC rank-1 updates. A B panel stays in L1 while the kernel sweeps the A block held in L2. The
+ * KC rank-1 updates. A B panel stays in L1 while the kernel sweeps the A block held in L2; NC
+ * columns at a time bound the packed B to 4 MB. The
  * output is split over the threads by whole tiles of rows or columns; every element of C is
  * summed by one thread in the order p = 0 .. k-1 (blocks of KC added to C in sequence), so the
  * result does not depend on the thread count.
@@ -20,7 +21,7 @@ final class Gemm {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
     static final int MR = 6, NR = 2 * L;
-    private static final int KC = 256, MC = 120;
+    private static final int KC = 256, MC = 120, NC = 4096;
     /** Below this many multiply-adds packing costs more than it saves. */
     private static final long SMALL = 16 * 16 * 16;
     /** Multiply-adds per thread below which splitting costs more than it saves. */
@@ -76,7 +77,7 @@ final class Gemm {
         });
     }
 
-    /** Scratch for packing, one pair per thread, grown on demand: packing never allocates in steady state. */
+    /** Packing buffers, one pair per thread (at most KC * NC and KC * MC floats), grown on demand, so steady-state GEMMs do not allocate. */
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][0]);
 
     /** C[i0:i1, j0:j1] = alpha op(A)[i0:i1, :] op(B)[:, j0:j1] + beta C[i0:i1, j0:j1], on the calling thread. */
@@ -88,32 +89,35 @@ final class Gemm {
             else if (beta != 1f) for (int j = j0; j < j1; j++) c[co + j] *= beta;
         }
         if (k == 0 || alpha == 0f) return;
-        int rows = i1 - i0, cols = j1 - j0;
+        int rows = i1 - i0;
         int kc0 = Math.min(KC, k);
-        int bNeed = kc0 * ((cols + NR - 1) / NR) * NR, aNeed = kc0 * ((Math.min(MC, rows) + MR - 1) / MR) * MR;
+        int bNeed = kc0 * ((Math.min(NC, j1 - j0) + NR - 1) / NR) * NR, aNeed = kc0 * ((Math.min(MC, rows) + MR - 1) / MR) * MR;
         float[][] scratch = SCRATCH.get();
         if (scratch[0].length < bNeed) scratch[0] = new float[bNeed];
         if (scratch[1].length < aNeed) scratch[1] = new float[aNeed];
         float[] bp = scratch[0], ap = scratch[1];
         float[] edge = new float[MR * NR];
-        for (int pc = 0; pc < k; pc += KC) {
-            int kc = Math.min(KC, k - pc);
-            packB(transB, k, n, b, ob, pc, kc, j0, cols, bp);
-            for (int ic = i0; ic < i1; ic += MC) {
-                int mc = Math.min(MC, i1 - ic);
-                packA(transA, m, k, alpha, a, oa, ic, mc, pc, kc, ap);
-                for (int jr = 0; jr < cols; jr += NR) {
-                    int nr = Math.min(NR, cols - jr);
-                    for (int ir = 0; ir < mc; ir += MR) {
-                        int mr = Math.min(MR, mc - ir);
-                        int cOff = oc + (ic + ir) * n + j0 + jr;
-                        if (mr == MR && nr == NR) {
-                            kernel(kc, ap, ir * kc, bp, jr * kc, c, cOff, n);
-                        } else {
-                            java.util.Arrays.fill(edge, 0f);
-                            kernel(kc, ap, ir * kc, bp, jr * kc, edge, 0, NR);
-                            for (int i = 0; i < mr; i++)
-                                for (int j = 0; j < nr; j++) c[cOff + i * n + j] += edge[i * NR + j];
+        for (int jc = j0; jc < j1; jc += NC) {
+            int cols = Math.min(NC, j1 - jc);
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                packB(transB, k, n, b, ob, pc, kc, jc, cols, bp);
+                for (int ic = i0; ic < i1; ic += MC) {
+                    int mc = Math.min(MC, i1 - ic);
+                    packA(transA, m, k, alpha, a, oa, ic, mc, pc, kc, ap);
+                    for (int jr = 0; jr < cols; jr += NR) {
+                        int nr = Math.min(NR, cols - jr);
+                        for (int ir = 0; ir < mc; ir += MR) {
+                            int mr = Math.min(MR, mc - ir);
+                            int cOff = oc + (ic + ir) * n + jc + jr;
+                            if (mr == MR && nr == NR) {
+                                kernel(kc, ap, ir * kc, bp, jr * kc, c, cOff, n);
+                            } else {
+                                java.util.Arrays.fill(edge, 0f);
+                                kernel(kc, ap, ir * kc, bp, jr * kc, edge, 0, NR);
+                                for (int i = 0; i < mr; i++)
+                                    for (int j = 0; j < nr; j++) c[cOff + i * n + j] += edge[i * NR + j];
+                            }
                         }
                     }
                 }

@@ -1,15 +1,15 @@
 package locallearn.backend.cpu;
 
-/** Family "optim": fused parameter updates, the arithmetic of torch.optim.Adam and SGD in float. */
+/** Family "optim": fused parameter updates, the arithmetic of torch.optim.Adam and SGD in float, on elements [from, to). */
 final class Optim {
     private Optim() {}
 
     static void adam(float[] p, float[] grad, float[] m, float[] v, float[] vmax, float lr, float beta1, float beta2, float eps,
-                     float weightDecay, int step, int n) {
+                     float weightDecay, int step, int from, int to) {
         // as torch: step_size = lr / (1 - b1^t), denom = sqrt(v) / sqrt(1 - b2^t) + eps
         double bc1 = 1 - Math.pow(beta1, step), bc2 = 1 - Math.pow(beta2, step);
         float stepSize = (float) (lr / bc1), bc2Sqrt = (float) Math.sqrt(bc2);
-        for (int i = 0; i < n; i++) {
+        for (int i = from; i < to; i++) {
             float g = grad[i] + weightDecay * p[i];
             float mi = beta1 * m[i] + (1 - beta1) * g;
             float vi = beta2 * v[i] + (1 - beta2) * g * g;
@@ -23,8 +23,8 @@ final class Optim {
         }
     }
 
-    static void sgd(float[] p, float[] grad, float[] buf, float lr, float momentum, float weightDecay, boolean firstStep, int n) {
-        for (int i = 0; i < n; i++) {
+    static void sgd(float[] p, float[] grad, float[] buf, float lr, float momentum, float weightDecay, boolean firstStep, int from, int to) {
+        for (int i = from; i < to; i++) {
             float g = grad[i] + weightDecay * p[i];
             if (buf != null) {
                 g = firstStep ? g : momentum * buf[i] + g;

@@ -37,6 +37,26 @@ final class Parallel {
         for (ForkJoinTask<?> t : tasks) t.join();
     }
 
+    /** A body over a contiguous index range [from, to). */
+    interface Range { void run(int from, int to); }
+
+    /**
+     * Runs body over [0, n) split into contiguous ranges of at least {@code grain} indices (all
+     * range starts multiples of {@code align}), in parallel when there is enough work. For ops
+     * whose every index is independent, so the split cannot change a result.
+     */
+    static void range(int n, int grain, int align, Range body) {
+        int parts = parts(n, grain);
+        if (parts <= 1) {
+            if (n > 0) body.run(0, n);
+            return;
+        }
+        run(parts, t -> {
+            int from = start(n, parts, t) / align * align, to = t == parts - 1 ? n : start(n, parts, t + 1) / align * align;
+            if (from < to) body.run(from, to);
+        });
+    }
+
     /** Splits [0, n) into {@code parts} contiguous ranges; range i is [start(n, parts, i), start(n, parts, i + 1)). */
     static int start(int n, int parts, int i) { return (int) ((long) n * i / parts); }
 

@@ -29,50 +29,58 @@ final class Pool {
 
     static void maxForward(float[] x, float[] y, PoolGeom g) {
         int oh = g.outH(), ow = g.outW(), planes = g.batch() * g.channels(), hw = g.inH() * g.inW();
-        for (int pl = 0; pl < planes; pl++)
-            for (int oy = 0; oy < oh; oy++)
-                for (int ox = 0; ox < ow; ox++) {
-                    int a = argmax(x, pl * hw, g, oy, ox);
-                    y[(pl * oh + oy) * ow + ox] = a < 0 ? Float.NEGATIVE_INFINITY : x[pl * hw + a];
-                }
+        Parallel.range(planes, Math.max(1, CpuBackend.GRAIN / hw), 1, (pl0, pl1) -> {
+            for (int pl = pl0; pl < pl1; pl++)
+                for (int oy = 0; oy < oh; oy++)
+                    for (int ox = 0; ox < ow; ox++) {
+                        int a = argmax(x, pl * hw, g, oy, ox);
+                        y[(pl * oh + oy) * ow + ox] = a < 0 ? Float.NEGATIVE_INFINITY : x[pl * hw + a];
+                    }
+        });
     }
 
     static void maxBackward(float[] x, float[] dy, float[] dx, PoolGeom g) {
         int oh = g.outH(), ow = g.outW(), planes = g.batch() * g.channels(), hw = g.inH() * g.inW();
         java.util.Arrays.fill(dx, 0, planes * hw, 0f);
-        for (int pl = 0; pl < planes; pl++)
-            for (int oy = 0; oy < oh; oy++)
-                for (int ox = 0; ox < ow; ox++) {
-                    int a = argmax(x, pl * hw, g, oy, ox);
-                    if (a >= 0) dx[pl * hw + a] += dy[(pl * oh + oy) * ow + ox];
-                }
+        Parallel.range(planes, Math.max(1, CpuBackend.GRAIN / hw), 1, (pl0, pl1) -> {
+            for (int pl = pl0; pl < pl1; pl++)
+                for (int oy = 0; oy < oh; oy++)
+                    for (int ox = 0; ox < ow; ox++) {
+                        int a = argmax(x, pl * hw, g, oy, ox);
+                        if (a >= 0) dx[pl * hw + a] += dy[(pl * oh + oy) * ow + ox];
+                    }
+        });
     }
 
     static void avgForward(float[] x, float[] y, PoolGeom g) {
         int oh = g.outH(), ow = g.outW(), planes = g.batch() * g.channels(), hw = g.inH() * g.inW();
         float inv = 1f / (g.kh() * g.kw());
-        for (int pl = 0; pl < planes; pl++)
-            for (int oy = 0; oy < oh; oy++)
-                for (int ox = 0; ox < ow; ox++) {
-                    int y0 = oy * g.sh() - g.ph(), x0 = ox * g.sw() - g.pw();
-                    float s = 0;
-                    for (int i = Math.max(0, y0); i < Math.min(g.inH(), y0 + g.kh()); i++)
-                        for (int j = Math.max(0, x0); j < Math.min(g.inW(), x0 + g.kw()); j++) s += x[pl * hw + i * g.inW() + j];
-                    y[(pl * oh + oy) * ow + ox] = s * inv;
-                }
+        Parallel.range(planes, Math.max(1, CpuBackend.GRAIN / hw), 1, (pl0, pl1) -> {
+            for (int pl = pl0; pl < pl1; pl++)
+                for (int oy = 0; oy < oh; oy++)
+                    for (int ox = 0; ox < ow; ox++) {
+                        int y0 = oy * g.sh() - g.ph(), x0 = ox * g.sw() - g.pw();
+                        float s = 0;
+                        for (int i = Math.max(0, y0); i < Math.min(g.inH(), y0 + g.kh()); i++)
+                            for (int j = Math.max(0, x0); j < Math.min(g.inW(), x0 + g.kw()); j++) s += x[pl * hw + i * g.inW() + j];
+                        y[(pl * oh + oy) * ow + ox] = s * inv;
+                    }
+        });
     }
 
     static void avgBackward(float[] dy, float[] dx, PoolGeom g) {
         int oh = g.outH(), ow = g.outW(), planes = g.batch() * g.channels(), hw = g.inH() * g.inW();
         float inv = 1f / (g.kh() * g.kw());
         java.util.Arrays.fill(dx, 0, planes * hw, 0f);
-        for (int pl = 0; pl < planes; pl++)
-            for (int oy = 0; oy < oh; oy++)
-                for (int ox = 0; ox < ow; ox++) {
-                    int y0 = oy * g.sh() - g.ph(), x0 = ox * g.sw() - g.pw();
-                    float d = dy[(pl * oh + oy) * ow + ox] * inv;
-                    for (int i = Math.max(0, y0); i < Math.min(g.inH(), y0 + g.kh()); i++)
-                        for (int j = Math.max(0, x0); j < Math.min(g.inW(), x0 + g.kw()); j++) dx[pl * hw + i * g.inW() + j] += d;
-                }
+        Parallel.range(planes, Math.max(1, CpuBackend.GRAIN / hw), 1, (pl0, pl1) -> {
+            for (int pl = pl0; pl < pl1; pl++)
+                for (int oy = 0; oy < oh; oy++)
+                    for (int ox = 0; ox < ow; ox++) {
+                        int y0 = oy * g.sh() - g.ph(), x0 = ox * g.sw() - g.pw();
+                        float d = dy[(pl * oh + oy) * ow + ox] * inv;
+                        for (int i = Math.max(0, y0); i < Math.min(g.inH(), y0 + g.kh()); i++)
+                            for (int j = Math.max(0, x0); j < Math.min(g.inW(), x0 + g.kw()); j++) dx[pl * hw + i * g.inW() + j] += d;
+                    }
+        });
     }
 }

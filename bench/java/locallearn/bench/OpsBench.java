@@ -1,0 +1,109 @@
+package locallearn.bench;
+
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import locallearn.backend.Backend;
+import locallearn.backend.ConvGeom;
+import locallearn.backend.cpu.CpuBackend;
+import locallearn.tensor.Tensor;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The CPU backend's heavy ops: square SGEMM (2 n^3 flops per call) and a convolution layer's
+ * forward, backward-data and backward-filter (2 B K C kh kw oH oW flops each; the default is
+ * VGG8B's second layer, 128 -> 256 channels at 32x32, batch 32). Average time per call;
+ * GFLOP/s = flops / time. Run: {@code ./locallearn jmh OpsBench -f 1 -wi 1 -i 1}.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-XX:+UseParallelGC"})
+@Warmup(iterations = 2, time = 1)
+@Measurement(iterations = 3, time = 2)
+public class OpsBench {
+
+    static Tensor random(Backend be, Random rnd, int... dims) {
+        Tensor t = be.allocate(dims);
+        float[] v = new float[t.numel()];
+        for (int i = 0; i < v.length; i++) v[i] = rnd.nextFloat() * 2 - 1;
+        be.write(t, v);
+        return t;
+    }
+
+    @State(Scope.Benchmark)
+    public static class GemmState {
+        @Param({"256", "1024"}) public int size;
+        Backend be;
+        Tensor a, b, c;
+
+        @Setup(Level.Trial) public void setUp() {
+            be = new CpuBackend();
+            Random rnd = new Random(1);
+            a = random(be, rnd, size, size);
+            b = random(be, rnd, size, size);
+            c = be.allocate(size, size);
+        }
+
+        @TearDown(Level.Trial) public void tearDown() {
+            a.close();
+            b.close();
+            c.close();
+        }
+    }
+
+    @Benchmark public void gemm(GemmState s) {
+        s.be.gemm(false, false, s.size, s.size, s.size, 1f, s.a, s.b, 0f, s.c);
+    }
+
+    @State(Scope.Benchmark)
+    public static class ConvState {
+        @Param({"32"}) public int batch;
+        @Param({"128"}) public int inChannels;
+        @Param({"256"}) public int outChannels;
+        @Param({"32"}) public int size;
+        Backend be;
+        ConvGeom g;
+        Tensor x, w, bias, y, dy, dx, dw, db;
+
+        @Setup(Level.Trial) public void setUp() {
+            be = new CpuBackend();
+            g = new ConvGeom(batch, inChannels, size, size, outChannels, 3, 3, 1, 1);
+            Random rnd = new Random(1);
+            x = random(be, rnd, batch, inChannels, size, size);
+            w = random(be, rnd, outChannels, inChannels, 3, 3);
+            bias = random(be, rnd, outChannels);
+            y = be.allocate(batch, outChannels, g.outH(), g.outW());
+            dy = random(be, rnd, batch, outChannels, g.outH(), g.outW());
+            dx = be.allocate(batch, inChannels, size, size);
+            dw = be.allocate(outChannels, inChannels, 3, 3);
+            db = be.allocate(outChannels);
+        }
+
+        @TearDown(Level.Trial) public void tearDown() {
+            for (Tensor t : new Tensor[] {x, w, bias, y, dy, dx, dw, db}) t.close();
+        }
+    }
+
+    @Benchmark public void convForward(ConvState s) {
+        s.be.conv2dForward(s.x, s.w, s.bias, s.y, s.g);
+    }
+
+    @Benchmark public void convBackwardData(ConvState s) {
+        s.be.conv2dBackwardData(s.dy, s.w, s.dx, s.g);
+    }
+
+    @Benchmark public void convBackwardFilter(ConvState s) {
+        s.be.conv2dBackwardFilter(s.x, s.dy, s.dw, s.db, s.g, false);
+    }
+}

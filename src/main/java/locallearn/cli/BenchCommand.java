@@ -1,0 +1,156 @@
+package locallearn.cli;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import locallearn.backend.Backend;
+import locallearn.backend.ConvGeom;
+import locallearn.backend.cpu.CpuBackend;
+import locallearn.tensor.Scope;
+import locallearn.tensor.Tensor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Times one op on a device so a user sees what the machine gives: warm-up runs, then timed runs;
+ * reports the median time and the GFLOP/s it implies (2 flops per multiply-add).
+ */
+@Command(name = "bench", description = "Time an op (--op gemm|conv) on a device and print seconds and GFLOP/s.")
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--op", description = "gemm or conv") String op;
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu (default) or cuda") String device;
+    @Option(names = "--json", description = "print one JSON line") boolean json;
+    @Option(names = "--warmup", defaultValue = "3", description = "untimed runs first (default ${DEFAULT-VALUE})") int warmup;
+    @Option(names = "--iterations", defaultValue = "10", description = "timed runs (default ${DEFAULT-VALUE})") int iterations;
+
+    @Option(names = "--m", defaultValue = "1024", description = "gemm: rows of C") int m;
+    @Option(names = "--n", defaultValue = "1024", description = "gemm: columns of C") int n;
+    @Option(names = "--k", defaultValue = "1024", description = "gemm: inner dimension") int k;
+
+    @Option(names = "--input", defaultValue = "128x32x32", description = "conv: input CxHxW (default ${DEFAULT-VALUE})") String input;
+    @Option(names = "--out-channels", defaultValue = "256", description = "conv: output channels") int outChannels;
+    @Option(names = "--batch", defaultValue = "32", description = "conv: batch size") int batch;
+    @Option(names = "--kernel", defaultValue = "3", description = "conv: square kernel size") int kernel;
+    @Option(names = "--stride", defaultValue = "1", description = "conv: stride") int stride;
+    @Option(names = "--pad", defaultValue = "1", description = "conv: zero padding") int pad;
+
+    @Override public Integer call() {
+        if (warmup < 0 || iterations < 1) throw new UserError("--warmup must be >= 0 and --iterations >= 1");
+        if (op != null) {
+            try (Backend be = backend()) {
+                Map<String, Object> result = switch (op) {
+                    case "gemm" -> gemm(be);
+                    case "conv" -> conv(be);
+                    default -> throw new UserError("unknown --op '" + op + "' (gemm or conv)");
+                };
+                print(result);
+            }
+            return 0;
+        }
+        throw new UserError("nothing to measure; give --op gemm or --op conv");
+    }
+
+    private Backend backend() {
+        return switch (device) {
+            case "cpu" -> new CpuBackend();
+            case "cuda" -> throw new UserError("cuda backend not available");
+            default -> throw new UserError("unknown --device '" + device + "' (cpu or cuda)");
+        };
+    }
+
+    private void print(Map<String, Object> r) {
+        if (json) {
+            System.out.println(Json.object(r));
+        } else {
+            r.forEach((key, v) -> System.out.printf("%-24s %s%n", key, v instanceof Double d ? String.format("%.6g", d) : v));
+        }
+    }
+
+    private Map<String, Object> header(Backend be, String name) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("op", name);
+        r.put("device", be.name());
+        r.put("describe", be.describe());
+        return r;
+    }
+
+    private static Tensor random(Backend be, Random rnd, int... dims) {
+        Tensor t = be.allocate(dims);
+        float[] v = new float[t.numel()];
+        for (int i = 0; i < v.length; i++) v[i] = rnd.nextFloat() * 2 - 1;
+        be.write(t, v);
+        return t;
+    }
+
+    /** Median seconds of {@code iterations} timed runs after {@code warmup} untimed ones. */
+    private double time(Backend be, Runnable run) {
+        for (int i = 0; i < warmup; i++) run.run();
+        be.synchronize();
+        double[] s = new double[iterations];
+        for (int i = 0; i < iterations; i++) {
+            long t0 = System.nanoTime();
+            run.run();
+            be.synchronize();
+            s[i] = (System.nanoTime() - t0) / 1e9;
+        }
+        Arrays.sort(s);
+        return s[iterations / 2];
+    }
+
+    private Map<String, Object> gemm(Backend be) {
+        if (m < 1 || n < 1 || k < 1) throw new UserError("--m, --n and --k must be >= 1 (got " + m + ", " + n + ", " + k + ")");
+        Map<String, Object> r = header(be, "gemm");
+        r.put("m", m);
+        r.put("n", n);
+        r.put("k", k);
+        try (Scope s = Scope.open()) {
+            Random rnd = new Random(1);
+            Tensor a = random(be, rnd, m, k), b = random(be, rnd, k, n), c = be.allocate(m, n);
+            double sec = time(be, () -> be.gemm(false, false, m, n, k, 1f, a, b, 0f, c));
+            r.put("seconds", sec);
+            r.put("gflops", 2.0 * m * n * k / sec / 1e9);
+        }
+        return r;
+    }
+
+    private Map<String, Object> conv(Backend be) {
+        String[] parts = input.split("x");
+        int[] chw = new int[3];
+        try {
+            if (parts.length != 3) throw new NumberFormatException();
+            for (int i = 0; i < 3; i++) chw[i] = Integer.parseInt(parts[i].trim());
+        } catch (NumberFormatException e) {
+            throw new UserError("--input '" + input + "' is not CxHxW (e.g. 128x32x32)");
+        }
+        ConvGeom g = new ConvGeom(batch, chw[0], chw[1], chw[2], outChannels, kernel, kernel, stride, pad);
+        Map<String, Object> r = header(be, "conv");
+        r.put("batch", batch);
+        r.put("input", input);
+        r.put("out_channels", outChannels);
+        r.put("kernel", kernel);
+        r.put("stride", stride);
+        r.put("pad", pad);
+        double flops = 2.0 * g.macs();
+        try (Scope s = Scope.open()) {
+            Random rnd = new Random(1);
+            Tensor x = random(be, rnd, batch, g.inC(), g.inH(), g.inW()), w = random(be, rnd, g.outC(), g.inC(), kernel, kernel);
+            Tensor bias = random(be, rnd, g.outC()), y = be.allocate(batch, g.outC(), g.outH(), g.outW());
+            Tensor dy = random(be, rnd, batch, g.outC(), g.outH(), g.outW()), dx = be.allocate(batch, g.inC(), g.inH(), g.inW());
+            Tensor dw = be.allocate(g.outC(), g.inC(), kernel, kernel), db = be.allocate(g.outC());
+            double f = time(be, () -> be.conv2dForward(x, w, bias, y, g));
+            double bd = time(be, () -> be.conv2dBackwardData(dy, w, dx, g));
+            double bf = time(be, () -> be.conv2dBackwardFilter(x, dy, dw, db, g, false));
+            r.put("forward_seconds", f);
+            r.put("backward_data_seconds", bd);
+            r.put("backward_filter_seconds", bf);
+            r.put("seconds", f + bd + bf);
+            r.put("forward_gflops", flops / f / 1e9);
+            r.put("backward_data_gflops", flops / bd / 1e9);
+            r.put("backward_filter_gflops", flops / bf / 1e9);
+            r.put("gflops", 3 * flops / (f + bd + bf) / 1e9);
+        }
+        return r;
+    }
+}
