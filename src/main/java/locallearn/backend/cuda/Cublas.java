@@ -19,6 +19,7 @@ import java.util.List;
  * Work goes to the legacy default stream, the one the context's kernels use, so no stream is set.
  * Math mode is CUBLAS_DEFAULT_MATH: plain FP32, no TF32 (the benchmarks compare with TF32 off).
  */
+@SuppressWarnings("restricted") // native access is this class's job
 public final class Cublas implements AutoCloseable {
     static final List<Integer> MAJORS = List.of(13, 12, 11);
     /** cublasOperation_t: CUBLAS_OP_N, CUBLAS_OP_T. */
@@ -30,7 +31,7 @@ public final class Cublas implements AutoCloseable {
     private final NativeLibs.Found lib;
     private final MethodHandle sgemm, sgemmStridedBatched, destroy;
     private final MemorySegment handle;
-    private final MemorySegment scalars; // alpha, beta: host pointers read during the call
+    private final MemorySegment scalars, betaSlot; // alpha, beta: host pointers read during the call
     private boolean closed;
 
     private Cublas(NativeLibs.Found lib, SymbolLookup l) {
@@ -38,7 +39,8 @@ public final class Cublas implements AutoCloseable {
         Linker linker = Linker.nativeLinker();
         MethodHandle create = handle(linker, l, "cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         MethodHandle setMath = handle(linker, l, "cublasSetMathMode", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-        MethodHandle getVersion = handle(linker, l, "cublasGetVersion_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        // (libraryPropertyType: 0 major, 1 minor, 2 patch; int*)
+        MethodHandle getProperty = handle(linker, l, "cublasGetProperty", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
         destroy = handle(linker, l, "cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         // (handle, transa, transb, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc); device pointers go as
         // JAVA_LONG, which the x86-64 and AArch64 C ABIs pass exactly like a pointer
@@ -49,28 +51,33 @@ public final class Cublas implements AutoCloseable {
                 JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT,
                 JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
         scalars = arena.allocate(JAVA_FLOAT, 2);
+        betaSlot = scalars.asSlice(Float.BYTES);
         MemorySegment box = arena.allocate(ADDRESS);
         check(invoke(create, box), "cublasCreate_v2");
         handle = box.get(ADDRESS, 0);
         check(invoke(setMath, handle, DEFAULT_MATH), "cublasSetMathMode(CUBLAS_DEFAULT_MATH)");
         MemorySegment v = arena.allocate(JAVA_INT);
-        check(invoke(getVersion, handle, v), "cublasGetVersion_v2");
-        int n = v.get(JAVA_INT, 0); // e.g. 130001 = 13.0.1 (major*10000 + minor*100 + patch)
-        version = (n / 10000) + "." + (n / 100 % 100) + "." + (n % 100);
+        StringBuilder ver = new StringBuilder();
+        for (int part = 0; part < 3; part++) {
+            check(invoke(getProperty, part, v), "cublasGetProperty " + part);
+            ver.append(part == 0 ? "" : ".").append(v.get(JAVA_INT, 0));
+        }
+        version = ver.toString();
     }
 
     /**
-     * Finds, loads and initialises cuBLAS on the current context. Throws IllegalStateException with
-     * what was tried when the library is missing or does not start.
+     * Finds cuBLAS in {@code dirs} (highest major first), loads it and creates a handle on the
+     * current context (the context calls this with {@link NativeLibs#searchDirs()}). Throws
+     * IllegalStateException with what was tried when the library is missing or does not start.
      */
-    static Cublas load(List<java.nio.file.Path> dirs) {
+    public static Cublas load(List<java.nio.file.Path> dirs) {
         NativeLibs.Search s = NativeLibs.find("libcublas", MAJORS, dirs);
         if (s.found() == null) throw new IllegalStateException(s.missing());
         // libcublas needs libcublasLt of the same major, usually beside it
         return new Cublas(s.found(), NativeLibs.load(s.found(), List.of("libcublasLt")));
     }
 
-    /** "13.0.1 (libcublas.so.13 at /path)" */
+    /** "13.0.2": major.minor.patch of the loaded library */
     public String version() { return version; }
 
     public String describe() { return "cuBLAS " + version + " (" + lib.path().getFileName() + " at " + lib.path().getParent() + ")"; }
@@ -103,13 +110,18 @@ public final class Cublas implements AutoCloseable {
         ColumnMajorGemm g = columnMajor(transA, transB, m, n, k);
         scalars.setAtIndex(JAVA_FLOAT, 0, alpha);
         scalars.setAtIndex(JAVA_FLOAT, 1, beta);
-        MemorySegment pa = scalars, pb = scalars.asSlice(Float.BYTES);
+        MemorySegment pa = scalars, pb = betaSlot;
         int r;
-        if (batch == 1) {
-            r = invoke(sgemm, handle, g.opFirst(), g.opSecond(), g.m(), g.n(), g.k(), pa, b, g.ldFirst(), a, g.ldSecond(), pb, c, g.ldc());
-        } else {
-            r = invoke(sgemmStridedBatched, handle, g.opFirst(), g.opSecond(), g.m(), g.n(), g.k(), pa, b, g.ldFirst(), strideB,
-                    a, g.ldSecond(), strideA, pb, c, g.ldc(), strideC, batch);
+        try { // invokeExact: the hot path, no boxing (argument types match the descriptors exactly)
+            if (batch == 1) {
+                r = (int) sgemm.invokeExact(handle, g.opFirst(), g.opSecond(), g.m(), g.n(), g.k(), pa, b, g.ldFirst(), a,
+                        g.ldSecond(), pb, c, g.ldc());
+            } else {
+                r = (int) sgemmStridedBatched.invokeExact(handle, g.opFirst(), g.opSecond(), g.m(), g.n(), g.k(), pa, b,
+                        g.ldFirst(), strideB, a, g.ldSecond(), strideA, pb, c, g.ldc(), strideC, batch);
+            }
+        } catch (Throwable t) {
+            throw rethrow(t);
         }
         if (r != 0)
             throw new IllegalStateException("cublas sgemm transA=" + transA + " transB=" + transB + " m=" + m + " n=" + n + " k=" + k
@@ -149,14 +161,19 @@ public final class Cublas implements AutoCloseable {
         return linker.downcallHandle(sym, d);
     }
 
-    /** Calls a downcall that returns a C int status. */
+    /** Calls a downcall that returns a C int status (set-up calls; the hot paths use invokeExact). */
     static int invoke(MethodHandle h, Object... args) {
         try {
             return (int) h.invokeWithArguments(args);
-        } catch (RuntimeException | Error e) {
-            throw e;
         } catch (Throwable t) {
-            throw new IllegalStateException(t);
+            throw rethrow(t);
         }
+    }
+
+    /** A downcall throws only unchecked exceptions; anything else is wrapped. */
+    static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException e) return e;
+        if (t instanceof Error e) throw e;
+        return new IllegalStateException(t);
     }
 }

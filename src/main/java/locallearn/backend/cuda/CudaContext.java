@@ -18,6 +18,7 @@ import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
+import static jcuda.driver.JCudaDriver.cuModuleLoadData;
 import static jcuda.driver.JCudaDriver.cuModuleLoadDataJIT;
 
 import java.io.IOException;
@@ -81,17 +82,27 @@ public final class CudaContext implements AutoCloseable {
             throw new CudaUnavailableException("no CUDA device " + ordinal + ": " + count[0] + " device(s), numbered from 0");
         this.ordinal = ordinal;
         device = new CUdevice();
-        check(cuDeviceGet(device, ordinal), "cuDeviceGet " + ordinal);
         context = new CUcontext();
-        check(cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain device " + ordinal);
-        check(cuCtxSetCurrent(context), "cuCtxSetCurrent device " + ordinal);
-        deviceName = name(device);
-        long[] total = new long[1];
-        check(cuDeviceTotalMem(total, device), "cuDeviceTotalMem");
-        totalBytes = total[0];
-        driverVersion = driverVersion();
-        ccMajor = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
-        ccMinor = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
+        try {
+            check(cuDeviceGet(device, ordinal), "cuDeviceGet " + ordinal);
+            check(cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain device " + ordinal);
+        } catch (IllegalStateException e) {
+            // an exclusive-process GPU held by another program, say: the device is there but not for us
+            throw new CudaUnavailableException("cannot open CUDA device " + ordinal + ": " + e.getMessage(), e);
+        }
+        try {
+            check(cuCtxSetCurrent(context), "cuCtxSetCurrent device " + ordinal);
+            deviceName = name(device);
+            long[] total = new long[1];
+            check(cuDeviceTotalMem(total, device), "cuDeviceTotalMem");
+            totalBytes = total[0];
+            driverVersion = driverVersion();
+            ccMajor = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
+            ccMinor = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
+        } catch (IllegalStateException e) {
+            cuDevicePrimaryCtxRelease(device);
+            throw new CudaUnavailableException("cannot open CUDA device " + ordinal + ": " + e.getMessage(), e);
+        }
         syncEveryLaunch = "1".equals(env.get("LOCALLEARN_CUDA_SYNC"));
         allocator = new CudaAllocator(this);
     }
@@ -105,28 +116,34 @@ public final class CudaContext implements AutoCloseable {
      * One line: the device found ("NVIDIA H200, sm_90, 139.8 GiB, driver CUDA 13.0, 1 device"),
      * or why there is none ("no CUDA driver (libcuda.so.1 not found)"). Never throws.
      */
-    public static String probe() {
+    public static String probe() { return probeDevice().line(); }
+
+    /** What {@link #probe} found: {@code found} is true when the driver works and device 0 exists. */
+    public record Probe(boolean found, String line) {}
+
+    public static Probe probeDevice() {
         try {
             String why = initDriver();
-            if (why != null) return why;
+            if (why != null) return new Probe(false, why);
             int[] count = new int[1];
             int r = cuDeviceGetCount(count);
-            if (r != CUresult.CUDA_SUCCESS) return "cuDeviceGetCount: " + Cu.name(r);
-            if (count[0] == 0) return "no CUDA device (the driver, CUDA " + cudaVersion(driverVersion()) + ", sees none)";
+            if (r != CUresult.CUDA_SUCCESS) return new Probe(false, "cuDeviceGetCount: " + Cu.name(r));
+            if (count[0] == 0) return new Probe(false, "no CUDA device (the driver, CUDA " + cudaVersion(driverVersion()) + ", sees none)");
             CUdevice d = new CUdevice();
             check(cuDeviceGet(d, 0), "cuDeviceGet 0");
             long[] total = new long[1];
             check(cuDeviceTotalMem(total, d), "cuDeviceTotalMem");
             int major = attribute(d, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
             int minor = attribute(d, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
-            return name(d) + ", sm_" + major + minor + ", " + gib(total[0]) + ", driver CUDA " + cudaVersion(driverVersion())
-                    + ", " + count[0] + (count[0] == 1 ? " device" : " devices");
+            return new Probe(true, name(d) + ", sm_" + major + minor + ", " + gib(total[0]) + ", driver CUDA "
+                    + cudaVersion(driverVersion()) + ", " + count[0] + (count[0] == 1 ? " device" : " devices"));
         } catch (RuntimeException | LinkageError e) {
-            return "CUDA probe failed: " + e.getMessage();
+            return new Probe(false, "CUDA probe failed: " + e.getMessage());
         }
     }
 
     /** Null when the driver is usable, else why not; loads JCuda only once libcuda.so.1 is known to exist. */
+    @SuppressWarnings("restricted") // looks for libcuda.so.1 before JCuda's binding needs it
     private static String initDriver() {
         try (Arena a = Arena.ofConfined()) {
             SymbolLookup.libraryLookup("libcuda.so.1", a);
@@ -224,12 +241,21 @@ public final class CudaContext implements AutoCloseable {
         }
         makeCurrent();
         m = new CUmodule();
-        JITOptions jit = new JITOptions();
-        jit.putBytes(CUjit_option.CU_JIT_ERROR_LOG_BUFFER, new byte[4096]);
-        jit.putInt(CUjit_option.CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES, 4096);
-        int r = cuModuleLoadDataJIT(m, Pointer.to(ptx), jit);
-        if (r != CUresult.CUDA_SUCCESS)
-            throw new IllegalStateException(ptxError(family, r, jitLog(jit), nvccVersion(), driverVersion, computeCapability()));
+        int r = cuModuleLoadData(m, ptx);
+        if (r != CUresult.CUDA_SUCCESS) {
+            // load once more through JCuda's JIT-options call, only to read the JIT compiler's log
+            JITOptions jit = new JITOptions();
+            jit.putBytes(CUjit_option.CU_JIT_ERROR_LOG_BUFFER, new byte[4096]);
+            jit.putInt(CUjit_option.CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES, 4096);
+            String log = "";
+            try {
+                cuModuleLoadDataJIT(new CUmodule(), Pointer.to(ptx), jit);
+                log = jitLog(jit);
+            } catch (RuntimeException e) {
+                // no log then; the error code says enough
+            }
+            throw new IllegalStateException(ptxError(family, r, log, nvccVersion(), driverVersion, computeCapability()));
+        }
         modules.put(family, m);
         return m;
     }

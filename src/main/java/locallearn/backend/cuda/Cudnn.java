@@ -28,6 +28,7 @@ import locallearn.backend.ConvGeom;
  * comes from the context's allocator, so it shows in the memory figures; it is kept and grown.
  * Work goes to the legacy default stream, like everything else of the context.
  */
+@SuppressWarnings("restricted") // native access is this class's job
 public final class Cudnn implements AutoCloseable {
     static final List<Integer> MAJORS = List.of(9, 8);
     /** cuDNN 9 opens these by name from its own folder; loaded first by path so the loader has them. */
@@ -46,7 +47,7 @@ public final class Cudnn implements AutoCloseable {
     private final CudaAllocator allocator;
     private final String version;
     private final MemorySegment handle;
-    private final MemorySegment scalars; // alpha, beta as float host pointers
+    private final MemorySegment scalars, beta1; // alpha, beta as float host pointers; beta1 points at beta
     private final MethodHandle destroy, errorString, destroyTensor, destroyFilter, destroyConv,
             createTensor, setTensor, createFilter, setFilter, createConv, setConv, setMath,
             findFwd, findBwdData, findBwdFilter, wsFwd, wsBwdData, wsBwdFilter, fwd, bwdData, bwdFilter;
@@ -105,14 +106,19 @@ public final class Cudnn implements AutoCloseable {
         bwdFilter = Cublas.handle(k, l, "cudnnConvolutionBackwardFilter", run);
 
         scalars = arena.allocate(JAVA_FLOAT, 2);
+        beta1 = scalars.asSlice(Float.BYTES);
         MemorySegment box = arena.allocate(ADDRESS);
         check(Cublas.invoke(create, box), "cudnnCreate");
         handle = box.get(ADDRESS, 0);
         version = versionString(invokeLong(getVersion));
     }
 
-    /** Finds, loads and initialises cuDNN on the current context; IllegalStateException says what failed. */
-    static Cudnn load(List<Path> dirs, CudaAllocator allocator) {
+    /**
+     * Finds cuDNN in {@code dirs} (highest major first), loads it with its sub-libraries and creates
+     * a handle on the current context; workspaces come from {@code allocator}. IllegalStateException
+     * says what failed.
+     */
+    public static Cudnn load(List<Path> dirs, CudaAllocator allocator) {
         NativeLibs.Search s = NativeLibs.find("libcudnn", MAJORS, dirs);
         if (s.found() == null) throw new IllegalStateException(s.missing());
         List<String> siblings = s.found().major() >= 9 ? SIBLINGS_9 : SIBLINGS_8;
@@ -171,7 +177,12 @@ public final class Cudnn implements AutoCloseable {
         if (closed) throw new IllegalStateException("cudnn: used after close");
         scalars.setAtIndex(JAVA_FLOAT, 0, 1f);
         scalars.setAtIndex(JAVA_FLOAT, 1, beta);
-        int r = Cublas.invoke(h, handle, scalars, d1, p1, d2, p2, conv, algo, ws, wsBytes, scalars.asSlice(Float.BYTES), dOut, pOut);
+        int r;
+        try {
+            r = (int) h.invokeExact(handle, scalars, d1, p1, d2, p2, conv, algo, ws, wsBytes, beta1, dOut, pOut);
+        } catch (Throwable t) {
+            throw Cublas.rethrow(t);
+        }
         check(r, call + " algo " + algo + " " + g);
     }
 
@@ -206,7 +217,13 @@ public final class Cudnn implements AutoCloseable {
         try (Arena local = Arena.ofConfined()) {
             MemorySegment count = local.allocate(JAVA_INT);
             MemorySegment perf = local.allocate((long) PERF_BYTES * MAX_ALGOS, 8);
-            check(Cublas.invoke(find, handle, a, b, c, d, MAX_ALGOS, count, perf), call + " " + g);
+            int r = Cublas.invoke(find, handle, a, b, c, d, MAX_ALGOS, count, perf);
+            if (r != STATUS_SUCCESS && allocator != null) {
+                // cudnnFind* allocates its trial workspaces itself, beside our pool: give the pool back and retry once
+                allocator.trim();
+                r = Cublas.invoke(find, handle, a, b, c, d, MAX_ALGOS, count, perf);
+            }
+            check(r, call + " " + g);
             int chosen = chooseFromPerf(perf, count.get(JAVA_INT, 0));
             if (chosen < 0) throw new IllegalStateException(call + " " + g + ": no algorithm succeeded with FMA math");
             return chosen;
@@ -277,10 +294,8 @@ public final class Cudnn implements AutoCloseable {
     private static long invokeLong(MethodHandle h) {
         try {
             return (long) h.invokeExact();
-        } catch (RuntimeException | Error e) {
-            throw e;
         } catch (Throwable t) {
-            throw new IllegalStateException(t);
+            throw Cublas.rethrow(t);
         }
     }
 }

@@ -25,6 +25,7 @@ import java.util.Set;
  * engine reaches the libraries through {@link CudaContext#cublas()} and {@link CudaContext#cudnn()}. The highest major version found anywhere wins; among
  * folders holding it, the first in that order.
  */
+@SuppressWarnings("restricted") // native access is this class's job
 public final class NativeLibs {
     private NativeLibs() {}
 

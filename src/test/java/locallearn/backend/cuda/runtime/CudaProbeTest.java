@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /** What the runtime says without a GPU, and the pure parts of its messages and parsing. */
+@SuppressWarnings("restricted")
 class CudaProbeTest {
 
     @Test void probeNeverThrowsAndAnswersInOneLine() {
@@ -22,9 +23,9 @@ class CudaProbeTest {
     }
 
     @Test void withoutDeviceOpenThrowsTheProbeReason() {
-        String p = CudaContext.probe();
-        Assumptions.assumeTrue(p.startsWith("no CUDA") || p.startsWith("CUDA driver did not start"),
-                "a GPU is here (" + p + "): the no-device path cannot be checked");
+        CudaContext.Probe probe = CudaContext.probeDevice();
+        String p = probe.line();
+        Assumptions.assumeFalse(probe.found(), "a GPU is here (" + p + "): the no-device path cannot be checked");
         CudaUnavailableException e = assertThrows(CudaUnavailableException.class, () -> CudaContext.open(0));
         assertEquals(p, e.getMessage());
         assertInstanceOf(IllegalStateException.class, e); // what the CLI turns into one line and exit 2
