@@ -76,8 +76,15 @@ public final class CudaBackend implements Backend {
         this.cublas = ownKernels ? null : ctx.cublas();
         this.cudnn = ownKernels ? null : ctx.cudnn();
         this.providers = ownKernels ? "gemm and conv: own kernels (asked for)" : ctx.providers();
-        // load every module now: a missing PTX or kernel name fails here, not in the middle of a step
-        for (K k : K.values()) kernels.put(k, ctx.kernel(k.family, k.entry()));
+        // load every module now: a missing PTX or kernel name fails here, not in the middle of a step,
+        // and as CudaUnavailableException, so --device auto falls back to the CPU with the reason
+        try {
+            for (K k : K.values()) kernels.put(k, ctx.kernel(k.family, k.entry()));
+        } catch (CudaUnavailableException e) {
+            throw e;
+        } catch (IllegalStateException e) {
+            throw new CudaUnavailableException(e.getMessage(), e);
+        }
     }
 
     /**
