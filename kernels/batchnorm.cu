@@ -1,8 +1,9 @@
 // Batch normalisation over x (B, C, inner) with per-channel statistics (Backend family "batchnorm").
 //
 // Thread mapping:
-//   batch_norm_forward_train, batch_norm_backward: one block per channel c; its threads stride over
-//     the B * inner elements of the channel. Statistics are two-pass (mean first, then the sum of
+//   batch_norm_forward_train, batch_norm_backward: one block of 1024 threads per channel c; its
+//     threads stride over the B * inner elements of the channel (a full block per SM keeps enough
+//     loads in flight: there are only as many blocks as channels). Statistics are two-pass (mean first, then the sum of
 //     squared deviations) for accuracy, reduced with block_sum in a fixed order: deterministic and
 //     atomics-free, and the block then normalises its own channel with the statistics in registers.
 //   batch_norm_forward_eval: a grid-stride loop over elements, statistics from the running buffers.
@@ -16,7 +17,7 @@ __device__ __forceinline__ long long bn_index(int j, int c, int C, int inner) {
 
 // y = (x - mean) * invstd * gamma + beta with batch statistics (biased variance); running stats
 // updated with momentum and the unbiased variance (as PyTorch); saves mean and invstd per channel.
-extern "C" __global__ void __launch_bounds__(ROW_THREADS) batch_norm_forward_train(const float* __restrict__ x, const float* __restrict__ gamma,
+extern "C" __global__ void __launch_bounds__(REDUCE_THREADS) batch_norm_forward_train(const float* __restrict__ x, const float* __restrict__ gamma,
         const float* __restrict__ beta, float* runningMean, float* runningVar, float momentum, float eps,
         float* __restrict__ y, float* saveMean, float* saveInvStd, int B, int C, int inner) {
     __shared__ float scratch[32];
@@ -60,7 +61,7 @@ extern "C" __global__ void batch_norm_forward_eval(const float* __restrict__ x, 
 
 // With xhat = (x - mean) * invstd over the m = B * inner elements of a channel:
 // dbeta (+)= sum dy, dgamma (+)= sum dy * xhat, dx = gamma * invstd / m * (m dy - sum dy - xhat sum dy xhat).
-extern "C" __global__ void __launch_bounds__(ROW_THREADS) batch_norm_backward(const float* __restrict__ x, const float* __restrict__ dy,
+extern "C" __global__ void __launch_bounds__(REDUCE_THREADS) batch_norm_backward(const float* __restrict__ x, const float* __restrict__ dy,
         const float* __restrict__ gamma, const float* __restrict__ saveMean, const float* __restrict__ saveInvStd,
         float* __restrict__ dx, float* dgamma, float* dbeta, int B, int C, int inner, int accumulate) {
     __shared__ float scratch[32];

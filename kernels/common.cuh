@@ -52,8 +52,8 @@ __host__ __device__ __forceinline__ float philox_uniform(uint64_t seed, uint64_t
 // ---- launch shapes ------------------------------------------------------------------------------
 // Block sizes the Java side (CudaBackend.REDUCE_THREADS, ROW_THREADS) launches with; the kernels
 // declare them in __launch_bounds__ so the driver's JIT keeps their registers within budget.
-#define REDUCE_THREADS 1024   // single-block reductions: sum, count_correct, the loss forwards
-#define ROW_THREADS 512       // one block per row or channel: bias_backward, batch norm, similarity rows
+#define REDUCE_THREADS 1024   // single-block reductions (sum, count_correct, the loss forwards) and batch norm
+#define ROW_THREADS 512       // one block per row or channel: bias_backward, similarity rows
 
 // ---- reductions ---------------------------------------------------------------------------------
 

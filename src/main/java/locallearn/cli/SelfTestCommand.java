@@ -32,6 +32,17 @@ final class SelfTestCommand implements Callable<Integer> {
     @Option(names = "--op", description = "only cases whose op name contains this text")
     String op;
 
+    /** The first case whose error is a sticky CUDA fault, after which the context is unusable. */
+    private String firstFault;
+
+    private void print(SelfTest.Line l) {
+        System.out.println(l.format());
+        if (firstFault == null && !l.ok() && STICKY.matcher(l.detail()).find()) firstFault = l.op() + " " + l.shape();
+    }
+
+    private static final java.util.regex.Pattern STICKY =
+            java.util.regex.Pattern.compile("CUDA_ERROR_(ILLEGAL_ADDRESS|LAUNCH_FAILED|ILLEGAL_INSTRUCTION|MISALIGNED_ADDRESS|INVALID_PC|HARDWARE_STACK_ERROR|ASSERT)");
+
     @Override public Integer call() {
         if (!device.equals("cuda"))
             throw new UserError("--device " + device + " is not checkable; the selftest compares cuda against the CPU reference");
@@ -45,19 +56,25 @@ final class SelfTestCommand implements Callable<Integer> {
             System.out.println("selftest: " + gpu.describe());
             System.out.println("selftest: reference " + cpu.describe() + "; " + test.size() + " cases, seed " + seed);
             System.out.println("selftest: " + SelfTest.LEGEND);
-            List<SelfTest.Line> lines = test.run(cpu, gpu, filter, l -> System.out.println(l.format()));
+            List<SelfTest.Line> lines = test.run(cpu, gpu, filter, this::print);
             run += lines.size();
             failed += (int) lines.stream().filter(l -> !l.ok()).count();
             if (provider.equals("both")) {
                 System.out.println("selftest: gemm, conv2d and similarity again on our own kernels (no cuBLAS/cuDNN)");
                 try (CudaBackend own = gpu.withOwnKernels()) {
-                    lines = test.run(cpu, own, filter.and(SelfTest.USES_PROVIDERS), l -> System.out.println("[own] " + l.format()));
+                    lines = test.run(cpu, own, filter.and(SelfTest.USES_PROVIDERS), l -> {
+                        System.out.print("[own] ");
+                        print(l);
+                    });
                 }
                 run += lines.size();
                 failed += (int) lines.stream().filter(l -> !l.ok()).count();
             }
         }
         System.out.println("selftest: " + (run - failed) + " of " + run + " ok" + (failed > 0 ? ", " + failed + " FAILED" : ""));
+        if (firstFault != null)
+            System.out.println("selftest: the CUDA context was lost at " + firstFault + " (a kernel fault is sticky): later failures may follow"
+                    + " from it; rerun that op alone with LOCALLEARN_CUDA_SYNC=1 locallearn selftest --op NAME");
         return failed == 0 ? 0 : 1;
     }
 }

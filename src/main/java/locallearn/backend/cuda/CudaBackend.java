@@ -27,9 +27,9 @@ import locallearn.tensor.Tensor;
 public final class CudaBackend implements Backend {
     /** Threads per block of the elementwise kernels (grid-stride loops). */
     private static final int THREADS = 256;
-    /** Threads of the single-block reductions (sum, countCorrect, the losses); common.cuh's REDUCE_THREADS. */
+    /** Threads of the single-block reductions (sum, countCorrect, the losses) and of batch norm's block per channel; common.cuh's REDUCE_THREADS. */
     private static final int REDUCE_THREADS = 1024;
-    /** Threads per block of the one-block-per-row/channel kernels (batchnorm, bias, similarity rows); common.cuh's ROW_THREADS. */
+    /** Threads per block of the one-block-per-row/channel kernels (bias, similarity rows); common.cuh's ROW_THREADS. */
     private static final int ROW_THREADS = 512;
     /** Grid-stride loops need no more blocks than this to fill any current GPU. */
     private static final int MAX_BLOCKS = 1 << 16;
@@ -76,8 +76,15 @@ public final class CudaBackend implements Backend {
         this.cublas = ownKernels ? null : ctx.cublas();
         this.cudnn = ownKernels ? null : ctx.cudnn();
         this.providers = ownKernels ? "gemm and conv: own kernels (asked for)" : ctx.providers();
-        // load every module now: a missing PTX or kernel name fails here, not in the middle of a step
-        for (K k : K.values()) kernels.put(k, ctx.kernel(k.family, k.entry()));
+        // load every module now: a missing PTX or kernel name fails here, not in the middle of a step,
+        // and as CudaUnavailableException, so --device auto falls back to the CPU with the reason
+        try {
+            for (K k : K.values()) kernels.put(k, ctx.kernel(k.family, k.entry()));
+        } catch (CudaUnavailableException e) {
+            throw e;
+        } catch (IllegalStateException e) {
+            throw new CudaUnavailableException(e.getMessage(), e);
+        }
     }
 
     /**
@@ -181,6 +188,12 @@ public final class CudaBackend implements Backend {
     private void perRow(K k, int rows, Object... args) {
         if (rows == 0) return;
         kernels.get(k).launch(rows, 1, 1, ROW_THREADS, 1, 1, 0, args);
+    }
+
+    /** Batch norm: one block of REDUCE_THREADS per channel. */
+    private void perChannel(K k, int channels, Object... args) {
+        if (channels == 0) return;
+        kernels.get(k).launch(channels, 1, 1, REDUCE_THREADS, 1, 1, 0, args);
     }
 
     private static long bytes(long elements) { return elements * Float.BYTES; }
@@ -464,7 +477,7 @@ public final class CudaBackend implements Backend {
         expect(op, "saveInvStd", saveInvStd, d[1], "one per channel");
         if ((long) d[0] * d[2] < 2)
             throw new IllegalArgumentException(op + ": x " + x.shape() + " has one value per channel; batch statistics need more");
-        perRow(K.BATCH_NORM_FORWARD_TRAIN, d[1], x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd,
+        perChannel(K.BATCH_NORM_FORWARD_TRAIN, d[1], x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd,
                 d[0], d[1], d[2]);
     }
 
@@ -494,7 +507,7 @@ public final class CudaBackend implements Backend {
             addr(op, names[i], ts[i]);
             expect(op, names[i], ts[i], nc, "one per channel");
         }
-        perRow(K.BATCH_NORM_BACKWARD, nc, x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, d[0], nc, d[2], accumulate);
+        perChannel(K.BATCH_NORM_BACKWARD, nc, x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, d[0], nc, d[2], accumulate);
     }
 
     // ---- dropout ------------------------------------------------------------------------------
