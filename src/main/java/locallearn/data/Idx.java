@@ -59,13 +59,16 @@ final class Idx {
         try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(raw), 1 << 16)) {
             byte[] head = in.readNBytes(headerLength);
             if (head.length < headerLength || Bytes.u32be(head, 0) != magic) return new Source.Blob(f.file(), head);  // checkHeader says why
-            double claimed = headerLength;  // a double: the product of 32-bit sizes may pass 2^63
+            double claimed = 1;  // a double: the product of 32-bit sizes may pass 2^63
             for (int i = 0; i < ndims; i++) claimed *= Bytes.u32be(head, 4 + 4 * i);
+            claimed += headerLength;
             if (claimed > Bytes.MAX_ARRAY - 1) {
                 long length = head.length + Bytes.drain(in, Bytes.MAX_ARRAY);
                 checkHeader(new Source.Blob(f.file(), head), length, magic, ndims, what);  // throws: the header claims more than this
                 throw new DataException(f.file() + ": inflates to more than 2 GB, larger than one file this reader takes");
             }
+            // one byte past the claim: reading it finds the end of the stream, and gzip's CRC and length
+            // trailer is checked there, or it finds data the header does not announce
             return new Source.Blob(f.file(), Bytes.readUpTo(in, (long) claimed + 1, Bytes.gzipSizeHint(raw), head));
         } catch (IOException e) {
             throw Bytes.failure(f.file(), e);

@@ -243,8 +243,9 @@ class HostileFilesTest {
 
     @Test void idxGzipTruncatedAndMutated() throws IOException {
         Case c = idx(true);
-        truncations(c, "train-images-idx3-ubyte.gz");
-        truncations(c, "t10k-labels-idx1-ubyte.gz");
+        // the reader reads to the end of the gzip stream, so a cut in the CRC and length trailer is caught too
+        assertEquals(0, truncations(c, "train-images-idx3-ubyte.gz").sameData);
+        assertEquals(0, truncations(c, "t10k-labels-idx1-ubyte.gz").sameData);
         mutations(c, 1000, 2, 0.5);
     }
 
