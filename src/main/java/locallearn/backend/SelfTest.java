@@ -71,21 +71,29 @@ public final class SelfTest {
         augmentation();
     }
 
-    /** Number of cases. */
+    /** Number of cases (a full run reports one line more: the allocator check). */
     public int size() { return cases.size(); }
 
     /**
      * Runs the cases whose op name passes {@code filter} on both backends and hands each line to
-     * {@code sink} as soon as it is known; returns all lines.
+     * {@code sink} as soon as it is known; returns all lines. A last line, op "allocator", checks
+     * that the device's live bytes are back where they were: every case allocates inside a scope,
+     * so anything left is memory an op leaked (scratch it did not give back).
      */
     public List<Line> run(Backend reference, Backend device, Predicate<String> filter, Consumer<Line> sink) {
         List<Line> lines = new ArrayList<>();
+        long before = device.memory().current();
         for (Case c : cases) {
             if (!filter.test(c.op)) continue;
             Line line = runCase(c, reference, device);
             lines.add(line);
             sink.accept(line);
         }
+        long leaked = device.memory().current() - before;
+        Line memory = new Line("allocator", "live bytes after the cases", leaked == 0, leaked, 0, 0,
+                leaked == 0 ? "" : leaked + " bytes still allocated on " + device.name());
+        lines.add(memory);
+        sink.accept(memory);
         return lines;
     }
 
