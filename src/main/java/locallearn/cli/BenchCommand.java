@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
  * Times one op on a device so a user sees what the machine gives: warm-up runs, then timed runs;
  * reports the median time and the GFLOP/s it implies (2 flops per multiply-add).
  */
-@Command(name = "bench", description = "Time an op (--op gemm|conv) on a device and print seconds and GFLOP/s.")
+@Command(name = "bench", description = "Time an op (--op gemm|conv) and print seconds and GFLOP/s, or training steps of a model"
+        + " (--model M --input CxHxW --mode predsim|pred|sim|global) and print images/s and peak, state and activation bytes.")
 final class BenchCommand implements Callable<Integer> {
     @Option(names = "--op", description = "gemm or conv") String op;
     @Option(names = "--device", defaultValue = "cpu", description = "cpu (default) or cuda") String device;
@@ -29,7 +30,14 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--n", defaultValue = "1024", description = "gemm: columns of C") int n;
     @Option(names = "--k", defaultValue = "1024", description = "gemm: inner dimension") int k;
 
-    @Option(names = "--input", defaultValue = "128x32x32", description = "conv: input CxHxW (default ${DEFAULT-VALUE})") String input;
+    @Option(names = "--input", defaultValue = "128x32x32", description = "conv or model: input CxHxW (default ${DEFAULT-VALUE})") String input;
+
+    @Option(names = "--model", description = "model: time training steps of this network (mlp, vgg8b, ...)") String model;
+    @Option(names = "--mode", defaultValue = "predsim", description = "model: predsim, pred, sim or global (default ${DEFAULT-VALUE})") String mode;
+    @Option(names = "--classes", defaultValue = "10", description = "model: classes (default ${DEFAULT-VALUE})") int classes;
+    @Option(names = "--steps", defaultValue = "5", description = "model: timed training steps (default ${DEFAULT-VALUE})") int steps;
+    @Option(names = "--num-layers", description = "model: fc blocks (default 3 for mlp, 1 for vgg)") Integer numLayers;
+    @Option(names = "--num-hidden", defaultValue = "1024", description = "model: fc width (default ${DEFAULT-VALUE})") int numHidden;
     @Option(names = "--out-channels", defaultValue = "256", description = "conv: output channels") int outChannels;
     @Option(names = "--batch", defaultValue = "32", description = "conv: batch size") int batch;
     @Option(names = "--kernel", defaultValue = "3", description = "conv: square kernel size") int kernel;
@@ -38,6 +46,12 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override public Integer call() {
         if (warmup < 0 || iterations < 1) throw new UserError("--warmup must be >= 0 and --iterations >= 1");
+        if (model != null) {
+            try (Backend be = backend()) {
+                print(model(be));
+            }
+            return 0;
+        }
         if (op != null) {
             try (Backend be = backend()) {
                 Map<String, Object> result = switch (op) {
@@ -49,16 +63,10 @@ final class BenchCommand implements Callable<Integer> {
             }
             return 0;
         }
-        throw new UserError("nothing to measure; give --op gemm or --op conv");
+        throw new UserError("nothing to measure; give --op gemm, --op conv or --model M");
     }
 
-    private Backend backend() {
-        return switch (device) {
-            case "cpu" -> new CpuBackend();
-            case "cuda" -> throw new UserError("cuda backend not available");
-            default -> throw new UserError("unknown --device '" + device + "' (cpu or cuda)");
-        };
-    }
+    private Backend backend() { return locallearn.backend.Backends.create(device); }
 
     private void print(Map<String, Object> r) {
         if (json) {
@@ -113,6 +121,50 @@ final class BenchCommand implements Callable<Integer> {
             r.put("gflops", 2.0 * m * n * k / sec / 1e9);
         }
         return r;
+    }
+
+    /** Training steps of a model on synthetic data: the JSON line of shared/bench/torch_ref.py. */
+    private Map<String, Object> model(Backend be) {
+        int[] chw = chw();
+        if (steps < 1 || batch < 2) throw new UserError("--steps must be >= 1 and --batch >= 2");
+        locallearn.local.LossConfig.Training tr = mode.equals("global") ? locallearn.local.LossConfig.Training.GLOBAL : locallearn.local.LossConfig.Training.LOCAL;
+        locallearn.local.LossConfig.Kind kind = switch (mode) {
+            case "pred" -> locallearn.local.LossConfig.Kind.PRED;
+            case "sim" -> locallearn.local.LossConfig.Kind.SIM;
+            case "predsim", "global" -> locallearn.local.LossConfig.Kind.PREDSIM;
+            default -> throw new UserError("unknown --mode '" + mode + "' (predsim, pred, sim or global)");
+        };
+        var loss = locallearn.local.LossConfig.of(kind, tr, false);
+        // the paper's nonlinearity: leaky ReLU for sim and predsim, ReLU for pred and global
+        float slope = tr == locallearn.local.LossConfig.Training.LOCAL && kind != locallearn.local.LossConfig.Kind.PRED ? 0.01f : 0f;
+        int layers = numLayers != null ? numLayers : model.equals("mlp") ? 3 : 1;
+        var mc = new locallearn.models.ModelConfig(model, chw[0], chw[1], chw[2], classes, layers, numHidden, 1f, 0f, true, slope, loss);
+        var tc = new locallearn.train.TrainConfig(mc, 1, batch, 5e-4f, new int[0], 0.25f, locallearn.optim.Optimizer.Kind.ADAM, 0.9f, 0f, 1, 0, 0, 0);
+        var res = locallearn.train.Bench.run(be, tc, Math.max(1, warmup), steps);
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("impl", "locallearn");
+        r.put("model", model);
+        r.put("mode", mode);
+        r.put("batch", batch);
+        r.put("images_per_s", res.imagesPerSecond());
+        r.put("peak_bytes", res.peakBytes());
+        r.put("state_bytes", res.stateBytes());
+        r.put("peak_activation_bytes", res.peakActivationBytes());
+        r.put("device", be.name());
+        r.put("steps", steps);
+        return r;
+    }
+
+    private int[] chw() {
+        String[] parts = input.split("x");
+        int[] chw = new int[3];
+        try {
+            if (parts.length != 3) throw new NumberFormatException();
+            for (int i = 0; i < 3; i++) chw[i] = Integer.parseInt(parts[i].trim());
+        } catch (NumberFormatException e) {
+            throw new UserError("--input '" + input + "' is not CxHxW (e.g. 3x32x32)");
+        }
+        return chw;
     }
 
     private Map<String, Object> conv(Backend be) {

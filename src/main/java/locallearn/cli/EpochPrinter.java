@@ -1,0 +1,36 @@
+package locallearn.cli;
+
+import java.io.PrintStream;
+import locallearn.train.EpochMetrics;
+import locallearn.train.TrainListener;
+
+/** One line per epoch on stdout: train and test error, per-layer local losses and errors, speed, peak memory. */
+final class EpochPrinter implements TrainListener {
+    private final PrintStream out;
+    private final PrintStream bar; // the progress bar's stream, cleared before printing; null without a bar
+
+    EpochPrinter(PrintStream out, PrintStream bar) {
+        this.out = out;
+        this.bar = bar;
+    }
+
+    @Override public void onEpoch(EpochMetrics m) {
+        if (bar != null) bar.print("\r\033[K");
+        StringBuilder b = new StringBuilder();
+        b.append(String.format("epoch %d  lr %.2e  train loss %.4f err %.2f%%  test loss %.4f err %.2f%%  %.0f img/s  %.1fs  peak %s",
+                m.epoch(), m.lr(), m.trainLoss(), 100 * m.trainError(), m.testLoss(), 100 * m.testError(), m.imagesPerSecond(), m.seconds(),
+                bytes(m.peakBytes())));
+        for (int i = 0; i < m.layers().size(); i++) {
+            b.append(String.format("%n  %-22s local loss %.4f", m.layers().get(i), m.layerLoss()[i]));
+            if (!Double.isNaN(m.layerError()[i])) b.append(String.format("  local err %.2f%%", 100 * m.layerError()[i]));
+        }
+        out.println(b);
+        out.flush();
+    }
+
+    static String bytes(long n) {
+        if (n >= 1 << 30) return String.format("%.2f GiB", n / (double) (1 << 30));
+        if (n >= 1 << 20) return String.format("%.1f MiB", n / (double) (1 << 20));
+        return String.format("%.1f KiB", n / 1024.0);
+    }
+}

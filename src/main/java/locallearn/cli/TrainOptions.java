@@ -1,0 +1,119 @@
+package locallearn.cli;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import locallearn.local.LossConfig;
+import locallearn.models.ModelConfig;
+import locallearn.optim.Optimizer;
+import locallearn.train.TrainConfig;
+import picocli.CommandLine.Option;
+
+/** The flags of {@code train} (and the model flags that {@code bench} shares), turned into a {@link TrainConfig}. */
+final class TrainOptions {
+    @Option(names = "--model", description = "mlp, vgg6a, vgg6b, vgg8, vgg8a, vgg8b, vgg11, vgg11b, vgg13, vgg16, vgg19 (default ${DEFAULT-VALUE})")
+    String model = "mlp";
+    @Option(names = "--dataset", description = "mnist, fashion-mnist, kmnist, cifar10, cifar100, svhn, stl10 (default ${DEFAULT-VALUE})")
+    String dataset = "fashion-mnist";
+    @Option(names = "--data", description = "folder holding the dataset's files (default: $LOCALLEARN_DATA, ~/.locallearn/data/NAME, ...)")
+    Path data;
+    @Option(names = "--loss", description = "pred, sim or predsim (default ${DEFAULT-VALUE})")
+    String loss = "predsim";
+    @Option(names = "--backprop", description = "global backprop instead of local losses")
+    boolean backprop;
+    @Option(names = "--no-detach", description = "global and local losses together, no detach between blocks")
+    boolean noDetach;
+    @Option(names = "--bio", description = "the backprop-free variants (random target projection, feedback alignment)")
+    boolean bio;
+    @Option(names = "--target-proj-size", description = "width of the random target projection with --bio (default ${DEFAULT-VALUE})")
+    int targetProjSize = 128;
+    @Option(names = "--epochs", description = "(default ${DEFAULT-VALUE})")
+    int epochs = 3;
+    @Option(names = "--batch-size", description = "(default ${DEFAULT-VALUE})")
+    int batchSize = 128;
+    @Option(names = "--lr", description = "(default ${DEFAULT-VALUE})")
+    float lr = 5e-4f;
+    @Option(names = "--lr-decay-milestones", split = ",", description = "percent of epochs (default 50,75,89,94)")
+    int[] milestones = {50, 75, 89, 94};
+    @Option(names = "--lr-decay-fact", description = "(default ${DEFAULT-VALUE})")
+    float lrDecayFact = 0.25f;
+    @Option(names = "--optim", description = "adam, amsgrad or sgd (default ${DEFAULT-VALUE})")
+    String optim = "adam";
+    @Option(names = "--momentum", description = "for sgd (default ${DEFAULT-VALUE})")
+    float momentum = 0.9f;
+    @Option(names = "--weight-decay", description = "(default ${DEFAULT-VALUE})")
+    float weightDecay = 0f;
+    @Option(names = "--dropout", description = "(default ${DEFAULT-VALUE})")
+    float dropout = 0f;
+    @Option(names = "--nonlin", description = "leakyrelu or relu (default: leakyrelu for sim/predsim, relu otherwise, as the paper)")
+    String nonlin;
+    @Option(names = "--num-layers", description = "fc blocks: the mlp's hidden layers, the VGG classifier's (default 3 for mlp, 1 for vgg)")
+    Integer numLayers;
+    @Option(names = "--num-hidden", description = "(default ${DEFAULT-VALUE})")
+    int numHidden = 1024;
+    @Option(names = "--dim-in-decoder", description = "(default ${DEFAULT-VALUE})")
+    int dimInDecoder = 2048;
+    @Option(names = "--feat-mult", description = "(default ${DEFAULT-VALUE})")
+    float featMult = 1f;
+    @Option(names = "--beta", description = "sim weight in predsim (default 0.99, 0.01 with --bio)")
+    Float beta;
+    @Option(names = "--no-similarity-std", description = "flatten conv maps for the similarity matrix instead of their std")
+    boolean noSimilarityStd;
+    @Option(names = "--no-batch-norm", description = "no batch norm in the blocks")
+    boolean noBatchNorm;
+    @Option(names = "--cutout", description = "cut one square hole per training image")
+    boolean cutout;
+    @Option(names = "--length", description = "cutout side in pixels (default ${DEFAULT-VALUE})")
+    int length = 16;
+    @Option(names = "--classes-per-batch", description = "(default ${DEFAULT-VALUE}: plain shuffling)")
+    int classesPerBatch = 0;
+    @Option(names = "--classes-per-batch-until-epoch", description = "(default ${DEFAULT-VALUE}: all epochs)")
+    int classesPerBatchUntilEpoch = 0;
+    @Option(names = "--seed", description = "(default ${DEFAULT-VALUE})")
+    long seed = 1;
+    @Option(names = "--device", description = "auto, cpu or cuda (default ${DEFAULT-VALUE})")
+    String device = "auto";
+
+    LossConfig lossConfig() {
+        LossConfig.Kind kind = switch (loss) {
+            case "pred" -> LossConfig.Kind.PRED;
+            case "sim" -> LossConfig.Kind.SIM;
+            case "predsim" -> LossConfig.Kind.PREDSIM;
+            default -> throw new IllegalArgumentException("--loss must be pred, sim or predsim, got '" + loss + "'");
+        };
+        if (backprop && noDetach) throw new IllegalArgumentException("--backprop and --no-detach exclude each other");
+        LossConfig.Training tr = backprop ? LossConfig.Training.GLOBAL : noDetach ? LossConfig.Training.GLOBAL_AND_LOCAL : LossConfig.Training.LOCAL;
+        float b = beta != null ? beta : bio ? 0.01f : 0.99f;
+        return new LossConfig(kind, tr, bio, b, dimInDecoder, targetProjSize, !noSimilarityStd);
+    }
+
+    float slope(LossConfig l) {
+        String n = nonlin != null ? nonlin : (!backprop && l.kind() != LossConfig.Kind.PRED ? "leakyrelu" : "relu");
+        return switch (n) {
+            case "leakyrelu" -> 0.01f;
+            case "relu" -> 0f;
+            default -> throw new IllegalArgumentException("--nonlin must be leakyrelu or relu, got '" + n + "'");
+        };
+    }
+
+    ModelConfig modelConfig(int channels, int height, int width, int classes) {
+        LossConfig l = lossConfig();
+        int layers = numLayers != null ? numLayers : model.equals("mlp") ? 3 : 1;
+        return new ModelConfig(model, channels, height, width, classes, layers, numHidden, featMult, dropout, !noBatchNorm, slope(l), l);
+    }
+
+    Optimizer.Kind optimizerKind() {
+        return switch (optim) {
+            case "adam" -> Optimizer.Kind.ADAM;
+            case "amsgrad" -> Optimizer.Kind.AMSGRAD;
+            case "sgd" -> Optimizer.Kind.SGD;
+            default -> throw new IllegalArgumentException("--optim must be adam, amsgrad or sgd, got '" + optim + "'");
+        };
+    }
+
+    TrainConfig trainConfig(ModelConfig m) {
+        return new TrainConfig(m, epochs, batchSize, lr, milestones, lrDecayFact, optimizerKind(), momentum, weightDecay, seed,
+                cutout ? length : 0, classesPerBatch, classesPerBatchUntilEpoch);
+    }
+
+    @Override public String toString() { return model + " " + loss + " " + Arrays.toString(milestones); }
+}

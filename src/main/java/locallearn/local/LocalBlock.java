@@ -1,0 +1,190 @@
+package locallearn.local;
+
+import locallearn.autograd.Ops;
+import locallearn.autograd.Tape;
+import locallearn.autograd.Var;
+import locallearn.backend.Backend;
+import locallearn.nn.BatchNorm;
+import locallearn.nn.Conv2d;
+import locallearn.nn.Init;
+import locallearn.nn.Layer;
+import locallearn.nn.Linear;
+import locallearn.nn.LinearFA;
+import locallearn.nn.Pool2d;
+import locallearn.optim.Optimizer;
+import locallearn.tensor.Tensor;
+
+/**
+ * One hidden block of the paper, fully connected or convolutional alike: encoder -> batch norm
+ * -> nonlinearity -> dropout, plus the local heads that train it (paper-summary.md, "Losses").
+ * The two kinds differ only in their encoder and sim head (a Linear or a 3x3 Conv2d) and in the
+ * pooling before the pred head, chosen once in the constructor; the loss code is shared.
+ *
+ * <p>State names follow the reference: encoder, bn, linear_loss or conv_loss, decoder_y, proj_y.
+ */
+public final class LocalBlock extends Layer {
+    final Layer encoder;
+    final BatchNorm bn;
+    final Layer simHead;      // linear_loss / conv_loss, null without sim or in the backprop-free variant
+    final Pool2d avgPool;     // before decoder_y (and before the backprop-free sim), conv blocks only
+    final Layer decoder;      // decoder_y: Linear to classes, or LinearFA to the target projection
+    final Var projY;          // proj_y.weight (P, K): fixed random target projection of the backprop-free variants, a buffer
+    final Tensor projSign;    // (P, K): 1 where proj_y > 0, so onehot · projSign^T = (proj_y(onehot) > 0)
+    final LossConfig loss;
+    final float slope, dropout;
+    final boolean conv;
+    final int channels, height, width;
+    private Optimizer optimizer;
+
+    /** A fully connected block, in -> out units. */
+    public static LocalBlock fc(Init init, int in, int out, boolean batchNorm, float slope, float dropout, LossConfig loss, int classes) {
+        return new LocalBlock(init, new Linear(init, in, out, true), false, out, 1, 1, batchNorm, slope, dropout, loss, classes);
+    }
+
+    /** A conv block on (in, h, w) inputs: k x k conv with stride and padding to {@code out} channels. */
+    public static LocalBlock conv(Init init, int in, int h, int w, int out, int k, int stride, int pad, boolean batchNorm,
+                                  float slope, float dropout, LossConfig loss, int classes) {
+        Conv2d c = new Conv2d(init, in, out, k, stride, pad, true);
+        return new LocalBlock(init, c, true, out, (h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1,
+                batchNorm, slope, dropout, loss, classes);
+    }
+
+    private LocalBlock(Init init, Layer encoder, boolean conv, int channels, int height, int width, boolean batchNorm,
+                       float slope, float dropout, LossConfig loss, int classes) {
+        this.encoder = child("encoder", encoder);
+        this.conv = conv;
+        this.channels = channels;
+        this.height = height;
+        this.width = width;
+        this.slope = slope;
+        this.dropout = dropout;
+        this.loss = loss;
+        this.bn = child("bn", batchNorm ? new BatchNorm(init, channels) : null);
+        boolean bio = loss.bio();
+        this.simHead = loss.hasSim() && !bio
+                ? child(conv ? "conv_loss" : "linear_loss", conv ? new Conv2d(init, channels, channels, 3, 1, 1, false) : new Linear(init, channels, channels, false))
+                : null;
+        this.avgPool = conv && (loss.hasPred() || (loss.hasSim() && bio)) ? decoderPool(channels, height, width, loss.dimInDecoder()) : null;
+        int dim = avgPool == null ? channels * height * width : channels * avgPool.outH(height) * avgPool.outW(width);
+        if (loss.hasPred()) {
+            Layer d = bio ? new LinearFA(init, dim, loss.targetProjSize(), true) : new Linear(init, dim, classes, true);
+            init.backend().fill(d instanceof Linear l ? l.weight().data() : ((LinearFA) d).weight().data(), 0f);
+            this.decoder = child("decoder_y", d);
+        } else {
+            this.decoder = null;
+        }
+        if (bio && local()) {
+            // drawn like a Linear(classes, P) without bias, but never trained: a buffer, not a parameter
+            this.projY = buffer("proj_y.weight", Var.constant(init.uniform((float) (1 / Math.sqrt(classes)), loss.targetProjSize(), classes)));
+            Backend be = init.backend();
+            float[] w = be.read(projY.data());
+            for (int i = 0; i < w.length; i++) w[i] = w[i] > 0 ? 1f : 0f;
+            this.projSign = be.allocate(loss.targetProjSize(), classes);
+            be.write(projSign, w);
+        } else {
+            this.projY = null;
+            this.projSign = null;
+        }
+    }
+
+    private boolean local() { return loss.local(); }
+
+    /**
+     * The average pool before decoder_y (paper-summary.md): the kernel starts at 1x1 and doubles,
+     * height first then width, while channels * ceil(h/kh) * ceil(w/kw) exceeds dimInDecoder and
+     * kh < h; the padding centres the ceil-sized output. Null when no pooling is needed.
+     */
+    static Pool2d decoderPool(int c, int h, int w, int dimInDecoder) {
+        int kh = 1, kw = 1, oh = h, ow = w;
+        long dim = (long) c * h * w;
+        while (dim > dimInDecoder && kh < h) {
+            kh *= 2;
+            oh = ceilDiv(h, kh);
+            dim = (long) c * oh * ow;
+            if (dim > dimInDecoder) {
+                kw *= 2;
+                ow = ceilDiv(w, kw);
+                dim = (long) c * oh * ow;
+            }
+        }
+        if (kh == 1 && kw == 1) return null;
+        int ph = (kh * (oh - h / kh)) / 2, pw = (kw * (ow - w / kw)) / 2;
+        return new Pool2d(false, kh, kw, kh, kw, ph, pw);
+    }
+
+    private static int ceilDiv(int a, int b) { return (a + b - 1) / b; }
+
+    public void setOptimizer(Optimizer o) { this.optimizer = o; }
+
+    public Optimizer optimizer() { return optimizer; }
+
+    public boolean isConv() { return conv; }
+
+    /** Output shape of one example: (channels) or (channels, height, width). */
+    public int[] outShape() { return conv ? new int[] {channels, height, width} : new int[] {channels}; }
+
+    /** h = nonlin(bn(encoder(x))), before dropout: what the local losses read. */
+    @Override public Var forward(Tape tape, Var x) {
+        Var z = encoder.forward(tape, x);
+        if (bn != null) z = bn.forward(tape, z);
+        // in place: neither the encoder's nor batch norm's backward reads this tensor's old values
+        return Ops.leakyRelu(tape, z, slope, true);
+    }
+
+    /** Dropout of h (Dropout2d for conv blocks: whole channels), the block's output. */
+    public Var dropout(Tape tape, Var h, long stream) {
+        return Ops.dropout(tape, h, dropout, stream, conv ? height * width : 1);
+    }
+
+    /**
+     * The block's local loss on h (pred, sim or their weighted sum). When {@code lossSum} and
+     * {@code correct} are not null the loss is added to lossSum[0] and the pred head's correct
+     * predictions to correct[0], on the device.
+     */
+    public Var localLoss(Tape tape, Var h, Targets targets, Tensor lossSum, Tensor correct) {
+        Backend be = tape.backend();
+        Var pred = null, sim = null;
+        Tensor proj = null;
+        if (loss.bio()) {
+            // proj_y(onehot) (B, P): a fixed random projection of the one-hot targets replaces them
+            proj = be.allocate(targets.onehot().dim(0), loss.targetProjSize());
+            be.gemm(false, true, proj.dim(0), proj.dim(1), targets.onehot().dim(1), 1f, targets.onehot(), projY.data(), 0f, proj);
+        }
+        Var pooled = null;
+        if (avgPool != null) pooled = avgPool.forward(tape, h);
+        if (loss.hasSim()) {
+            Var in = loss.bio() ? (pooled != null ? pooled : h) : simHead.forward(tape, h);
+            Tensor target = loss.bio() ? Targets.similarityOf(be, proj) : targets.similarity();
+            sim = Ops.mse(tape, Ops.similarity(tape, similarityInput(tape, in)), target);
+        }
+        if (loss.hasPred()) {
+            Var logits = decoder.forward(tape, pooled != null ? pooled : h);
+            if (loss.bio()) {
+                Tensor sign = be.allocate(proj.shape());
+                be.gemm(false, true, sign.dim(0), sign.dim(1), targets.onehot().dim(1), 1f, targets.onehot(), projSign, 0f, sign);
+                pred = Ops.bceWithLogits(tape, logits, sign);
+            } else {
+                pred = Ops.crossEntropy(tape, logits, targets.labels());
+                if (correct != null) be.countCorrect(logits.data(), targets.labels(), correct, true);
+            }
+        }
+        Var total;
+        if (pred != null && sim != null) total = Ops.weightedSum(tape, loss.predWeight(), pred, loss.simWeight(), sim);
+        else total = pred != null ? pred : sim;
+        if (lossSum != null) be.sum(total.data(), lossSum, true);
+        return total;
+    }
+
+    /** (B, D) rows for the similarity matrix: conv maps become their std (c > 3, h > 1) or are flattened. */
+    private Var similarityInput(Tape tape, Var x) {
+        Tensor d = x.data();
+        if (d.rank() == 4 && loss.similarityStd() && d.dim(1) > 3 && d.dim(2) > 1) return Ops.featureMapStd(tape, x);
+        return Ops.flatten(tape, x);
+    }
+
+    @Override public void close() {
+        super.close();
+        if (projSign != null) projSign.close();
+        if (optimizer != null) optimizer.close();
+    }
+}

@@ -1,0 +1,47 @@
+package locallearn.local;
+
+/**
+ * How hidden blocks learn (paper-summary.md, "Losses"): which local loss, whether it is the
+ * backprop-free variant, its weighting, and the sizes of its heads.
+ *
+ * @param kind         pred, sim or predsim
+ * @param training     local (detached), global backprop, or global plus local (no detach)
+ * @param bio          the backprop-free variants: fixed random target projection, no learned sim head, FA decoder
+ * @param beta         weight of sim in predsim (0.99, backprop-free 0.01); the output loss is scaled by 1-beta
+ * @param dimInDecoder the most inputs the pred head's decoder may have (sets the avg-pool of conv blocks)
+ * @param targetProjSize width of the random target projection of the backprop-free variants
+ * @param similarityStd replace conv feature maps by their std before the similarity matrix
+ */
+public record LossConfig(Kind kind, Training training, boolean bio, float beta, int dimInDecoder, int targetProjSize,
+                         boolean similarityStd) {
+
+    public enum Kind { PRED, SIM, PREDSIM }
+
+    public enum Training { LOCAL, GLOBAL, GLOBAL_AND_LOCAL }
+
+    public LossConfig {
+        if (!(beta >= 0 && beta <= 1)) throw new IllegalArgumentException("beta must be in [0, 1], got " + beta);
+        if (dimInDecoder < 1) throw new IllegalArgumentException("dim-in-decoder must be >= 1, got " + dimInDecoder);
+        if (targetProjSize < 1) throw new IllegalArgumentException("target-proj-size must be >= 1, got " + targetProjSize);
+    }
+
+    /** The paper's defaults for a kind: beta 0.99, or 0.01 for the backprop-free predsim. */
+    public static LossConfig of(Kind kind, Training training, boolean bio) {
+        return new LossConfig(kind, training, bio, bio ? 0.01f : 0.99f, 2048, 128, true);
+    }
+
+    public boolean hasPred() { return training != Training.GLOBAL && kind != Kind.SIM; }
+
+    public boolean hasSim() { return training != Training.GLOBAL && kind != Kind.PRED; }
+
+    public boolean local() { return training != Training.GLOBAL; }
+
+    /** Weight of the pred loss in a block's loss. */
+    public float predWeight() { return kind == Kind.PREDSIM ? 1 - beta : 1; }
+
+    /** Weight of the sim loss in a block's loss. */
+    public float simWeight() { return kind == Kind.PREDSIM ? beta : 1; }
+
+    /** Scale of the output layer's cross-entropy: 1 - beta in predsim, as the reference. */
+    public float outputWeight() { return training != Training.GLOBAL && kind == Kind.PREDSIM ? 1 - beta : 1; }
+}

@@ -1,0 +1,169 @@
+package locallearn.train;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import locallearn.backend.Backend;
+import locallearn.local.LocalBlock;
+import locallearn.local.LossConfig;
+import locallearn.models.ModelConfig;
+import locallearn.models.Net;
+import locallearn.optim.Optimizer;
+import locallearn.tensor.Tensor;
+
+/**
+ * A run's files in its output folder: {@code checkpoint.safetensors}, the network's state_dict
+ * under the reference's names (loadable by the PyTorch code), with the model's configuration in
+ * its metadata; and {@code train_state.safetensors} beside it, what exact resume needs: every
+ * optimizer's moment buffers and step count, the epoch and step counters (all randomness is a
+ * function of seed and step), and the run's configuration.
+ */
+public final class Checkpoints {
+    public static final String CHECKPOINT = "checkpoint.safetensors", STATE = "train_state.safetensors";
+
+    private Checkpoints() {}
+
+    /** Writes both files (each to a temporary file, then renamed) and returns the checkpoint's path. */
+    public static Path save(Path dir, Trainer t) {
+        try {
+            Backend be = t.backend();
+            Map<String, String> meta = configMap(t.config(), t.datasetName());
+            meta.put("epoch", String.valueOf(t.epoch()));
+            meta.put("step", String.valueOf(t.step()));
+            Map<String, SafeTensors.Entry> opt = new LinkedHashMap<>();
+            for (var o : optimizers(t.net()).entrySet()) {
+                meta.put("optim." + o.getKey() + "steps", String.valueOf(o.getValue().steps()));
+                for (var s : o.getValue().state().entrySet()) opt.put("optim." + o.getKey() + s.getKey(), entry(be, s.getValue()));
+            }
+            SafeTensors.write(dir.resolve(STATE), opt, meta);
+            Map<String, SafeTensors.Entry> model = new LinkedHashMap<>();
+            for (var e : t.net().state("").entrySet()) model.put(e.getKey(), entry(be, e.getValue().data()));
+            Path file = dir.resolve(CHECKPOINT);
+            SafeTensors.write(file, model, meta);
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException("checkpoint: cannot write to " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Optimizers by checkpoint prefix: "global." and each block's "layers.0." etc. */
+    private static Map<String, Optimizer> optimizers(Net net) {
+        Map<String, Optimizer> m = new LinkedHashMap<>();
+        m.put("global.", net.globalOptimizer());
+        for (Net.Stage s : net.stages()) {
+            LocalBlock b = s.block();
+            if (b != null && b.optimizer() != null) m.put(s.prefix(), b.optimizer());
+        }
+        return m;
+    }
+
+    private static SafeTensors.Entry entry(Backend be, Tensor t) { return new SafeTensors.Entry(t.shape().dims(), be.read(t)); }
+
+    /** Loads a checkpoint's weights into {@code net}; every tensor must be there with its shape. */
+    public static Map<String, String> loadWeights(Path file, Net net, Backend be) {
+        SafeTensors.Contents c = readFile(file);
+        for (var e : net.state("").entrySet()) put(be, file, c, e.getKey(), e.getValue().data());
+        if (c.tensors().size() != net.state("").size())
+            throw new IllegalArgumentException(file + ": holds " + c.tensors().size() + " tensors, the model has " + net.state("").size() + " (another model?)");
+        return c.metadata();
+    }
+
+    /** Restores weights, optimizer state and counters for an exact resume from {@code file} and the state file beside it. */
+    public static void resume(Path file, Trainer t) {
+        Map<String, String> meta = loadWeights(file, t.net(), t.backend());
+        Path statePath = file.toAbsolutePath().resolveSibling(STATE);
+        if (!Files.exists(statePath)) throw new IllegalArgumentException("resume: " + statePath + " is missing (it is written beside every checkpoint)");
+        SafeTensors.Contents st = readFile(statePath);
+        if (!meta.get("step").equals(st.metadata().get("step")))
+            throw new IllegalArgumentException("resume: " + file + " (step " + meta.get("step") + ") and " + statePath + " (step " + st.metadata().get("step") + ") are from different epochs");
+        for (var o : optimizers(t.net()).entrySet()) {
+            String steps = st.metadata().get("optim." + o.getKey() + "steps");
+            if (steps == null) throw new IllegalArgumentException(statePath + ": no optimizer state for " + o.getKey() + " (another model or optimizer?)");
+            o.getValue().setSteps(Integer.parseInt(steps));
+            for (var s : o.getValue().state().entrySet()) put(t.backend(), statePath, st, "optim." + o.getKey() + s.getKey(), s.getValue());
+        }
+        t.restore(Integer.parseInt(meta.get("epoch")), Long.parseLong(meta.get("step")));
+    }
+
+    private static SafeTensors.Contents readFile(Path file) {
+        if (!Files.isRegularFile(file)) throw new IllegalArgumentException("checkpoint " + file + " does not exist");
+        try {
+            SafeTensors.Contents c = SafeTensors.read(file);
+            for (String k : new String[] {"epoch", "step", "model"})
+                if (!c.metadata().containsKey(k)) throw new IllegalArgumentException(file + ": not a locallearn checkpoint (no '" + k + "' in its metadata)");
+            return c;
+        } catch (IOException e) {
+            throw new UncheckedIOException("checkpoint: cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void put(Backend be, Path file, SafeTensors.Contents c, String name, Tensor dst) {
+        SafeTensors.Entry e = c.tensors().get(name);
+        if (e == null) throw new IllegalArgumentException(file + ": no tensor '" + name + "' (checkpoint of another model?)");
+        if (!Arrays.equals(e.shape(), dst.shape().dims()))
+            throw new IllegalArgumentException(file + ": tensor '" + name + "' is " + Arrays.toString(e.shape()) + ", the model's is " + dst.shape());
+        be.write(dst, e.values());
+    }
+
+    /** The run's configuration as string metadata (safetensors metadata is string to string). */
+    static Map<String, String> configMap(TrainConfig c, String dataset) {
+        Map<String, String> m = new LinkedHashMap<>();
+        ModelConfig mc = c.model();
+        LossConfig l = mc.loss();
+        m.put("format", "locallearn-1");
+        m.put("dataset", dataset);
+        m.put("model", mc.name());
+        m.put("input", mc.channels() + "x" + mc.height() + "x" + mc.width());
+        m.put("classes", String.valueOf(mc.classes()));
+        m.put("num_layers", String.valueOf(mc.numLayers()));
+        m.put("num_hidden", String.valueOf(mc.numHidden()));
+        m.put("feat_mult", String.valueOf(mc.featMult()));
+        m.put("dropout", String.valueOf(mc.dropout()));
+        m.put("batch_norm", String.valueOf(mc.batchNorm()));
+        m.put("slope", String.valueOf(mc.slope()));
+        m.put("loss", l.kind().name());
+        m.put("training", l.training().name());
+        m.put("bio", String.valueOf(l.bio()));
+        m.put("beta", String.valueOf(l.beta()));
+        m.put("dim_in_decoder", String.valueOf(l.dimInDecoder()));
+        m.put("target_proj_size", String.valueOf(l.targetProjSize()));
+        m.put("similarity_std", String.valueOf(l.similarityStd()));
+        m.put("epochs", String.valueOf(c.epochs()));
+        m.put("batch_size", String.valueOf(c.batchSize()));
+        m.put("lr", String.valueOf(c.lr()));
+        m.put("lr_decay_milestones", Arrays.toString(c.milestonePercents()));
+        m.put("lr_decay_fact", String.valueOf(c.lrDecayFactor()));
+        m.put("optim", c.optimizer().name());
+        m.put("momentum", String.valueOf(c.momentum()));
+        m.put("weight_decay", String.valueOf(c.weightDecay()));
+        m.put("seed", String.valueOf(c.seed()));
+        m.put("cutout", String.valueOf(c.cutout()));
+        m.put("classes_per_batch", String.valueOf(c.classesPerBatch()));
+        m.put("classes_per_batch_until_epoch", String.valueOf(c.classesPerBatchUntilEpoch()));
+        return m;
+    }
+
+    /** The model configuration stored in a checkpoint's metadata (what eval rebuilds). */
+    public static ModelConfig modelConfig(Map<String, String> m, String file) {
+        try {
+            String[] in = m.get("input").split("x");
+            LossConfig l = new LossConfig(LossConfig.Kind.valueOf(m.get("loss")), LossConfig.Training.valueOf(m.get("training")),
+                    Boolean.parseBoolean(m.get("bio")), Float.parseFloat(m.get("beta")), Integer.parseInt(m.get("dim_in_decoder")),
+                    Integer.parseInt(m.get("target_proj_size")), Boolean.parseBoolean(m.get("similarity_std")));
+            return new ModelConfig(m.get("model"), Integer.parseInt(in[0]), Integer.parseInt(in[1]), Integer.parseInt(in[2]),
+                    Integer.parseInt(m.get("classes")), Integer.parseInt(m.get("num_layers")), Integer.parseInt(m.get("num_hidden")),
+                    Float.parseFloat(m.get("feat_mult")), Float.parseFloat(m.get("dropout")), Boolean.parseBoolean(m.get("batch_norm")),
+                    Float.parseFloat(m.get("slope")), l);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(file + ": metadata does not describe a model (" + e.getMessage() + ")");
+        }
+    }
+
+    /** Reads only the metadata of a checkpoint (eval uses it to rebuild the model before loading). */
+    public static Map<String, String> metadata(Path file) { return readFile(file).metadata(); }
+
+}

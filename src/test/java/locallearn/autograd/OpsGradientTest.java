@@ -1,0 +1,143 @@
+package locallearn.autograd;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.function.Function;
+import locallearn.backend.Backend;
+import locallearn.backend.Philox;
+import locallearn.backend.PoolGeom;
+import locallearn.backend.cpu.CpuBackend;
+import locallearn.tensor.Scope;
+import locallearn.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every differentiable op against central finite differences through the tape: the op's output
+ * is reduced to a scalar by an MSE against a fixed random target, and d loss / d input from
+ * backward must match (L(x + e) - L(x - e)) / 2e for every input element.
+ */
+class OpsGradientTest {
+    private final Backend be = new CpuBackend();
+
+    private Tensor random(long stream, int... dims) {
+        Tensor t = be.allocate(dims);
+        float[] v = new float[t.numel()];
+        Philox.uniforms(7, stream, v, 0, v.length);
+        for (int i = 0; i < v.length; i++) v[i] = 2 * v[i] - 1;
+        be.write(t, v);
+        return t;
+    }
+
+    /**
+     * Checks the gradient of every Var in {@code inputs}. Tolerance: float32 forward with
+     * eps = 1e-2 gives central differences accurate to about 1e-3 relative for these smooth ops;
+     * 2e-3 absolute + 2e-2 relative leaves room for the kinks of ReLU and max-pool away from ties.
+     */
+    private void check(Function<Tape, Var> f, Var... inputs) {
+        try (Scope s = Scope.open()) {
+            Tape tape = new Tape(be, true, true, 3, 5);
+            Var loss = f.apply(tape);
+            tape.backward(loss);
+            for (Var in : inputs) {
+                float[] g = be.read(in.grad());
+                float[] x = be.read(in.data());
+                for (int i = 0; i < x.length; i++) {
+                    float eps = 1e-2f, orig = x[i];
+                    x[i] = orig + eps;
+                    be.write(in.data(), x);
+                    double lp = be.read(f.apply(Tape.noGradTraining(be, 3, 5)).data())[0];
+                    x[i] = orig - eps;
+                    be.write(in.data(), x);
+                    double lm = be.read(f.apply(Tape.noGradTraining(be, 3, 5)).data())[0];
+                    x[i] = orig;
+                    be.write(in.data(), x);
+                    double fd = (lp - lm) / (2 * eps);
+                    assertEquals(fd, g[i], 2e-3 + 2e-2 * Math.abs(fd), "element " + i + " of " + in);
+                }
+                in.clearGrad();
+            }
+        }
+    }
+
+    private Var param(long stream, int... dims) { return new Var(random(stream, dims), true); }
+
+    @Test void linearGradientsOfInputWeightAndBias() {
+        Var x = param(1, 3, 4), w = param(2, 5, 4), b = param(3, 5);
+        Tensor target = random(4, 3, 5);
+        check(t -> Ops.mse(t, Ops.linear(t, x, w, b), target), x, w, b);
+    }
+
+    @Test void conv2dGradientsWithStrideAndPadding() {
+        Var x = param(1, 2, 3, 5, 4), w = param(2, 4, 3, 3, 3), b = param(3, 4);
+        Tensor target = random(4, 2, 4, 3, 2);
+        check(t -> Ops.mse(t, Ops.conv2d(t, x, w, b, 2, 1), target), x, w, b);
+    }
+
+    @Test void batchNormGradientsInTraining() {
+        Var x = param(1, 4, 3, 2, 2), g = param(2, 3), bt = param(3, 3);
+        Tensor rm = be.zeros(3), rv = be.zeros(3), target = random(4, 4, 3, 2, 2);
+        check(t -> Ops.mse(t, Ops.batchNorm(t, x, g, bt, rm, rv, 0.1f, 1e-5f), target), x, g, bt);
+    }
+
+    @Test void leakyReluGradientFromItsOutput() {
+        Var x = param(1, 4, 6);
+        Tensor target = random(4, 4, 6);
+        check(t -> Ops.mse(t, Ops.leakyRelu(t, Ops.linear(t, x, param(9, 6, 6), null), 0.01f, true), target), x);
+    }
+
+    @Test void dropoutGradientRegeneratesTheMask() {
+        Var x = param(1, 4, 10);
+        Tensor target = random(4, 4, 10);
+        check(t -> Ops.mse(t, Ops.dropout(t, x, 0.3f, 11, 1), target), x);
+    }
+
+    @Test void poolingGradients() {
+        Var x = param(1, 2, 2, 5, 5);
+        PoolGeom max = PoolGeom.square(2, 2, 5, 5, 2, 2);
+        PoolGeom avg = new PoolGeom(2, 2, 5, 5, 4, 2, 4, 2, 1, 1);
+        Tensor t1 = random(4, 2, 2, max.outH(), max.outW()), t2 = random(5, 2, 2, avg.outH(), avg.outW());
+        check(t -> Ops.mse(t, Ops.maxPool(t, x, max), t1), x);
+        check(t -> Ops.mse(t, Ops.avgPool(t, x, avg), t2), x);
+    }
+
+    @Test void similarityAndFeatureMapStdGradients() {
+        Var x = param(1, 4, 5, 3, 3);
+        Tensor target = random(4, 4, 4);
+        check(t -> Ops.mse(t, Ops.similarity(t, Ops.featureMapStd(t, x)), target), x);
+        Var y = param(2, 4, 6);
+        check(t -> Ops.mse(t, Ops.similarity(t, y), target), y);
+    }
+
+    @Test void crossEntropyBceAndWeightedSumGradients() {
+        Var x = param(1, 4, 3);
+        Tensor labels = be.allocate(4);
+        be.write(labels, new float[] {0, 2, 1, 2});
+        Tensor targets = random(5, 4, 3);
+        be.fill(targets, 0.25f);
+        check(t -> Ops.weightedSum(t, 0.3f, Ops.crossEntropy(t, x, labels), 0.7f, Ops.bceWithLogits(t, x, targets)), x);
+    }
+
+    @Test void flattenPassesTheGradientBack() {
+        Var x = param(1, 2, 3, 2, 2), w = param(2, 4, 12);
+        Tensor target = random(4, 2, 4);
+        check(t -> Ops.mse(t, Ops.linear(t, Ops.flatten(t, x), w, null), target), x, w);
+    }
+
+    @Test void backwardReleasesActivationGradientsAndScratch() {
+        Var x = param(1, 8, 16), w = param(2, 16, 16);
+        Tensor target = random(4, 8, 8);
+        long before;
+        try (Scope s = Scope.open()) {
+            before = be.memory().current();
+            Tape t = new Tape(be, true, true, 1, 1);
+            Var loss = Ops.mse(t, Ops.similarity(t, Ops.linear(t, x, w, null)), target);
+            t.backward(loss);
+            // left after backward: the forward outputs (linear 8x16, similarity 8x8, loss 1) and the
+            // gradients of x and w; the similarity's scratch and every activation gradient are gone
+            long expected = 4L * (8 * 16 + 8 * 8 + 1 + 8 * 16 + 16 * 16);
+            assertEquals(expected, be.memory().current() - before);
+            assertTrue(t.size() == 0);
+        }
+    }
+}
