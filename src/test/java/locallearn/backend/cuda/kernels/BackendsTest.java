@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Test;
 /** --device without a GPU: cuda says why in one line, auto falls back to the CPU. */
 class BackendsTest {
     private static boolean gpuHere() {
-        try (var ctx = CudaContext.open(0)) {
+        try {
+            CudaContext.open(0).close();
             return true;
         } catch (CudaUnavailableException e) {
             return false;
