@@ -24,7 +24,13 @@ public final class Backends {
     public static Backend create(String device, Consumer<String> notice) {
         String d = device == null ? "auto" : device;
         if (d.equals("cpu")) return new CpuBackend();
-        if (d.equals("cuda") || d.startsWith("cuda:")) return CudaBackend.open(ordinal(d));
+        if (d.equals("cuda") || d.startsWith("cuda:")) {
+            try {
+                return CudaBackend.open(ordinal(d));
+            } catch (CudaUnavailableException e) {
+                throw new CudaUnavailableException("cuda backend not available: " + e.getMessage(), e);
+            }
+        }
         if (d.equals("auto")) {
             if (!CudaContext.probeDevice().found()) return new CpuBackend();
             try {

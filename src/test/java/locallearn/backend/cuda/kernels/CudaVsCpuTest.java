@@ -38,7 +38,7 @@ class CudaVsCpuTest {
         CpuBackend cpu = new CpuBackend();
         try (CudaBackend gpu = opened) {
             List<SelfTest.Line> lines = test.run(cpu, gpu, op -> true, l -> {});
-            assertTrue(lines.size() == test.size(), "every case ran");
+            assertTrue(lines.size() == test.size() + 1, "every case ran, and the allocator check");
             List<String> bad = failures(lines);
             try (CudaBackend own = gpu.withOwnKernels()) {
                 List<SelfTest.Line> ownLines = test.run(cpu, own, SelfTest.USES_PROVIDERS, l -> {});

@@ -56,7 +56,8 @@ class EmulatedGpuTest {
 
         assertTrue(out.get(0).startsWith("device: cuda: Emulated GPU"), out.get(0));
         int cases = new SelfTest(5).size();
-        assertEquals("done " + cases, out.get(out.size() - 1), "every case ran");
+        assertEquals("done " + (cases + 1), out.get(out.size() - 1), "every case ran, and the allocator check");
+        assertTrue(out.get(out.size() - 2).startsWith("ok   allocator"), out.get(out.size() - 2));
         List<String> failed = new ArrayList<>();
         for (String line : out.subList(1, out.size() - 1)) if (!line.startsWith("ok ")) failed.add(line);
         assertTrue(failed.isEmpty(), failed.size() + " of " + cases + " cases differ from the CPU:\n" + String.join("\n", failed));
