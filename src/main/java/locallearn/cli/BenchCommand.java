@@ -113,7 +113,7 @@ final class BenchCommand implements Callable<Integer> {
         r.put("m", m);
         r.put("n", n);
         r.put("k", k);
-        try (Scope s = Scope.open()) {
+        try (Scope _ = Scope.open()) {
             Random rnd = new Random(1);
             Tensor a = random(be, rnd, m, k), b = random(be, rnd, k, n), c = be.allocate(m, n);
             double sec = time(be, () -> be.gemm(false, false, m, n, k, 1f, a, b, 0f, c));
@@ -185,7 +185,7 @@ final class BenchCommand implements Callable<Integer> {
         r.put("stride", stride);
         r.put("pad", pad);
         double flops = 2.0 * g.macs();
-        try (Scope s = Scope.open()) {
+        try (Scope _ = Scope.open()) {
             Random rnd = new Random(1);
             Tensor x = random(be, rnd, batch, g.inC(), g.inH(), g.inW()), w = random(be, rnd, g.outC(), g.inC(), kernel, kernel);
             Tensor bias = random(be, rnd, g.outC()), y = be.allocate(batch, g.outC(), g.outH(), g.outW());

@@ -26,6 +26,18 @@ final class Conv {
                             continue;
                         }
                         int xrow = xo + (c * h + iy) * w;
+                        if (s == 1) {
+                            // stride 1: the valid columns are one contiguous run of the input row
+                            int lo = Math.max(0, pad - j), hi = Math.min(ow, w + pad - j);
+                            if (lo >= hi) {
+                                java.util.Arrays.fill(col, co, co + ow, 0f);
+                                continue;
+                            }
+                            java.util.Arrays.fill(col, co, co + lo, 0f);
+                            System.arraycopy(x, xrow + lo - pad + j, col, co + lo, hi - lo);
+                            java.util.Arrays.fill(col, co + hi, co + ow, 0f);
+                            continue;
+                        }
                         for (int ox = 0; ox < ow; ox++) {
                             int ix = ox * s - pad + j;
                             col[co + ox] = ix >= 0 && ix < w ? x[xrow + ix] : 0f;
@@ -46,6 +58,11 @@ final class Conv {
                         int iy = oy * s - pad + i;
                         if (iy < 0 || iy >= h) continue;
                         int co = ro + oy * ow, xrow = xo + (c * h + iy) * w;
+                        if (s == 1) {
+                            int lo = Math.max(0, pad - j), hi = Math.min(ow, w + pad - j), shift = xrow - pad + j;
+                            for (int ox = lo; ox < hi; ox++) x[shift + ox] += col[co + ox];
+                            continue;
+                        }
                         for (int ox = 0; ox < ow; ox++) {
                             int ix = ox * s - pad + j;
                             if (ix >= 0 && ix < w) x[xrow + ix] += col[co + ox];
@@ -54,73 +71,62 @@ final class Conv {
                 }
     }
 
-    /**
-     * Parts over the batch: each part owns a contiguous range of images and its own column
-     * buffer, and runs its GEMMs on one thread. With fewer images than threads, one part runs
-     * and the GEMMs split their output over the threads instead.
-     */
-    private static int batchParts(ConvGeom g) {
-        return Parallel.parts(g.batch(), 1);
-    }
-
-    // x (B, C, H, W), w (K, C, kh, kw), bias (K) or null, y (B, K, oH, oW)
+    // x (B, C, H, W), w (K, C, kh, kw), bias (K) or null, y (B, K, oH, oW); one work item per image
     static void forward(float[] x, float[] w, float[] bias, float[] y, ConvGeom g) {
         int ckk = g.inC() * g.kh() * g.kw(), p = g.outH() * g.outW(), k = g.outC(), img = g.inC() * g.inH() * g.inW();
-        int parts = batchParts(g);
-        Parallel.run(parts, t -> {
-            float[] col = new float[ckk * p];
-            for (int b = Parallel.start(g.batch(), parts, t); b < Parallel.start(g.batch(), parts, t + 1); b++) {
-                im2col(x, b * img, g, col);
-                int yo = b * k * p;
-                // y_b (K, P) = w (K, C*kh*kw) col (C*kh*kw, P)
-                Gemm.gemm(false, false, k, p, ckk, 1f, w, 0, col, 0, 0f, y, yo);
-                if (bias != null)
-                    for (int o = 0; o < k; o++) {
-                        float v = bias[o];
-                        for (int q = 0, off = yo + o * p; q < p; q++) y[off + q] += v;
-                    }
-            }
+        Parallel.items(g.batch(), () -> new float[ckk * p], (b, col) -> {
+            im2col(x, b * img, g, col);
+            int yo = b * k * p;
+            // y_b (K, P) = w (K, C*kh*kw) col (C*kh*kw, P)
+            Gemm.gemm(false, false, k, p, ckk, 1f, w, 0, col, 0, 0f, y, yo);
+            if (bias != null)
+                for (int o = 0; o < k; o++) {
+                    float v = bias[o];
+                    for (int q = 0, off = yo + o * p; q < p; q++) y[off + q] += v;
+                }
         });
     }
 
-    // dy (B, K, oH, oW), w (K, C, kh, kw), dx (B, C, H, W) overwritten
+    // dy (B, K, oH, oW), w (K, C, kh, kw), dx (B, C, H, W) overwritten; one work item per image
     static void backwardData(float[] dy, float[] w, float[] dx, ConvGeom g) {
         int ckk = g.inC() * g.kh() * g.kw(), p = g.outH() * g.outW(), k = g.outC(), img = g.inC() * g.inH() * g.inW();
-        int parts = batchParts(g);
-        Parallel.run(parts, t -> {
-            float[] col = new float[ckk * p];
-            for (int b = Parallel.start(g.batch(), parts, t); b < Parallel.start(g.batch(), parts, t + 1); b++) {
-                // dcol (C*kh*kw, P) = w^T (C*kh*kw, K) dy_b (K, P)
-                Gemm.gemm(true, false, ckk, p, k, 1f, w, 0, dy, b * k * p, 0f, col, 0);
-                java.util.Arrays.fill(dx, b * img, (b + 1) * img, 0f);
-                col2im(col, g, dx, b * img);
-            }
+        Parallel.items(g.batch(), () -> new float[ckk * p], (b, col) -> {
+            // dcol (C*kh*kw, P) = w^T (C*kh*kw, K) dy_b (K, P)
+            Gemm.gemm(true, false, ckk, p, k, 1f, w, 0, dy, b * k * p, 0f, col, 0);
+            java.util.Arrays.fill(dx, b * img, (b + 1) * img, 0f);
+            col2im(col, g, dx, b * img);
         });
     }
 
+    /** Fixed groups of images for the weight gradient: at least 4 (so up to 4 threads the sum order is the same), at most one per image. */
+    static int filterGroups(ConvGeom g) { return Math.min(g.batch(), Math.max(4, Parallel.threads())); }
+
     /**
-     * x (B, C, H, W), dy (B, K, oH, oW), dw (K, C, kh, kw) and dbias (K) (+)=. Each part sums
-     * its images into a private dw; the parts are then added in part order, so the sum order is
-     * fixed for a given thread count.
+     * x (B, C, H, W), dy (B, K, oH, oW), dw (K, C, kh, kw) and dbias (K) (+)=. The batch is cut
+     * into a fixed number of contiguous groups; each group sums its images into a private dw in
+     * image order, and the groups are added in group order afterwards. The sum order therefore
+     * depends only on the batch size and the group count, never on which thread ran a group.
      */
     static void backwardFilter(float[] x, float[] dy, float[] dw, float[] dbias, ConvGeom g, boolean accumulate) {
         int ckk = g.inC() * g.kh() * g.kw(), p = g.outH() * g.outW(), k = g.outC(), img = g.inC() * g.inH() * g.inW();
-        int parts = batchParts(g);
-        float[][] partial = new float[parts][];
-        Parallel.run(parts, t -> {
-            float[] col = new float[ckk * p], acc = new float[k * ckk];
-            for (int b = Parallel.start(g.batch(), parts, t); b < Parallel.start(g.batch(), parts, t + 1); b++) {
+        int groups = filterGroups(g);
+        float[][] partial = new float[groups][];
+        Parallel.items(groups, () -> new float[ckk * p], (t, col) -> {
+            float[] acc = new float[k * ckk];
+            for (int b = Parallel.start(g.batch(), groups, t); b < Parallel.start(g.batch(), groups, t + 1); b++) {
                 im2col(x, b * img, g, col);
                 // acc (K, C*kh*kw) += dy_b (K, P) col^T (P, C*kh*kw)
                 Gemm.gemm(false, true, k, ckk, p, 1f, dy, b * k * p, col, 0, 1f, acc, 0);
             }
             partial[t] = acc;
         });
-        for (int i = 0; i < k * ckk; i++) {
-            float s = accumulate ? dw[i] : 0f;
-            for (float[] acc : partial) s += acc[i];
-            dw[i] = s;
-        }
+        Parallel.range(k * ckk, CpuBackend.GRAIN, 1, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                float s = accumulate ? dw[i] : 0f;
+                for (float[] acc : partial) s += acc[i];
+                dw[i] = s;
+            }
+        });
         if (dbias != null)
             for (int o = 0; o < k; o++) {
                 double s = 0;

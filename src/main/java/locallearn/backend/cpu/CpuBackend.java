@@ -15,8 +15,16 @@ import locallearn.tensor.Tensor;
  * the inner loops trust what was checked.
  *
  * <p>Sums that decide a result (losses, batch statistics, norms) are taken in double so the CPU
- * is the accurate side of every CPU/GPU comparison. Every loop runs in a fixed order, so the
- * same inputs give bit-identical outputs run to run.
+ * is the accurate side of every CPU/GPU comparison. Work is spread over one fixed pool
+ * ({@link #threads()}) only in ways that cannot change a floating-point sum order: independent
+ * ranges of elements, planes or channels; GEMM output tiles each summed by one thread; images of
+ * a convolution; the weight gradient in fixed image groups added in group order. So the same
+ * inputs give bit-identical outputs run to run.
+ *
+ * <p>Where the fast code lives: {@code Gemm} (packed Vector API micro-kernel, the plain loop
+ * beside it as the oracle) and {@code Conv} (im2col + GEMM); the other families are plain loops.
+ * Besides the accounted tensors, GEMM keeps packing buffers per thread (at most about 4 MB each)
+ * and a convolution allocates one column buffer per worker for the duration of the call.
  */
 public final class CpuBackend implements Backend {
     private final CpuAllocator allocator = new CpuAllocator();
@@ -25,11 +33,8 @@ public final class CpuBackend implements Backend {
 
     public CpuBackend() {}
 
-    /** Worker threads for the parallel ops: property {@code locallearn.threads}, default all cores. */
-    public static int threads() {
-        int n = Integer.getInteger("locallearn.threads", Runtime.getRuntime().availableProcessors());
-        return Math.max(1, n);
-    }
+    /** Worker threads for the parallel ops: property {@code locallearn.threads} (read once), default all cores. */
+    public static int threads() { return Parallel.threads(); }
 
     @Override public String name() { return "cpu"; }
 

@@ -8,8 +8,8 @@ final class Elementwise {
 
     /**
      * y = x * keep / (1 - p) for x, y of n elements; unit u = i / inner is dropped when
-     * Philox.uniform(seed, stream, u) < p. The scale is the float 1 / (1 - p), multiplied, as the
-     * CUDA kernel does; p = 1 drops everything (y = 0).
+     * Philox.uniform(seed, stream, u) < p. The scale is the float 1 / (1 - p), multiplied (a GPU
+     * kernel that does the same matches bit for bit); p = 1 drops everything (y = 0).
      */
     static void dropout(float[] x, float[] y, int n, float p, long seed, long stream, int inner) {
         float scale = p < 1 ? 1f / (1f - p) : 0f;

@@ -25,13 +25,16 @@ final class Gemm {
     /** Below this many multiply-adds packing costs more than it saves. */
     private static final long SMALL = 16 * 16 * 16;
     /** Multiply-adds per thread below which splitting costs more than it saves. */
-    private static final long PER_THREAD = 1L << 18;
+    private static final long PER_THREAD = 1L << 20;
+
+    /** {@code -Dlocallearn.plainGemm=true} sends every product to the plain loop (to rule the fast path out when debugging). */
+    private static final boolean PLAIN = Boolean.getBoolean("locallearn.plainGemm");
 
     private Gemm() {}
 
     static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int oa, float[] b, int ob,
                      float beta, float[] c, int oc) {
-        if ((long) m * n * k < SMALL) gemmPlain(transA, transB, m, n, k, alpha, a, oa, b, ob, beta, c, oc);
+        if (PLAIN || (long) m * n * k < SMALL) gemmPlain(transA, transB, m, n, k, alpha, a, oa, b, ob, beta, c, oc);
         else gemmFast(transA, transB, m, n, k, alpha, a, oa, b, ob, beta, c, oc);
     }
 

@@ -5,7 +5,8 @@ import java.util.concurrent.ForkJoinTask;
 import java.util.function.IntConsumer;
 
 /**
- * The one worker pool of the CPU backend, sized to {@link CpuBackend#threads()}, and a static
+ * The one worker pool of the CPU backend, sized by the property {@code locallearn.threads} (read
+ * once, when the first op runs; default all cores), and a static
  * partition over it. Work is always split into a fixed number of parts that depends only on the
  * sizes and the thread count, never on timing, and every output element (or partial sum) is
  * written by exactly one part: that is what keeps multi-threaded results bit-identical run to run.
@@ -13,7 +14,7 @@ import java.util.function.IntConsumer;
  * (a GEMM inside a parallel convolution) do not oversubscribe the cores.
  */
 final class Parallel {
-    private static final int THREADS = CpuBackend.threads();
+    private static final int THREADS = Math.max(1, Integer.getInteger("locallearn.threads", Runtime.getRuntime().availableProcessors()));
     private static final ForkJoinPool POOL = THREADS > 1 ? new ForkJoinPool(THREADS) : null;
 
     private Parallel() {}
@@ -35,6 +36,24 @@ final class Parallel {
             tasks[i] = POOL.submit(() -> part.accept(p));
         }
         for (ForkJoinTask<?> t : tasks) t.join();
+    }
+
+    /** A body for one work item, with the scratch of the worker that claimed it. */
+    interface Item<T> { void run(int index, T scratch); }
+
+    /**
+     * Runs items 0 .. n-1, each exactly once, claimed one at a time by up to threads() workers
+     * (each with its own scratch from {@code scratch}): a worker that the OS delays does not hold
+     * up the others. Which worker runs an item changes from run to run, so each item must write
+     * its own outputs only; then the results do not depend on timing.
+     */
+    static <T> void items(int n, java.util.function.Supplier<T> scratch, Item<T> body) {
+        int workers = Math.min(n, serial() ? 1 : THREADS);
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        run(workers, w -> {
+            T s = scratch.get();
+            for (int i = next.getAndIncrement(); i < n; i = next.getAndIncrement()) body.run(i, s);
+        });
     }
 
     /** A body over a contiguous index range [from, to). */
