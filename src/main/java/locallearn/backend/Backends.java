@@ -1,17 +1,56 @@
 package locallearn.backend;
 
+import java.util.function.Consumer;
 import locallearn.backend.cpu.CpuBackend;
+import locallearn.backend.cuda.CudaBackend;
+import locallearn.backend.cuda.CudaContext;
+import locallearn.backend.cuda.CudaUnavailableException;
 
 /** Picks the backend for {@code --device}: every command goes through here. */
 public final class Backends {
     private Backends() {}
 
-    /** "cpu", or "auto" (the GPU when this build has one, else the CPU); "cuda" fails until the CUDA backend is wired in. */
+    /** As {@link #create(String, Consumer)}, with the fallback notice going to the logger. */
     public static Backend create(String device) {
-        return switch (device == null ? "auto" : device) {
-            case "cpu", "auto" -> new CpuBackend();
-            case "cuda" -> throw new IllegalArgumentException("cuda backend not available in this build");
-            default -> throw new IllegalArgumentException("unknown device '" + device + "' (expected auto, cpu or cuda)");
-        };
+        System.Logger log = System.getLogger(Backends.class.getName());
+        return create(device, msg -> log.log(System.Logger.Level.WARNING, msg));
+    }
+
+    /**
+     * "cpu"; "cuda" (GPU 0, or "cuda:N"), which fails with the reason in one line when there is no
+     * usable GPU; "auto", the GPU when one is there and the kernels are built, else the CPU, with
+     * a {@code notice} saying why when a GPU was found but could not be used.
+     */
+    public static Backend create(String device, Consumer<String> notice) {
+        String d = device == null ? "auto" : device;
+        if (d.equals("cpu")) return new CpuBackend();
+        if (d.equals("cuda") || d.startsWith("cuda:")) {
+            try {
+                return CudaBackend.open(ordinal(d));
+            } catch (CudaUnavailableException e) {
+                throw new CudaUnavailableException("cuda backend not available: " + e.getMessage(), e);
+            }
+        }
+        if (d.equals("auto")) {
+            if (!CudaContext.probeDevice().found()) return new CpuBackend();
+            try {
+                return CudaBackend.open(0);
+            } catch (CudaUnavailableException e) {
+                notice.accept("GPU found but not usable (" + e.getMessage() + "); running on the CPU");
+                return new CpuBackend();
+            }
+        }
+        throw new IllegalArgumentException("unknown device '" + device + "' (expected auto, cpu, cuda or cuda:N)");
+    }
+
+    private static int ordinal(String d) {
+        if (d.equals("cuda")) return 0;
+        try {
+            int n = Integer.parseInt(d.substring(5));
+            if (n >= 0) return n;
+        } catch (NumberFormatException ignored) {
+            // fall through to the message
+        }
+        throw new IllegalArgumentException("bad device '" + d + "' (expected cuda:N with N a GPU number)");
     }
 }

@@ -66,7 +66,7 @@ final class BenchCommand implements Callable<Integer> {
         throw new UserError("nothing to measure; give --op gemm or --op conv, or --model M");
     }
 
-    private Backend backend() { return locallearn.backend.Backends.create(device); }
+    private Backend backend() { return locallearn.backend.Backends.create(device, msg -> System.err.println("locallearn: " + msg)); }
 
     private void print(Map<String, Object> r) {
         if (json) {

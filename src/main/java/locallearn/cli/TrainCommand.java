@@ -51,7 +51,7 @@ final class TrainCommand implements Callable<Integer> {
         TrainConfig config = o.trainConfig(mc);
         var split = Datasets.load(o.dataset, o.data, new Datasets.LoadOptions(limitTrain, limitTest, !svhnNoExtra));
         Path dir = out != null ? out : Path.of("runs", spec.name() + "-" + mc.name() + "-" + (o.backprop ? "backprop" : o.loss + (o.bio ? "-bio" : "")));
-        try (Backend be = Backends.create(o.device); Trainer trainer = new Trainer(be, config, split.train(), split.test(), spec)) {
+        try (Backend be = Backends.create(o.device, msg -> System.err.println("locallearn: " + msg)); Trainer trainer = new Trainer(be, config, split.train(), split.test(), spec)) {
             MetricsFile metrics = new MetricsFile(dir.resolve("metrics.jsonl"));
             if (resume != null) {
                 Checkpoints.resume(resume, trainer);

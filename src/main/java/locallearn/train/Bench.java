@@ -65,4 +65,44 @@ public final class Bench {
             t.trainStep(t.batch(data, null, 0, bs, false, 0), lr);
         }
     }
+
+    /** Parses "CxHxW" (e.g. 3x32x32). */
+    public static int[] parseInput(String input) {
+        String[] parts = input.split("x");
+        int[] chw = new int[3];
+        try {
+            if (parts.length != 3) throw new NumberFormatException();
+            for (int i = 0; i < 3; i++) chw[i] = Integer.parseInt(parts[i].trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("input '" + input + "' is not CxHxW (e.g. 3x32x32)");
+        }
+        return chw;
+    }
+
+    /**
+     * The configuration a benchmark measures, as torch_ref.py builds it: Adam at 5e-4, 1024-wide fc
+     * blocks (3 for mlp, 1 after the convs), no dropout, batch norm, the paper's nonlinearity
+     * (leaky ReLU for sim and predsim, ReLU otherwise). {@code mode} is global, pred, sim,
+     * predsim, or a backprop-free pred-bpf, sim-bpf, predsim-bpf.
+     */
+    public static TrainConfig config(String model, int[] chw, int classes, int batch, String mode) {
+        boolean bio = mode.endsWith("-bpf");
+        String base = bio ? mode.substring(0, mode.length() - 4) : mode;
+        locallearn.local.LossConfig.Training training = base.equals("global")
+                ? locallearn.local.LossConfig.Training.GLOBAL : locallearn.local.LossConfig.Training.LOCAL;
+        locallearn.local.LossConfig.Kind kind = switch (base) {
+            case "pred" -> locallearn.local.LossConfig.Kind.PRED;
+            case "sim" -> locallearn.local.LossConfig.Kind.SIM;
+            case "predsim" -> locallearn.local.LossConfig.Kind.PREDSIM;
+            case "global" -> {
+                if (bio) throw new IllegalArgumentException("unknown mode '" + mode + "' (global, pred, sim, predsim, pred-bpf, sim-bpf, predsim-bpf)");
+                yield locallearn.local.LossConfig.Kind.PREDSIM;
+            }
+            default -> throw new IllegalArgumentException("unknown mode '" + mode + "' (global, pred, sim, predsim, pred-bpf, sim-bpf, predsim-bpf)");
+        };
+        var loss = locallearn.local.LossConfig.of(kind, training, bio);
+        float slope = training == locallearn.local.LossConfig.Training.LOCAL && kind != locallearn.local.LossConfig.Kind.PRED ? 0.01f : 0f;
+        var mc = new locallearn.models.ModelConfig(model, chw[0], chw[1], chw[2], classes, model.equals("mlp") ? 3 : 1, 1024, 1f, 0f, true, slope, loss);
+        return new TrainConfig(mc, 1, batch, 5e-4f, new int[0], 0.25f, locallearn.optim.Optimizer.Kind.ADAM, 0.9f, 0f, 1, 0, 0, 0);
+    }
 }

@@ -62,7 +62,7 @@ class BenchCommandTest {
     @Test void badInputExitsTwoWithOneLine() {
         Object[] none = run("bench");
         assertEquals(2, none[0]);
-        assertTrue(((String) none[2]).contains("give --op gemm or --op conv"), (String) none[2]);
+        assertTrue(((String) none[2]).contains("give --op gemm, --op conv or --model M"), (String) none[2]);
         Object[] cuda = run("bench", "--op", "gemm", "--device", "cuda");
         assertEquals(2, cuda[0]);
         assertTrue(((String) cuda[2]).contains("cuda backend not available"), (String) cuda[2]);

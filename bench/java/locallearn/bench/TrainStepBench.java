@@ -1,0 +1,113 @@
+package locallearn.bench;
+
+import java.util.concurrent.TimeUnit;
+import locallearn.backend.Backend;
+import locallearn.backend.Backends;
+import locallearn.data.Dataset;
+import locallearn.tensor.Scope;
+import locallearn.train.Bench;
+import locallearn.train.TrainConfig;
+import locallearn.train.Trainer;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
+
+/**
+ * One training step (forward, local or global backward, every optimizer update) of the paper's
+ * networks on synthetic data, local modes against global backprop. Beside the time per step,
+ * JMH's JSON carries two secondary results from the allocator's exact accounting, with the
+ * meaning of {@code ./locallearn bench --model} and {@code shared/bench/torch_ref.py}:
+ * {@code stateBytes}, what stays allocated between steps, and {@code peakActivationBytes},
+ * the most a step allocates on top of that.
+ *
+ * <p>Default run (about 10 minutes on 2 cores): {@code ./locallearn jmh TrainStepBench}.
+ * A GPU run: {@code ./locallearn jmh TrainStepBench -p device=cuda}; longer and steadier
+ * numbers: {@code -wi 3 -i 5 -f 2}.
+ */
+@BenchmarkMode(Mode.SingleShotTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC"})
+@Warmup(iterations = 1)
+@Measurement(iterations = 2)
+public class TrainStepBench {
+
+    @State(org.openjdk.jmh.annotations.Scope.Benchmark)
+    public static class Run {
+        @Param({"mlp", "vgg8b", "vgg11b"}) public String model;
+        @Param({"32", "128"}) public int batch;
+        @Param({"pred", "sim", "predsim", "predsim-bpf", "global"}) public String mode;
+        @Param({"cpu"}) public String device;
+
+        Backend be;
+        Trainer trainer;
+        Dataset data;
+        long stateBytes, peakActivationBytes;
+
+        @Setup(Level.Trial) public void setUp() {
+            be = Backends.create(device);
+            int[] chw = model.equals("mlp") ? new int[] {1, 28, 28} : new int[] {3, 32, 32};
+            TrainConfig config = Bench.config(model, chw, 10, batch, mode);
+            data = Bench.synthetic(batch, chw[0], chw[1], chw[2], 10, config.seed());
+            trainer = new Trainer(be, config, data, data, Bench.syntheticSpec(chw[0], chw[1], chw[2], 10));
+        }
+
+        /** One step with its memory measured: state before it, peak during it. */
+        void step() {
+            try (Scope s = Scope.open()) {
+                Trainer.Batch b = trainer.batch(data, null, 0, batch, false, 0);
+                be.synchronize();
+                stateBytes = be.memory().current();
+                be.resetPeakMemory();
+                trainer.trainStep(b, 5e-4f);
+                be.synchronize();
+                peakActivationBytes = be.memory().peak() - stateBytes;
+            }
+        }
+
+        @TearDown(Level.Trial) public void tearDown() {
+            trainer.close();
+            be.close();
+        }
+    }
+
+    /**
+     * The memory figures as JMH secondary results. JMH adds EVENTS counters over the
+     * measurement iterations and forks, so each iteration reports its share.
+     */
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    @State(org.openjdk.jmh.annotations.Scope.Thread)
+    public static class Memory {
+        public double stateBytes, peakActivationBytes;
+        private double share;
+
+        @Setup(Level.Trial) public void setUp(BenchmarkParams params) {
+            share = 1.0 / (params.getMeasurement().getCount() * Math.max(1, params.getForks()));
+        }
+
+        @Setup(Level.Iteration) public void reset() {
+            stateBytes = 0;
+            peakActivationBytes = 0;
+        }
+
+        void record(Run r) {
+            stateBytes = r.stateBytes * share;
+            peakActivationBytes = r.peakActivationBytes * share;
+        }
+    }
+
+    @Benchmark public void trainStep(Run run, Memory memory) {
+        run.step();
+        memory.record(run);
+    }
+}

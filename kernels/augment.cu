@@ -1,0 +1,51 @@
+// Data augmentation and normalisation on the device (Backend family "augment"), so a batch goes
+// to the GPU once as raw pixels. The random numbers are Philox uniforms with the exact index use of
+// Backend.java (image b: crop/flip from indices 3b, 3b+1, 3b+2; cutout from 2b, 2b+1), so the GPU
+// produces the same images as the CPU for one seed. Products that pick a pixel are single float
+// multiplies rounded like Java's (__fmul_rn keeps nvcc from fusing them), so they agree bit for bit.
+//
+// Thread mapping: a grid-stride loop over the elements of x (B, C, H, W); each thread recomputes
+// the uniforms of its image (a few Philox blocks, cheaper than a round trip through memory).
+#include "common.cuh"
+
+// x (B, C, inner) = x * scale[c] + shift[c], in place; multiply then add, rounded separately as in Java.
+extern "C" __global__ void channel_affine(float* x, const float* __restrict__ scale, const float* __restrict__ shift,
+                                          int B, int C, int inner) {
+    int n = B * C * inner;
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += blockDim.x * gridDim.x) {
+        int c = (i / inner) % C;
+        x[i] = __fadd_rn(__fmul_rn(x[i], scale[c]), shift[c]);
+    }
+}
+
+// y[b, c, i, j] = x[b, c, i + dy, jj + dx] (0 outside), jj = flip ? W-1-j : j.
+extern "C" __global__ void random_crop_flip(const float* __restrict__ x, float* __restrict__ y, int B, int C, int H, int W,
+                                            int pad, int flip, long long seed, long long stream) {
+    int n = B * C * H * W;
+    float span = (float) (2 * pad + 1);
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += blockDim.x * gridDim.x) {
+        int j = i % W, r = (i / W) % H, b = i / (W * H * C);
+        uint64_t base = 3ull * (uint64_t) b;
+        int dy = (int) floorf(__fmul_rn(philox_uniform(seed, stream, base), span)) - pad;
+        int dx = (int) floorf(__fmul_rn(philox_uniform(seed, stream, base + 1), span)) - pad;
+        bool f = flip && philox_uniform(seed, stream, base + 2) < 0.5f;
+        int jj = f ? W - 1 - j : j;
+        int si = r + dy, sj = jj + dx;
+        long long plane = (long long) (i / (W * H)) * H * W;
+        y[i] = (si >= 0 && si < H && sj >= 0 && sj < W) ? x[plane + (long long) si * W + sj] : 0.0f;
+    }
+}
+
+// One square hole of side `length` per image, centre (floor(u0 H), floor(u1 W)), rows and columns
+// centre - length/2 .. centre + length/2 - 1 clipped at the borders, set to 0 in every channel.
+extern "C" __global__ void cutout(float* x, int B, int C, int H, int W, int length, long long seed, long long stream) {
+    int n = B * C * H * W;
+    int half = length / 2;
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += blockDim.x * gridDim.x) {
+        int j = i % W, r = (i / W) % H, b = i / (W * H * C);
+        uint64_t base = 2ull * (uint64_t) b;
+        int cy = (int) floorf(__fmul_rn(philox_uniform(seed, stream, base), (float) H));
+        int cx = (int) floorf(__fmul_rn(philox_uniform(seed, stream, base + 1), (float) W));
+        if (r >= cy - half && r < cy + half && j >= cx - half && j < cx + half) x[i] = 0.0f;
+    }
+}

@@ -1,0 +1,90 @@
+// Batch normalisation over x (B, C, inner) with per-channel statistics (Backend family "batchnorm").
+//
+// Thread mapping:
+//   batch_norm_forward_train, batch_norm_backward: one block of 1024 threads per channel c; its
+//     threads stride over the B * inner elements of the channel (a full block per SM keeps enough
+//     loads in flight: there are only as many blocks as channels). Statistics are two-pass (mean first, then the sum of
+//     squared deviations) for accuracy, reduced with block_sum in a fixed order: deterministic and
+//     atomics-free, and the block then normalises its own channel with the statistics in registers.
+//   batch_norm_forward_eval: a grid-stride loop over elements, statistics from the running buffers.
+#include "common.cuh"
+
+// Element j of channel c, j = b * inner + i.
+__device__ __forceinline__ long long bn_index(int j, int c, int C, int inner) {
+    int b = j / inner, i = j - b * inner;
+    return ((long long) b * C + c) * inner + i;
+}
+
+// y = (x - mean) * invstd * gamma + beta with batch statistics (biased variance); running stats
+// updated with momentum and the unbiased variance (as PyTorch); saves mean and invstd per channel.
+extern "C" __global__ void __launch_bounds__(REDUCE_THREADS) batch_norm_forward_train(const float* __restrict__ x, const float* __restrict__ gamma,
+        const float* __restrict__ beta, float* runningMean, float* runningVar, float momentum, float eps,
+        float* __restrict__ y, float* saveMean, float* saveInvStd, int B, int C, int inner) {
+    __shared__ float scratch[32];
+    int c = blockIdx.x;
+    int m = B * inner;
+    float s = 0.0f;
+    for (int j = threadIdx.x; j < m; j += blockDim.x) s += x[bn_index(j, c, C, inner)];
+    float mean = block_sum(s, scratch) / m;
+    float q = 0.0f;
+    for (int j = threadIdx.x; j < m; j += blockDim.x) {
+        float d = x[bn_index(j, c, C, inner)] - mean;
+        q += d * d;
+    }
+    float var = block_sum(q, scratch) / m;
+    float invstd = 1.0f / sqrtf(var + eps);
+    if (threadIdx.x == 0) {
+        float unbiased = m > 1 ? var * m / (m - 1) : var;
+        runningMean[c] = (1.0f - momentum) * runningMean[c] + momentum * mean;
+        runningVar[c] = (1.0f - momentum) * runningVar[c] + momentum * unbiased;
+        saveMean[c] = mean;
+        saveInvStd[c] = invstd;
+    }
+    float g = gamma[c] * invstd, bt = beta[c];
+    for (int j = threadIdx.x; j < m; j += blockDim.x) {
+        long long k = bn_index(j, c, C, inner);
+        y[k] = (x[k] - mean) * g + bt;
+    }
+}
+
+// y = (x - runningMean) / sqrt(runningVar + eps) * gamma + beta
+extern "C" __global__ void batch_norm_forward_eval(const float* __restrict__ x, const float* __restrict__ gamma,
+        const float* __restrict__ beta, const float* __restrict__ runningMean, const float* __restrict__ runningVar,
+        float eps, float* __restrict__ y, int B, int C, int inner) {
+    int n = B * C * inner;
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += blockDim.x * gridDim.x) {
+        int c = (i / inner) % C;
+        float a = gamma[c] * (1.0f / sqrtf(runningVar[c] + eps));
+        y[i] = (x[i] - runningMean[c]) * a + beta[c];
+    }
+}
+
+// With xhat = (x - mean) * invstd over the m = B * inner elements of a channel:
+// dbeta (+)= sum dy, dgamma (+)= sum dy * xhat, dx = gamma * invstd / m * (m dy - sum dy - xhat sum dy xhat).
+extern "C" __global__ void __launch_bounds__(REDUCE_THREADS) batch_norm_backward(const float* __restrict__ x, const float* __restrict__ dy,
+        const float* __restrict__ gamma, const float* __restrict__ saveMean, const float* __restrict__ saveInvStd,
+        float* __restrict__ dx, float* dgamma, float* dbeta, int B, int C, int inner, int accumulate) {
+    __shared__ float scratch[32];
+    int c = blockIdx.x;
+    int m = B * inner;
+    float mean = saveMean[c], invstd = saveInvStd[c];
+    float sd = 0.0f, sdx = 0.0f;
+    for (int j = threadIdx.x; j < m; j += blockDim.x) {
+        long long k = bn_index(j, c, C, inner);
+        float g = dy[k];
+        sd += g;
+        sdx += g * (x[k] - mean) * invstd;
+    }
+    sd = block_sum(sd, scratch);
+    sdx = block_sum(sdx, scratch);
+    if (threadIdx.x == 0) {
+        dbeta[c] = accumulate ? dbeta[c] + sd : sd;
+        dgamma[c] = accumulate ? dgamma[c] + sdx : sdx;
+    }
+    float f = gamma[c] * invstd / m, meanD = sd, meanDx = sdx;
+    for (int j = threadIdx.x; j < m; j += blockDim.x) {
+        long long k = bn_index(j, c, C, inner);
+        float xhat = (x[k] - mean) * invstd;
+        dx[k] = f * (m * dy[k] - meanD - xhat * meanDx);
+    }
+}

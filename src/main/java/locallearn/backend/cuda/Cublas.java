@@ -1,0 +1,179 @@
+package locallearn.backend.cuda;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.util.List;
+
+/**
+ * cuBLAS through java.lang.foreign, in row-major terms (the class does the column-major swap).
+ * The v2 API has had the same C signatures from cuBLAS 11 to 13, so one binding serves them all.
+ * Work goes to the legacy default stream, the one the context's kernels use, so no stream is set.
+ * Math mode is CUBLAS_DEFAULT_MATH: plain FP32, no TF32 (the benchmarks compare with TF32 off).
+ */
+@SuppressWarnings("restricted") // native access is this class's job
+public final class Cublas implements AutoCloseable {
+    static final List<Integer> MAJORS = List.of(13, 12, 11);
+    /** cublasOperation_t: CUBLAS_OP_N, CUBLAS_OP_T. */
+    public static final int OP_N = 0, OP_T = 1;
+    private static final int DEFAULT_MATH = 0;
+
+    private final Arena arena = Arena.ofShared();
+    private final String version;
+    private final NativeLibs.Found lib;
+    private final MethodHandle sgemm, sgemmStridedBatched, destroy;
+    private final MemorySegment handle;
+    private final MemorySegment scalars, betaSlot; // alpha, beta: host pointers read during the call
+    private boolean closed;
+
+    private Cublas(NativeLibs.Found lib, SymbolLookup l) {
+        this.lib = lib;
+        Linker linker = Linker.nativeLinker();
+        MethodHandle create = handle(linker, l, "cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        MethodHandle setMath = handle(linker, l, "cublasSetMathMode", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        // (libraryPropertyType: 0 major, 1 minor, 2 patch; int*)
+        MethodHandle getProperty = handle(linker, l, "cublasGetProperty", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        destroy = handle(linker, l, "cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        // (handle, transa, transb, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc); device pointers go as
+        // JAVA_LONG, which the x86-64 and AArch64 C ABIs pass exactly like a pointer
+        sgemm = handle(linker, l, "cublasSgemm_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT,
+                JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+        // (handle, transa, transb, m, n, k, *alpha, A, lda, strideA, B, ldb, strideB, *beta, C, ldc, strideC, batch)
+        sgemmStridedBatched = handle(linker, l, "cublasSgemmStridedBatched", FunctionDescriptor.of(JAVA_INT, ADDRESS,
+                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT,
+                JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
+        scalars = arena.allocate(JAVA_FLOAT, 2);
+        betaSlot = scalars.asSlice(Float.BYTES);
+        MemorySegment box = arena.allocate(ADDRESS);
+        check(invoke(create, box), "cublasCreate_v2");
+        handle = box.get(ADDRESS, 0);
+        check(invoke(setMath, handle, DEFAULT_MATH), "cublasSetMathMode(CUBLAS_DEFAULT_MATH)");
+        MemorySegment v = arena.allocate(JAVA_INT);
+        StringBuilder ver = new StringBuilder();
+        for (int part = 0; part < 3; part++) {
+            check(invoke(getProperty, part, v), "cublasGetProperty " + part);
+            ver.append(part == 0 ? "" : ".").append(v.get(JAVA_INT, 0));
+        }
+        version = ver.toString();
+    }
+
+    /**
+     * Finds cuBLAS in {@code dirs} (highest major first), loads it and creates a handle on the
+     * current context (the context calls this with {@link NativeLibs#searchDirs()}). Throws
+     * IllegalStateException with what was tried when the library is missing or does not start.
+     */
+    public static Cublas load(List<java.nio.file.Path> dirs) {
+        NativeLibs.Search s = NativeLibs.find("libcublas", MAJORS, dirs);
+        if (s.found() == null) throw new IllegalStateException(s.missing());
+        // libcublas needs libcublasLt of the same major, usually beside it
+        return new Cublas(s.found(), NativeLibs.load(s.found(), List.of("libcublasLt")));
+    }
+
+    /** "13.0.2": major.minor.patch of the loaded library */
+    public String version() { return version; }
+
+    public String describe() { return "cuBLAS " + version + " (" + lib.path().getFileName() + " at " + lib.path().getParent() + ")"; }
+
+    /** The arguments of a column-major cuBLAS call that computes a row-major product. */
+    public record ColumnMajorGemm(int opFirst, int opSecond, int m, int n, int k, int ldFirst, int ldSecond, int ldc) {}
+
+    /**
+     * Row-major C (m, n) = op(A) (m, k) op(B) (k, n) is, read column-major, C^T = op(B)^T op(A)^T.
+     * A row-major matrix read column-major is its transpose, so the call passes B first with
+     * transB as its op, then A with transA, and swaps m and n.
+     * Leading dimensions are the row lengths of the stored (not transposed) row-major matrices:
+     * A is stored (m, k) or, transposed, (k, m); B (k, n) or (n, k); C (m, n).
+     */
+    public static ColumnMajorGemm columnMajor(boolean transA, boolean transB, int m, int n, int k) {
+        int lda = transA ? m : k, ldb = transB ? k : n;
+        return new ColumnMajorGemm(transB ? OP_T : OP_N, transA ? OP_T : OP_N, n, m, k, Math.max(1, ldb), Math.max(1, lda), Math.max(1, n));
+    }
+
+    /**
+     * C = alpha op(A) op(B) + beta C, row-major, for {@code batch} products whose operands start
+     * every strideA, strideB, strideC elements; a, b, c are device addresses. Batch 1 calls
+     * cublasSgemm, more cublasSgemmStridedBatched.
+     */
+    public synchronized void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, long b,
+                                   float beta, long c, int batch, long strideA, long strideB, long strideC) {
+        if (closed) throw new IllegalStateException("cublas: used after close");
+        if (m < 0 || n < 0 || k < 0 || batch < 1)
+            throw new IllegalArgumentException("cublas sgemm: bad sizes m=" + m + " n=" + n + " k=" + k + " batch=" + batch);
+        ColumnMajorGemm g = columnMajor(transA, transB, m, n, k);
+        scalars.setAtIndex(JAVA_FLOAT, 0, alpha);
+        scalars.setAtIndex(JAVA_FLOAT, 1, beta);
+        MemorySegment pa = scalars, pb = betaSlot;
+        int r;
+        try { // invokeExact: the hot path, no boxing (argument types match the descriptors exactly)
+            if (batch == 1) {
+                r = (int) sgemm.invokeExact(handle, g.opFirst(), g.opSecond(), g.m(), g.n(), g.k(), pa, b, g.ldFirst(), a,
+                        g.ldSecond(), pb, c, g.ldc());
+            } else {
+                r = (int) sgemmStridedBatched.invokeExact(handle, g.opFirst(), g.opSecond(), g.m(), g.n(), g.k(), pa, b,
+                        g.ldFirst(), strideB, a, g.ldSecond(), strideA, pb, c, g.ldc(), strideC, batch);
+            }
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r != 0)
+            throw new IllegalStateException("cublas sgemm transA=" + transA + " transB=" + transB + " m=" + m + " n=" + n + " k=" + k
+                    + " batch=" + batch + ": " + statusName(r));
+    }
+
+    @Override public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        int r = invoke(destroy, handle);
+        arena.close();
+        check(r, "cublasDestroy_v2");
+    }
+
+    static String statusName(int s) {
+        return switch (s) {
+            case 0 -> "CUBLAS_STATUS_SUCCESS";
+            case 1 -> "CUBLAS_STATUS_NOT_INITIALIZED";
+            case 3 -> "CUBLAS_STATUS_ALLOC_FAILED";
+            case 7 -> "CUBLAS_STATUS_INVALID_VALUE";
+            case 8 -> "CUBLAS_STATUS_ARCH_MISMATCH";
+            case 11 -> "CUBLAS_STATUS_MAPPING_ERROR";
+            case 13 -> "CUBLAS_STATUS_EXECUTION_FAILED";
+            case 14 -> "CUBLAS_STATUS_INTERNAL_ERROR";
+            case 15 -> "CUBLAS_STATUS_NOT_SUPPORTED";
+            case 16 -> "CUBLAS_STATUS_LICENSE_ERROR";
+            default -> "cublasStatus " + s;
+        };
+    }
+
+    private static void check(int status, String what) {
+        if (status != 0) throw new IllegalStateException(what + ": " + statusName(status));
+    }
+
+    static MethodHandle handle(Linker linker, SymbolLookup l, String name, FunctionDescriptor d) {
+        MemorySegment sym = l.find(name).orElseThrow(() -> new IllegalStateException("symbol " + name + " not found"));
+        return linker.downcallHandle(sym, d);
+    }
+
+    /** Calls a downcall that returns a C int status (set-up calls; the hot paths use invokeExact). */
+    static int invoke(MethodHandle h, Object... args) {
+        try {
+            return (int) h.invokeWithArguments(args);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** A downcall throws only unchecked exceptions; anything else is wrapped. */
+    static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException e) return e;
+        if (t instanceof Error e) throw e;
+        return new IllegalStateException(t);
+    }
+}

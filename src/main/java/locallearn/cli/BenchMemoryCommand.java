@@ -1,0 +1,92 @@
+package locallearn.cli;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import locallearn.backend.Backend;
+import locallearn.backend.Backends;
+import locallearn.train.Bench;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Peak activation memory of one training step, local modes against global backprop, for one
+ * model or a list of them (the memory-versus-depth study): a table on stdout, and optionally a
+ * CSV and an SVG chart. The figures come from the allocator's exact accounting, so they do not
+ * depend on the machine's speed or load.
+ */
+@Command(name = "bench-memory", description = "Peak activation and state bytes of one training step per model and mode;"
+        + " with several models, the memory-versus-depth study (CSV and SVG chart).")
+final class BenchMemoryCommand implements Callable<Integer> {
+    @Option(names = "--model", split = ",", defaultValue = "vgg8b",
+            description = "model(s), comma separated, e.g. vgg6b,vgg8b,vgg11b,vgg13,vgg16,vgg19 (default ${DEFAULT-VALUE})")
+    List<String> models;
+    @Option(names = "--mode", split = ",", defaultValue = "global,predsim",
+            description = "modes, comma separated: global, pred, sim, predsim, pred-bpf, sim-bpf, predsim-bpf (default ${DEFAULT-VALUE})")
+    List<String> modes;
+    @Option(names = "--input", defaultValue = "3x32x32", description = "input CxHxW (default ${DEFAULT-VALUE})") String input;
+    @Option(names = "--classes", defaultValue = "10", description = "classes (default ${DEFAULT-VALUE})") int classes;
+    @Option(names = "--batch", defaultValue = "128", description = "batch size (default ${DEFAULT-VALUE})") int batch;
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu (default), cuda or auto") String device;
+    @Option(names = "--csv", description = "write the table as CSV to this file") Path csv;
+    @Option(names = "--svg", description = "draw peak activation MiB per model and mode as an SVG chart in this file") Path svg;
+
+    @Override public Integer call() throws IOException {
+        int[] chw = Bench.parseInput(input);
+        if (batch < 2) throw new UserError("--batch must be >= 2, got " + batch);
+        for (String mode : modes) Bench.config(models.get(0), chw, classes, batch, mode); // validates names before any work
+        for (String model : models) Bench.config(model, chw, classes, batch, modes.get(0));
+        StringBuilder table = new StringBuilder("model,mode,batch,state_bytes,peak_activation_bytes,ratio_to_global\n");
+        Map<String, double[]> mib = new LinkedHashMap<>();
+        for (String mode : modes) mib.put(mode, new double[models.size()]);
+        System.out.printf("%-8s %-12s %14s %14s %8s%n", "model", "mode", "state MiB", "activation MiB", "/global");
+        try (Backend be = Backends.create(device, msg -> System.err.println("locallearn: " + msg))) {
+            for (int i = 0; i < models.size(); i++) {
+                String model = models.get(i);
+                Map<String, Bench.Result> byMode = new LinkedHashMap<>();
+                for (String mode : modes) byMode.put(mode, Bench.run(be, Bench.config(model, chw, classes, batch, mode), 0, 1));
+                Bench.Result global = byMode.get("global");
+                for (var e : byMode.entrySet()) {
+                    Bench.Result r = e.getValue();
+                    String ratio = global == null ? "" : String.format(Locale.ROOT, "%.3f", (double) r.peakActivationBytes() / global.peakActivationBytes());
+                    System.out.printf(Locale.ROOT, "%-8s %-12s %14.1f %14.1f %8s%n", model, e.getKey(), r.stateBytes() / 1048576.0,
+                            r.peakActivationBytes() / 1048576.0, ratio);
+                    table.append(String.join(",", model, e.getKey(), String.valueOf(batch), String.valueOf(r.stateBytes()),
+                            String.valueOf(r.peakActivationBytes()), ratio)).append('\n');
+                    mib.get(e.getKey())[i] = r.peakActivationBytes() / 1048576.0;
+                }
+            }
+        }
+        if (csv != null) writeAtomically(csv, table.toString());
+        if (svg != null) {
+            String[] colors = {"#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf"};
+            List<SvgChart.Series> series = new ArrayList<>();
+            int c = 0;
+            for (var e : mib.entrySet()) series.add(new SvgChart.Series(e.getKey(), colors[c++ % colors.length], e.getValue()));
+            writeAtomically(svg, SvgChart.lines("Peak activation memory of one training step (batch " + batch + ", " + input + ")",
+                    "model (shallow to deep)", "MiB", models, series));
+        }
+        return 0;
+    }
+
+    /** Writes to a temporary file beside {@code target} and renames it, so a failure leaves the old file intact. */
+    private static void writeAtomically(Path target, String text) throws IOException {
+        Path dir = target.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, target.getFileName().toString(), ".tmp");
+        try {
+            Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}

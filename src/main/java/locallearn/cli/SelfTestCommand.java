@@ -1,0 +1,80 @@
+package locallearn.cli;
+
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.function.Predicate;
+import locallearn.backend.SelfTest;
+import locallearn.backend.cpu.CpuBackend;
+import locallearn.backend.cuda.CudaBackend;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code locallearn selftest}: every op on the GPU against its CPU twin, one line per case (op,
+ * shapes, max abs error, tolerance, ok/FAIL with the first mismatching indices). Exit code 0 when
+ * all pass, 1 on any mismatch, 2 when there is no usable GPU.
+ */
+@Command(name = "selftest", description = "Run every op on the GPU and on the CPU from the same inputs and compare them; exit 1 on any mismatch.")
+final class SelfTestCommand implements Callable<Integer> {
+    @Option(names = "--device", defaultValue = "cuda", description = "device checked against the CPU reference: cuda (default)")
+    String device;
+
+    @Option(names = "--gpu", defaultValue = "0", description = "GPU ordinal (default 0)")
+    int ordinal;
+
+    @Option(names = "--provider", defaultValue = "both",
+            description = "gemm/conv path: library (cuBLAS/cuDNN where they load), own (our kernels), both (default: everything, then gemm/conv/similarity again on our kernels)")
+    String provider;
+
+    @Option(names = "--seed", defaultValue = "1", description = "seed of the random inputs (default 1)")
+    long seed;
+
+    @Option(names = "--op", description = "only cases whose op name contains this text")
+    String op;
+
+    /** The first case whose error is a sticky CUDA fault, after which the context is unusable. */
+    private String firstFault;
+
+    private void print(SelfTest.Line l) {
+        System.out.println(l.format());
+        if (firstFault == null && !l.ok() && STICKY.matcher(l.detail()).find()) firstFault = l.op() + " " + l.shape();
+    }
+
+    private static final java.util.regex.Pattern STICKY =
+            java.util.regex.Pattern.compile("CUDA_ERROR_(ILLEGAL_ADDRESS|LAUNCH_FAILED|ILLEGAL_INSTRUCTION|MISALIGNED_ADDRESS|INVALID_PC|HARDWARE_STACK_ERROR|ASSERT)");
+
+    @Override public Integer call() {
+        if (!device.equals("cuda"))
+            throw new UserError("--device " + device + " is not checkable; the selftest compares cuda against the CPU reference");
+        if (!List.of("library", "own", "both").contains(provider))
+            throw new UserError("--provider " + provider + " is not one of library, own, both");
+        Predicate<String> filter = op == null ? name -> true : name -> name.contains(op);
+        SelfTest test = new SelfTest(seed);
+        CpuBackend cpu = new CpuBackend();
+        int run = 0, failed = 0;
+        try (CudaBackend gpu = CudaBackend.open(ordinal, provider.equals("own"))) {
+            System.out.println("selftest: " + gpu.describe());
+            System.out.println("selftest: reference " + cpu.describe() + "; " + test.size() + " cases, seed " + seed);
+            System.out.println("selftest: " + SelfTest.LEGEND);
+            List<SelfTest.Line> lines = test.run(cpu, gpu, filter, this::print);
+            run += lines.size();
+            failed += (int) lines.stream().filter(l -> !l.ok()).count();
+            if (provider.equals("both")) {
+                System.out.println("selftest: gemm, conv2d and similarity again on our own kernels (no cuBLAS/cuDNN)");
+                try (CudaBackend own = gpu.withOwnKernels()) {
+                    lines = test.run(cpu, own, filter.and(SelfTest.USES_PROVIDERS), l -> {
+                        System.out.print("[own] ");
+                        print(l);
+                    });
+                }
+                run += lines.size();
+                failed += (int) lines.stream().filter(l -> !l.ok()).count();
+            }
+        }
+        System.out.println("selftest: " + (run - failed) + " of " + run + " ok" + (failed > 0 ? ", " + failed + " FAILED" : ""));
+        if (firstFault != null)
+            System.out.println("selftest: the CUDA context was lost at " + firstFault + " (a kernel fault is sticky): later failures may follow"
+                    + " from it; rerun that op alone with LOCALLEARN_CUDA_SYNC=1 locallearn selftest --op NAME");
+        return failed == 0 ? 0 : 1;
+    }
+}

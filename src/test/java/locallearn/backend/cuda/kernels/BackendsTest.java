@@ -1,0 +1,39 @@
+package locallearn.backend.cuda.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+import locallearn.backend.Backend;
+import locallearn.backend.Backends;
+import locallearn.backend.cuda.CudaContext;
+import locallearn.backend.cuda.CudaUnavailableException;
+import org.junit.jupiter.api.Test;
+
+/** --device without a GPU: cuda says why in one line, auto falls back to the CPU. */
+class BackendsTest {
+    private static boolean gpuHere() {
+        try {
+            CudaContext.open(0).close();
+            return true;
+        } catch (CudaUnavailableException e) {
+            return false;
+        }
+    }
+
+    @Test void withoutAGpuCudaFailsWithTheReasonAndAutoIsTheCpu() throws Exception {
+        assumeFalse(gpuHere(), "a GPU is here: the fallback is not exercised");
+        CudaUnavailableException e = assertThrows(CudaUnavailableException.class, () -> Backends.create("cuda"));
+        assertTrue(e.getMessage().startsWith("cuda backend not available: "), e.getMessage());
+        assertEquals(1, e.getMessage().lines().count(), "one line");
+        try (Backend auto = Backends.create("auto")) {
+            assertEquals("cpu", auto.name());
+        }
+        try (Backend cpu = Backends.create("cpu")) {
+            assertEquals("cpu", cpu.name());
+        }
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> Backends.create("tpu"));
+        assertEquals("unknown device 'tpu' (expected auto, cpu, cuda or cuda:N)", bad.getMessage());
+    }
+}
