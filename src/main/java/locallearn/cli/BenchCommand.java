@@ -63,7 +63,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             return 0;
         }
-        throw new UserError("nothing to measure; give --op gemm or --op conv, or --model M");
+        throw new UserError("nothing to measure; give --op gemm, --op conv or --model M");
     }
 
     private Backend backend() { return locallearn.backend.Backends.create(device, msg -> System.err.println("locallearn: " + msg)); }
