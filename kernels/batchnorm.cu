@@ -61,9 +61,9 @@ extern "C" __global__ void batch_norm_forward_eval(const float* __restrict__ x, 
 
 // With xhat = (x - mean) * invstd over the m = B * inner elements of a channel:
 // dbeta (+)= sum dy, dgamma (+)= sum dy * xhat, dx = gamma * invstd / m * (m dy - sum dy - xhat sum dy xhat).
-extern "C" __global__ void __launch_bounds__(REDUCE_THREADS) batch_norm_backward(const float* __restrict__ x, const float* __restrict__ dy,
+extern "C" __global__ void __launch_bounds__(REDUCE_THREADS) batch_norm_backward(const float* x, const float* __restrict__ dy,
         const float* __restrict__ gamma, const float* __restrict__ saveMean, const float* __restrict__ saveInvStd,
-        float* __restrict__ dx, float* dgamma, float* dbeta, int B, int C, int inner, int accumulate) {
+        float* dx, float* dgamma, float* dbeta, int B, int C, int inner, int accumulate) {
     __shared__ float scratch[32];
     int c = blockIdx.x;
     int m = B * inner;
