@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
  * Times one op on a device so a user sees what the machine gives: warm-up runs, then timed runs;
  * reports the median time and the GFLOP/s it implies (2 flops per multiply-add).
  */
-@Command(name = "bench", description = "Time an op (--op gemm|conv) and print seconds and GFLOP/s, or training steps of a model"
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Time an op (--op gemm|conv) and print seconds and GFLOP/s, or training steps of a model"
         + " (--model M --input CxHxW --mode predsim|pred|sim|global) and print images/s and peak, state and activation bytes.")
 final class BenchCommand implements Callable<Integer> {
     @Option(names = "--op", description = "gemm or conv") String op;

@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
  * CSV and an SVG chart. The figures come from the allocator's exact accounting, so they do not
  * depend on the machine's speed or load.
  */
-@Command(name = "bench-memory", description = "Peak activation and state bytes of one training step per model and mode;"
+@Command(name = "bench-memory", mixinStandardHelpOptions = true, description = "Peak activation and state bytes of one training step per model and mode;"
         + " with several models, the memory-versus-depth study (CSV and SVG chart).")
 final class BenchMemoryCommand implements Callable<Integer> {
     @Option(names = "--model", split = ",", defaultValue = "vgg8b",

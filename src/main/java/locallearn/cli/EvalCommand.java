@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code locallearn eval --checkpoint FILE}: rebuilds the model from the checkpoint's metadata and reports test loss and error. */
-@Command(name = "eval", description = "Evaluate a checkpoint on a dataset's test set.")
+@Command(name = "eval", mixinStandardHelpOptions = true, description = "Evaluate a checkpoint on a dataset's test set.")
 final class EvalCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, description = "checkpoint.safetensors written by train") Path checkpoint;
     @Option(names = "--dataset", description = "(default: the one the checkpoint was trained on)") String dataset;

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** What this machine gives the engine: JDK, cores, threads, memory, the GPU and the CUDA libraries in use. */
-@Command(name = "info", description = "Show the JDK, cores, threads, memory and GPU the engine sees.")
+@Command(name = "info", mixinStandardHelpOptions = true, description = "Show the JDK, cores, threads, memory and GPU the engine sees.")
 final class InfoCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print one JSON object")
     boolean json;

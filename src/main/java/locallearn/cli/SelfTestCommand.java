@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
  * shapes, max abs error, tolerance, ok/FAIL with the first mismatching indices). Exit code 0 when
  * all pass, 1 on any mismatch, 2 when there is no usable GPU.
  */
-@Command(name = "selftest", description = "Run every op on the GPU and on the CPU from the same inputs and compare them; exit 1 on any mismatch.")
+@Command(name = "selftest", mixinStandardHelpOptions = true, description = "Run every op on the GPU and on the CPU from the same inputs and compare them; exit 1 on any mismatch.")
 final class SelfTestCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "cuda", description = "device checked against the CPU reference: cuda (default)")
     String device;

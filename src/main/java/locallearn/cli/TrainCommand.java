@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
  * epoch, writes metrics.jsonl and a checkpoint each epoch into --out. With no flags: mlp 3x1024
  * predsim on Fashion-MNIST (the embedded sample when the full set is not installed).
  */
-@Command(name = "train", description = "Train a network with local error signals (or --backprop).")
+@Command(name = "train", mixinStandardHelpOptions = true, description = "Train a network with local error signals (or --backprop).")
 final class TrainCommand implements Callable<Integer> {
     @Mixin TrainOptions o = new TrainOptions();
 
