@@ -4,7 +4,6 @@ import java.util.concurrent.TimeUnit;
 import locallearn.backend.Backend;
 import locallearn.backend.Backends;
 import locallearn.data.Dataset;
-import locallearn.tensor.Scope;
 import locallearn.train.Bench;
 import locallearn.train.TrainConfig;
 import locallearn.train.Trainer;
@@ -62,17 +61,11 @@ public class TrainStepBench {
             trainer = new Trainer(be, config, data, data, Bench.syntheticSpec(chw[0], chw[1], chw[2], 10));
         }
 
-        /** One step with its memory measured: state before it, peak during it. */
+        /** One step with its memory measured: state before it, peak during it (as {@code bench --model}). */
         void step() {
-            try (Scope s = Scope.open()) {
-                Trainer.Batch b = trainer.batch(data, null, 0, batch, false, 0);
-                be.synchronize();
-                stateBytes = be.memory().current();
-                be.resetPeakMemory();
-                trainer.trainStep(b, 5e-4f);
-                be.synchronize();
-                peakActivationBytes = be.memory().peak() - stateBytes;
-            }
+            Bench.StepMemory m = Bench.measuredStep(trainer, data);
+            stateBytes = m.stateBytes();
+            peakActivationBytes = m.peakActivationBytes();
         }
 
         @TearDown(Level.Trial) public void tearDown() {

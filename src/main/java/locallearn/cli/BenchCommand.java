@@ -33,7 +33,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--input", defaultValue = "128x32x32", description = "conv or model: input CxHxW (default ${DEFAULT-VALUE})") String input;
 
     @Option(names = "--model", description = "model: time training steps of this network (mlp, vgg8b, ...)") String model;
-    @Option(names = "--mode", defaultValue = "predsim", description = "model: predsim, pred, sim or global (default ${DEFAULT-VALUE})") String mode;
+    @Option(names = "--mode", defaultValue = "predsim", description = "model: predsim, pred, sim, global or a backprop-free pred-bpf, sim-bpf, predsim-bpf (default ${DEFAULT-VALUE})") String mode;
     @Option(names = "--classes", defaultValue = "10", description = "model: classes (default ${DEFAULT-VALUE})") int classes;
     @Option(names = "--steps", defaultValue = "5", description = "model: timed training steps (default ${DEFAULT-VALUE})") int steps;
     @Option(names = "--num-layers", description = "model: fc blocks (default 3 for mlp, 1 for vgg)") Integer numLayers;
@@ -127,19 +127,7 @@ final class BenchCommand implements Callable<Integer> {
     private Map<String, Object> model(Backend be) {
         int[] chw = chw();
         if (steps < 1 || batch < 2) throw new UserError("--steps must be >= 1 and --batch >= 2");
-        locallearn.local.LossConfig.Training tr = mode.equals("global") ? locallearn.local.LossConfig.Training.GLOBAL : locallearn.local.LossConfig.Training.LOCAL;
-        locallearn.local.LossConfig.Kind kind = switch (mode) {
-            case "pred" -> locallearn.local.LossConfig.Kind.PRED;
-            case "sim" -> locallearn.local.LossConfig.Kind.SIM;
-            case "predsim", "global" -> locallearn.local.LossConfig.Kind.PREDSIM;
-            default -> throw new UserError("unknown --mode '" + mode + "' (predsim, pred, sim or global)");
-        };
-        var loss = locallearn.local.LossConfig.of(kind, tr, false);
-        // the paper's nonlinearity: leaky ReLU for sim and predsim, ReLU for pred and global
-        float slope = tr == locallearn.local.LossConfig.Training.LOCAL && kind != locallearn.local.LossConfig.Kind.PRED ? 0.01f : 0f;
-        int layers = numLayers != null ? numLayers : model.equals("mlp") ? 3 : 1;
-        var mc = new locallearn.models.ModelConfig(model, chw[0], chw[1], chw[2], classes, layers, numHidden, 1f, 0f, true, slope, loss);
-        var tc = new locallearn.train.TrainConfig(mc, 1, batch, 5e-4f, new int[0], 0.25f, locallearn.optim.Optimizer.Kind.ADAM, 0.9f, 0f, 1, 0, 0, 0);
+        var tc = locallearn.train.Bench.config(model, chw, classes, batch, mode, numLayers, numHidden);
         var res = locallearn.train.Bench.run(be, tc, warmup, steps);
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("impl", "locallearn");
@@ -156,26 +144,15 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private int[] chw() {
-        String[] parts = input.split("x");
-        int[] chw = new int[3];
         try {
-            if (parts.length != 3) throw new NumberFormatException();
-            for (int i = 0; i < 3; i++) chw[i] = Integer.parseInt(parts[i].trim());
-        } catch (NumberFormatException e) {
-            throw new UserError("--input '" + input + "' is not CxHxW (e.g. 3x32x32)");
+            return locallearn.train.Bench.parseInput(input);
+        } catch (IllegalArgumentException e) {
+            throw new UserError("--" + e.getMessage());
         }
-        return chw;
     }
 
     private Map<String, Object> conv(Backend be) {
-        String[] parts = input.split("x");
-        int[] chw = new int[3];
-        try {
-            if (parts.length != 3) throw new NumberFormatException();
-            for (int i = 0; i < 3; i++) chw[i] = Integer.parseInt(parts[i].trim());
-        } catch (NumberFormatException e) {
-            throw new UserError("--input '" + input + "' is not CxHxW (e.g. 128x32x32)");
-        }
+        int[] chw = chw();
         ConvGeom g = new ConvGeom(batch, chw[0], chw[1], chw[2], outChannels, kernel, kernel, stride, pad);
         Map<String, Object> r = header(be, "conv");
         r.put("batch", batch);

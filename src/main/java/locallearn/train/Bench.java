@@ -40,29 +40,42 @@ public final class Bench {
         int bs = config.batchSize();
         Dataset data = synthetic(bs, m.channels(), m.height(), m.width(), m.classes(), config.seed());
         try (Trainer t = new Trainer(be, config, data, data, syntheticSpec(m.channels(), m.height(), m.width(), m.classes()))) {
-            long state = 0, peak = 0;
-            for (int i = 0; i < warmup; i++) step(t, data, bs, config.lr());
+            for (int i = 0; i < warmup; i++) step(t, data, i);
             be.synchronize();
+            // no synchronisation between timed steps: the host queues step i+1 while the GPU runs step i
             long t0 = System.nanoTime();
-            for (int i = 0; i < steps; i++) {
-                try (Scope s = Scope.open()) {
-                    Trainer.Batch b = t.batch(data, null, 0, bs, false, i);
-                    be.synchronize();
-                    state = be.memory().current();
-                    be.resetPeakMemory();
-                    t.trainStep(b, config.lr());
-                    be.synchronize();
-                    peak = be.memory().peak();
-                }
-            }
+            for (int i = 0; i < steps; i++) step(t, data, warmup + i);
+            be.synchronize();
             double secs = (System.nanoTime() - t0) * 1e-9;
-            return new Result(steps * (double) bs / secs, peak, state, peak - state, steps);
+            StepMemory mem = measuredStep(t, data);
+            return new Result(steps * (double) bs / secs, mem.stateBytes() + mem.peakActivationBytes(), mem.stateBytes(),
+                    mem.peakActivationBytes(), steps);
         }
     }
 
-    private static void step(Trainer t, Dataset data, int bs, float lr) {
+    /** What one step holds: {@code stateBytes} allocated before it, {@code peakActivationBytes} the most it adds. */
+    public record StepMemory(long stateBytes, long peakActivationBytes) {}
+
+    /**
+     * One more training step on the first batch of {@code data}, synchronised, with its memory
+     * measured (the accounting is exact, so one step gives the figures of every step).
+     */
+    public static StepMemory measuredStep(Trainer t, Dataset data) {
+        Backend be = t.backend();
         try (Scope s = Scope.open()) {
-            t.trainStep(t.batch(data, null, 0, bs, false, 0), lr);
+            Trainer.Batch b = t.batch(data, null, 0, t.config().batchSize(), false, 0);
+            be.synchronize();
+            long state = be.memory().current();
+            be.resetPeakMemory();
+            t.trainStep(b, t.config().lr());
+            be.synchronize();
+            return new StepMemory(state, be.memory().peak() - state);
+        }
+    }
+
+    private static void step(Trainer t, Dataset data, long index) {
+        try (Scope s = Scope.open()) {
+            t.trainStep(t.batch(data, null, 0, t.config().batchSize(), false, index), t.config().lr());
         }
     }
 
@@ -86,6 +99,11 @@ public final class Bench {
      * predsim, or a backprop-free pred-bpf, sim-bpf, predsim-bpf.
      */
     public static TrainConfig config(String model, int[] chw, int classes, int batch, String mode) {
+        return config(model, chw, classes, batch, mode, null, 1024);
+    }
+
+    /** As above with {@code numLayers} fc blocks (null: 3 for mlp, 1 after the convs) of {@code numHidden} units. */
+    public static TrainConfig config(String model, int[] chw, int classes, int batch, String mode, Integer numLayers, int numHidden) {
         boolean bio = mode.endsWith("-bpf");
         String base = bio ? mode.substring(0, mode.length() - 4) : mode;
         locallearn.local.LossConfig.Training training = base.equals("global")
@@ -102,7 +120,8 @@ public final class Bench {
         };
         var loss = locallearn.local.LossConfig.of(kind, training, bio);
         float slope = training == locallearn.local.LossConfig.Training.LOCAL && kind != locallearn.local.LossConfig.Kind.PRED ? 0.01f : 0f;
-        var mc = new locallearn.models.ModelConfig(model, chw[0], chw[1], chw[2], classes, model.equals("mlp") ? 3 : 1, 1024, 1f, 0f, true, slope, loss);
+        var mc = new locallearn.models.ModelConfig(model, chw[0], chw[1], chw[2], classes,
+                numLayers != null ? numLayers : model.equals("mlp") ? 3 : 1, numHidden, 1f, 0f, true, slope, loss);
         return new TrainConfig(mc, 1, batch, 5e-4f, new int[0], 0.25f, locallearn.optim.Optimizer.Kind.ADAM, 0.9f, 0f, 1, 0, 0, 0);
     }
 }
