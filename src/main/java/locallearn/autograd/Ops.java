@@ -170,9 +170,11 @@ public final class Ops {
         if (!tape.needs(x)) return Var.constant(y);
         Var out = new Var(y, true);
         tape.recordReadingOutput(out, () -> {
-            Tensor dx = be.allocate(y.shape());
-            be.leakyReluBackward(y, out.grad, dx, slope);
-            tape.accumulate(x, dx);
+            // in place: the output's gradient becomes the input's (one block-sized tensor less at the peak)
+            Tensor g = out.grad;
+            out.grad = null;
+            be.leakyReluBackward(y, g, g, slope);
+            tape.accumulate(x, g);
         });
         return out;
     }
@@ -332,6 +334,84 @@ public final class Ops {
             tape.accumulate(x, dx);
         });
         return out;
+    }
+
+    /**
+     * y (B, K) = featureMapStd(conv2d(x (B, C, H, W), w (K, C, kh, kw), no bias)), computed
+     * {@code chunk} examples at a time: the conv output is never held for the whole batch, only
+     * the (B, K) stds. Backward recomputes each chunk's conv output, and accumulates w's gradient
+     * and x's gradient chunk by chunk. A conv block's sim head so needs a few chunk-sized
+     * buffers instead of two block-sized tensors (conv output and its gradient); the values are
+     * those of the two ops in sequence up to the order of float sums in w's gradient.
+     */
+    public static Var convFeatureMapStd(Tape tape, Var x, Var w, int stride, int pad, int chunk) {
+        Backend be = tape.backend;
+        Tensor xd = x.data(), wd = w.data();
+        if (xd.rank() != 4 || wd.rank() != 4 || xd.dim(1) != wd.dim(1))
+            throw new IllegalArgumentException("convFeatureMapStd: input " + xd.shape() + " does not fit weight " + wd.shape());
+        if (chunk < 1) throw new IllegalArgumentException("convFeatureMapStd: chunk " + chunk + " must be positive");
+        int nb = xd.dim(0), c = xd.dim(1), h = xd.dim(2), wi = xd.dim(3);
+        ConvGeom full = new ConvGeom(nb, c, h, wi, wd.dim(0), wd.dim(2), wd.dim(3), stride, pad);
+        int k = full.outC(), oh = full.outH(), ow = full.outW();
+        int cb = Math.min(chunk, nb), inSize = c * h * wi, outSize = k * oh * ow;
+        Tensor y = be.allocate(nb, k);
+        try (Tensor xc = be.allocate(cb, c, h, wi); Tensor sc = be.allocate(cb * outSize); Tensor yc = be.allocate(cb, k)) {
+            for (int from = 0; from < nb; from += cb) {
+                int n = Math.min(cb, nb - from);
+                Tensor xv = xc.prefix(n, c, h, wi), sv = sc.prefix(n, k, oh, ow), yv = yc.prefix(n, k);
+                be.copyRange(xd, from * inSize, xv, 0, n * inSize);
+                be.conv2dForward(xv, wd, null, sv, geomOf(full, n));
+                be.featureMapStdForward(sv, yv);
+                be.copyRange(yv, 0, y, from * k, n * k);
+            }
+        }
+        if (!tape.needs(x, w)) return Var.constant(y);
+        Var out = new Var(y, true);
+        tape.recordReadingOutput(out, () -> {
+            Tensor dy = out.grad; // (B, K)
+            boolean firstDx = needsGrad(x) && x.grad == null;
+            if (firstDx) x.grad = be.allocate(xd.shape());
+            Tensor dxAll = needsGrad(x) ? x.grad : null;
+            Grad gw = needsGrad(w) ? gradOf(tape, w) : null;
+            boolean accW = gw != null && gw.accumulate;
+            // buffers: the chunk's input (later x's old gradient slice), its conv output (later the
+            // chunk's dx), the conv output's gradient, and the chunk's stds and their gradient
+            try (Tensor xc = be.allocate(cb, c, h, wi); Tensor sc = be.allocate(cb * Math.max(inSize, outSize)); Tensor dsc = be.allocate(cb, k, oh, ow);
+                 Tensor yc = be.allocate(cb, k); Tensor dyc = be.allocate(cb, k)) {
+                for (int from = 0; from < nb; from += cb) {
+                    int n = Math.min(cb, nb - from);
+                    ConvGeom g = geomOf(full, n);
+                    Tensor xv = xc.prefix(n, c, h, wi), sv = sc.prefix(n, k, oh, ow), dsv = dsc.prefix(n, k, oh, ow);
+                    Tensor yv = yc.prefix(n, k), dyv = dyc.prefix(n, k);
+                    be.copyRange(xd, from * inSize, xv, 0, n * inSize);
+                    be.conv2dForward(xv, wd, null, sv, g);
+                    be.copyRange(y, from * k, yv, 0, n * k);
+                    be.copyRange(dy, from * k, dyv, 0, n * k);
+                    be.featureMapStdBackward(sv, yv, dyv, dsv);
+                    if (gw != null) {
+                        be.conv2dBackwardFilter(xv, dsv, gw.t, null, g, accW);
+                        accW = true;
+                    }
+                    if (dxAll != null) {
+                        Tensor dxv = sc.prefix(n, c, h, wi);
+                        be.conv2dBackwardData(dsv, wd, dxv, g);
+                        if (firstDx) {
+                            be.copyRange(dxv, 0, dxAll, from * inSize, n * inSize);
+                        } else {
+                            // old + new, the order Tape.accumulate adds in
+                            be.copyRange(dxAll, from * inSize, xv, 0, n * inSize);
+                            be.axpy(1f, dxv, xv);
+                            be.copyRange(xv, 0, dxAll, from * inSize, n * inSize);
+                        }
+                    }
+                }
+            }
+        });
+        return out;
+    }
+
+    private static ConvGeom geomOf(ConvGeom g, int batch) {
+        return new ConvGeom(batch, g.inC(), g.inH(), g.inW(), g.outC(), g.kh(), g.kw(), g.stride(), g.pad());
     }
 
     /** a * x + b * y for scalars x and y (y may be null): how a block combines its losses. */

@@ -23,4 +23,14 @@ public final class Conv2d extends Layer {
     public int outSize(int in) { return (in + 2 * pad - weight.data().dim(2)) / stride + 1; }
 
     @Override public Var forward(Tape tape, Var x) { return Ops.conv2d(tape, x, weight, bias, stride, pad); }
+
+    /**
+     * featureMapStd(forward(x)), {@code chunk} examples at a time, without ever holding the whole
+     * conv output (Ops.convFeatureMapStd): what a local block's sim head reads. No bias allowed
+     * (a bias shifts each map and leaves its std unchanged, so the sim head has none).
+     */
+    public Var forwardFeatureMapStd(Tape tape, Var x, int chunk) {
+        if (bias != null) throw new IllegalArgumentException("conv2d: forwardFeatureMapStd needs a layer without bias");
+        return Ops.convFeatureMapStd(tape, x, weight, stride, pad, chunk);
+    }
 }
