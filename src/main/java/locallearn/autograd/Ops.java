@@ -155,6 +155,85 @@ public final class Ops {
         return out;
     }
 
+    /** Computes rows [from, from + n) of a tensor along dim 0 into {@code out} (n, ...): an encoder run on part of a batch. */
+    @FunctionalInterface
+    public interface Rows {
+        void compute(int from, int n, Tensor out);
+    }
+
+    /**
+     * Training batch norm whose input is never held whole in backward: x's tensor is released
+     * right after the forward, and backward rebuilds it {@code chunk} examples at a time with
+     * {@code recompute}, twice: once for the per-channel sums sum(dy) and sum(dy xhat) (which
+     * are also beta's and gamma's gradients), once for dx = gamma invStd (dy - sum(dy)/N - xhat
+     * sum(dy xhat)/N), written over dy chunk by chunk. A local conv block so holds its input,
+     * h and one gradient through batch norm's backward instead of also the encoder's output:
+     * two more encoder forwards for one block-sized tensor less. Same values as
+     * {@link #batchNorm} up to float rounding (dx is evaluated as a * dy + b * x + c per channel).
+     */
+    public static Var batchNormChunked(Tape tape, Var x, Var gamma, Var beta, Tensor runningMean, Tensor runningVar,
+                                       float momentum, float eps, Rows recompute, int chunk) {
+        Backend be = tape.backend;
+        Tensor xd = x.data();
+        int c = xd.dim(1), nb = xd.dim(0);
+        if (!tape.training() || !tape.needs(x, gamma, beta)) return batchNorm(tape, x, gamma, beta, runningMean, runningVar, momentum, eps);
+        if (gamma.data().numel() != c)
+            throw new IllegalArgumentException("batchNorm: input " + xd.shape() + " has " + c + " channels, layer has " + gamma.data().numel());
+        if (chunk < 1) throw new IllegalArgumentException("batchNormChunked: chunk " + chunk + " must be positive");
+        Tensor y = be.allocate(xd.shape());
+        Tensor mean = be.allocate(c), invStd = be.allocate(c);
+        be.batchNormForwardTrain(xd, gamma.data(), beta.data(), runningMean, runningVar, momentum, eps, y, mean, invStd);
+        Var out = new Var(y, true);
+        int[] dims = xd.shape().dims();
+        int row = xd.numel() / nb, cb = Math.min(chunk, nb);
+        long count = (long) xd.numel() / c; // N: elements per channel
+        xd.close();
+        tape.record(out, () -> {
+            Tensor dy = out.grad;
+            out.grad = null; // becomes x's gradient: dx is written over it
+            int[] cd = dims.clone();
+            cd[0] = cb;
+            try (Tensor xc = be.allocate(cd); Tensor dyc = be.allocate(cd); Tensor sg = be.allocate(c); Tensor sb = be.allocate(c);
+                 Tensor a = be.allocate(c); Tensor bx = be.allocate(c); Tensor cx = be.allocate(c); Tensor zero = be.zeros(c)) {
+                for (int from = 0; from < nb; from += cb) {
+                    int n = Math.min(cb, nb - from);
+                    cd[0] = n;
+                    Tensor xv = xc.prefix(cd), dyv = dyc.prefix(cd);
+                    recompute.compute(from, n, xv);
+                    be.copyRange(dy, from * row, dyv, 0, n * row);
+                    // sg += sum(dy xhat), sb += sum(dy) over this chunk; its dx (over xv) is discarded
+                    be.batchNormBackward(xv, dyv, gamma.data(), mean, invStd, xv, sg, sb, from > 0);
+                }
+                float[] g = be.read(gamma.data()), m = be.read(mean), is = be.read(invStd), s2 = be.read(sg), s1 = be.read(sb);
+                float[] av = new float[c], bv = new float[c], cv = new float[c];
+                for (int i = 0; i < c; i++) {
+                    float k = g[i] * is[i] / count;
+                    av[i] = g[i] * is[i];
+                    bv[i] = -k * s2[i] * is[i];
+                    cv[i] = -k * s1[i] + k * s2[i] * is[i] * m[i];
+                }
+                be.write(a, av);
+                be.write(bx, bv);
+                be.write(cx, cv);
+                for (int from = 0; from < nb; from += cb) {
+                    int n = Math.min(cb, nb - from);
+                    cd[0] = n;
+                    Tensor xv = xc.prefix(cd), dyv = dyc.prefix(cd);
+                    recompute.compute(from, n, xv);
+                    be.copyRange(dy, from * row, dyv, 0, n * row);
+                    be.channelAffine(xv, bx, cx);   // b x + c
+                    be.channelAffine(dyv, a, zero); // a dy
+                    be.axpy(1f, dyv, xv);
+                    be.copyRange(xv, 0, dy, from * row, n * row);
+                }
+                if (needsGrad(gamma)) { Grad gg = gradOf(tape, gamma); if (gg.accumulate) be.axpy(1f, sg, gg.t); else be.copy(sg, gg.t); }
+                if (needsGrad(beta)) { Grad gb = gradOf(tape, beta); if (gb.accumulate) be.axpy(1f, sb, gb.t); else be.copy(sb, gb.t); }
+            }
+            if (needsGrad(x)) tape.accumulate(x, dy); else dy.close();
+        }, mean, invStd);
+        return out;
+    }
+
     // ---- nonlinearities and dropout -----------------------------------------------------------
 
     /**

@@ -129,8 +129,15 @@ public final class LocalBlock extends Layer {
         if (bn != null && loss.training() == LossConfig.Training.LOCAL && tape.recording()) {
             // local step: the encoder's output is recomputed for batch norm's backward instead of
             // being held through the heads' backward (the block's peak; see Ops.batchNorm)
-            Tape replay = Tape.noGrad(tape.backend());
-            z = bn.forward(tape, z, () -> encoder.forward(replay, x).data());
+            if (encoder instanceof Conv2d c) {
+                // conv block: batch norm's backward rebuilds it chunk by chunk, never whole
+                Backend be = tape.backend();
+                Tensor in = x.data();
+                z = bn.forward(tape, z, (from, n, out) -> c.forwardRows(be, in, from, n, out), simChunk(in.dim(0)));
+            } else {
+                Tape replay = Tape.noGrad(tape.backend());
+                z = bn.forward(tape, z, () -> encoder.forward(replay, x).data());
+            }
         } else if (bn != null) {
             z = bn.forward(tape, z);
         }
@@ -194,7 +201,7 @@ public final class LocalBlock extends Layer {
         return total;
     }
 
-    /** Examples per chunk of the sim head: a sixteenth of the batch, so its buffers are a few sixteenths of h. */
+    /** Examples per chunk of the sim head and of batch norm's backward: a sixteenth of the batch, so their buffers are a few sixteenths of h. */
     static int simChunk(int batch) { return Math.max(1, (batch + SIM_CHUNKS - 1) / SIM_CHUNKS); }
 
     static final int SIM_CHUNKS = 16;

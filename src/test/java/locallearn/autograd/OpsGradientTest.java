@@ -158,6 +158,32 @@ class OpsGradientTest {
         }
     }
 
+    /** Batch norm rebuilding its input in chunks (a conv, as a local block's encoder) against the plain op. */
+    @Test void chunkedBatchNormMatchesPlainBatchNormAndFiniteDifferences() {
+        Var in = Var.constant(random(1, 5, 2, 4, 4));
+        Var w = param(2, 3, 2, 3, 3), b = param(3, 3), g = param(4, 3), bt = param(5, 3);
+        Tensor target = random(6, 5, 3, 4, 4);
+        locallearn.backend.ConvGeom geom = new locallearn.backend.ConvGeom(5, 2, 4, 4, 3, 3, 3, 1, 1);
+        Ops.Rows rows = (from, n, out) -> {
+            try (Tensor xc = be.allocate(n, 2, 4, 4)) {
+                be.copyRange(in.data(), from * 32, xc, 0, n * 32);
+                be.conv2dForward(xc, w.data(), b.data(), out, new locallearn.backend.ConvGeom(n, 2, 4, 4, 3, 3, 3, 1, 1));
+            }
+        };
+        Tensor rm = be.zeros(3), rv = be.zeros(3);
+        float[][] ref = lossAndGrads(t -> Ops.mse(t, Ops.batchNorm(t, Ops.conv2d(t, in, w, b, 1, 1), g, bt, rm, rv, 0.1f, 1e-5f), target), w, b, g, bt);
+        for (int chunk : new int[] {1, 2, 5, 9}) {
+            float[][] got = lossAndGrads(t -> Ops.mse(t, Ops.batchNormChunked(t, Ops.conv2d(t, in, w, b, 1, 1), g, bt, rm, rv, 0.1f, 1e-5f, rows, chunk), target), w, b, g, bt);
+            for (int i = 0; i < ref.length; i++)
+                for (int j = 0; j < ref[i].length; j++) {
+                    // dx is a * dy + b * x + c instead of one fused expression, and sums go chunk by chunk: float
+                    // rounding of terms that partly cancel, so 1e-5 of the gradient's scale (M = 1 here) plus 1e-4 relative
+                    assertEquals(ref[i][j], got[i][j], 1e-5 + 1e-4 * Math.abs(ref[i][j]), "chunk " + chunk + ", output " + i + " element " + j);
+                }
+        }
+        check(t -> Ops.mse(t, Ops.batchNormChunked(t, Ops.conv2d(t, in, w, b, 1, 1), g, bt, rm, rv, 0.1f, 1e-5f, rows, 2), target), w, b, g, bt);
+    }
+
     @Test void copyRangeMovesASliceAndChecksBounds() {
         Tensor src = be.allocate(6), dst = be.zeros(5);
         be.write(src, new float[] {1, 2, 3, 4, 5, 6});
