@@ -155,6 +155,85 @@ public final class Ops {
         return out;
     }
 
+    /** Computes rows [from, from + n) of a tensor along dim 0 into {@code out} (n, ...): an encoder run on part of a batch. */
+    @FunctionalInterface
+    public interface Rows {
+        void compute(int from, int n, Tensor out);
+    }
+
+    /**
+     * Training batch norm whose input is never held whole in backward: x's tensor is released
+     * right after the forward, and backward rebuilds it {@code chunk} examples at a time with
+     * {@code recompute}, twice: once for the per-channel sums sum(dy) and sum(dy xhat) (which
+     * are also beta's and gamma's gradients), once for dx = gamma invStd (dy - sum(dy)/N - xhat
+     * sum(dy xhat)/N), written over dy chunk by chunk. A local conv block so holds its input,
+     * h and one gradient through batch norm's backward instead of also the encoder's output:
+     * two more encoder forwards for one block-sized tensor less. Same values as
+     * {@link #batchNorm} up to float rounding (dx is evaluated as a * dy + b * x + c per channel).
+     */
+    public static Var batchNormChunked(Tape tape, Var x, Var gamma, Var beta, Tensor runningMean, Tensor runningVar,
+                                       float momentum, float eps, Rows recompute, int chunk) {
+        Backend be = tape.backend;
+        Tensor xd = x.data();
+        int c = xd.dim(1), nb = xd.dim(0);
+        if (!tape.training() || !tape.needs(x, gamma, beta)) return batchNorm(tape, x, gamma, beta, runningMean, runningVar, momentum, eps);
+        if (gamma.data().numel() != c)
+            throw new IllegalArgumentException("batchNorm: input " + xd.shape() + " has " + c + " channels, layer has " + gamma.data().numel());
+        if (chunk < 1) throw new IllegalArgumentException("batchNormChunked: chunk " + chunk + " must be positive");
+        Tensor y = be.allocate(xd.shape());
+        Tensor mean = be.allocate(c), invStd = be.allocate(c);
+        be.batchNormForwardTrain(xd, gamma.data(), beta.data(), runningMean, runningVar, momentum, eps, y, mean, invStd);
+        Var out = new Var(y, true);
+        int[] dims = xd.shape().dims();
+        int row = xd.numel() / nb, cb = Math.min(chunk, nb);
+        long count = (long) xd.numel() / c; // N: elements per channel
+        xd.close();
+        tape.record(out, () -> {
+            Tensor dy = out.grad;
+            out.grad = null; // becomes x's gradient: dx is written over it
+            int[] cd = dims.clone();
+            cd[0] = cb;
+            try (Tensor xc = be.allocate(cd); Tensor dyc = be.allocate(cd); Tensor sg = be.allocate(c); Tensor sb = be.allocate(c);
+                 Tensor a = be.allocate(c); Tensor bx = be.allocate(c); Tensor cx = be.allocate(c); Tensor zero = be.zeros(c)) {
+                for (int from = 0; from < nb; from += cb) {
+                    int n = Math.min(cb, nb - from);
+                    cd[0] = n;
+                    Tensor xv = xc.prefix(cd), dyv = dyc.prefix(cd);
+                    recompute.compute(from, n, xv);
+                    be.copyRange(dy, from * row, dyv, 0, n * row);
+                    // sg += sum(dy xhat), sb += sum(dy) over this chunk; its dx (over xv) is discarded
+                    be.batchNormBackward(xv, dyv, gamma.data(), mean, invStd, xv, sg, sb, from > 0);
+                }
+                float[] g = be.read(gamma.data()), m = be.read(mean), is = be.read(invStd), s2 = be.read(sg), s1 = be.read(sb);
+                float[] av = new float[c], bv = new float[c], cv = new float[c];
+                for (int i = 0; i < c; i++) {
+                    float k = g[i] * is[i] / count;
+                    av[i] = g[i] * is[i];
+                    bv[i] = -k * s2[i] * is[i];
+                    cv[i] = -k * s1[i] + k * s2[i] * is[i] * m[i];
+                }
+                be.write(a, av);
+                be.write(bx, bv);
+                be.write(cx, cv);
+                for (int from = 0; from < nb; from += cb) {
+                    int n = Math.min(cb, nb - from);
+                    cd[0] = n;
+                    Tensor xv = xc.prefix(cd), dyv = dyc.prefix(cd);
+                    recompute.compute(from, n, xv);
+                    be.copyRange(dy, from * row, dyv, 0, n * row);
+                    be.channelAffine(xv, bx, cx);   // b x + c
+                    be.channelAffine(dyv, a, zero); // a dy
+                    be.axpy(1f, dyv, xv);
+                    be.copyRange(xv, 0, dy, from * row, n * row);
+                }
+                if (needsGrad(gamma)) { Grad gg = gradOf(tape, gamma); if (gg.accumulate) be.axpy(1f, sg, gg.t); else be.copy(sg, gg.t); }
+                if (needsGrad(beta)) { Grad gb = gradOf(tape, beta); if (gb.accumulate) be.axpy(1f, sb, gb.t); else be.copy(sb, gb.t); }
+            }
+            if (needsGrad(x)) tape.accumulate(x, dy); else dy.close();
+        }, mean, invStd);
+        return out;
+    }
+
     // ---- nonlinearities and dropout -----------------------------------------------------------
 
     /**
@@ -170,9 +249,11 @@ public final class Ops {
         if (!tape.needs(x)) return Var.constant(y);
         Var out = new Var(y, true);
         tape.recordReadingOutput(out, () -> {
-            Tensor dx = be.allocate(y.shape());
-            be.leakyReluBackward(y, out.grad, dx, slope);
-            tape.accumulate(x, dx);
+            // in place: the output's gradient becomes the input's (one block-sized tensor less at the peak)
+            Tensor g = out.grad;
+            out.grad = null;
+            be.leakyReluBackward(y, g, g, slope);
+            tape.accumulate(x, g);
         });
         return out;
     }
@@ -332,6 +413,84 @@ public final class Ops {
             tape.accumulate(x, dx);
         });
         return out;
+    }
+
+    /**
+     * y (B, K) = featureMapStd(conv2d(x (B, C, H, W), w (K, C, kh, kw), no bias)), computed
+     * {@code chunk} examples at a time: the conv output is never held for the whole batch, only
+     * the (B, K) stds. Backward recomputes each chunk's conv output, and accumulates w's gradient
+     * and x's gradient chunk by chunk. A conv block's sim head so needs a few chunk-sized
+     * buffers instead of two block-sized tensors (conv output and its gradient); the values are
+     * those of the two ops in sequence up to the order of float sums in w's gradient.
+     */
+    public static Var convFeatureMapStd(Tape tape, Var x, Var w, int stride, int pad, int chunk) {
+        Backend be = tape.backend;
+        Tensor xd = x.data(), wd = w.data();
+        if (xd.rank() != 4 || wd.rank() != 4 || xd.dim(1) != wd.dim(1))
+            throw new IllegalArgumentException("convFeatureMapStd: input " + xd.shape() + " does not fit weight " + wd.shape());
+        if (chunk < 1) throw new IllegalArgumentException("convFeatureMapStd: chunk " + chunk + " must be positive");
+        int nb = xd.dim(0), c = xd.dim(1), h = xd.dim(2), wi = xd.dim(3);
+        ConvGeom full = new ConvGeom(nb, c, h, wi, wd.dim(0), wd.dim(2), wd.dim(3), stride, pad);
+        int k = full.outC(), oh = full.outH(), ow = full.outW();
+        int cb = Math.min(chunk, nb), inSize = c * h * wi, outSize = k * oh * ow;
+        Tensor y = be.allocate(nb, k);
+        try (Tensor xc = be.allocate(cb, c, h, wi); Tensor sc = be.allocate(cb * outSize); Tensor yc = be.allocate(cb, k)) {
+            for (int from = 0; from < nb; from += cb) {
+                int n = Math.min(cb, nb - from);
+                Tensor xv = xc.prefix(n, c, h, wi), sv = sc.prefix(n, k, oh, ow), yv = yc.prefix(n, k);
+                be.copyRange(xd, from * inSize, xv, 0, n * inSize);
+                be.conv2dForward(xv, wd, null, sv, geomOf(full, n));
+                be.featureMapStdForward(sv, yv);
+                be.copyRange(yv, 0, y, from * k, n * k);
+            }
+        }
+        if (!tape.needs(x, w)) return Var.constant(y);
+        Var out = new Var(y, true);
+        tape.recordReadingOutput(out, () -> {
+            Tensor dy = out.grad; // (B, K)
+            boolean firstDx = needsGrad(x) && x.grad == null;
+            if (firstDx) x.grad = be.allocate(xd.shape());
+            Tensor dxAll = needsGrad(x) ? x.grad : null;
+            Grad gw = needsGrad(w) ? gradOf(tape, w) : null;
+            boolean accW = gw != null && gw.accumulate;
+            // buffers: the chunk's input (later x's old gradient slice), its conv output (later the
+            // chunk's dx), the conv output's gradient, and the chunk's stds and their gradient
+            try (Tensor xc = be.allocate(cb, c, h, wi); Tensor sc = be.allocate(cb * Math.max(inSize, outSize)); Tensor dsc = be.allocate(cb, k, oh, ow);
+                 Tensor yc = be.allocate(cb, k); Tensor dyc = be.allocate(cb, k)) {
+                for (int from = 0; from < nb; from += cb) {
+                    int n = Math.min(cb, nb - from);
+                    ConvGeom g = geomOf(full, n);
+                    Tensor xv = xc.prefix(n, c, h, wi), sv = sc.prefix(n, k, oh, ow), dsv = dsc.prefix(n, k, oh, ow);
+                    Tensor yv = yc.prefix(n, k), dyv = dyc.prefix(n, k);
+                    be.copyRange(xd, from * inSize, xv, 0, n * inSize);
+                    be.conv2dForward(xv, wd, null, sv, g);
+                    be.copyRange(y, from * k, yv, 0, n * k);
+                    be.copyRange(dy, from * k, dyv, 0, n * k);
+                    be.featureMapStdBackward(sv, yv, dyv, dsv);
+                    if (gw != null) {
+                        be.conv2dBackwardFilter(xv, dsv, gw.t, null, g, accW);
+                        accW = true;
+                    }
+                    if (dxAll != null) {
+                        Tensor dxv = sc.prefix(n, c, h, wi);
+                        be.conv2dBackwardData(dsv, wd, dxv, g);
+                        if (firstDx) {
+                            be.copyRange(dxv, 0, dxAll, from * inSize, n * inSize);
+                        } else {
+                            // old + new, the order Tape.accumulate adds in
+                            be.copyRange(dxAll, from * inSize, xv, 0, n * inSize);
+                            be.axpy(1f, dxv, xv);
+                            be.copyRange(xv, 0, dxAll, from * inSize, n * inSize);
+                        }
+                    }
+                }
+            }
+        });
+        return out;
+    }
+
+    private static ConvGeom geomOf(ConvGeom g, int batch) {
+        return new ConvGeom(batch, g.inC(), g.inH(), g.inW(), g.outC(), g.kh(), g.kw(), g.stride(), g.pad());
     }
 
     /** a * x + b * y for scalars x and y (y may be null): how a block combines its losses. */

@@ -58,6 +58,13 @@ public interface Backend extends AutoCloseable {
 
     void copy(Tensor src, Tensor dst);
 
+    /**
+     * dst[dstOffset + i] = src[srcOffset + i] for i < count (flat element offsets; src and dst
+     * distinct, sizes may differ): how a batch is worked through in chunks (a local block's sim
+     * head) without tensors that start inside another one's memory.
+     */
+    void copyRange(Tensor src, int srcOffset, Tensor dst, int dstOffset, int count);
+
     /** y += a * x */
     void axpy(float a, Tensor x, Tensor y);
 
@@ -74,6 +81,7 @@ public interface Backend extends AutoCloseable {
     void leakyReluForward(Tensor x, Tensor y, float slope);
 
     /** dx = y > 0 ? dy : slope * dy, from the forward's output y (so the input need not be kept). */
+    /** dx may be dy (in place: the tape hands the output's gradient on as the input's). */
     void leakyReluBackward(Tensor y, Tensor dy, Tensor dx, float slope);
 
     // ---- bias (family "elementwise") ----------------------------------------------------------

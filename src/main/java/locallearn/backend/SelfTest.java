@@ -225,6 +225,12 @@ public final class SelfTest {
                 be.copy(in(be, x, n), y);
                 return outs(be, "dst", y);
             });
+            add("copyRange", dims(n) + " into the middle of " + dims(n + 5), 0, 0, be -> {
+                Tensor y = be.allocate(n + 5);
+                be.fill(y, 0.25f);
+                be.copyRange(in(be, x, n), n / 2, y, 3, n - n / 2);
+                return outs(be, "dst", y);
+            });
         }
         for (int n : new int[] {1, 129, 100003}) {
             float[] x = u(n), y = u(n);

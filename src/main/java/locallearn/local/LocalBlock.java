@@ -129,8 +129,15 @@ public final class LocalBlock extends Layer {
         if (bn != null && loss.training() == LossConfig.Training.LOCAL && tape.recording()) {
             // local step: the encoder's output is recomputed for batch norm's backward instead of
             // being held through the heads' backward (the block's peak; see Ops.batchNorm)
-            Tape replay = Tape.noGrad(tape.backend());
-            z = bn.forward(tape, z, () -> encoder.forward(replay, x).data());
+            if (encoder instanceof Conv2d c) {
+                // conv block: batch norm's backward rebuilds it chunk by chunk, never whole
+                Backend be = tape.backend();
+                Tensor in = x.data();
+                z = bn.forward(tape, z, (from, n, out) -> c.forwardRows(be, in, from, n, out), simChunk(in.dim(0)));
+            } else {
+                Tape replay = Tape.noGrad(tape.backend());
+                z = bn.forward(tape, z, () -> encoder.forward(replay, x).data());
+            }
         } else if (bn != null) {
             z = bn.forward(tape, z);
         }
@@ -158,12 +165,24 @@ public final class LocalBlock extends Layer {
             be.gemm(false, true, proj.dim(0), proj.dim(1), targets.onehot().dim(1), 1f, targets.onehot(), projY.data(), 0f, proj);
         }
         Var pooled = null;
-        if (avgPool != null) pooled = avgPool.forward(tape, h);
+        if (avgPool != null && loss.bio()) pooled = avgPool.forward(tape, h);
         if (loss.hasSim()) {
-            Var in = loss.bio() ? (pooled != null ? pooled : h) : simHead.forward(tape, h);
+            Var rows;
+            if (loss.bio()) {
+                rows = similarityInput(tape, pooled != null ? pooled : h);
+            } else if (simHead instanceof Conv2d c && loss.similarityStd() && channels > 3 && height > 1) {
+                // conv_loss then feature-map std, chunk by chunk: conv_loss's output and its
+                // gradient never exist for the whole batch (the local step's peak)
+                rows = c.forwardFeatureMapStd(tape, h, simChunk(h.data().dim(0)));
+            } else {
+                rows = similarityInput(tape, simHead.forward(tape, h));
+            }
             Tensor target = loss.bio() ? Targets.similarityOf(be, proj) : targets.similarity();
-            sim = Ops.mse(tape, Ops.similarity(tape, similarityInput(tape, in)), target);
+            sim = Ops.mse(tape, Ops.similarity(tape, rows), target);
         }
+        // pooled after the sim head: its backward then runs first and its gradient becomes h's
+        // gradient without a copy; the chunked sim head adds into it slice by slice
+        if (avgPool != null && pooled == null) pooled = avgPool.forward(tape, h);
         if (loss.hasPred()) {
             Var logits = decoder.forward(tape, pooled != null ? pooled : h);
             if (loss.bio()) {
@@ -181,6 +200,11 @@ public final class LocalBlock extends Layer {
         if (lossSum != null) be.sum(total.data(), lossSum, true);
         return total;
     }
+
+    /** Examples per chunk of the sim head and of batch norm's backward: a sixteenth of the batch, so their buffers are a few sixteenths of h. */
+    static int simChunk(int batch) { return Math.max(1, (batch + SIM_CHUNKS - 1) / SIM_CHUNKS); }
+
+    static final int SIM_CHUNKS = 16;
 
     /** (B, D) rows for the similarity matrix: conv maps become their std (c > 3, h > 1) or are flattened. */
     private Var similarityInput(Tape tape, Var x) {

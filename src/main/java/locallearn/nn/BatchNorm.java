@@ -27,4 +27,9 @@ public final class BatchNorm extends Layer {
     public Var forward(Tape tape, Var x, java.util.function.Supplier<locallearn.tensor.Tensor> recomputeInput) {
         return Ops.batchNorm(tape, x, weight, bias, runningMean.data(), runningVar.data(), MOMENTUM, EPS, recomputeInput);
     }
+
+    /** The forward with x released at once and rebuilt {@code chunk} examples at a time for backward (see Ops.batchNormChunked). */
+    public Var forward(Tape tape, Var x, Ops.Rows recompute, int chunk) {
+        return Ops.batchNormChunked(tape, x, weight, bias, runningMean.data(), runningVar.data(), MOMENTUM, EPS, recompute, chunk);
+    }
 }

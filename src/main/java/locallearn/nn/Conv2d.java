@@ -23,4 +23,25 @@ public final class Conv2d extends Layer {
     public int outSize(int in) { return (in + 2 * pad - weight.data().dim(2)) / stride + 1; }
 
     @Override public Var forward(Tape tape, Var x) { return Ops.conv2d(tape, x, weight, bias, stride, pad); }
+
+    /** The forward of examples [from, from + n) of x (B, C, H, W) into out (n, K, oH, oW), recording nothing. */
+    public void forwardRows(locallearn.backend.Backend be, locallearn.tensor.Tensor x, int from, int n, locallearn.tensor.Tensor out) {
+        var w = weight.data();
+        int c = x.dim(1), h = x.dim(2), wi = x.dim(3), row = c * h * wi;
+        try (var xc = be.allocate(n, c, h, wi)) {
+            be.copyRange(x, from * row, xc, 0, n * row);
+            be.conv2dForward(xc, w, bias == null ? null : bias.data(), out,
+                    new locallearn.backend.ConvGeom(n, c, h, wi, w.dim(0), w.dim(2), w.dim(3), stride, pad));
+        }
+    }
+
+    /**
+     * featureMapStd(forward(x)), {@code chunk} examples at a time, without ever holding the whole
+     * conv output (Ops.convFeatureMapStd): what a local block's sim head reads. No bias allowed
+     * (a bias shifts each map and leaves its std unchanged, so the sim head has none).
+     */
+    public Var forwardFeatureMapStd(Tape tape, Var x, int chunk) {
+        if (bias != null) throw new IllegalArgumentException("conv2d: forwardFeatureMapStd needs a layer without bias");
+        return Ops.convFeatureMapStd(tape, x, weight, stride, pad, chunk);
+    }
 }

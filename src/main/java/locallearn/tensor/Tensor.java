@@ -60,6 +60,18 @@ public final class Tensor implements AutoCloseable {
         return new Tensor(s, owner);
     }
 
+    /**
+     * The first elements of the same memory, seen with a shape of at most this tensor's element
+     * count: a chunk buffer reused for a smaller last chunk.
+     */
+    public Tensor prefix(int... dims) {
+        Shape s = new Shape(dims);
+        if (s.numel() > shape.numel())
+            throw new IllegalArgumentException("prefix: " + s + " (" + s.numel() + " elements) does not fit in " + shape + " (" + shape.numel() + ")");
+        storage();
+        return new Tensor(s, owner);
+    }
+
     /** Returns the memory to the device's pool. Closing a view does nothing; closing twice is harmless. */
     @Override public void close() {
         if (owner != this || released) return;

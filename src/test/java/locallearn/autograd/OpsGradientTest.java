@@ -117,6 +117,82 @@ class OpsGradientTest {
         check(t -> Ops.mse(t, Ops.similarity(t, y), target), y);
     }
 
+    @Test void chunkedConvFeatureMapStdGradients() {
+        // batch 5 in chunks of 2: two full chunks and a partial one
+        Var x = param(1, 5, 4, 3, 3), w = param(2, 4, 4, 3, 3);
+        Tensor target = random(4, 5, 5);
+        check(t -> Ops.mse(t, Ops.similarity(t, Ops.convFeatureMapStd(t, x, w, 1, 1, 2)), target), x, w);
+        // x also read by an op recorded later: its gradient exists first and the chunks add into it
+        PoolGeom avg = new PoolGeom(5, 4, 3, 3, 2, 2, 2, 2, 1, 1);
+        Tensor t2 = random(5, 5, 4, avg.outH(), avg.outW());
+        check(t -> Ops.weightedSum(t, 1f, Ops.mse(t, Ops.similarity(t, Ops.convFeatureMapStd(t, x, w, 1, 1, 2)), target),
+                0.5f, Ops.mse(t, Ops.avgPool(t, x, avg), t2)), x, w);
+    }
+
+    /** The chunked op equals conv2d then featureMapStd: same output, same gradients, for every chunk size. */
+    @Test void chunkedConvFeatureMapStdMatchesTheTwoOps() {
+        Var x = param(1, 6, 5, 4, 4), w = param(2, 5, 5, 3, 3);
+        Tensor target = random(4, 6, 6);
+        float[][] ref = lossAndGrads(t -> Ops.mse(t, Ops.similarity(t, Ops.featureMapStd(t, Ops.conv2d(t, x, w, null, 1, 1))), target), x, w);
+        for (int chunk : new int[] {1, 4, 6, 100}) {
+            float[][] got = lossAndGrads(t -> Ops.mse(t, Ops.similarity(t, Ops.convFeatureMapStd(t, x, w, 1, 1, chunk)), target), x, w);
+            for (int i = 0; i < ref.length; i++)
+                for (int j = 0; j < ref[i].length; j++)
+                    // the same float ops except the order of w's gradient sums over chunks: a few ulps
+                    assertEquals(ref[i][j], got[i][j], 1e-6 + 1e-5 * Math.abs(ref[i][j]), "chunk " + chunk + ", output " + i + " element " + j);
+        }
+    }
+
+    private float[][] lossAndGrads(Function<Tape, Var> f, Var... inputs) {
+        try (Scope s = Scope.open()) {
+            Tape tape = new Tape(be, true, true, 3, 5);
+            Var loss = f.apply(tape);
+            float[][] out = new float[inputs.length + 1][];
+            out[0] = be.read(loss.data());
+            tape.backward(loss);
+            for (int i = 0; i < inputs.length; i++) {
+                out[i + 1] = be.read(inputs[i].grad());
+                inputs[i].clearGrad();
+            }
+            return out;
+        }
+    }
+
+    /** Batch norm rebuilding its input in chunks (a conv, as a local block's encoder) against the plain op. */
+    @Test void chunkedBatchNormMatchesPlainBatchNormAndFiniteDifferences() {
+        Var in = Var.constant(random(1, 5, 2, 4, 4));
+        Var w = param(2, 3, 2, 3, 3), b = param(3, 3), g = param(4, 3), bt = param(5, 3);
+        Tensor target = random(6, 5, 3, 4, 4);
+        locallearn.backend.ConvGeom geom = new locallearn.backend.ConvGeom(5, 2, 4, 4, 3, 3, 3, 1, 1);
+        Ops.Rows rows = (from, n, out) -> {
+            try (Tensor xc = be.allocate(n, 2, 4, 4)) {
+                be.copyRange(in.data(), from * 32, xc, 0, n * 32);
+                be.conv2dForward(xc, w.data(), b.data(), out, new locallearn.backend.ConvGeom(n, 2, 4, 4, 3, 3, 3, 1, 1));
+            }
+        };
+        Tensor rm = be.zeros(3), rv = be.zeros(3);
+        float[][] ref = lossAndGrads(t -> Ops.mse(t, Ops.batchNorm(t, Ops.conv2d(t, in, w, b, 1, 1), g, bt, rm, rv, 0.1f, 1e-5f), target), w, b, g, bt);
+        for (int chunk : new int[] {1, 2, 5, 9}) {
+            float[][] got = lossAndGrads(t -> Ops.mse(t, Ops.batchNormChunked(t, Ops.conv2d(t, in, w, b, 1, 1), g, bt, rm, rv, 0.1f, 1e-5f, rows, chunk), target), w, b, g, bt);
+            for (int i = 0; i < ref.length; i++)
+                for (int j = 0; j < ref[i].length; j++) {
+                    // dx is a * dy + b * x + c instead of one fused expression, and sums go chunk by chunk: float
+                    // rounding of terms that partly cancel, so 1e-5 of the gradient's scale (M = 1 here) plus 1e-4 relative
+                    assertEquals(ref[i][j], got[i][j], 1e-5 + 1e-4 * Math.abs(ref[i][j]), "chunk " + chunk + ", output " + i + " element " + j);
+                }
+        }
+        check(t -> Ops.mse(t, Ops.batchNormChunked(t, Ops.conv2d(t, in, w, b, 1, 1), g, bt, rm, rv, 0.1f, 1e-5f, rows, 2), target), w, b, g, bt);
+    }
+
+    @Test void copyRangeMovesASliceAndChecksBounds() {
+        Tensor src = be.allocate(6), dst = be.zeros(5);
+        be.write(src, new float[] {1, 2, 3, 4, 5, 6});
+        be.copyRange(src, 2, dst, 1, 3);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {0, 3, 4, 5, 0}, be.read(dst));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> be.copyRange(src, 4, dst, 0, 3));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> be.copyRange(src, 0, dst, 3, 3));
+    }
+
     @Test void crossEntropyBceAndWeightedSumGradients() {
         Var x = param(1, 4, 3);
         Tensor labels = be.allocate(4);

@@ -117,6 +117,14 @@ public final class CpuBackend implements Backend {
         System.arraycopy(s, 0, d, 0, src.numel());
     }
 
+    @Override public void copyRange(Tensor src, int srcOffset, Tensor dst, int dstOffset, int count) {
+        float[] s = data("copyRange", "src", src), d = data("copyRange", "dst", dst);
+        if (srcOffset < 0 || dstOffset < 0 || count < 0 || (long) srcOffset + count > src.numel() || (long) dstOffset + count > dst.numel())
+            throw new IllegalArgumentException("copyRange: " + count + " elements from " + srcOffset + " of src " + src.shape()
+                    + " to " + dstOffset + " of dst " + dst.shape() + " do not fit");
+        System.arraycopy(s, srcOffset, d, dstOffset, count);
+    }
+
     @Override public void axpy(float a, Tensor x, Tensor y) {
         float[] xs = data("axpy", "x", x), ys = data("axpy", "y", y);
         same("axpy", "x", x, "y", y);

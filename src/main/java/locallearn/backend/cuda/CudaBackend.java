@@ -236,6 +236,15 @@ public final class CudaBackend implements Backend {
         if (src.numel() > 0) ctx.copy((CudaStorage) src.storage(), (CudaStorage) dst.storage(), bytes(src.numel()));
     }
 
+    @Override public void copyRange(Tensor src, int srcOffset, Tensor dst, int dstOffset, int count) {
+        addr("copyRange", "src", src);
+        addr("copyRange", "dst", dst);
+        if (srcOffset < 0 || dstOffset < 0 || count < 0 || (long) srcOffset + count > src.numel() || (long) dstOffset + count > dst.numel())
+            throw new IllegalArgumentException("copyRange: " + count + " elements from " + srcOffset + " of src " + src.shape()
+                    + " to " + dstOffset + " of dst " + dst.shape() + " do not fit");
+        if (count > 0) ctx.copy((CudaStorage) src.storage(), bytes(srcOffset), (CudaStorage) dst.storage(), bytes(dstOffset), bytes(count));
+    }
+
     @Override public void axpy(float a, Tensor x, Tensor y) {
         addr("axpy", "x", x);
         addr("axpy", "y", y);

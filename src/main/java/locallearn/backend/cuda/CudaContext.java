@@ -307,6 +307,15 @@ public final class CudaContext implements AutoCloseable {
         if (bytes > 0) check(cuMemcpyDtoDAsync(dst.pointer(), src.pointer(), bytes, null), "cuMemcpyDtoDAsync " + bytes + " bytes");
     }
 
+    /** Copies {@code bytes} from src + srcOffset to dst + dstOffset (byte offsets), on the stream. */
+    public void copy(CudaStorage src, long srcOffset, CudaStorage dst, long dstOffset, long bytes) {
+        if (bytes < 0 || srcOffset < 0 || dstOffset < 0 || srcOffset + bytes > src.bytes || dstOffset + bytes > dst.bytes)
+            throw new IllegalArgumentException("cuda copy: " + bytes + " bytes from " + src + " + " + srcOffset + " to " + dst + " + " + dstOffset);
+        makeCurrent();
+        if (bytes > 0) check(cuMemcpyDtoDAsync(dst.pointer().withByteOffset(dstOffset), src.pointer().withByteOffset(srcOffset), bytes, null),
+                "cuMemcpyDtoDAsync " + bytes + " bytes at offsets " + srcOffset + ", " + dstOffset);
+    }
+
     /** Fills {@code count32} 32-bit words with {@code value32} (Float.floatToRawIntBits of a fill value), on the stream. */
     public void memset(CudaStorage dst, int value32, long count32) {
         if (count32 < 0 || count32 * 4 > dst.bytes)

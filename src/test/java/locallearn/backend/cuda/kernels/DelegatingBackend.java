@@ -22,6 +22,7 @@ class DelegatingBackend implements Backend {
     @Override public float[] read(Tensor src) { return inner.read(src); }
     @Override public void fill(Tensor x, float value) { inner.fill(x, value); }
     @Override public void copy(Tensor src, Tensor dst) { inner.copy(src, dst); }
+    @Override public void copyRange(Tensor src, int so, Tensor dst, int d, int count) { inner.copyRange(src, so, dst, d, count); }
     @Override public void axpy(float a, Tensor x, Tensor y) { inner.axpy(a, x, y); }
     @Override public void scale(Tensor x, float a) { inner.scale(x, a); }
     @Override public void sum(Tensor x, Tensor out, boolean accumulate) { inner.sum(x, out, accumulate); }
