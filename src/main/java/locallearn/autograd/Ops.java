@@ -204,17 +204,21 @@ public final class Ops {
                     // sg += sum(dy xhat), sb += sum(dy) over this chunk; its dx (over xv) is discarded
                     be.batchNormBackward(xv, dyv, gamma.data(), mean, invStd, xv, sg, sb, from > 0);
                 }
-                float[] g = be.read(gamma.data()), m = be.read(mean), is = be.read(invStd), s2 = be.read(sg), s1 = be.read(sb);
-                float[] av = new float[c], bv = new float[c], cv = new float[c];
-                for (int i = 0; i < c; i++) {
-                    float k = g[i] * is[i] / count;
-                    av[i] = g[i] * is[i];
-                    bv[i] = -k * s2[i] * is[i];
-                    cv[i] = -k * s1[i] + k * s2[i] * is[i] * m[i];
+                // per channel, on the device (no host sync): a = gamma invStd, k = a / N,
+                // b = -k invStd sum(dy xhat), c = k (invStd mean sum(dy xhat) - sum(dy)); vectors are
+                // (1, C) views so channelAffine multiplies them element by element
+                perChannel(be, a, gamma.data(), invStd, zero);                 // a = gamma invStd
+                try (Tensor k = be.allocate(c); Tensor t = be.allocate(c)) {
+                    be.copy(a, k);
+                    be.scale(k, 1f / count);                                    // k = a / N
+                    perChannel(be, t, sg, invStd, zero);                        // t = invStd sum(dy xhat)
+                    perChannel(be, bx, t, k, zero);
+                    be.scale(bx, -1f);                                          // b = -k t
+                    perChannel(be, cx, mean, t, zero);                          // mean t
+                    perChannel(be, cx, cx, k, zero);                            // k mean t
+                    perChannel(be, t, sb, k, zero);                             // k sum(dy)
+                    be.axpy(-1f, t, cx);                                        // c = k mean t - k sum(dy)
                 }
-                be.write(a, av);
-                be.write(bx, bv);
-                be.write(cx, cv);
                 for (int from = 0; from < nb; from += cb) {
                     int n = Math.min(cb, nb - from);
                     cd[0] = n;
@@ -232,6 +236,13 @@ public final class Ops {
             if (needsGrad(x)) tape.accumulate(x, dy); else dy.close();
         }, mean, invStd);
         return out;
+    }
+
+    /** out = u * v + w element by element over C-vectors (out may be u), via channelAffine on (1, C) views. */
+    private static void perChannel(Backend be, Tensor out, Tensor u, Tensor v, Tensor w) {
+        if (out != u) be.copy(u, out);
+        int c = out.numel();
+        be.channelAffine(out.view(1, c), v, w);
     }
 
     // ---- nonlinearities and dropout -----------------------------------------------------------
