@@ -36,14 +36,17 @@ final class BenchMemoryCommand implements Callable<Integer> {
     @Option(names = "--classes", defaultValue = "10", description = "classes (default ${DEFAULT-VALUE})") int classes;
     @Option(names = "--batch", defaultValue = "128", description = "batch size (default ${DEFAULT-VALUE})") int batch;
     @Option(names = "--device", defaultValue = "cpu", description = "cpu (default), cuda or auto") String device;
+    @Option(names = "--memory-chunks", defaultValue = "0",
+            description = "local conv blocks rebuild their sim head and batch norm input in N slices (default ${DEFAULT-VALUE}: hold them)")
+    int memoryChunks;
     @Option(names = "--csv", description = "write the table as CSV to this file") Path csv;
     @Option(names = "--svg", description = "draw peak activation MiB per model and mode as an SVG chart in this file") Path svg;
 
     @Override public Integer call() throws IOException {
         int[] chw = Bench.parseInput(input);
         if (batch < 2) throw new UserError("--batch must be >= 2, got " + batch);
-        for (String mode : modes) Bench.config(models.get(0), chw, classes, batch, mode); // validates names before any work
-        for (String model : models) Bench.config(model, chw, classes, batch, modes.get(0));
+        for (String mode : modes) config(models.get(0), mode); // validates names before any work
+        for (String model : models) config(model, modes.get(0));
         StringBuilder table = new StringBuilder("model,mode,batch,state_bytes,peak_activation_bytes,ratio_to_global\n");
         Map<String, double[]> mib = new LinkedHashMap<>();
         for (String mode : modes) mib.put(mode, new double[models.size()]);
@@ -52,7 +55,7 @@ final class BenchMemoryCommand implements Callable<Integer> {
             for (int i = 0; i < models.size(); i++) {
                 String model = models.get(i);
                 Map<String, Bench.Result> byMode = new LinkedHashMap<>();
-                for (String mode : modes) byMode.put(mode, Bench.run(be, Bench.config(model, chw, classes, batch, mode), 0, 1));
+                for (String mode : modes) byMode.put(mode, Bench.run(be, config(model, mode), 0, 1));
                 Bench.Result global = byMode.get("global");
                 for (var e : byMode.entrySet()) {
                     Bench.Result r = e.getValue();
@@ -75,6 +78,10 @@ final class BenchMemoryCommand implements Callable<Integer> {
                     "model (shallow to deep)", "MiB", models, series));
         }
         return 0;
+    }
+
+    private locallearn.train.TrainConfig config(String model, String mode) {
+        return Bench.config(model, Bench.parseInput(input), classes, batch, mode, null, 1024, memoryChunks);
     }
 
     /** Writes to a temporary file beside {@code target} and renames it, so a failure leaves the old file intact. */

@@ -129,7 +129,7 @@ public final class LocalBlock extends Layer {
         if (bn != null && loss.training() == LossConfig.Training.LOCAL && tape.recording()) {
             // local step: the encoder's output is recomputed for batch norm's backward instead of
             // being held through the heads' backward (the block's peak; see Ops.batchNorm)
-            if (encoder instanceof Conv2d c) {
+            if (encoder instanceof Conv2d c && loss.memoryChunks() > 0) {
                 // conv block: batch norm's backward rebuilds it chunk by chunk, never whole
                 Backend be = tape.backend();
                 Tensor in = x.data();
@@ -165,12 +165,14 @@ public final class LocalBlock extends Layer {
             be.gemm(false, true, proj.dim(0), proj.dim(1), targets.onehot().dim(1), 1f, targets.onehot(), projY.data(), 0f, proj);
         }
         Var pooled = null;
-        if (avgPool != null && loss.bio()) pooled = avgPool.forward(tape, h);
+        // held sim head: pool first, so the sim head's backward (run first) frees conv_loss's
+        // output and gradient before the pred head's gradient is added; sliced: see below
+        if (avgPool != null && (loss.bio() || loss.memoryChunks() == 0)) pooled = avgPool.forward(tape, h);
         if (loss.hasSim()) {
             Var rows;
             if (loss.bio()) {
                 rows = similarityInput(tape, pooled != null ? pooled : h);
-            } else if (simHead instanceof Conv2d c && loss.similarityStd() && channels > 3 && height > 1) {
+            } else if (simHead instanceof Conv2d c && loss.memoryChunks() > 0 && loss.similarityStd() && channels > 3 && height > 1) {
                 // conv_loss then feature-map std, chunk by chunk: conv_loss's output and its
                 // gradient never exist for the whole batch (the local step's peak)
                 rows = c.forwardFeatureMapStd(tape, h, simChunk(h.data().dim(0)));
@@ -180,8 +182,8 @@ public final class LocalBlock extends Layer {
             Tensor target = loss.bio() ? Targets.similarityOf(be, proj) : targets.similarity();
             sim = Ops.mse(tape, Ops.similarity(tape, rows), target);
         }
-        // pooled after the sim head: its backward then runs first and its gradient becomes h's
-        // gradient without a copy; the chunked sim head adds into it slice by slice
+        // sliced sim head: pooled after it, so the pool's backward runs first and its gradient
+        // becomes h's gradient without a copy; the sliced sim head adds into it slice by slice
         if (avgPool != null && pooled == null) pooled = avgPool.forward(tape, h);
         if (loss.hasPred()) {
             Var logits = decoder.forward(tape, pooled != null ? pooled : h);
@@ -201,10 +203,8 @@ public final class LocalBlock extends Layer {
         return total;
     }
 
-    /** Examples per chunk of the sim head and of batch norm's backward: a sixteenth of the batch, so their buffers are a few sixteenths of h. */
-    static int simChunk(int batch) { return Math.max(1, (batch + SIM_CHUNKS - 1) / SIM_CHUNKS); }
-
-    static final int SIM_CHUNKS = 16;
+    /** Examples per slice of the sim head and of batch norm's backward: the batch over memoryChunks, so their buffers are that fraction of h. */
+    private int simChunk(int batch) { return Math.max(1, (batch + loss.memoryChunks() - 1) / loss.memoryChunks()); }
 
     /** (B, D) rows for the similarity matrix: conv maps become their std (c > 3, h > 1) or are flattened. */
     private Var similarityInput(Tape tape, Var x) {

@@ -11,9 +11,14 @@ package locallearn.local;
  * @param dimInDecoder the most inputs the pred head's decoder may have (sets the avg-pool of conv blocks)
  * @param targetProjSize width of the random target projection of the backprop-free variants
  * @param similarityStd replace conv feature maps by their std before the similarity matrix
+ * @param memoryChunks  0: a conv block's local step holds its sim head's output and rebuilds the
+ *                      encoder output once for batch norm's backward (fastest); N > 0: both are
+ *                      rebuilt in N slices of the batch and never held whole, so the step keeps
+ *                      about one block-sized tensor less, for two more encoder forwards and one
+ *                      more sim-head forward (on a GPU the many small launches cost more than that)
  */
 public record LossConfig(Kind kind, Training training, boolean bio, float beta, int dimInDecoder, int targetProjSize,
-                         boolean similarityStd) {
+                         boolean similarityStd, int memoryChunks) {
 
     public enum Kind { PRED, SIM, PREDSIM }
 
@@ -23,11 +28,17 @@ public record LossConfig(Kind kind, Training training, boolean bio, float beta, 
         if (!(beta >= 0 && beta <= 1)) throw new IllegalArgumentException("beta must be in [0, 1], got " + beta);
         if (dimInDecoder < 1) throw new IllegalArgumentException("dim-in-decoder must be >= 1, got " + dimInDecoder);
         if (targetProjSize < 1) throw new IllegalArgumentException("target-proj-size must be >= 1, got " + targetProjSize);
+        if (memoryChunks < 0) throw new IllegalArgumentException("memory-chunks must be >= 0, got " + memoryChunks);
     }
 
     /** The paper's defaults for a kind: beta 0.99, or 0.01 for the backprop-free predsim. */
     public static LossConfig of(Kind kind, Training training, boolean bio) {
-        return new LossConfig(kind, training, bio, bio ? 0.01f : 0.99f, 2048, 128, true);
+        return new LossConfig(kind, training, bio, bio ? 0.01f : 0.99f, 2048, 128, true, 0);
+    }
+
+    /** The same losses with the local step's memory strategy set (see memoryChunks). */
+    public LossConfig withMemoryChunks(int chunks) {
+        return new LossConfig(kind, training, bio, beta, dimInDecoder, targetProjSize, similarityStd, chunks);
     }
 
     public boolean hasPred() { return training != Training.GLOBAL && kind != Kind.SIM; }

@@ -99,11 +99,15 @@ public final class Bench {
      * predsim, or a backprop-free pred-bpf, sim-bpf, predsim-bpf.
      */
     public static TrainConfig config(String model, int[] chw, int classes, int batch, String mode) {
-        return config(model, chw, classes, batch, mode, null, 1024);
+        return config(model, chw, classes, batch, mode, null, 1024, 0);
     }
 
-    /** As above with {@code numLayers} fc blocks (null: 3 for mlp, 1 after the convs) of {@code numHidden} units. */
-    public static TrainConfig config(String model, int[] chw, int classes, int batch, String mode, Integer numLayers, int numHidden) {
+    /**
+     * As above with {@code numLayers} fc blocks (null: 3 for mlp, 1 after the convs) of
+     * {@code numHidden} units, and the local step's memory strategy (LossConfig.memoryChunks).
+     */
+    public static TrainConfig config(String model, int[] chw, int classes, int batch, String mode, Integer numLayers, int numHidden,
+                                     int memoryChunks) {
         boolean bio = mode.endsWith("-bpf");
         String base = bio ? mode.substring(0, mode.length() - 4) : mode;
         locallearn.local.LossConfig.Training training = base.equals("global")
@@ -118,7 +122,7 @@ public final class Bench {
             }
             default -> throw new IllegalArgumentException("unknown mode '" + mode + "' (global, pred, sim, predsim, pred-bpf, sim-bpf, predsim-bpf)");
         };
-        var loss = locallearn.local.LossConfig.of(kind, training, bio);
+        var loss = locallearn.local.LossConfig.of(kind, training, bio).withMemoryChunks(memoryChunks);
         float slope = training == locallearn.local.LossConfig.Training.LOCAL && kind != locallearn.local.LossConfig.Kind.PRED ? 0.01f : 0f;
         var mc = new locallearn.models.ModelConfig(model, chw[0], chw[1], chw[2], classes,
                 numLayers != null ? numLayers : model.equals("mlp") ? 3 : 1, numHidden, 1f, 0f, true, slope, loss);
