@@ -38,7 +38,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "5", description = "model: timed training steps (default ${DEFAULT-VALUE})") int steps;
     @Option(names = "--num-layers", description = "model: fc blocks (default 3 for mlp, 1 for vgg)") Integer numLayers;
     @Option(names = "--num-hidden", defaultValue = "1024", description = "model: fc width (default ${DEFAULT-VALUE})") int numHidden;
-    @Option(names = "--memory-chunks", defaultValue = "0", description = "model: rebuild sim heads and batch norm inputs in N slices (default ${DEFAULT-VALUE})") int memoryChunks;
+    @Option(names = "--memory-chunks", defaultValue = "4", description = "model: rebuild sim heads and batch norm inputs in N slices, 0 holds them (default ${DEFAULT-VALUE})") int memoryChunks;
     @Option(names = "--out-channels", defaultValue = "256", description = "conv: output channels") int outChannels;
     @Option(names = "--batch", defaultValue = "32", description = "conv: batch size") int batch;
     @Option(names = "--kernel", defaultValue = "3", description = "conv: square kernel size") int kernel;

@@ -36,8 +36,8 @@ final class BenchMemoryCommand implements Callable<Integer> {
     @Option(names = "--classes", defaultValue = "10", description = "classes (default ${DEFAULT-VALUE})") int classes;
     @Option(names = "--batch", defaultValue = "128", description = "batch size (default ${DEFAULT-VALUE})") int batch;
     @Option(names = "--device", defaultValue = "cpu", description = "cpu (default), cuda or auto") String device;
-    @Option(names = "--memory-chunks", defaultValue = "0",
-            description = "local conv blocks rebuild their sim head and batch norm input in N slices (default ${DEFAULT-VALUE}: hold them)")
+    @Option(names = "--memory-chunks", defaultValue = "4",
+            description = "local conv blocks rebuild their sim head and batch norm input in N slices, 0 holds them (default ${DEFAULT-VALUE})")
     int memoryChunks;
     @Option(names = "--csv", description = "write the table as CSV to this file") Path csv;
     @Option(names = "--svg", description = "draw peak activation MiB per model and mode as an SVG chart in this file") Path svg;

@@ -59,8 +59,8 @@ final class TrainOptions {
     @Option(names = "--no-similarity-std", description = "flatten conv maps for the similarity matrix instead of their std")
     boolean noSimilarityStd;
     @Option(names = "--memory-chunks", description = "local conv blocks rebuild their sim head and batch norm input in N slices"
-            + " of the batch instead of holding them: less memory, more compute (default ${DEFAULT-VALUE}: hold them)")
-    int memoryChunks = 0;
+            + " of the batch instead of holding them whole; 0 holds them: faster, more memory (default ${DEFAULT-VALUE})")
+    int memoryChunks = LossConfig.DEFAULT_MEMORY_CHUNKS;
     @Option(names = "--no-batch-norm", description = "no batch norm in the blocks")
     boolean noBatchNorm;
     @Option(names = "--cutout", description = "cut one square hole per training image")
