@@ -238,7 +238,7 @@ class HostileFilesTest {
         // raw IDX lengths are fixed by the header: every cut is caught
         assertEquals(0, truncations(c, "train-images-idx3-ubyte").sameData);
         assertEquals(0, truncations(c, "train-labels-idx1-ubyte").sameData);
-        mutations(c, 1000, 1, 0.5);
+        mutations(c, 3000, 1, 0.5);
     }
 
     @Test void idxGzipTruncatedAndMutated() throws IOException {
@@ -246,13 +246,13 @@ class HostileFilesTest {
         // the reader reads to the end of the gzip stream, so a cut in the CRC and length trailer is caught too
         assertEquals(0, truncations(c, "train-images-idx3-ubyte.gz").sameData);
         assertEquals(0, truncations(c, "t10k-labels-idx1-ubyte.gz").sameData);
-        mutations(c, 1000, 2, 0.5);
+        mutations(c, 3000, 2, 0.5);
     }
 
     @Test void cifarArchiveTruncatedAndMutated() throws IOException {
         Case c = cifarArchive();
         truncations(c, "cifar-10-binary.tar.gz");
-        mutations(c, 1000, 3, 0.5);
+        mutations(c, 3000, 3, 0.5);
     }
 
     @Test void paxArchiveTruncatedAndMutated() throws IOException {
@@ -289,14 +289,14 @@ class HostileFilesTest {
         // CIFAR files have no header: cut at a record boundary, a file is a valid shorter one
         Case c = cifar100Folder();
         assertEquals(0, truncations(c, "train.bin", true).sameData);
-        mutations(c, 1000, 4, 0.01);  // only the 2 label bytes of a record can be wrong
+        mutations(c, 3000, 4, 0.01);  // only the 2 label bytes of a record can be wrong
     }
 
     @Test void stlTruncatedAndMutated() throws IOException {
         Case c = stl();
         assertEquals(0, truncations(c, "train_X.bin").sameData);
         assertEquals(0, truncations(c, "train_y.bin").sameData);
-        mutations(c, 1000, 5, 0.2);  // labels, and the lengths of the two files
+        mutations(c, 3000, 5, 0.2);  // labels, and the lengths of the two files
     }
 
     @Test void svhnMatTruncatedAndMutated() throws IOException {
