@@ -30,7 +30,7 @@ import org.openjdk.jmh.infra.BenchmarkParams;
  * {@code stateBytes}, what stays allocated between steps, and {@code peakActivationBytes},
  * the most a step allocates on top of that.
  *
- * <p>Default run (about 10 minutes on 2 cores): {@code ./locallearn jmh TrainStepBench}.
+ * <p>Default run, all 30 configurations (7.5 minutes on 2 cores): {@code ./locallearn jmh TrainStepBench}.
  * A GPU run: {@code ./locallearn jmh TrainStepBench -p device=cuda}; longer and steadier
  * numbers: {@code -wi 3 -i 5 -f 2}.
  */
@@ -38,7 +38,7 @@ import org.openjdk.jmh.infra.BenchmarkParams;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC"})
 @Warmup(iterations = 1)
-@Measurement(iterations = 2)
+@Measurement(iterations = 1)
 public class TrainStepBench {
 
     @State(org.openjdk.jmh.annotations.Scope.Benchmark)
