@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code locallearn train}: loads the dataset, builds the model, trains it, prints one line per
- * epoch, writes metrics.jsonl and a checkpoint each epoch into --out. With no flags: mlp 3x1024
+ * epoch, writes metrics.jsonl and a checkpoint each epoch into --out. With no flags: mlp 1x1024
  * predsim on Fashion-MNIST (the embedded sample when the full set is not installed).
  */
 @Command(name = "train", mixinStandardHelpOptions = true, description = "Train a network with local error signals (or --backprop).")
