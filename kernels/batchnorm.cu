@@ -17,9 +17,10 @@ __device__ __forceinline__ long long bn_index(int j, int c, int C, int inner) {
 
 // y = (x - mean) * invstd * gamma + beta with batch statistics (biased variance); running stats
 // updated with momentum and the unbiased variance (as PyTorch); saves mean and invstd per channel.
-extern "C" __global__ void __launch_bounds__(REDUCE_THREADS) batch_norm_forward_train(const float* __restrict__ x, const float* __restrict__ gamma,
+// y may be x: the block has read its whole channel (block_sum waits for every thread) before any write.
+extern "C" __global__ void __launch_bounds__(REDUCE_THREADS) batch_norm_forward_train(const float* x, const float* __restrict__ gamma,
         const float* __restrict__ beta, float* runningMean, float* runningVar, float momentum, float eps,
-        float* __restrict__ y, float* saveMean, float* saveInvStd, int B, int C, int inner) {
+        float* y, float* saveMean, float* saveInvStd, int B, int C, int inner) {
     __shared__ float scratch[32];
     int c = blockIdx.x;
     int m = B * inner;

@@ -104,16 +104,6 @@ public final class Tape {
         retained.clear();
     }
 
-    /**
-     * Adds {@code g} into v's gradient: becomes the gradient when there is none yet (no copy),
-     * otherwise y += g and g is released. Ops whose backend call overwrites its output use this.
-     */
-    void accumulate(Var v, Tensor g) {
-        if (v.grad == null) {
-            v.grad = g;
-        } else {
-            backend.axpy(1f, g, v.grad);
-            g.close();
-        }
-    }
+    /** Adds {@code g} into v's gradient (Var.addGrad): ops whose backend call overwrites its output use this. */
+    void accumulate(Var v, Tensor g) { v.addGrad(backend, g); }
 }

@@ -1,5 +1,6 @@
 package locallearn.autograd;
 
+import locallearn.backend.Backend;
 import locallearn.tensor.Tensor;
 
 /**
@@ -34,6 +35,19 @@ public final class Var {
     public Tensor grad() { return grad; }
 
     public boolean requiresGrad() { return requiresGrad; }
+
+    /**
+     * Adds {@code g} into the gradient: g becomes it when there is none yet (no copy), otherwise
+     * grad += g and g is released. How every gradient arrives, from the tape or a hand-written backward.
+     */
+    public void addGrad(Backend backend, Tensor g) {
+        if (grad == null) {
+            grad = g;
+        } else {
+            backend.axpy(1f, g, grad);
+            g.close();
+        }
+    }
 
     /** Drops (and releases) the gradient: an optimizer calls this after its step. */
     public void clearGrad() {

@@ -123,6 +123,7 @@ public interface Backend extends AutoCloseable {
      * Training-mode batch norm over x (B, C, inner) with batch statistics per channel (biased
      * variance for normalising); updates runningMean/runningVar with {@code momentum} (PyTorch's
      * 0.1) using the unbiased variance; saves mean and 1/sqrt(var + eps) per channel for backward.
+     * y may be x (in place: a channel's statistics are complete before its first y is written).
      */
     void batchNormForwardTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                                float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd);

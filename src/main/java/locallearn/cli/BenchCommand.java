@@ -38,7 +38,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "5", description = "model: timed training steps (default ${DEFAULT-VALUE})") int steps;
     @Option(names = "--num-layers", description = "model: fc blocks (default 3 for mlp, 1 for vgg)") Integer numLayers;
     @Option(names = "--num-hidden", defaultValue = "1024", description = "model: fc width (default ${DEFAULT-VALUE})") int numHidden;
-    @Option(names = "--memory-chunks", defaultValue = "4", description = "model: rebuild sim heads and batch norm inputs in N slices, 0 holds them (default ${DEFAULT-VALUE})") int memoryChunks;
+    @Option(names = "--memory-chunks", defaultValue = "auto", description = "model: local conv blocks hold only their input and output and rebuild the rest in N slices of the batch; 0 holds more and runs faster; auto: 16 on the CPU, 0 on CUDA (default ${DEFAULT-VALUE})") String memoryChunks;
     @Option(names = "--out-channels", defaultValue = "256", description = "conv: output channels") int outChannels;
     @Option(names = "--batch", defaultValue = "32", description = "conv: batch size") int batch;
     @Option(names = "--kernel", defaultValue = "3", description = "conv: square kernel size") int kernel;
@@ -128,7 +128,7 @@ final class BenchCommand implements Callable<Integer> {
     private Map<String, Object> model(Backend be) {
         int[] chw = chw();
         if (steps < 1 || batch < 2) throw new UserError("--steps must be >= 1 and --batch >= 2");
-        var tc = locallearn.train.Bench.config(model, chw, classes, batch, mode, numLayers, numHidden, memoryChunks);
+        var tc = locallearn.train.Bench.config(model, chw, classes, batch, mode, numLayers, numHidden, locallearn.local.LossConfig.parseMemoryChunks(memoryChunks));
         var res = locallearn.train.Bench.run(be, tc, warmup, steps);
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("impl", "locallearn");

@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import locallearn.local.LossConfig;
 import java.util.concurrent.Callable;
 import locallearn.backend.Backend;
 import locallearn.backend.Backends;
@@ -36,9 +37,9 @@ final class BenchMemoryCommand implements Callable<Integer> {
     @Option(names = "--classes", defaultValue = "10", description = "classes (default ${DEFAULT-VALUE})") int classes;
     @Option(names = "--batch", defaultValue = "128", description = "batch size (default ${DEFAULT-VALUE})") int batch;
     @Option(names = "--device", defaultValue = "cpu", description = "cpu (default), cuda or auto") String device;
-    @Option(names = "--memory-chunks", defaultValue = "4",
-            description = "local conv blocks rebuild their sim head and batch norm input in N slices, 0 holds them (default ${DEFAULT-VALUE})")
-    int memoryChunks;
+    @Option(names = "--memory-chunks", defaultValue = "auto",
+            description = "local conv blocks hold only their input and output and rebuild the rest in N slices of the batch; 0 holds more and runs faster; auto: 16 on the CPU, 0 on CUDA (default ${DEFAULT-VALUE})")
+    String memoryChunks;
     @Option(names = "--csv", description = "write the table as CSV to this file") Path csv;
     @Option(names = "--svg", description = "draw peak activation MiB per model and mode as an SVG chart in this file") Path svg;
 
@@ -81,7 +82,7 @@ final class BenchMemoryCommand implements Callable<Integer> {
     }
 
     private locallearn.train.TrainConfig config(String model, String mode) {
-        return Bench.config(model, Bench.parseInput(input), classes, batch, mode, null, 1024, memoryChunks);
+        return Bench.config(model, Bench.parseInput(input), classes, batch, mode, null, 1024, LossConfig.parseMemoryChunks(memoryChunks));
     }
 
     /** Writes to a temporary file beside {@code target} and renames it, so a failure leaves the old file intact. */

@@ -58,9 +58,9 @@ final class TrainOptions {
     Float beta;
     @Option(names = "--no-similarity-std", description = "flatten conv maps for the similarity matrix instead of their std")
     boolean noSimilarityStd;
-    @Option(names = "--memory-chunks", description = "local conv blocks rebuild their sim head and batch norm input in N slices"
-            + " of the batch instead of holding them whole; 0 holds them: faster, more memory (default ${DEFAULT-VALUE})")
-    int memoryChunks = LossConfig.DEFAULT_MEMORY_CHUNKS;
+    @Option(names = "--memory-chunks", description = "local conv blocks hold only their input and output and rebuild the rest"
+            + " in N slices of the batch; 0 holds more and runs faster; auto: 16 on the CPU, 0 on CUDA (default ${DEFAULT-VALUE})")
+    String memoryChunks = "auto";
     @Option(names = "--no-batch-norm", description = "no batch norm in the blocks")
     boolean noBatchNorm;
     @Option(names = "--cutout", description = "cut one square hole per training image")
@@ -86,7 +86,7 @@ final class TrainOptions {
         if (backprop && noDetach) throw new IllegalArgumentException("--backprop and --no-detach exclude each other");
         LossConfig.Training tr = backprop ? LossConfig.Training.GLOBAL : noDetach ? LossConfig.Training.GLOBAL_AND_LOCAL : LossConfig.Training.LOCAL;
         float b = beta != null ? beta : bio ? 0.01f : 0.99f;
-        return new LossConfig(kind, tr, bio, b, dimInDecoder, targetProjSize, !noSimilarityStd, memoryChunks);
+        return new LossConfig(kind, tr, bio, b, dimInDecoder, targetProjSize, !noSimilarityStd, LossConfig.parseMemoryChunks(memoryChunks));
     }
 
     float slope(LossConfig l) {

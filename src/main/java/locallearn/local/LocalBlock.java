@@ -34,6 +34,7 @@ public final class LocalBlock extends Layer {
     final float slope, dropout;
     final boolean conv;
     final int channels, height, width;
+    final int memoryChunks;   // the local step's slices on this block's device (LossConfig.memoryChunksOn)
     private Optimizer optimizer;
 
     /** A fully connected block, in -> out units. */
@@ -59,6 +60,7 @@ public final class LocalBlock extends Layer {
         this.slope = slope;
         this.dropout = dropout;
         this.loss = loss;
+        this.memoryChunks = loss.memoryChunksOn(init.backend());
         this.bn = child("bn", batchNorm ? new BatchNorm(init, channels) : null);
         boolean bio = loss.bio();
         this.simHead = loss.hasSim() && !bio
@@ -123,21 +125,29 @@ public final class LocalBlock extends Layer {
     /** Output shape of one example: (channels) or (channels, height, width). */
     public int[] outShape() { return conv ? new int[] {channels, height, width} : new int[] {channels}; }
 
+    /**
+     * One local step of this block on its input x (detached): forward, local loss, backward.
+     * Afterwards the block's parameters hold their gradients (the caller's optimizer steps) and
+     * the returned h, before dropout, is what the next stage reads. Conv blocks with memoryChunks
+     * > 0 take the sliced step (SlicedStep); the rest record everything on the tape.
+     */
+    public Var localStep(Tape tape, Var x, Targets targets, Tensor lossSum, Tensor correct) {
+        if (SlicedStep.applies(this)) return SlicedStep.run(this, tape, x, targets, lossSum, correct);
+        Var h = forward(tape, x);
+        Var l = localLoss(tape, h, targets, lossSum, correct);
+        tape.retain(h); // dropout reads it after the update
+        tape.backward(l);
+        return h;
+    }
+
     /** h = nonlin(bn(encoder(x))), before dropout: what the local losses read. */
     @Override public Var forward(Tape tape, Var x) {
         Var z = encoder.forward(tape, x);
         if (bn != null && loss.training() == LossConfig.Training.LOCAL && tape.recording()) {
             // local step: the encoder's output is recomputed for batch norm's backward instead of
             // being held through the heads' backward (the block's peak; see Ops.batchNorm)
-            if (encoder instanceof Conv2d c && loss.memoryChunks() > 0) {
-                // conv block: batch norm's backward rebuilds it chunk by chunk, never whole
-                Backend be = tape.backend();
-                Tensor in = x.data();
-                z = bn.forward(tape, z, (from, n, out) -> c.forwardRows(be, in, from, n, out), simChunk(in.dim(0)));
-            } else {
-                Tape replay = Tape.noGrad(tape.backend());
-                z = bn.forward(tape, z, () -> encoder.forward(replay, x).data());
-            }
+            Tape replay = Tape.noGrad(tape.backend());
+            z = bn.forward(tape, z, () -> encoder.forward(replay, x).data());
         } else if (bn != null) {
             z = bn.forward(tape, z);
         }
@@ -156,6 +166,19 @@ public final class LocalBlock extends Layer {
      * predictions to correct[0], on the device.
      */
     public Var localLoss(Tape tape, Var h, Targets targets, Tensor lossSum, Tensor correct) {
+        // pooled first, so the sim head's backward (run first) frees conv_loss's output and
+        // gradient before the pool's backward makes h's gradient
+        Var pooled = avgPool != null ? avgPool.forward(tape, h) : h;
+        Var rows = null;
+        if (loss.hasSim()) rows = similarityInput(tape, simHead != null ? simHead.forward(tape, h) : pooled);
+        return headsLoss(tape, rows, loss.hasPred() ? pooled : null, targets, lossSum, correct);
+    }
+
+    /**
+     * The losses of the heads: sim on {@code rows} (B, D) when not null, pred on {@code predIn}
+     * (h or its pooling) when not null, and their weighted sum; lossSum and correct as in localLoss.
+     */
+    Var headsLoss(Tape tape, Var rows, Var predIn, Targets targets, Tensor lossSum, Tensor correct) {
         Backend be = tape.backend();
         Var pred = null, sim = null;
         Tensor proj = null;
@@ -164,29 +187,12 @@ public final class LocalBlock extends Layer {
             proj = be.allocate(targets.onehot().dim(0), loss.targetProjSize());
             be.gemm(false, true, proj.dim(0), proj.dim(1), targets.onehot().dim(1), 1f, targets.onehot(), projY.data(), 0f, proj);
         }
-        Var pooled = null;
-        // held sim head: pool first, so the sim head's backward (run first) frees conv_loss's
-        // output and gradient before the pred head's gradient is added; sliced: see below
-        if (avgPool != null && (loss.bio() || loss.memoryChunks() == 0)) pooled = avgPool.forward(tape, h);
-        if (loss.hasSim()) {
-            Var rows;
-            if (loss.bio()) {
-                rows = similarityInput(tape, pooled != null ? pooled : h);
-            } else if (simHead instanceof Conv2d c && loss.memoryChunks() > 0 && loss.similarityStd() && channels > 3 && height > 1) {
-                // conv_loss then feature-map std, chunk by chunk: conv_loss's output and its
-                // gradient never exist for the whole batch (the local step's peak)
-                rows = c.forwardFeatureMapStd(tape, h, simChunk(h.data().dim(0)));
-            } else {
-                rows = similarityInput(tape, simHead.forward(tape, h));
-            }
+        if (rows != null) {
             Tensor target = loss.bio() ? Targets.similarityOf(be, proj) : targets.similarity();
             sim = Ops.mse(tape, Ops.similarity(tape, rows), target);
         }
-        // sliced sim head: pooled after it, so the pool's backward runs first and its gradient
-        // becomes h's gradient without a copy; the sliced sim head adds into it slice by slice
-        if (avgPool != null && pooled == null) pooled = avgPool.forward(tape, h);
-        if (loss.hasPred()) {
-            Var logits = decoder.forward(tape, pooled != null ? pooled : h);
+        if (predIn != null) {
+            Var logits = decoder.forward(tape, predIn);
             if (loss.bio()) {
                 Tensor sign = be.allocate(proj.shape());
                 be.gemm(false, true, sign.dim(0), sign.dim(1), targets.onehot().dim(1), 1f, targets.onehot(), projSign, 0f, sign);
@@ -203,11 +209,8 @@ public final class LocalBlock extends Layer {
         return total;
     }
 
-    /** Examples per slice of the sim head and of batch norm's backward: the batch over memoryChunks, so their buffers are that fraction of h. */
-    private int simChunk(int batch) { return Math.max(1, (batch + loss.memoryChunks() - 1) / loss.memoryChunks()); }
-
     /** (B, D) rows for the similarity matrix: conv maps become their std (c > 3, h > 1) or are flattened. */
-    private Var similarityInput(Tape tape, Var x) {
+    Var similarityInput(Tape tape, Var x) {
         Tensor d = x.data();
         if (d.rank() == 4 && loss.similarityStd() && d.dim(1) > 3 && d.dim(2) > 1) return Ops.featureMapStd(tape, x);
         return Ops.flatten(tape, x);

@@ -1,5 +1,7 @@
 package locallearn.local;
 
+import locallearn.backend.Backend;
+
 /**
  * How hidden blocks learn (paper-summary.md, "Losses"): which local loss, whether it is the
  * backprop-free variant, its weighting, and the sizes of its heads.
@@ -11,11 +13,12 @@ package locallearn.local;
  * @param dimInDecoder the most inputs the pred head's decoder may have (sets the avg-pool of conv blocks)
  * @param targetProjSize width of the random target projection of the backprop-free variants
  * @param similarityStd replace conv feature maps by their std before the similarity matrix
- * @param memoryChunks  0: a conv block's local step holds its sim head's output and rebuilds the
- *                      encoder output once for batch norm's backward (fastest); N > 0: both are
- *                      rebuilt in N slices of the batch and never held whole, so the step keeps
- *                      about one block-sized tensor less, for two more encoder forwards and one
- *                      more sim-head forward (on a GPU the many small launches cost more than that)
+ * @param memoryChunks  how a conv block's local step trades compute for memory:
+ *                      0 holds the sim head's output and rebuilds the encoder's output once for
+ *                      batch norm's backward (fastest); N > 0 holds only the block's input and
+ *                      output and rebuilds the rest in N slices of the batch (SlicedStep: about
+ *                      twice the conv work of the block, one fifth of its memory for N = 16);
+ *                      {@link #AUTO_MEMORY_CHUNKS} picks per device ({@link #memoryChunksOn})
  */
 public record LossConfig(Kind kind, Training training, boolean bio, float beta, int dimInDecoder, int targetProjSize,
                          boolean similarityStd, int memoryChunks) {
@@ -28,19 +31,44 @@ public record LossConfig(Kind kind, Training training, boolean bio, float beta, 
         if (!(beta >= 0 && beta <= 1)) throw new IllegalArgumentException("beta must be in [0, 1], got " + beta);
         if (dimInDecoder < 1) throw new IllegalArgumentException("dim-in-decoder must be >= 1, got " + dimInDecoder);
         if (targetProjSize < 1) throw new IllegalArgumentException("target-proj-size must be >= 1, got " + targetProjSize);
-        if (memoryChunks < 0) throw new IllegalArgumentException("memory-chunks must be >= 0, got " + memoryChunks);
+        if (memoryChunks < 0 && memoryChunks != AUTO_MEMORY_CHUNKS) throw new IllegalArgumentException("memory-chunks must be >= 0 or auto, got " + memoryChunks);
     }
 
+    /** memoryChunks that picks per device: see {@link #memoryChunksOn}. */
+    public static final int AUTO_MEMORY_CHUNKS = -1;
+
+    /** Slices on the CPU under AUTO_MEMORY_CHUNKS. */
+    public static final int CPU_MEMORY_CHUNKS = 16;
+
     /**
-     * Slices of the local step's memory strategy by default: on an H200, vgg8b batch 128 predsim,
-     * 4 keeps 0.59x global's activations at 1.15x PyTorch's speed; 0 keeps 0.63x at 1.78x; 8 keeps
-     * 0.52x but falls to 0.98x (small launches).
+     * The slices a conv block's local step uses on {@code backend}. AUTO: 16 on the CPU, where a
+     * slice's ops run as fast per example as the whole batch's and the cost is only the rebuilt
+     * work; 0 (held) on CUDA, where the step is short and each slice adds kernel launches (on an
+     * H200, vgg8b batch 128 predsim: held 1.78x PyTorch's speed, 4 slices 1.15x, 8 slices 0.98x).
      */
-    public static final int DEFAULT_MEMORY_CHUNKS = 4;
+    public int memoryChunksOn(Backend backend) {
+        if (memoryChunks != AUTO_MEMORY_CHUNKS) return memoryChunks;
+        return backend.name().equals("cpu") ? CPU_MEMORY_CHUNKS : 0;
+    }
+
+    /** --memory-chunks' text: "auto" or a count >= 0. */
+    public static int parseMemoryChunks(String text) {
+        if (text.equals("auto")) return AUTO_MEMORY_CHUNKS;
+        try {
+            int n = Integer.parseInt(text);
+            if (n >= 0) return n;
+        } catch (NumberFormatException e) {
+            // the message below
+        }
+        throw new IllegalArgumentException("memory-chunks must be 'auto' or a count >= 0, got '" + text + "'");
+    }
+
+    /** memoryChunks as parseMemoryChunks reads it. */
+    public String memoryChunksText() { return memoryChunks == AUTO_MEMORY_CHUNKS ? "auto" : String.valueOf(memoryChunks); }
 
     /** The paper's defaults for a kind: beta 0.99, or 0.01 for the backprop-free predsim. */
     public static LossConfig of(Kind kind, Training training, boolean bio) {
-        return new LossConfig(kind, training, bio, bio ? 0.01f : 0.99f, 2048, 128, true, DEFAULT_MEMORY_CHUNKS);
+        return new LossConfig(kind, training, bio, bio ? 0.01f : 0.99f, 2048, 128, true, AUTO_MEMORY_CHUNKS);
     }
 
     /** The same losses with the local step's memory strategy set (see memoryChunks). */

@@ -3,6 +3,8 @@ package locallearn.nn;
 import locallearn.autograd.Ops;
 import locallearn.autograd.Tape;
 import locallearn.autograd.Var;
+import locallearn.backend.Backend;
+import locallearn.tensor.Tensor;
 
 /**
  * BatchNorm1d and BatchNorm2d in one (x is (B, C) or (B, C, H, W)): weight 1, bias 0,
@@ -19,17 +21,27 @@ public final class BatchNorm extends Layer {
         runningVar = buffer("running_var", Var.constant(init.constant(1f, channels)));
     }
 
+    /** gamma */
+    public Var weight() { return weight; }
+
+    /** beta */
+    public Var bias() { return bias; }
+
     @Override public Var forward(Tape tape, Var x) {
         return Ops.batchNorm(tape, x, weight, bias, runningMean.data(), runningVar.data(), MOMENTUM, EPS);
     }
 
     /** The forward with x released at once and rebuilt by {@code recomputeInput} for backward (see Ops). */
-    public Var forward(Tape tape, Var x, java.util.function.Supplier<locallearn.tensor.Tensor> recomputeInput) {
+    public Var forward(Tape tape, Var x, java.util.function.Supplier<Tensor> recomputeInput) {
         return Ops.batchNorm(tape, x, weight, bias, runningMean.data(), runningVar.data(), MOMENTUM, EPS, recomputeInput);
     }
 
-    /** The forward with x released at once and rebuilt {@code chunk} examples at a time for backward (see Ops.batchNormChunked). */
-    public Var forward(Tape tape, Var x, Ops.Rows recompute, int chunk) {
-        return Ops.batchNormChunked(tape, x, weight, bias, runningMean.data(), runningVar.data(), MOMENTUM, EPS, recompute, chunk);
+    /**
+     * Training-mode normalisation of x over itself, recording nothing: the running statistics
+     * are updated and the batch mean and 1/sqrt(var + eps) per channel written for a
+     * hand-written backward.
+     */
+    public void forwardTrainInPlace(Backend be, Tensor x, Tensor mean, Tensor invStd) {
+        be.batchNormForwardTrain(x, weight.data(), bias.data(), runningMean.data(), runningVar.data(), MOMENTUM, EPS, x, mean, invStd);
     }
 }

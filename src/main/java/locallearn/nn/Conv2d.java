@@ -3,6 +3,7 @@ package locallearn.nn;
 import locallearn.autograd.Ops;
 import locallearn.autograd.Tape;
 import locallearn.autograd.Var;
+import locallearn.backend.ConvGeom;
 
 /** Square-kernel convolution, PyTorch's init: uniform +-1/sqrt(in * k * k) for weight and bias. */
 public final class Conv2d extends Layer {
@@ -17,31 +18,21 @@ public final class Conv2d extends Layer {
         this.pad = pad;
     }
 
+    public Var weight() { return weight; }
+
+    /** The bias, or null for a layer without one. */
+    public Var bias() { return bias; }
+
     public int outChannels() { return weight.data().dim(0); }
 
     /** Output side for an input side of {@code in} pixels. */
     public int outSize(int in) { return (in + 2 * pad - weight.data().dim(2)) / stride + 1; }
 
+    /** The convolution of a (batch, in, h, w) input by this layer. */
+    public ConvGeom geometry(int batch, int h, int w) {
+        var wd = weight.data();
+        return new ConvGeom(batch, wd.dim(1), h, w, wd.dim(0), wd.dim(2), wd.dim(3), stride, pad);
+    }
+
     @Override public Var forward(Tape tape, Var x) { return Ops.conv2d(tape, x, weight, bias, stride, pad); }
-
-    /** The forward of examples [from, from + n) of x (B, C, H, W) into out (n, K, oH, oW), recording nothing. */
-    public void forwardRows(locallearn.backend.Backend be, locallearn.tensor.Tensor x, int from, int n, locallearn.tensor.Tensor out) {
-        var w = weight.data();
-        int c = x.dim(1), h = x.dim(2), wi = x.dim(3), row = c * h * wi;
-        try (var xc = be.allocate(n, c, h, wi)) {
-            be.copyRange(x, from * row, xc, 0, n * row);
-            be.conv2dForward(xc, w, bias == null ? null : bias.data(), out,
-                    new locallearn.backend.ConvGeom(n, c, h, wi, w.dim(0), w.dim(2), w.dim(3), stride, pad));
-        }
-    }
-
-    /**
-     * featureMapStd(forward(x)), {@code chunk} examples at a time, without ever holding the whole
-     * conv output (Ops.convFeatureMapStd): what a local block's sim head reads. No bias allowed
-     * (a bias shifts each map and leaves its std unchanged, so the sim head has none).
-     */
-    public Var forwardFeatureMapStd(Tape tape, Var x, int chunk) {
-        if (bias != null) throw new IllegalArgumentException("conv2d: forwardFeatureMapStd needs a layer without bias");
-        return Ops.convFeatureMapStd(tape, x, weight, stride, pad, chunk);
-    }
 }

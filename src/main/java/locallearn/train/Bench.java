@@ -99,7 +99,7 @@ public final class Bench {
      * predsim, or a backprop-free pred-bpf, sim-bpf, predsim-bpf.
      */
     public static TrainConfig config(String model, int[] chw, int classes, int batch, String mode) {
-        return config(model, chw, classes, batch, mode, null, 1024, locallearn.local.LossConfig.DEFAULT_MEMORY_CHUNKS);
+        return config(model, chw, classes, batch, mode, null, 1024, locallearn.local.LossConfig.AUTO_MEMORY_CHUNKS);
     }
 
     /**

@@ -132,7 +132,7 @@ public final class Checkpoints {
         m.put("dim_in_decoder", String.valueOf(l.dimInDecoder()));
         m.put("target_proj_size", String.valueOf(l.targetProjSize()));
         m.put("similarity_std", String.valueOf(l.similarityStd()));
-        m.put("memory_chunks", String.valueOf(l.memoryChunks()));
+        m.put("memory_chunks", l.memoryChunksText());
         m.put("epochs", String.valueOf(c.epochs()));
         m.put("batch_size", String.valueOf(c.batchSize()));
         m.put("lr", String.valueOf(c.lr()));
@@ -155,7 +155,7 @@ public final class Checkpoints {
             LossConfig l = new LossConfig(LossConfig.Kind.valueOf(m.get("loss")), LossConfig.Training.valueOf(m.get("training")),
                     Boolean.parseBoolean(m.get("bio")), Float.parseFloat(m.get("beta")), Integer.parseInt(m.get("dim_in_decoder")),
                     Integer.parseInt(m.get("target_proj_size")), Boolean.parseBoolean(m.get("similarity_std")),
-                    Integer.parseInt(m.getOrDefault("memory_chunks", String.valueOf(LossConfig.DEFAULT_MEMORY_CHUNKS))));
+                    LossConfig.parseMemoryChunks(m.getOrDefault("memory_chunks", "auto")));
             return new ModelConfig(m.get("model"), Integer.parseInt(in[0]), Integer.parseInt(in[1]), Integer.parseInt(in[2]),
                     Integer.parseInt(m.get("classes")), Integer.parseInt(m.get("num_layers")), Integer.parseInt(m.get("num_hidden")),
                     Float.parseFloat(m.get("feat_mult")), Float.parseFloat(m.get("dropout")), Boolean.parseBoolean(m.get("batch_norm")),

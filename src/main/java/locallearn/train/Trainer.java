@@ -222,10 +222,7 @@ public final class Trainer implements AutoCloseable {
                 if (blk == null) {
                     next = stage.layer().forward(t, x).data();
                 } else {
-                    Var h = blk.forward(t, x);
-                    Var l = blk.localLoss(t, h, batch.targets(), layerLoss[k], layerCorrect[k]);
-                    t.retain(h); // dropout reads it after the update
-                    t.backward(l);
+                    Var h = blk.localStep(t, x, batch.targets(), layerLoss[k], layerCorrect[k]);
                     blk.optimizer().step(lr);
                     next = blk.dropout(t.withoutGrad(), h, stream(step, SLOT_LAYER + k)).data();
                     k++;

@@ -38,9 +38,9 @@ class MemoryTest {
         assertTrue(ratio <= max, model + ": predsim activation " + local.peakActivationBytes() + " / global " + global.peakActivationBytes() + " = " + ratio);
     }
 
-    @Test void vgg8bPredsimKeepsAtMostSixTenthsOfGlobalActivations() { assertRatio("vgg8b", LossConfig.DEFAULT_MEMORY_CHUNKS, 0.6); }
+    @Test void vgg8bPredsimKeepsAtMostSixTenthsOfGlobalActivations() { assertRatio("vgg8b", LossConfig.AUTO_MEMORY_CHUNKS, 0.6); }
 
-    @Test void vgg11bPredsimKeepsAtMostFortyFiveHundredthsOfGlobalActivations() { assertRatio("vgg11b", LossConfig.DEFAULT_MEMORY_CHUNKS, 0.45); }
+    @Test void vgg11bPredsimKeepsAtMostFortyFiveHundredthsOfGlobalActivations() { assertRatio("vgg11b", LossConfig.AUTO_MEMORY_CHUNKS, 0.45); }
 
     @Test void vgg16SlicedPredsimKeepsAtMostThirtyOneHundredthsOfGlobalActivations() { assertRatio("vgg16", 16, 0.31); }
 
