@@ -12,11 +12,11 @@ import locallearn.train.Trainer;
 import org.junit.jupiter.api.Test;
 
 /**
- * The local step's two memory strategies compute the same training: holding the sim head's
- * output and the encoder's (memoryChunks 0) or rebuilding them in slices (7 slices of a batch of
- * 32: six of 5 and a partial one of 2). After three steps of a small VGG the networks agree on the
- * test loss within float rounding: the sliced batch norm backward evaluates dx as a dy + b x + c,
- * a different order of the same float operations (measured difference about 1e-6).
+ * The local step's two memory strategies compute the same training: the held step on the tape
+ * (memoryChunks 0) and the sliced step (7 slices of a batch of 32: six of 5 and a partial one of
+ * 2). After three steps of a small VGG the networks agree on the test loss within float
+ * rounding: the sliced step sums slice by slice and weighs three filter gradients instead of
+ * forming batch norm's dz (measured difference about 1e-6).
  */
 class MemoryChunksTest {
     /** {test loss, test error, peak activation bytes of a fourth step}. */
