@@ -374,6 +374,11 @@ public final class SelfTest {
                 be.batchNormForwardTrain(in(be, x, d), in(be, gamma, c), in(be, beta, c), trm, trv, 0.1f, 1e-5f, y, sm, si);
                 return outs(be, "y", y, "runningMean", trm, "runningVar", trv, "saveMean", sm, "saveInvStd", si);
             });
+            add("batchNormForwardTrain", dims(d) + " in place", tol, 1e-5, be -> {
+                Tensor xy = in(be, x, d), sm = be.allocate(c), si = be.allocate(c);
+                be.batchNormForwardTrain(xy, in(be, gamma, c), in(be, beta, c), in(be, rm, c), in(be, rv, c), 0.1f, 1e-5f, xy, sm, si);
+                return outs(be, "y", xy, "saveMean", sm, "saveInvStd", si);
+            });
             add("batchNormForwardEval", dims(d), 1e-6, 1e-6, be -> {
                 Tensor y = be.allocate(d);
                 be.batchNormForwardEval(in(be, x, d), in(be, gamma, c), in(be, beta, c), in(be, rm, c), in(be, rv, c), 1e-5f, y);
