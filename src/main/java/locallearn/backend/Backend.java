@@ -128,7 +128,7 @@ public interface Backend extends AutoCloseable {
     void batchNormForwardTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                                float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd);
 
-    /** Eval-mode batch norm with the running statistics. */
+    /** Eval-mode batch norm with the running statistics. y may be x. */
     void batchNormForwardEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, float eps, Tensor y);
 
     /** dx from dy; dgamma and dbeta (+)= their gradients. dx may be x (in place: each x is read before its dx is written). */

@@ -384,6 +384,11 @@ public final class SelfTest {
                 be.batchNormForwardEval(in(be, x, d), in(be, gamma, c), in(be, beta, c), in(be, rm, c), in(be, rv, c), 1e-5f, y);
                 return outs(be, "y", y);
             });
+            add("batchNormForwardEval", dims(d) + " in place", 1e-6, 1e-6, be -> {
+                Tensor xy = in(be, x, d);
+                be.batchNormForwardEval(xy, in(be, gamma, c), in(be, beta, c), in(be, rm, c), in(be, rv, c), 1e-5f, xy);
+                return outs(be, "y", xy);
+            });
             for (boolean acc : new boolean[] {false, true}) {
                 // dx = k (m dy - sum dy - xhat sum dy xhat) cancels sums of m terms
                 add("batchNormBackward", dims(d) + (acc ? " accumulate" : ""), 4 * tol, 1e-5, be -> {

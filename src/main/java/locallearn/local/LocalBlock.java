@@ -148,6 +148,8 @@ public final class LocalBlock extends Layer {
             // being held through the heads' backward (the block's peak; see Ops.batchNorm)
             Tape replay = Tape.noGrad(tape.backend());
             z = bn.forward(tape, z, () -> encoder.forward(replay, x).data());
+        } else if (bn != null && !tape.training()) {
+            bn.forwardEvalInPlace(tape.backend(), z.data()); // eval (a test or a frozen block): only this tensor reads it
         } else if (bn != null) {
             z = bn.forward(tape, z);
         }

@@ -36,6 +36,11 @@ public final class BatchNorm extends Layer {
         return Ops.batchNorm(tape, x, weight, bias, runningMean.data(), runningVar.data(), MOMENTUM, EPS, recomputeInput);
     }
 
+    /** Eval-mode normalisation of x over itself (running statistics), recording nothing. */
+    public void forwardEvalInPlace(Backend be, Tensor x) {
+        be.batchNormForwardEval(x, weight.data(), bias.data(), runningMean.data(), runningVar.data(), EPS, x);
+    }
+
     /**
      * Training-mode normalisation of x over itself, recording nothing: the running statistics
      * are updated and the batch mean and 1/sqrt(var + eps) per channel written for a

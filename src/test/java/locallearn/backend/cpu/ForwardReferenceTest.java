@@ -144,6 +144,9 @@ class ForwardReferenceTest {
             }
             be.batchNormForwardEval(xt, gt, bt, rmt, rvt, eps, y);
             near("batchNormForwardEval " + xt.shape(), ee, be.read(y), 1e-5, 1e-4);
+            Tensor xy = t(be, x, s);
+            be.batchNormForwardEval(xy, gt, bt, rmt, rvt, eps, xy);
+            near("batchNormForwardEval in place " + xt.shape(), ee, be.read(xy), 1e-5, 1e-4);
             // in place (y = x), as the sliced local step runs it: the same normalised values
             be.batchNormForwardTrain(xt, gt, bt, t(be, rm, nc), t(be, rv, nc), momentum, eps, xt, sm, si);
             near(what + " in place", ey, be.read(xt), 1e-5, 1e-4);
