@@ -33,7 +33,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--input", defaultValue = "128x32x32", description = "conv or model: input CxHxW (default ${DEFAULT-VALUE})") String input;
 
     @Option(names = "--model", description = "model: time training steps of this network (mlp, vgg8b, ...)") String model;
-    @Option(names = "--mode", defaultValue = "predsim", description = "model: predsim, pred, sim, global or a backprop-free pred-bpf, sim-bpf, predsim-bpf (default ${DEFAULT-VALUE})") String mode;
+    @Option(names = "--mode", defaultValue = "predsim", description = "model: predsim, pred, sim, global, a backprop-free pred-bpf, sim-bpf, predsim-bpf, or a local mode + -greedy"
+            + " (greedy layer-wise; the timed steps cycle through the blocks) (default ${DEFAULT-VALUE})") String mode;
     @Option(names = "--classes", defaultValue = "10", description = "model: classes (default ${DEFAULT-VALUE})") int classes;
     @Option(names = "--steps", defaultValue = "5", description = "model: timed training steps (default ${DEFAULT-VALUE})") int steps;
     @Option(names = "--num-layers", description = "model: fc blocks (default 3 for mlp, 1 for vgg)") Integer numLayers;

@@ -17,10 +17,15 @@ final class EpochPrinter implements TrainListener {
     @Override public void onEpoch(EpochMetrics m) {
         if (bar != null) bar.print("\r\033[K");
         StringBuilder b = new StringBuilder();
-        b.append(String.format("epoch %d  lr %.2e  train loss %.4f err %.2f%%  test loss %.4f err %.2f%%  %.0f img/s  %.1fs  peak %s",
-                m.epoch(), m.lr(), m.trainLoss(), 100 * m.trainError(), m.testLoss(), 100 * m.testError(), m.imagesPerSecond(), m.seconds(),
-                bytes(m.peakBytes())));
+        // greedy layer-wise training: the output layer and all but one block do not train in an epoch (NaN)
+        String train = Double.isNaN(m.trainLoss()) ? "train -" : String.format("train loss %.4f err %.2f%%", m.trainLoss(), 100 * m.trainError());
+        b.append(String.format("epoch %d  lr %.2e  %s  test loss %.4f err %.2f%%  %.0f img/s  %.1fs  peak %s",
+                m.epoch(), m.lr(), train, m.testLoss(), 100 * m.testError(), m.imagesPerSecond(), m.seconds(), bytes(m.peakBytes())));
         for (int i = 0; i < m.layers().size(); i++) {
+            if (Double.isNaN(m.layerLoss()[i])) {
+                b.append(String.format("%n  %-22s not training", m.layers().get(i)));
+                continue;
+            }
             b.append(String.format("%n  %-22s local loss %.4f", m.layers().get(i), m.layerLoss()[i]));
             if (!Double.isNaN(m.layerError()[i])) b.append(String.format("  local err %.2f%%", 100 * m.layerError()[i]));
         }

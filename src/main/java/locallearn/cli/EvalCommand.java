@@ -36,7 +36,7 @@ final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException(checkpoint + ": model takes " + mc.channels() + "x" + mc.height() + "x" + mc.width() + " images of "
                     + mc.classes() + " classes, " + name + " has " + spec.channels() + "x" + spec.height() + "x" + spec.width() + " of " + spec.classes());
         var split = Datasets.load(name, data, new Datasets.LoadOptions(1, limitTest, false));
-        TrainConfig tc = new TrainConfig(mc, 1, batchSize, 1e-3f, new int[0], 1f, Optimizer.Kind.ADAM, 0f, 0f, 1, 0, 0, 0);
+        TrainConfig tc = new TrainConfig(mc, 1, batchSize, 1e-3f, new int[0], 1f, Optimizer.Kind.ADAM, 0f, 0f, 1, 0, 0, 0, false);
         try (Backend be = Backends.create(device, msg -> System.err.println("locallearn: " + msg)); Trainer t = new Trainer(be, tc, split.test(), split.test(), spec)) {
             Checkpoints.loadWeights(checkpoint, t.net(), be);
             double[] r = t.evaluate(split.test());

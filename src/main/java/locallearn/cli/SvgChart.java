@@ -49,9 +49,12 @@ final class SvgChart {
                 pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", px, py));
                 b.append(String.format(Locale.ROOT, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"/>%n", px, py, s.color()));
             }
-            b.append(String.format(Locale.ROOT, "<polyline points=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\"/>%n", pts.toString().trim(), s.color()));
+            // series after the second are dashed: one that coincides with an earlier one (greedy and
+            // predsim) still shows
+            String dash = si >= 2 ? " stroke-dasharray=\"7 5\"" : "";
+            b.append(String.format(Locale.ROOT, "<polyline points=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s/>%n", pts.toString().trim(), s.color(), dash));
             int ly = top + 10 + si * 22;
-            b.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/>%n", left + pw + 20, left + pw + 44, ly, ly, s.color()));
+            b.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"%s/>%n", left + pw + 20, left + pw + 44, ly, ly, s.color(), dash));
             b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\">%s</text>%n", left + pw + 50, ly + 4, escape(s.name())));
         }
         return b.append("</svg>\n").toString();

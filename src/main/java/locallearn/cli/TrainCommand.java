@@ -58,16 +58,17 @@ final class TrainCommand implements Callable<Integer> {
                 metrics.keepFirst(trainer.epoch());
             }
             PrintStream err = System.err;
-            err.printf("locallearn train: %s on %s (%s: %d train, %d test), %s, %s, %d epochs, batch %d, lr %s, seed %d -> %s%n",
+            err.printf("locallearn train: %s on %s (%s: %d train, %d test), %s, %s, %s, batch %d, lr %s, seed %d -> %s%n",
                     mc.name(), spec.name(), split.source(), split.train().size(), split.test().size(), describeMode(mc), be.describe(),
-                    config.epochs(), config.batchSize(), config.lr(), config.seed(), dir);
+                    config.greedy() ? "greedy: " + trainer.net().blocks().size() + " blocks x " + config.epochs() + " epochs"
+                            : config.epochs() + " epochs", config.batchSize(), config.lr(), config.seed(), dir);
             if (resume != null) err.printf("resumed from %s at epoch %d (step %d)%n", resume, trainer.epoch(), trainer.step());
             List<TrainListener> listeners = new ArrayList<>();
             boolean bar = progress.equals("always") || (progress.equals("auto") && System.console() != null && System.console().isTerminal());
             if (bar) listeners.add(new ProgressBar(err));
             listeners.add(new EpochPrinter(System.out, bar ? err : null));
             listeners.add(metrics);
-            trainer.fit(config.epochs(), listeners, dir);
+            trainer.fit(trainer.totalEpochs(), listeners, dir);
         }
         return 0;
     }

@@ -61,6 +61,9 @@ final class TrainOptions {
     @Option(names = "--memory-chunks", description = "local conv blocks hold only their input and output and rebuild the rest"
             + " in N slices of the batch; 0 holds more and runs faster; auto: 16 on the CPU, 0 on CUDA (default ${DEFAULT-VALUE})")
     String memoryChunks = "auto";
+    @Option(names = "--greedy", description = "greedy layer-wise: train the blocks one after the other, --epochs each,"
+            + " earlier blocks frozen; the output layer trains with the last block")
+    boolean greedy;
     @Option(names = "--no-batch-norm", description = "no batch norm in the blocks")
     boolean noBatchNorm;
     @Option(names = "--cutout", description = "cut one square hole per training image")
@@ -114,7 +117,7 @@ final class TrainOptions {
 
     TrainConfig trainConfig(ModelConfig m) {
         return new TrainConfig(m, epochs, batchSize, lr, milestones, lrDecayFact, optimizerKind(), momentum, weightDecay, seed,
-                cutout ? length : 0, classesPerBatch, classesPerBatchUntilEpoch);
+                cutout ? length : 0, classesPerBatch, classesPerBatchUntilEpoch, greedy);
     }
 
     @Override public String toString() { return model + " " + loss + " " + Arrays.toString(milestones); }

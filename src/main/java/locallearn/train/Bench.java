@@ -58,9 +58,24 @@ public final class Bench {
 
     /**
      * One more training step on the first batch of {@code data}, synchronised, with its memory
-     * measured (the accounting is exact, so one step gives the figures of every step).
+     * measured (the accounting is exact, so one step gives the figures of every step). Greedy
+     * layer-wise training steps differ by the block that trains: one step of each, the largest.
      */
     public static StepMemory measuredStep(Trainer t, Dataset data) {
+        if (!t.config().greedy()) return measuredOneStep(t, data);
+        int epoch = t.epoch();
+        long step = t.step();
+        StepMemory most = null;
+        for (int b = 0; b < t.net().blocks().size(); b++) {
+            t.restore(b * t.config().epochs(), step);
+            StepMemory m = measuredOneStep(t, data);
+            if (most == null || m.peakActivationBytes() > most.peakActivationBytes()) most = m;
+        }
+        t.restore(epoch, step);
+        return most;
+    }
+
+    private static StepMemory measuredOneStep(Trainer t, Dataset data) {
         Backend be = t.backend();
         try (Scope s = Scope.open()) {
             Trainer.Batch b = t.batch(data, null, 0, t.config().batchSize(), false, 0);
@@ -73,7 +88,9 @@ public final class Bench {
         }
     }
 
+    /** A step of a run; greedy runs cycle through their blocks, one block's step each. */
     private static void step(Trainer t, Dataset data, long index) {
+        if (t.config().greedy()) t.restore((int) (index % t.net().blocks().size()) * t.config().epochs(), t.step());
         try (Scope s = Scope.open()) {
             t.trainStep(t.batch(data, null, 0, t.config().batchSize(), false, index), t.config().lr());
         }
@@ -96,7 +113,8 @@ public final class Bench {
      * The configuration a benchmark measures, as torch_ref.py builds it: Adam at 5e-4, 1024-wide fc
      * blocks (3 for mlp, 1 after the convs), no dropout, batch norm, the paper's nonlinearity
      * (leaky ReLU for sim and predsim, ReLU otherwise). {@code mode} is global, pred, sim,
-     * predsim, or a backprop-free pred-bpf, sim-bpf, predsim-bpf.
+     * predsim, a backprop-free pred-bpf, sim-bpf, predsim-bpf, or any local mode trained greedily
+     * layer-wise with "-greedy" appended (predsim-greedy).
      */
     public static TrainConfig config(String model, int[] chw, int classes, int batch, String mode) {
         return config(model, chw, classes, batch, mode, null, 1024, locallearn.local.LossConfig.AUTO_MEMORY_CHUNKS);
@@ -108,8 +126,12 @@ public final class Bench {
      */
     public static TrainConfig config(String model, int[] chw, int classes, int batch, String mode, Integer numLayers, int numHidden,
                                      int memoryChunks) {
-        boolean bio = mode.endsWith("-bpf");
-        String base = bio ? mode.substring(0, mode.length() - 4) : mode;
+        String modes = "global, pred, sim, predsim, pred-bpf, sim-bpf, predsim-bpf, or a local mode + -greedy";
+        boolean greedy = mode.endsWith("-greedy");
+        String local = greedy ? mode.substring(0, mode.length() - 7) : mode;
+        boolean bio = local.endsWith("-bpf");
+        String base = bio ? local.substring(0, local.length() - 4) : local;
+        if (greedy && base.equals("global")) throw new IllegalArgumentException("unknown mode '" + mode + "' (" + modes + ")");
         locallearn.local.LossConfig.Training training = base.equals("global")
                 ? locallearn.local.LossConfig.Training.GLOBAL : locallearn.local.LossConfig.Training.LOCAL;
         locallearn.local.LossConfig.Kind kind = switch (base) {
@@ -117,15 +139,15 @@ public final class Bench {
             case "sim" -> locallearn.local.LossConfig.Kind.SIM;
             case "predsim" -> locallearn.local.LossConfig.Kind.PREDSIM;
             case "global" -> {
-                if (bio) throw new IllegalArgumentException("unknown mode '" + mode + "' (global, pred, sim, predsim, pred-bpf, sim-bpf, predsim-bpf)");
+                if (bio) throw new IllegalArgumentException("unknown mode '" + mode + "' (" + modes + ")");
                 yield locallearn.local.LossConfig.Kind.PREDSIM;
             }
-            default -> throw new IllegalArgumentException("unknown mode '" + mode + "' (global, pred, sim, predsim, pred-bpf, sim-bpf, predsim-bpf)");
+            default -> throw new IllegalArgumentException("unknown mode '" + mode + "' (" + modes + ")");
         };
         var loss = locallearn.local.LossConfig.of(kind, training, bio).withMemoryChunks(memoryChunks);
         float slope = training == locallearn.local.LossConfig.Training.LOCAL && kind != locallearn.local.LossConfig.Kind.PRED ? 0.01f : 0f;
         var mc = new locallearn.models.ModelConfig(model, chw[0], chw[1], chw[2], classes,
                 numLayers != null ? numLayers : model.equals("mlp") ? 3 : 1, numHidden, 1f, 0f, true, slope, loss);
-        return new TrainConfig(mc, 1, batch, 5e-4f, new int[0], 0.25f, locallearn.optim.Optimizer.Kind.ADAM, 0.9f, 0f, 1, 0, 0, 0);
+        return new TrainConfig(mc, 1, batch, 5e-4f, new int[0], 0.25f, locallearn.optim.Optimizer.Kind.ADAM, 0.9f, 0f, 1, 0, 0, 0, greedy);
     }
 }

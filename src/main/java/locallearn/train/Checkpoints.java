@@ -145,6 +145,7 @@ public final class Checkpoints {
         m.put("cutout", String.valueOf(c.cutout()));
         m.put("classes_per_batch", String.valueOf(c.classesPerBatch()));
         m.put("classes_per_batch_until_epoch", String.valueOf(c.classesPerBatchUntilEpoch()));
+        m.put("greedy", String.valueOf(c.greedy()));
         return m;
     }
 

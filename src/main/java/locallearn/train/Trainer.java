@@ -107,6 +107,15 @@ public final class Trainer implements AutoCloseable {
         this.step = step;
     }
 
+    /** Epochs of the whole run: config.epochs(), or that many per block when greedy. */
+    public int totalEpochs() { return config.greedy() ? config.epochs() * net.blocks().size() : config.epochs(); }
+
+    /**
+     * Greedy layer-wise training: the block that trains in epoch {@code e} (0-based); blocks
+     * before it are frozen, blocks after it wait. Without greedy, every block trains: -1.
+     */
+    public int greedyBlock(int e) { return config.greedy() ? e / config.epochs() : -1; }
+
     /**
      * Trains until {@code untilEpoch} epochs are complete (the learning-rate schedule always
      * follows {@code config.epochs()}, so stopping at 2 of 4 and resuming equals 4 straight),
@@ -115,7 +124,7 @@ public final class Trainer implements AutoCloseable {
      */
     public List<EpochMetrics> fit(int untilEpoch, List<TrainListener> listeners, Path outDir) {
         List<EpochMetrics> all = new ArrayList<>();
-        while (epoch < Math.min(untilEpoch, config.epochs())) {
+        while (epoch < Math.min(untilEpoch, totalEpochs())) {
             EpochMetrics m = trainEpoch(listeners);
             all.add(m);
             for (TrainListener l : listeners) l.onEpoch(m);
@@ -130,7 +139,7 @@ public final class Trainer implements AutoCloseable {
     /** One epoch of training and the evaluation after it. */
     public EpochMetrics trainEpoch(List<TrainListener> listeners) {
         int e = epoch + 1;  // epochs count from 1, as the reference and the sampler
-        float lr = config.schedule().at(epoch);
+        float lr = config.schedule().at(epoch % config.epochs()); // greedy: each block's epochs follow the schedule
         be.fill(trainLoss, 0f);
         be.fill(trainCorrect, 0f);
         for (int i = 0; i < layerLoss.length; i++) {
@@ -162,11 +171,17 @@ public final class Trainer implements AutoCloseable {
             ll[i] = be.read(layerLoss[i])[0] / batches;
             LocalBlock blk = net.blocks().get(i);
             le[i] = hasLocalError(blk) ? 1 - be.read(layerCorrect[i])[0] / order.length : Double.NaN;
+            if (greedyBlock(epoch) >= 0 && greedyBlock(epoch) != i) {
+                ll[i] = le[i] = Double.NaN; // frozen or waiting: no local loss this epoch
+                continue;
+            }
             if (Double.isNaN(ll[i]) && config.model().loss().local())
                 throw new IllegalStateException("training diverged: local loss of layer " + names.get(i) + " is NaN in epoch " + e
                         + "; try a smaller --lr");
         }
-        if (Double.isNaN(tl)) throw new IllegalStateException("training diverged: output loss (" + net.outputPrefix() + ") is NaN in epoch " + e + "; try a smaller --lr");
+        int only = greedyBlock(epoch);
+        if (only >= 0 && only < layerLoss.length - 1) tl = terr = Double.NaN; // greedy: the output layer trains with the last block
+        else if (Double.isNaN(tl)) throw new IllegalStateException("training diverged: output loss (" + net.outputPrefix() + ") is NaN in epoch " + e + "; try a smaller --lr");
         double[] ev = evaluate(test);
         epoch++;
         return new EpochMetrics(e, lr, tl, terr, ev[0], ev[1], names, ll, le, order.length / secs, peak, secs);
@@ -206,39 +221,48 @@ public final class Trainer implements AutoCloseable {
     /** One training step on a batch with learning rate {@code lr}; tensors it makes go back to the pool before it returns. */
     public void trainStep(Batch batch, float lr) {
         LossConfig loss = config.model().loss();
-        if (loss.training() == LossConfig.Training.LOCAL) localStep(batch, lr);
+        if (loss.training() == LossConfig.Training.LOCAL) localStep(batch, lr, greedyBlock(epoch));
         else globalStep(batch, lr, loss.training() == LossConfig.Training.GLOBAL_AND_LOCAL);
     }
 
-    private void localStep(Batch batch, float lr) {
+    /**
+     * The local step; with {@code only} >= 0 (greedy) just block {@code only} trains: the blocks
+     * before it run frozen in eval mode (running statistics, no dropout) and the stages after it
+     * wait, except for the last block, after which the output layer trains too.
+     */
+    private void localStep(Batch batch, float lr, int only) {
         Var x = Var.constant(batch.images());
         Tensor owned = null; // the previous stage's output, released once the next stage has read it
-        int k = 0;
+        int k = 0, blocks = layerLoss.length;
         for (Net.Stage stage : net.stages()) {
             LocalBlock blk = stage.block();
+            if (only >= 0 && only < blocks - 1 && k > only) break; // greedy: the stages after the training block wait
+            boolean frozen = only >= 0 && k < only;
             Tensor next;
             try (Scope s = Scope.open()) {
-                Tape t = new Tape(be, blk != null, true, config.seed(), step);
-                if (blk == null) {
+                Tape t = frozen ? Tape.noGrad(be) : new Tape(be, blk != null, true, config.seed(), step);
+                if (blk == null || frozen) {
                     next = stage.layer().forward(t, x).data();
                 } else {
                     Var h = blk.localStep(t, x, batch.targets(), layerLoss[k], layerCorrect[k]);
                     blk.optimizer().step(lr);
                     next = blk.dropout(t.withoutGrad(), h, stream(step, SLOT_LAYER + k)).data();
-                    k++;
                 }
                 s.keep(next);
             }
+            if (blk != null) k++;
             if (owned != null) owned.close();
             owned = next;
             x = Var.constant(next);
         }
-        try (Scope s = Scope.open()) {
-            Tape t = new Tape(be, true, true, config.seed(), step);
-            Var ce = outputLoss(t, x, batch.targets());
-            float w = config.model().loss().outputWeight();
-            t.backward(w == 1f ? ce : Ops.weightedSum(t, w, ce, 0f, null));
-            net.globalOptimizer().step(lr);
+        if (only < 0 || only == blocks - 1) {
+            try (Scope s = Scope.open()) {
+                Tape t = new Tape(be, true, true, config.seed(), step);
+                Var ce = outputLoss(t, x, batch.targets());
+                float w = config.model().loss().outputWeight();
+                t.backward(w == 1f ? ce : Ops.weightedSum(t, w, ce, 0f, null));
+                net.globalOptimizer().step(lr);
+            }
         }
         if (owned != null) owned.close();
     }

@@ -23,7 +23,7 @@ class MemoryTest {
         boolean global = mode.equals("global");
         LossConfig loss = LossConfig.of(LossConfig.Kind.PREDSIM, global ? LossConfig.Training.GLOBAL : LossConfig.Training.LOCAL, false);
         ModelConfig mc = new ModelConfig(model, 3, 32, 32, 10, 1, 1024, 1f, 0f, true, global ? 0f : 0.01f, loss);
-        TrainConfig tc = new TrainConfig(mc, 1, batch, 5e-4f, new int[0], 0.25f, Optimizer.Kind.ADAM, 0.9f, 0f, 1, 0, 0, 0);
+        TrainConfig tc = new TrainConfig(mc, 1, batch, 5e-4f, new int[0], 0.25f, Optimizer.Kind.ADAM, 0.9f, 0f, 1, 0, 0, 0, false);
         try (var be = new CpuBackend()) {
             return Bench.run(be, tc, 0, 1);
         }

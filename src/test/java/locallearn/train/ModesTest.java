@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 class ModesTest {
     private static EpochMetrics last(String model, LossConfig loss, Optimizer.Kind opt, float slope, float featMult) {
         ModelConfig m = new ModelConfig(model, 1, 28, 28, 10, 1, 128, featMult, 0.1f, true, slope, loss);
-        TrainConfig c = new TrainConfig(m, 2, 64, opt == Optimizer.Kind.SGD ? 0.05f : 2e-3f, new int[] {50}, 0.25f, opt, 0.9f, 5e-4f, 1, 8, 0, 0);
+        TrainConfig c = new TrainConfig(m, 2, 64, opt == Optimizer.Kind.SGD ? 0.05f : 2e-3f, new int[] {50}, 0.25f, opt, 0.9f, 5e-4f, 1, 8, 0, 0, false);
         try (var be = new CpuBackend(); Trainer t = new Trainer(be, c, TrainerTest.DATA.train(), TrainerTest.DATA.test(), TrainerTest.SPEC)) {
             List<EpochMetrics> ms = t.fit(2, List.of(), null);
             return ms.get(1);
@@ -54,7 +54,7 @@ class ModesTest {
         Dataset bad = new Dataset(d.name(), 1, 28, 28, 10, img, d.labels());
         LossConfig loss = LossConfig.of(LossConfig.Kind.PREDSIM, LossConfig.Training.LOCAL, false);
         ModelConfig m = new ModelConfig("mlp", 1, 28, 28, 10, 1, 16, 1f, 0f, true, 0.01f, loss);
-        TrainConfig c = new TrainConfig(m, 1, 64, 1e-3f, new int[0], 0.25f, Optimizer.Kind.ADAM, 0f, 0f, 1, 0, 0, 0);
+        TrainConfig c = new TrainConfig(m, 1, 64, 1e-3f, new int[0], 0.25f, Optimizer.Kind.ADAM, 0f, 0f, 1, 0, 0, 0, false);
         try (var be = new CpuBackend(); Trainer t = new Trainer(be, c, bad, TrainerTest.DATA.test(), TrainerTest.SPEC)) {
             var e = assertThrows(IllegalStateException.class, () -> t.fit(1, List.of(), null));
             assertTrue(e.getMessage().contains("layers.0") && e.getMessage().contains("NaN"), e.getMessage());

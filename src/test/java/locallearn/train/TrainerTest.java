@@ -29,7 +29,7 @@ class TrainerTest {
     static TrainConfig config(LossConfig.Training training, int epochs) {
         LossConfig loss = LossConfig.of(LossConfig.Kind.PREDSIM, training, false);
         ModelConfig m = new ModelConfig("mlp", 1, 28, 28, 10, 2, 128, 1f, 0.1f, true, 0.01f, loss);
-        return new TrainConfig(m, epochs, 64, 2e-3f, new int[] {50, 75}, 0.25f, Optimizer.Kind.ADAM, 0.9f, 0f, 1, 0, 0, 0);
+        return new TrainConfig(m, epochs, 64, 2e-3f, new int[] {50, 75}, 0.25f, Optimizer.Kind.ADAM, 0.9f, 0f, 1, 0, 0, 0, false);
     }
 
     static List<EpochMetrics> run(TrainConfig c, int until, Path out, Path resume) {
@@ -81,7 +81,7 @@ class TrainerTest {
         run(config(LossConfig.Training.LOCAL, 1), 1, dir, null);
         LossConfig loss = LossConfig.of(LossConfig.Kind.PREDSIM, LossConfig.Training.LOCAL, false);
         ModelConfig wider = new ModelConfig("mlp", 1, 28, 28, 10, 2, 64, 1f, 0f, true, 0.01f, loss);
-        TrainConfig c = new TrainConfig(wider, 1, 64, 1e-3f, new int[0], 0.25f, Optimizer.Kind.ADAM, 0.9f, 0f, 1, 0, 0, 0);
+        TrainConfig c = new TrainConfig(wider, 1, 64, 1e-3f, new int[0], 0.25f, Optimizer.Kind.ADAM, 0.9f, 0f, 1, 0, 0, 0, false);
         var e = assertThrows(IllegalArgumentException.class, () -> run(c, 1, null, dir.resolve(Checkpoints.CHECKPOINT)));
         assertTrue(e.getMessage().contains("layers.0.encoder.weight"), e.getMessage());
     }
