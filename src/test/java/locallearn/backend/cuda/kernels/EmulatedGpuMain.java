@@ -1,13 +1,25 @@
 package locallearn.backend.cuda.kernels;
 
+import java.util.ArrayList;
 import java.util.List;
+import locallearn.autograd.Tape;
+import locallearn.autograd.Var;
+import locallearn.backend.Backend;
+import locallearn.backend.Philox;
 import locallearn.backend.SelfTest;
 import locallearn.backend.cpu.CpuBackend;
 import locallearn.backend.cuda.CudaBackend;
+import locallearn.local.LocalBlock;
+import locallearn.local.LossConfig;
+import locallearn.local.Targets;
+import locallearn.nn.Init;
+import locallearn.tensor.Scope;
+import locallearn.tensor.Tensor;
 
 /**
  * The child JVM of {@link EmulatedGpuTest}: the whole selftest, CPU against CudaBackend, where
- * libcuda.so.1 is the emulating stand-in. Prints one line per case and a last line "done N".
+ * libcuda.so.1 is the emulating stand-in, then one sliced local step of a small conv block on
+ * both (the ops composed as training uses them). Prints one line per case and a last line "done N".
  */
 public final class EmulatedGpuMain {
     private EmulatedGpuMain() {}
@@ -18,7 +30,48 @@ public final class EmulatedGpuMain {
         try (CudaBackend gpu = CudaBackend.open(0, true)) {
             System.out.println("device: " + gpu.describe());
             List<SelfTest.Line> lines = test.run(new CpuBackend(), gpu, op -> true, l -> System.out.println(l.format()));
-            System.out.println("done " + lines.size());
+            System.out.println(slicedStepCheck(new CpuBackend(), gpu));
+            System.out.println("done " + (lines.size() + 1));
         }
+    }
+
+    /** "ok   sliced local step ..." when h, the loss and every gradient agree, else the first difference. */
+    static String slicedStepCheck(Backend cpu, Backend gpu) {
+        List<float[]> a = slicedStep(cpu), b = slicedStep(gpu);
+        for (int i = 0; i < a.size(); i++)
+            for (int j = 0; j < a.get(i).length; j++) {
+                float x = a.get(i)[j], y = b.get(i)[j];
+                // float sums in other orders (tree reductions on the device): 1e-5 absolute on values of order 1, 1e-4 relative
+                if (!(Math.abs(x - y) <= 1e-5 + 1e-4 * Math.abs(x)))
+                    return "FAIL sliced local step: output " + i + " element " + j + ": cpu " + x + ", cuda " + y;
+            }
+        return "ok   sliced local step (conv 3->5 on 7x3x6x6, predsim, 3 slices): h, loss and " + (a.size() - 2) + " gradients agree";
+    }
+
+    /** {h, loss, each parameter's gradient} of one sliced local step with Philox-drawn weights and input. */
+    private static List<float[]> slicedStep(Backend be) {
+        LossConfig loss = new LossConfig(LossConfig.Kind.PREDSIM, LossConfig.Training.LOCAL, false, 0.99f, 40, 8, true, 3);
+        LocalBlock blk = LocalBlock.conv(new Init(be, 7), 3, 6, 6, 5, 3, 1, 1, true, 0.01f, 0f, loss, 3);
+        long stream = 1;
+        for (Var p : blk.parameters()) be.write(p.data(), centred(stream++, p.data().numel()));
+        List<float[]> out = new ArrayList<>();
+        try (Scope s = Scope.open()) {
+            Tensor x = be.allocate(7, 3, 6, 6), lossSum = be.zeros(1);
+            be.write(x, centred(99, x.numel()));
+            Targets targets = Targets.of(be, new int[] {0, 2, 1, 1, 0, 2, 2}, 3, true);
+            Var h = blk.localStep(new Tape(be, true, true, 1, 1), Var.constant(x), targets, lossSum, null);
+            out.add(be.read(h.data()));
+            out.add(be.read(lossSum));
+            for (Var p : blk.parameters()) out.add(be.read(p.grad()));
+        }
+        blk.close();
+        return out;
+    }
+
+    private static float[] centred(long stream, int n) {
+        float[] v = new float[n];
+        Philox.uniforms(5, stream, v, 0, n);
+        for (int i = 0; i < n; i++) v[i] = v[i] - 0.5f;
+        return v;
     }
 }
