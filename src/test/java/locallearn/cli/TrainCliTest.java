@@ -86,7 +86,8 @@ class TrainCliTest {
     }
 
     @Test void badFlagValuesAreOneLineAndExitTwo(@TempDir Path dir) {
-        for (String[] extra : new String[][] {{"--loss", "foo"}, {"--epochs", "0"}, {"--dropout", "1.5"}, {"--no-such-flag"}, {"--lr", "abc"}}) {
+        for (String[] extra : new String[][] {{"--loss", "foo"}, {"--epochs", "0"}, {"--dropout", "1.5"}, {"--no-such-flag"}, {"--lr", "abc"},
+                {"--memory-chunks", "foo"}, {"--greedy", "--backprop"}}) {
             Run r = run(train(dir, extra));
             assertEquals(2, r.code(), String.join(" ", extra));
             assertEquals(1, r.err().strip().lines().count(), r.err());
