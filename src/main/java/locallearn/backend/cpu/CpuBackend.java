@@ -1,5 +1,15 @@
 package locallearn.backend.cpu;
 
+import static locallearn.backend.Checks.bci;
+import static locallearn.backend.Checks.conv;
+import static locallearn.backend.Checks.dropout;
+import static locallearn.backend.Checks.expect;
+import static locallearn.backend.Checks.images;
+import static locallearn.backend.Checks.logitsBK;
+import static locallearn.backend.Checks.pool;
+import static locallearn.backend.Checks.rows;
+import static locallearn.backend.Checks.same;
+
 import locallearn.backend.Backend;
 import locallearn.backend.ConvGeom;
 import locallearn.backend.Philox;
@@ -52,32 +62,6 @@ public final class CpuBackend implements Backend {
         if (!(s instanceof CpuStorage c))
             throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " is not a CPU tensor (" + s.getClass().getSimpleName() + ")");
         return c.data;
-    }
-
-    static void expect(String op, String name, Tensor t, long numel, String what) {
-        if (t.numel() != numel)
-            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " has " + t.numel() + " elements, expected " + numel + " (" + what + ")");
-    }
-
-    static void same(String op, String na, Tensor a, String nb, Tensor b) {
-        if (a.numel() != b.numel())
-            throw new IllegalArgumentException(op + ": " + na + " " + a.shape() + " and " + nb + " " + b.shape() + " differ in element count");
-    }
-
-    /** (B, C, inner) of a tensor of rank >= 2. */
-    static int[] bci(String op, String name, Tensor t) {
-        if (t.rank() < 2) throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must have rank >= 2 (B, C, ...)");
-        return new int[] {t.dim(0), t.dim(1), t.shape().sizeFrom(2)};
-    }
-
-    static void conv(String op, String name, Tensor t, int b, int c, int h, int w, ConvGeom g) {
-        if (t.numel() != (long) b * c * h * w)
-            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " does not match geometry " + g + " (expected (" + b + ", " + c + ", " + h + ", " + w + "))");
-    }
-
-    static void pool(String op, String name, Tensor t, int h, int w, PoolGeom g) {
-        if (t.numel() != (long) g.batch() * g.channels() * h * w)
-            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " does not match geometry " + g + " (expected (" + g.batch() + ", " + g.channels() + ", " + h + ", " + w + "))");
     }
 
     // ---- memory ----------------------------------------------------------------------------
@@ -335,17 +319,11 @@ public final class CpuBackend implements Backend {
 
     // ---- dropout ------------------------------------------------------------------------------
 
-    private static void dropoutArgs(String op, Tensor a, Tensor b, float p, int inner) {
-        if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException(op + ": p = " + p + " is not in [0, 1]");
-        if (inner < 1 || a.numel() % inner != 0)
-            throw new IllegalArgumentException(op + ": inner = " + inner + " does not divide the " + a.numel() + " elements of " + a.shape());
-    }
-
     @Override public void dropoutForward(Tensor x, Tensor y, float p, long seed, long stream, int inner) {
         String op = "dropoutForward";
         float[] xs = data(op, "x", x), ys = data(op, "y", y);
         same(op, "x", x, "y", y);
-        dropoutArgs(op, x, y, p, inner);
+        dropout(op, x, p, inner);
         Elementwise.dropout(xs, ys, x.numel(), p, seed, stream, inner);
     }
 
@@ -353,7 +331,7 @@ public final class CpuBackend implements Backend {
         String op = "dropoutBackward";
         float[] dys = data(op, "dy", dy), dxs = data(op, "dx", dx);
         same(op, "dy", dy, "dx", dx);
-        dropoutArgs(op, dy, dx, p, inner);
+        dropout(op, dy, p, inner);
         // the mask is a function of (seed, stream, unit) only, so backward is the forward applied to dy
         Elementwise.dropout(dys, dxs, dy.numel(), p, seed, stream, inner);
     }
@@ -394,14 +372,6 @@ public final class CpuBackend implements Backend {
     }
 
     // ---- losses -------------------------------------------------------------------------------
-
-    private static int[] logitsBK(String op, Tensor logits, Tensor labels) {
-        if (logits.rank() != 2) throw new IllegalArgumentException(op + ": logits " + logits.shape() + " must be (B, K)");
-        int b = logits.dim(0), k = logits.dim(1);
-        if (b < 1 || k < 1) throw new IllegalArgumentException(op + ": logits " + logits.shape() + " is empty");
-        expect(op, "labels", labels, b, "one per row of logits " + logits.shape());
-        return new int[] {b, k};
-    }
 
     @Override public void crossEntropyForward(Tensor logits, Tensor labels, Tensor loss, Tensor probs) {
         String op = "crossEntropyForward";
@@ -458,12 +428,6 @@ public final class CpuBackend implements Backend {
     }
 
     // ---- similarity matrix --------------------------------------------------------------------
-
-    /** (B, D) of a tensor of rank >= 1: rows are the first dimension, everything else is a row. */
-    private static int[] rows(String op, String name, Tensor t) {
-        if (t.rank() < 1 || t.dim(0) < 1) throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must be (B, D) with B >= 1");
-        return new int[] {t.dim(0), t.shape().sizeFrom(1)};
-    }
 
     @Override public void similarityForward(Tensor x, Tensor s, Tensor xc, Tensor norm) {
         String op = "similarityForward";
@@ -554,10 +518,6 @@ public final class CpuBackend implements Backend {
                 for (int i = 0, o = pl * d[2]; i < d[2]; i++) xs[o + i] = xs[o + i] * a + s;
             }
         });
-    }
-
-    private static void images(String op, String name, Tensor t) {
-        if (t.rank() != 4) throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must be (B, C, H, W)");
     }
 
     @Override public void randomCropFlip(Tensor x, Tensor y, int pad, boolean flip, long seed, long stream) {

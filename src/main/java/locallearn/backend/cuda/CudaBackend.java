@@ -1,5 +1,15 @@
 package locallearn.backend.cuda;
 
+import static locallearn.backend.Checks.bci;
+import static locallearn.backend.Checks.conv;
+import static locallearn.backend.Checks.dropout;
+import static locallearn.backend.Checks.expect;
+import static locallearn.backend.Checks.images;
+import static locallearn.backend.Checks.logitsBK;
+import static locallearn.backend.Checks.pool;
+import static locallearn.backend.Checks.rows;
+import static locallearn.backend.Checks.same;
+
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -143,32 +153,6 @@ public final class CudaBackend implements Backend {
         if (!(s instanceof CudaStorage c))
             throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " is not a CUDA tensor (" + s.getClass().getSimpleName() + ")");
         return c.address();
-    }
-
-    private static void expect(String op, String name, Tensor t, long numel, String what) {
-        if (t.numel() != numel)
-            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " has " + t.numel() + " elements, expected " + numel + " (" + what + ")");
-    }
-
-    private static void same(String op, String na, Tensor a, String nb, Tensor b) {
-        if (a.numel() != b.numel())
-            throw new IllegalArgumentException(op + ": " + na + " " + a.shape() + " and " + nb + " " + b.shape() + " differ in element count");
-    }
-
-    /** (B, C, inner) of a tensor of rank >= 2. */
-    private static int[] bci(String op, String name, Tensor t) {
-        if (t.rank() < 2) throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must have rank >= 2 (B, C, ...)");
-        return new int[] {t.dim(0), t.dim(1), t.shape().sizeFrom(2)};
-    }
-
-    private static void conv(String op, String name, Tensor t, int b, int c, int h, int w, ConvGeom g) {
-        if (t.numel() != (long) b * c * h * w)
-            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " does not match geometry " + g + " (expected (" + b + ", " + c + ", " + h + ", " + w + "))");
-    }
-
-    private static void pool(String op, String name, Tensor t, int h, int w, PoolGeom g) {
-        if (t.numel() != (long) g.batch() * g.channels() * h * w)
-            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " does not match geometry " + g + " (expected (" + g.batch() + ", " + g.channels() + ", " + h + ", " + w + "))");
     }
 
     // ---- launching --------------------------------------------------------------------------
@@ -521,12 +505,6 @@ public final class CudaBackend implements Backend {
 
     // ---- dropout ------------------------------------------------------------------------------
 
-    private static void dropoutArgs(String op, Tensor a, float p, int inner) {
-        if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException(op + ": p = " + p + " is not in [0, 1]");
-        if (inner < 1 || a.numel() % inner != 0)
-            throw new IllegalArgumentException(op + ": inner = " + inner + " does not divide the " + a.numel() + " elements of " + a.shape());
-    }
-
     /** 1 / (1 - p) rounded once in float, as the CPU twin, so kept values agree bit for bit. */
     private static float keepScale(float p) { return p < 1 ? 1f / (1f - p) : 0f; }
 
@@ -535,7 +513,7 @@ public final class CudaBackend implements Backend {
         addr(op, "x", x);
         addr(op, "y", y);
         same(op, "x", x, "y", y);
-        dropoutArgs(op, x, p, inner);
+        dropout(op, x, p, inner);
         elementwise(K.DROPOUT_FORWARD, x.numel(), x, y, x.numel(), p, keepScale(p), seed, stream, inner);
     }
 
@@ -544,7 +522,7 @@ public final class CudaBackend implements Backend {
         addr(op, "dy", dy);
         addr(op, "dx", dx);
         same(op, "dy", dy, "dx", dx);
-        dropoutArgs(op, dy, p, inner);
+        dropout(op, dy, p, inner);
         elementwise(K.DROPOUT_BACKWARD, dy.numel(), dy, dx, dy.numel(), p, keepScale(p), seed, stream, inner);
     }
 
@@ -597,14 +575,6 @@ public final class CudaBackend implements Backend {
     }
 
     // ---- losses -------------------------------------------------------------------------------
-
-    private static int[] logitsBK(String op, Tensor logits, Tensor labels) {
-        if (logits.rank() != 2) throw new IllegalArgumentException(op + ": logits " + logits.shape() + " must be (B, K)");
-        int b = logits.dim(0), k = logits.dim(1);
-        if (b < 1 || k < 1) throw new IllegalArgumentException(op + ": logits " + logits.shape() + " is empty");
-        expect(op, "labels", labels, b, "one per row of logits " + logits.shape());
-        return new int[] {b, k};
-    }
 
     @Override public void crossEntropyForward(Tensor logits, Tensor labels, Tensor loss, Tensor probs) {
         String op = "crossEntropyForward";
@@ -677,12 +647,6 @@ public final class CudaBackend implements Backend {
     }
 
     // ---- similarity matrix --------------------------------------------------------------------
-
-    /** (B, D) of a tensor of rank >= 1: rows are the first dimension, everything else is a row. */
-    private static int[] rows(String op, String name, Tensor t) {
-        if (t.rank() < 1 || t.dim(0) < 1) throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must be (B, D) with B >= 1");
-        return new int[] {t.dim(0), t.shape().sizeFrom(1)};
-    }
 
     @Override public void similarityForward(Tensor x, Tensor s, Tensor xc, Tensor norm) {
         String op = "similarityForward";
@@ -812,10 +776,6 @@ public final class CudaBackend implements Backend {
         expect(op, "scale", scale, d[1], "one per channel of x " + x.shape());
         expect(op, "shift", shift, d[1], "one per channel of x " + x.shape());
         elementwise(K.CHANNEL_AFFINE, x.numel(), x, scale, shift, d[0], d[1], d[2]);
-    }
-
-    private static void images(String op, String name, Tensor t) {
-        if (t.rank() != 4) throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must be (B, C, H, W)");
     }
 
     @Override public void randomCropFlip(Tensor x, Tensor y, int pad, boolean flip, long seed, long stream) {
