@@ -28,7 +28,7 @@ final class ConvSpeedProbe {
             long t0 = System.nanoTime();
             for (int b = 0; b < 32; b++) Conv.im2col(x, b * 128 * 1024, g, col);
             long t1 = System.nanoTime();
-            for (int b = 0; b < 32; b++) Conv.col2im(col, g, dx, b * 128 * 1024);
+            for (int b = 0; b < 32; b++) Conv.col2im(col, 0, 1024, g, dx, b * 128 * 1024);
             long t2 = System.nanoTime();
             bi = Math.min(bi, (t1 - t0) / 1e9);
             bc = Math.min(bc, (t2 - t1) / 1e9);

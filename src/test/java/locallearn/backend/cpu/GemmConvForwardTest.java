@@ -115,7 +115,8 @@ class GemmConvForwardTest {
 
     @Test void conv2dForwardMatchesDirectConvolution() {
         ConvGeom[] gs = {new ConvGeom(1, 1, 1, 1, 1, 1, 1, 1, 0), new ConvGeom(3, 3, 7, 7, 5, 3, 3, 1, 1), new ConvGeom(2, 5, 9, 6, 7, 3, 3, 2, 1),
-                new ConvGeom(1, 3, 8, 8, 4, 5, 5, 1, 2), new ConvGeom(2, 16, 13, 11, 33, 3, 3, 1, 1), new ConvGeom(1, 2, 5, 5, 3, 2, 4, 3, 0)};
+                new ConvGeom(1, 3, 8, 8, 4, 5, 5, 1, 2), new ConvGeom(2, 16, 13, 11, 33, 3, 3, 1, 1), new ConvGeom(1, 2, 5, 5, 3, 2, 4, 3, 0),
+                GROUPS_OF_TWO, ONE_GROUP};
         for (ConvGeom g : gs)
             for (boolean withBias : new boolean[] {true, false}) {
                 float[] x = rand(rnd, g.batch() * g.inC() * g.inH() * g.inW()), w = rand(rnd, g.outC() * g.inC() * g.kh() * g.kw());
@@ -126,5 +127,32 @@ class GemmConvForwardTest {
                         withBias ? t(be, bias, g.outC()) : null, y, g);
                 near("conv2dForward " + g + " bias=" + withBias, convRef(x, w, bias, g), be.read(y), 1e-4, 1e-4);
             }
+    }
+
+    /** 16x16 maps: 256 columns an image, so forward and backward-data multiply 2 images per GEMM: groups of 2, 2 and 1. */
+    private static final ConvGeom GROUPS_OF_TWO = new ConvGeom(5, 3, 16, 16, 4, 3, 3, 1, 1);
+    /** 4x4 maps: all 7 images in one GEMM. */
+    private static final ConvGeom ONE_GROUP = new ConvGeom(7, 4, 4, 4, 6, 3, 3, 1, 1);
+
+    /** backward-data is the adjoint of forward: sum(conv(x) dy) = sum(x convT(dy)), with one image per GEMM and grouped. */
+    @Test void conv2dBackwardDataIsTheAdjointOfForward() {
+        for (ConvGeom g : new ConvGeom[] {new ConvGeom(3, 3, 7, 7, 5, 3, 3, 1, 1), new ConvGeom(2, 5, 9, 6, 7, 3, 3, 2, 1), GROUPS_OF_TWO, ONE_GROUP,
+                new ConvGeom(2, 8, 32, 32, 4, 3, 3, 1, 1)}) {
+            float[] x = rand(rnd, g.batch() * g.inC() * g.inH() * g.inW()), w = rand(rnd, g.outC() * g.inC() * g.kh() * g.kw());
+            float[] dy = rand(rnd, g.batch() * g.outC() * g.outH() * g.outW());
+            double[] y = convRef(x, w, null, g);
+            Tensor dx = be.allocate(g.batch(), g.inC(), g.inH(), g.inW());
+            be.fill(dx, Float.NaN);
+            be.conv2dBackwardData(t(be, dy, g.batch(), g.outC(), g.outH(), g.outW()), t(be, w, g.outC(), g.inC(), g.kh(), g.kw()), dx, g);
+            float[] dxs = be.read(dx);
+            double lhs = 0, rhs = 0, scale = 0;
+            for (int i = 0; i < y.length; i++) {
+                lhs += (double) y[i] * dy[i];
+                scale += Math.abs((double) y[i] * dy[i]);
+            }
+            for (int i = 0; i < x.length; i++) rhs += (double) x[i] * dxs[i];
+            // float32 dx against double sums: 1e-5 of the sum of absolute terms
+            org.junit.jupiter.api.Assertions.assertEquals(lhs, rhs, 1e-5 * scale, "conv2dBackwardData " + g);
+        }
     }
 }
