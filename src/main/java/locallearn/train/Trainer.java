@@ -24,11 +24,12 @@ import locallearn.tensor.Tensor;
  * Trains a {@link Net} on a dataset, epoch by epoch, locally or with global backprop.
  *
  * <p>The local step (DESIGN.md, "The local training step"): for each block, inside its own
- * scope, forward with the tape recording, the block's local loss, backward of that loss only,
- * the block's optimizer step, then dropout without recording; the dropped output is kept out of
- * the scope and everything else the block made goes back to the pool. The output layer is one
- * more such step with the global optimizer. Global backprop and global+local record one tape over
- * the whole network instead.
+ * scope, forward, the block's local loss and backward of that loss only (LocalBlock.localStep:
+ * on the tape, or for sliced conv blocks SlicedStep), the block's optimizer step, then dropout
+ * without recording; the dropped output is kept out of the scope and everything else the block
+ * made goes back to the pool. The output layer is one more such step with the global optimizer.
+ * Greedy layer-wise training runs the same step for one block at a time. Global backprop and
+ * global+local record one tape over the whole network instead.
  *
  * <p>Randomness is a pure function of (seed, step): augmentation and dropout use Philox stream
  * {@code 64 * step + slot}, the epoch order comes from the sampler, so resuming needs only the
@@ -167,11 +168,12 @@ public final class Trainer implements AutoCloseable {
         double tl = be.read(trainLoss)[0] / batches, terr = 1 - be.read(trainCorrect)[0] / order.length;
         List<String> names = net.blockNames();
         double[] ll = new double[layerLoss.length], le = new double[layerLoss.length];
+        int only = greedyBlock(epoch);
         for (int i = 0; i < ll.length; i++) {
             ll[i] = be.read(layerLoss[i])[0] / batches;
             LocalBlock blk = net.blocks().get(i);
             le[i] = hasLocalError(blk) ? 1 - be.read(layerCorrect[i])[0] / order.length : Double.NaN;
-            if (greedyBlock(epoch) >= 0 && greedyBlock(epoch) != i) {
+            if (only >= 0 && only != i) {
                 ll[i] = le[i] = Double.NaN; // frozen or waiting: no local loss this epoch
                 continue;
             }
@@ -179,7 +181,6 @@ public final class Trainer implements AutoCloseable {
                 throw new IllegalStateException("training diverged: local loss of layer " + names.get(i) + " is NaN in epoch " + e
                         + "; try a smaller --lr");
         }
-        int only = greedyBlock(epoch);
         if (only >= 0 && only < layerLoss.length - 1) tl = terr = Double.NaN; // greedy: the output layer trains with the last block
         else if (Double.isNaN(tl)) throw new IllegalStateException("training diverged: output loss (" + net.outputPrefix() + ") is NaN in epoch " + e + "; try a smaller --lr");
         double[] ev = evaluate(test);
