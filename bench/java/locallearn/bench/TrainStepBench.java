@@ -30,15 +30,22 @@ import org.openjdk.jmh.infra.BenchmarkParams;
  * {@code stateBytes}, what stays allocated between steps, and {@code peakActivationBytes},
  * the most a step allocates on top of that.
  *
- * <p>Default run, all 30 configurations (7.5 minutes on 2 cores): {@code ./locallearn jmh TrainStepBench}.
- * A GPU run: {@code ./locallearn jmh TrainStepBench -p device=cuda}; longer and steadier
- * numbers: {@code -wi 3 -i 5 -f 2}.
+ * <p>The time is steady-state: the average over as many steps as fit in 3 seconds (at least one),
+ * after a warm-up that runs steps until {@link Run#WARMUP_NANOS} have passed (at least one, the
+ * step whose memory is measured). A step of a few milliseconds is timed over hundreds of runs,
+ * once the JIT has compiled it; a 20-second vgg step is timed once after one warm-up step, as
+ * a longer warm-up would only cost minutes. The warm-up is in the trial's setup rather than a JMH
+ * warm-up iteration, so the memory step doubles as the first warm-up step.
+ *
+ * <p>Default run, all 30 configurations (under 10 minutes on 2 cores): {@code ./locallearn jmh
+ * TrainStepBench}. A GPU run: {@code ./locallearn jmh TrainStepBench -p device=cuda}; longer and
+ * steadier numbers: {@code -wi 3 -i 5 -f 2}.
  */
-@BenchmarkMode(Mode.SingleShotTime)
+@BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC"})
-@Warmup(iterations = 1)
-@Measurement(iterations = 1)
+@Warmup(iterations = 0)
+@Measurement(iterations = 1, time = 3)
 public class TrainStepBench {
 
     @State(org.openjdk.jmh.annotations.Scope.Benchmark)
@@ -48,10 +55,13 @@ public class TrainStepBench {
         @Param({"pred", "sim", "predsim", "predsim-bpf", "global"}) public String mode;
         @Param({"cpu"}) public String device;
 
+        /** Warm-up steps run until this much time has passed. */
+        static final long WARMUP_NANOS = 2_000_000_000L;
+
         Backend be;
         Trainer trainer;
         Dataset data;
-        long stateBytes, peakActivationBytes;
+        long stateBytes, peakActivationBytes, steps;
 
         @Setup(Level.Trial) public void setUp() {
             be = Backends.create(device);
@@ -59,13 +69,18 @@ public class TrainStepBench {
             TrainConfig config = Bench.config(model, chw, 10, batch, mode);
             data = Bench.synthetic(batch, chw[0], chw[1], chw[2], 10, config.seed());
             trainer = new Trainer(be, config, data, data, Bench.syntheticSpec(chw[0], chw[1], chw[2], 10));
-        }
-
-        /** One step with its memory measured: state before it, peak during it (as {@code bench --model}). */
-        void step() {
+            long t0 = System.nanoTime();
+            // the first step, with its memory measured: state before it, peak during it (as bench --model)
             Bench.StepMemory m = Bench.measuredStep(trainer, data);
             stateBytes = m.stateBytes();
             peakActivationBytes = m.peakActivationBytes();
+            while (System.nanoTime() - t0 < WARMUP_NANOS) step();
+        }
+
+        /** One training step, synchronised so a GPU step is timed to its end. */
+        void step() {
+            Bench.step(trainer, data, steps++);
+            be.synchronize();
         }
 
         @TearDown(Level.Trial) public void tearDown() {
@@ -75,8 +90,8 @@ public class TrainStepBench {
     }
 
     /**
-     * The memory figures as JMH secondary results. JMH adds EVENTS counters over the
-     * measurement iterations and forks, so each iteration reports its share.
+     * The memory figures of the trial's first step as JMH secondary results. JMH adds EVENTS
+     * counters over the measurement iterations and forks, so each iteration reports its share.
      */
     @AuxCounters(AuxCounters.Type.EVENTS)
     @State(org.openjdk.jmh.annotations.Scope.Thread)

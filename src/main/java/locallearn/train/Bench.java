@@ -88,8 +88,8 @@ public final class Bench {
         }
     }
 
-    /** A step of a run; greedy runs cycle through their blocks, one block's step each. */
-    private static void step(Trainer t, Dataset data, long index) {
+    /** Training step number {@code index} of a run on the first batch of {@code data}; greedy runs cycle through their blocks, one block's step each. */
+    public static void step(Trainer t, Dataset data, long index) {
         if (t.config().greedy()) t.restore((int) (index % t.net().blocks().size()) * t.config().epochs(), t.step());
         try (Scope s = Scope.open()) {
             t.trainStep(t.batch(data, null, 0, t.config().batchSize(), false, index), t.config().lr());
