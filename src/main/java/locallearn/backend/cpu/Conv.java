@@ -3,10 +3,13 @@ package locallearn.backend.cpu;
 import locallearn.backend.ConvGeom;
 
 /**
- * Family "conv": 2-d convolution by im2col + GEMM, one image at a time. For image b the column
- * matrix col (C*kh*kw, oH*oW) holds in row (c*kh + i)*kw + j and column oy*oW + ox the input
- * pixel x[b, c, oy*stride - pad + i, ox*stride - pad + j] (0 in the padding), so
- * y_b (K, oH*oW) = w (K, C*kh*kw) col.
+ * Family "conv": 2-d convolution as GEMM. For image b the column matrix col (C*kh*kw, oH*oW)
+ * holds in row (c*kh + i)*kw + j and column oy*oW + ox the input pixel
+ * x[b, c, oy*stride - pad + i, ox*stride - pad + j] (0 in the padding), so
+ * y_b (K, oH*oW) = w (K, C*kh*kw) col and dw += dy_b col^T. Forward and the weight gradient never
+ * write col: {@link Patches} packs it a GEMM panel at a time straight from x (implicit GEMM).
+ * Backward-data's GEMM produces col (w^T dy_b), which col2im adds back into dx. {@link #im2col}
+ * is the plain form of that matrix, the oracle of the implicit one.
  */
 final class Conv {
     private Conv() {}
@@ -90,19 +93,16 @@ final class Conv {
 
     // x (B, C, H, W), w (K, C, kh, kw), bias (K) or null, y (B, K, oH, oW); one work item per group of images
     static void forward(float[] x, float[] w, float[] bias, float[] y, ConvGeom g) {
-        int ckk = g.inC() * g.kh() * g.kw(), p = g.outH() * g.outW(), k = g.outC(), img = g.inC() * g.inH() * g.inW();
+        int ckk = g.inC() * g.kh() * g.kw(), p = g.outH() * g.outW(), k = g.outC();
         int per = imagesPerGemm(g), groups = (g.batch() + per - 1) / per;
-        Parallel.items(groups, () -> new float[][] {new float[ckk * per * p], per > 1 ? new float[k * per * p] : null}, (gi, buf) -> {
+        Parallel.items(groups, () -> per > 1 ? new float[k * per * p] : null, (gi, out) -> {
             int b0 = gi * per, n = Math.min(per, g.batch() - b0), cols = n * p;
-            float[] col = buf[0];
-            for (int j = 0; j < n; j++) im2col(x, (b0 + j) * img, g, col, j * p, cols);
             if (per == 1) {
-                // y_b (K, P) = w (K, C*kh*kw) col (C*kh*kw, P), straight into y
-                Gemm.gemm(false, false, k, p, ckk, 1f, w, 0, col, 0, 0f, y, b0 * k * p);
+                // y_b (K, P) = w (K, C*kh*kw) col_b (C*kh*kw, P), straight into y
+                Gemm.gemm(false, k, p, ckk, 1f, w, 0, Patches.columns(x, g, b0), 0f, y, b0 * k * p);
             } else {
                 // (K, n*P) for the group, then each image's (K, P) block to its place in y
-                float[] out = buf[1];
-                Gemm.gemm(false, false, k, cols, ckk, 1f, w, 0, col, 0, 0f, out, 0);
+                Gemm.gemm(false, k, cols, ckk, 1f, w, 0, Patches.columns(x, g, b0), 0f, out, 0);
                 for (int j = 0; j < n; j++)
                     for (int o = 0; o < k; o++) System.arraycopy(out, o * cols + j * p, y, ((b0 + j) * k + o) * p, p);
             }
@@ -149,15 +149,14 @@ final class Conv {
      * depends only on the batch size and the group count, never on which thread ran a group.
      */
     static void backwardFilter(float[] x, float[] dy, float[] dw, float[] dbias, ConvGeom g, boolean accumulate) {
-        int ckk = g.inC() * g.kh() * g.kw(), p = g.outH() * g.outW(), k = g.outC(), img = g.inC() * g.inH() * g.inW();
+        int ckk = g.inC() * g.kh() * g.kw(), p = g.outH() * g.outW(), k = g.outC();
         int groups = filterGroups(g);
         float[][] partial = new float[groups][];
-        Parallel.items(groups, () -> new float[ckk * p], (t, col) -> {
+        Parallel.items(groups, () -> null, (t, unused) -> {
             float[] acc = new float[k * ckk];
             for (int b = Parallel.start(g.batch(), groups, t); b < Parallel.start(g.batch(), groups, t + 1); b++) {
-                im2col(x, b * img, g, col);
-                // acc (K, C*kh*kw) += dy_b (K, P) col^T (P, C*kh*kw)
-                Gemm.gemm(false, true, k, ckk, p, 1f, dy, b * k * p, col, 0, 1f, acc, 0);
+                // acc (K, C*kh*kw) += dy_b (K, P) col_b^T (P, C*kh*kw)
+                Gemm.gemm(false, k, ckk, p, 1f, dy, b * k * p, Patches.columnsTransposed(x, g, b), 1f, acc, 0);
             }
             partial[t] = acc;
         });

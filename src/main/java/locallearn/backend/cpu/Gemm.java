@@ -38,6 +38,21 @@ final class Gemm {
         else gemmFast(transA, transB, m, n, k, alpha, a, oa, b, ob, beta, c, oc);
     }
 
+    /**
+     * Fills {@code bp} with rows [pc, pc + kc) and columns [j0, j0 + cols) of op(B), in panels of
+     * NR columns: panel q (columns j0 + q*NR ..) holds kc rows of NR floats, zero past the last
+     * column. A convolution implements it to read image patches straight into the panels, so no
+     * column matrix is ever written (implicit GEMM).
+     */
+    interface PanelSource {
+        void pack(int pc, int kc, int j0, int cols, float[] bp);
+    }
+
+    /** C = alpha op(A) B + beta C with B (k, n) given by {@code b}, always on the packed path. */
+    static void gemm(boolean transA, int m, int n, int k, float alpha, float[] a, int oa, PanelSource b, float beta, float[] c, int oc) {
+        gemmFast(transA, m, n, k, alpha, a, oa, b, beta, c, oc);
+    }
+
     /** The straightforward version, kept as the test oracle: row i of C gathers k rank-1 updates in order p = 0..k-1. */
     static void gemmPlain(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int oa, float[] b, int ob,
                           float beta, float[] c, int oc) {
@@ -65,6 +80,11 @@ final class Gemm {
     /** The packed, vectorised, multi-threaded version (any sizes; used for all but tiny products). */
     static void gemmFast(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int oa, float[] b, int ob,
                          float beta, float[] c, int oc) {
+        gemmFast(transA, m, n, k, alpha, a, oa, (pc, kc, j0, cols, bp) -> packB(transB, k, n, b, ob, pc, kc, j0, cols, bp), beta, c, oc);
+    }
+
+    private static void gemmFast(boolean transA, int m, int n, int k, float alpha, float[] a, int oa, PanelSource b,
+                                 float beta, float[] c, int oc) {
         if (m == 0 || n == 0) return;
         int colTiles = (n + NR - 1) / NR, rowTiles = (m + MR - 1) / MR;
         int parts = Parallel.parts((long) m * n * k, PER_THREAD);
@@ -75,8 +95,8 @@ final class Gemm {
         int np = parts;
         Parallel.run(np, t -> {
             int t0 = Parallel.start(tiles, np, t) * unit, t1 = Math.min(byCols ? n : m, Parallel.start(tiles, np, t + 1) * unit);
-            if (byCols) block(transA, transB, m, n, k, alpha, a, oa, b, ob, beta, c, oc, 0, m, t0, t1);
-            else block(transA, transB, m, n, k, alpha, a, oa, b, ob, beta, c, oc, t0, t1, 0, n);
+            if (byCols) block(transA, m, n, k, alpha, a, oa, b, beta, c, oc, 0, m, t0, t1);
+            else block(transA, m, n, k, alpha, a, oa, b, beta, c, oc, t0, t1, 0, n);
         });
     }
 
@@ -84,7 +104,7 @@ final class Gemm {
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][0]);
 
     /** C[i0:i1, j0:j1] = alpha op(A)[i0:i1, :] op(B)[:, j0:j1] + beta C[i0:i1, j0:j1], on the calling thread. */
-    private static void block(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int oa, float[] b, int ob,
+    private static void block(boolean transA, int m, int n, int k, float alpha, float[] a, int oa, PanelSource b,
                               float beta, float[] c, int oc, int i0, int i1, int j0, int j1) {
         for (int i = i0; i < i1; i++) {
             int co = oc + i * n;
@@ -104,7 +124,7 @@ final class Gemm {
             int cols = Math.min(NC, j1 - jc);
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
-                packB(transB, k, n, b, ob, pc, kc, jc, cols, bp);
+                b.pack(pc, kc, jc, cols, bp);
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);
                     packA(transA, m, k, alpha, a, oa, ic, mc, pc, kc, ap);
