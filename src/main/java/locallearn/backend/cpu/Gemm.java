@@ -20,7 +20,8 @@ import jdk.incubator.vector.VectorSpecies;
 final class Gemm {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
-    static final int MR = 6, NR = 2 * L;
+    /** Rows of the register tile: 6 with 32 vector registers (AVX-512), 4 where there may be only 16 (AVX2); see {@link #kernel}. */
+    static final int MR = L >= 16 ? 6 : 4, NR = 2 * L;
     private static final int KC = 256, MC = 120, NC = 4096;
     /** Below this many multiply-adds packing costs more than it saves. */
     private static final long SMALL = 16 * 16 * 16;
@@ -197,32 +198,39 @@ final class Gemm {
         }
     }
 
-    // ---- hot path: the micro-kernel -------------------------------------------------------------
+    // ---- hot path: the micro-kernels ------------------------------------------------------------
 
     /**
-     * C[6 x 2L tile at cOff, row stride ldc] += A sliver (kc x 6) * B panel (kc x 2L): twelve
-     * vector accumulators, two B loads and six broadcasts per step of p, 15 vector registers in
-     * all, so the tile fits AVX2's 16 (and NEON's or AVX-512's 32) without a spill. The tile is
-     * the same for every vector width; measured with JDK 25 on a 2-core Xeon (Sapphire Rapids),
-     * one thread, 1024^3, GFLOP/s per CPU-second:
+     * C[MR x 2L tile at cOff, row stride ldc] += A sliver (kc x MR) * B panel (kc x 2L): 2 MR
+     * vector accumulators, two B loads and MR broadcasts per step of p. C2 issues all MR
+     * broadcasts of a step before the first FMA, so the tile needs 2 MR + 2 + MR registers: 24
+     * for 6 x 2L, within AVX-512's 32; 4 x 2L needs 14, within AVX2's 16, where 6 x 2L spills
+     * one accumulator to the stack on every step. Measured with JDK 25 on a 2-core Xeon
+     * (Sapphire Rapids), one thread, 1024^3, GFLOP/s per CPU-second:
      * <pre>
-     *                      4 x 3L   6 x 2L   8 x 3L
-     *   512-bit              97     130-141  114-122
-     *   256-bit (32 regs)    73       73       75      -XX:MaxVectorSize=32
-     *   256-bit (16 regs)    50       52       44      -XX:UseAVX=2, as on an AVX2-only CPU
+     *                                            4 x 2L  6 x 2L  4 x 3L  8 x 3L
+     *   512-bit                                   121     133      97     118
+     *   256-bit, 32 registers (MaxVectorSize=32)   69      73      73      75
+     *   256-bit, 16 registers (UseAVX=2)           68      51      50      44
      * </pre>
-     * The stores are written out here, not in a helper: when C2 does not inline a helper that
-     * takes the accumulators (it stops inlining in a method this large), it boxes them on
-     * every step of the loop and the kernel runs 20x slower.
+     * (The last row is what an AVX2-only CPU gets; -XX:MaxVectorSize=32 alone keeps AVX-512's 32
+     * registers.) The stores are written out, not left to a helper: when C2 does not inline a
+     * helper that takes the accumulators (it stops inlining in methods this large), it boxes
+     * them on every step and the kernel runs 20x slower.
      */
     private static void kernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc) {
+        if (MR == 6) kernel6(kc, ap, ao, bp, bo, c, cOff, ldc);
+        else kernel4(kc, ap, ao, bp, bo, c, cOff, ldc);
+    }
+
+    private static void kernel6(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
         FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
         FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
         FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
-        for (int p = 0; p < kc; p++, ao += MR, bo += NR) {
+        for (int p = 0; p < kc; p++, ao += 6, bo += NR) {
             FloatVector b0 = FloatVector.fromArray(S, bp, bo), b1 = FloatVector.fromArray(S, bp, bo + L);
             FloatVector a = FloatVector.broadcast(S, ap[ao]);
             c00 = b0.fma(a, c00); c01 = b1.fma(a, c01);
@@ -249,5 +257,31 @@ final class Gemm {
         c40.add(FloatVector.fromArray(S, c, o)).intoArray(c, o); c41.add(FloatVector.fromArray(S, c, o + L)).intoArray(c, o + L);
         o += ldc;
         c50.add(FloatVector.fromArray(S, c, o)).intoArray(c, o); c51.add(FloatVector.fromArray(S, c, o + L)).intoArray(c, o + L);
+    }
+
+    private static void kernel4(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        for (int p = 0; p < kc; p++, ao += 4, bo += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bo), b1 = FloatVector.fromArray(S, bp, bo + L);
+            FloatVector a = FloatVector.broadcast(S, ap[ao]);
+            c00 = b0.fma(a, c00); c01 = b1.fma(a, c01);
+            a = FloatVector.broadcast(S, ap[ao + 1]);
+            c10 = b0.fma(a, c10); c11 = b1.fma(a, c11);
+            a = FloatVector.broadcast(S, ap[ao + 2]);
+            c20 = b0.fma(a, c20); c21 = b1.fma(a, c21);
+            a = FloatVector.broadcast(S, ap[ao + 3]);
+            c30 = b0.fma(a, c30); c31 = b1.fma(a, c31);
+        }
+        int o = cOff;
+        c00.add(FloatVector.fromArray(S, c, o)).intoArray(c, o); c01.add(FloatVector.fromArray(S, c, o + L)).intoArray(c, o + L);
+        o += ldc;
+        c10.add(FloatVector.fromArray(S, c, o)).intoArray(c, o); c11.add(FloatVector.fromArray(S, c, o + L)).intoArray(c, o + L);
+        o += ldc;
+        c20.add(FloatVector.fromArray(S, c, o)).intoArray(c, o); c21.add(FloatVector.fromArray(S, c, o + L)).intoArray(c, o + L);
+        o += ldc;
+        c30.add(FloatVector.fromArray(S, c, o)).intoArray(c, o); c31.add(FloatVector.fromArray(S, c, o + L)).intoArray(c, o + L);
     }
 }
