@@ -7,9 +7,10 @@ import locallearn.backend.ConvGeom;
  * holds in row (c*kh + i)*kw + j and column oy*oW + ox the input pixel
  * x[b, c, oy*stride - pad + i, ox*stride - pad + j] (0 in the padding), so
  * y_b (K, oH*oW) = w (K, C*kh*kw) col and dw += dy_b col^T. Forward and the weight gradient never
- * write col: {@link Patches} packs it a GEMM panel at a time straight from x (implicit GEMM).
- * Backward-data's GEMM produces col (w^T dy_b), which col2im adds back into dx. {@link #im2col}
- * is the plain form of that matrix, the oracle of the implicit one.
+ * write col: {@link Patches} packs it a GEMM panel at a time straight from x (implicit GEMM), and
+ * so does backward-data on stride 1, as a forward convolution of dy. Strided backward-data's GEMM
+ * produces col (w^T dy_b), which col2im adds back into dx. {@link #im2col} is the plain form of
+ * the matrix, the oracle of the implicit one.
  */
 final class Conv {
     private Conv() {}
@@ -115,8 +116,18 @@ final class Conv {
         });
     }
 
-    // dy (B, K, oH, oW), w (K, C, kh, kw), dx (B, C, H, W) overwritten; one work item per group of images
+    /**
+     * dy (B, K, oH, oW), w (K, C, kh, kw), dx (B, C, H, W) overwritten. On stride 1 (square
+     * kernel, pad <= kh - 1) dx is itself a convolution, of dy with the flipped, transposed filter
+     * w~[c, k, i, j] = w[k, c, kh-1-i, kw-1-j] and padding kh-1-pad, so it runs as forward's
+     * implicit GEMM. Otherwise w^T dy_b gives the column matrix and col2im adds it into dx, one
+     * work item per group of images.
+     */
     static void backwardData(float[] dy, float[] w, float[] dx, ConvGeom g) {
+        if (g.stride() == 1 && g.kh() == g.kw() && g.pad() <= g.kh() - 1) {
+            forward(dy, flippedTransposed(w, g), null, dx, transposed(g));
+            return;
+        }
         int ckk = g.inC() * g.kh() * g.kw(), p = g.outH() * g.outW(), k = g.outC(), img = g.inC() * g.inH() * g.inW();
         int per = imagesPerGemm(g), groups = (g.batch() + per - 1) / per;
         Parallel.items(groups, () -> new float[][] {new float[ckk * per * p], per > 1 ? new float[k * per * p] : null}, (gi, buf) -> {
@@ -137,6 +148,22 @@ final class Conv {
                 col2im(col, j * p, cols, g, dx, (b0 + j) * img);
             }
         });
+    }
+
+    /** The geometry of stride 1 backward-data as a forward convolution: dy (B, K, oH, oW) in, dx (B, C, H, W) out. */
+    static ConvGeom transposed(ConvGeom g) {
+        return new ConvGeom(g.batch(), g.outC(), g.outH(), g.outW(), g.inC(), g.kh(), g.kw(), 1, g.kh() - 1 - g.pad());
+    }
+
+    /** w~ (C, K, kh, kw) with w~[c, k, i, j] = w[k, c, kh-1-i, kw-1-j]. */
+    static float[] flippedTransposed(float[] w, ConvGeom g) {
+        int c = g.inC(), k = g.outC(), kh = g.kh(), kw = g.kw();
+        float[] t = new float[w.length];
+        for (int o = 0; o < k; o++)
+            for (int ci = 0; ci < c; ci++)
+                for (int i = 0; i < kh; i++)
+                    for (int j = 0; j < kw; j++) t[((ci * k + o) * kh + i) * kw + j] = w[((o * c + ci) * kh + kh - 1 - i) * kw + kw - 1 - j];
+        return t;
     }
 
     /** Fixed groups of images for the weight gradient: at least 4 (so up to 4 threads the sum order is the same), at most one per image. */

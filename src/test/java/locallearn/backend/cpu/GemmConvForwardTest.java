@@ -137,7 +137,7 @@ class GemmConvForwardTest {
     /** backward-data is the adjoint of forward: sum(conv(x) dy) = sum(x convT(dy)), with one image per GEMM and grouped. */
     @Test void conv2dBackwardDataIsTheAdjointOfForward() {
         for (ConvGeom g : new ConvGeom[] {new ConvGeom(3, 3, 7, 7, 5, 3, 3, 1, 1), new ConvGeom(2, 5, 9, 6, 7, 3, 3, 2, 1), GROUPS_OF_TWO, ONE_GROUP,
-                new ConvGeom(2, 8, 32, 32, 4, 3, 3, 1, 1)}) {
+                new ConvGeom(2, 8, 32, 32, 4, 3, 3, 1, 1), new ConvGeom(5, 3, 8, 8, 4, 3, 3, 2, 1), new ConvGeom(2, 3, 9, 9, 5, 5, 5, 1, 1)}) {
             float[] x = rand(rnd, g.batch() * g.inC() * g.inH() * g.inW()), w = rand(rnd, g.outC() * g.inC() * g.kh() * g.kw());
             float[] dy = rand(rnd, g.batch() * g.outC() * g.outH() * g.outW());
             double[] y = convRef(x, w, null, g);
