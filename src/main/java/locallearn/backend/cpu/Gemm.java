@@ -202,10 +202,11 @@ final class Gemm {
 
     /**
      * C[MR x 2L tile at cOff, row stride ldc] += A sliver (kc x MR) * B panel (kc x 2L): 2 MR
-     * vector accumulators, two B loads and MR broadcasts per step of p. C2 issues all MR
-     * broadcasts of a step before the first FMA, so the tile needs 2 MR + 2 + MR registers: 24
-     * for 6 x 2L, within AVX-512's 32; 4 x 2L needs 14, within AVX2's 16, where 6 x 2L spills
-     * one accumulator to the stack on every step. Measured with JDK 25 on a 2-core Xeon
+     * vector accumulators, two B loads and MR broadcasts per step of p. With AVX2's 16 registers
+     * C2 schedules all MR broadcasts of a step before its first FMA, so the tile needs
+     * 2 MR + 2 + MR registers: 14 for 4 x 2L, while 6 x 2L spills one accumulator to the stack
+     * on every step (seen in -XX:+PrintAssembly). With AVX-512's 32, 6 x 2L's loop holds only
+     * vector loads, broadcasts and FMAs: no spill, no bounds check. Measured with JDK 25 on a 2-core Xeon
      * (Sapphire Rapids), one thread, 1024^3, GFLOP/s per CPU-second:
      * <pre>
      *                                            4 x 2L  6 x 2L  4 x 3L  8 x 3L
