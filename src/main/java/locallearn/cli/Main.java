@@ -28,14 +28,26 @@ public final class Main {
             if (t instanceof UserError || t instanceof IllegalArgumentException || t instanceof IllegalStateException
                     || t instanceof java.io.IOException || t instanceof java.io.UncheckedIOException) {
                 System.err.println("locallearn " + cmd.getCommandName() + ": " + t.getMessage());
-            } else if (t instanceof OutOfMemoryError) {
-                System.err.println("locallearn " + cmd.getCommandName() + ": out of memory (" + t.getMessage() + "); try a smaller --batch-size");
             } else {
                 System.err.println("locallearn " + cmd.getCommandName() + ": internal error: " + t);
                 if (System.getenv("LOCALLEARN_DEBUG") != null) t.printStackTrace();
             }
             return 2;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            // picocli hands only Exceptions to the handler above; an Error reaches here
+            System.err.println("locallearn" + (args.length > 0 ? " " + args[0] : "") + ": " + outOfMemory(e));
+            return 2;
+        }
+    }
+
+    /** One line for a full Java heap: what did not fit, the heap's size, and how to give more. */
+    static String outOfMemory(OutOfMemoryError e) {
+        String what = e.getMessage() == null || e.getMessage().equals("Java heap space") ? "the Java heap is full" : e.getMessage();
+        long max = Runtime.getRuntime().maxMemory();
+        return "out of memory: " + what + " (heap limit " + String.format(java.util.Locale.ROOT, "%.1f GiB", max / 1073741824.0)
+                + "); give the JVM more with LOCALLEARN_JAVA_OPTS=-Xmx<size>, or use a smaller batch";
     }
 }
