@@ -168,12 +168,17 @@ final class Conv {
                 dw[i] = s;
             }
         });
-        if (dbias != null)
-            for (int o = 0; o < k; o++) {
-                double s = 0;
-                for (int b = 0; b < g.batch(); b++)
-                    for (int q = 0, off = (b * k + o) * p; q < p; q++) s += dy[off + q];
-                dbias[o] = accumulate ? (float) (dbias[o] + s) : (float) s;
-            }
+        if (dbias != null) biasGradient(dy, dbias, g, accumulate);
+    }
+
+    /** dbias[k] (+)= sum of dy (B, K, oH, oW) over images and pixels, in double. */
+    static void biasGradient(float[] dy, float[] dbias, ConvGeom g, boolean accumulate) {
+        int k = g.outC(), p = g.outH() * g.outW();
+        for (int o = 0; o < k; o++) {
+            double s = 0;
+            for (int b = 0; b < g.batch(); b++)
+                for (int q = 0, off = (b * k + o) * p; q < p; q++) s += dy[off + q];
+            dbias[o] = accumulate ? (float) (dbias[o] + s) : (float) s;
+        }
     }
 }
