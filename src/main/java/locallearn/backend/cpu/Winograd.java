@@ -226,97 +226,200 @@ final class Winograd {
     }
 
     /**
-     * The transformed tiles of one strip of tiles, tiles tx0..tx1-1 of tile row ty of image b,
-     * into columns q.. of dst (t*t, chans, n): dst[(xi * chans + ch) * n + q + tx - tx0] =
-     * (L d L^T)_xi, where d is the nIn x nIn patch of src (B, chans, h, w) whose corner is at
-     * (ty*m - pad, tx*m - pad), zero outside the plane. L is B^T (nIn = t) for inputs, A (nIn = m)
-     * for output gradients.
+     * The transformed tiles of one strip, tiles tx0..tx1-1 of tile row ty of image b, into
+     * columns q.. of dst (t*t, chans, n): dst[(xi * chans + ch) * n + q + tx - tx0] = (L d L^T)_xi,
+     * where d is the nIn x nIn patch of src (B, chans, h, w) whose corner is at (ty*m - pad,
+     * tx*m - pad), zero outside the plane. L is B^T (nIn = t) for inputs, A (nIn = m) for output
+     * gradients.
+     *
+     * <p>Tiles step m columns, so column j of tile tx is column tx*m + j of the strip. The strip
+     * is read split into m phases, strip[(i*m + p)*P + s] = column s*m + p of input row i; then
+     * column j of tile tx is phase j % m at s = tx + j / m, and both passes are sums of
+     * contiguous runs over the tiles: vertical rows = L strip over whole phase rows, horizontal
+     * dst[r][cc] = sum_j L[cc][j] rows[r][j] over all tiles of the strip at once.
      */
     static void transformStrip(float[] src, int b, int chans, int h, int w, int pad, Sparse l, int m, int ty, int tx0, int tx1,
-                               float[] dst, int q, int n, float[] strip, float[] rows) {
-        int t = l.rows, nIn = l.cols, seg = tx1 - tx0, span = (seg - 1) * m + nIn;
+                               float[] dst, int q, int n, int phaseLen, float[] strip, float[] rows) {
+        int t = l.rows, nIn = l.cols, seg = tx1 - tx0, pl = phaseLen, block = m * pl;
         int y0 = ty * m - pad, x0 = tx0 * m - pad;
-        // the valid columns of the strip: [lo, hi) of [0, span)
-        int lo = Math.max(0, -x0), hi = Math.min(span, w - x0);
+        // hoff[cc][j]: where column idx[cc][j] of tile 0 lies in a phase-split row
+        int[][] hoff = new int[t][];
+        for (int cc = 0; cc < t; cc++) {
+            hoff[cc] = l.idx[cc].clone();
+            for (int j = 0; j < hoff[cc].length; j++) hoff[cc][j] = (hoff[cc][j] % m) * pl + hoff[cc][j] / m;
+        }
         for (int ch = 0; ch < chans; ch++) {
             int plane = (b * chans + ch) * h * w;
-            // strip (nIn, span): the input rows, zero outside the plane
             for (int i = 0; i < nIn; i++) {
-                int iy = y0 + i, so = i * span;
-                if (iy < 0 || iy >= h || lo >= hi) {
-                    java.util.Arrays.fill(strip, so, so + span, 0f);
+                int iy = y0 + i, so = i * block;
+                if (iy < 0 || iy >= h) {
+                    java.util.Arrays.fill(strip, so, so + block, 0f);
                     continue;
                 }
-                java.util.Arrays.fill(strip, so, so + lo, 0f);
-                System.arraycopy(src, plane + iy * w + x0 + lo, strip, so + lo, hi - lo);
-                java.util.Arrays.fill(strip, so + hi, so + span, 0f);
-            }
-            // vertical pass over whole rows: rows (t, span) = L strip
-            for (int r = 0; r < t; r++) {
-                int[] ix = l.idx[r];
-                float[] cf = l.coef[r];
-                int ro = r * span;
-                combine(strip, ix, cf, span, rows, ro);
-            }
-            // horizontal pass per tile: dst[r][cc] = sum_j L[cc][j] rows[r][tx*m + j]
-            for (int r = 0; r < t; r++)
-                for (int cc = 0; cc < t; cc++) {
-                    int[] ix = l.idx[cc];
-                    float[] cf = l.coef[cc];
-                    int d = ((r * t + cc) * chans + ch) * n + q, ro = r * span;
-                    for (int tx = 0; tx < seg; tx++) {
-                        int o = ro + tx * m;
-                        float s = cf[0] * rows[o + ix[0]];
-                        for (int j = 1; j < ix.length; j++) s += cf[j] * rows[o + ix[j]];
-                        dst[d + tx] = s;
+                int row = plane + iy * w;
+                for (int p = 0; p < m; p++) {
+                    int po = so + p * pl;
+                    for (int sx = 0; sx <= seg; sx++) {
+                        int ix = x0 + sx * m + p;
+                        strip[po + sx] = ix >= 0 && ix < w ? src[row + ix] : 0f;
                     }
                 }
+            }
+            // vertical: rows (t, m, P) = L strip, one combination of whole (m, P) blocks per row r
+            for (int r = 0; r < t; r++) combine(strip, l.idx[r], block, 0, l.coef[r], rows, r * block, (m - 1) * pl + seg + 1);
+            // horizontal: column j of every tile of the strip is the run rows[r][j % m][j / m ..]
+            for (int r = 0; r < t; r++)
+                for (int cc = 0; cc < t; cc++) combine(rows, hoff[cc], 1, r * block, l.coef[cc], dst, ((r * t + cc) * chans + ch) * n + q, seg);
         }
     }
 
-    /** out[oo + x] = sum_j cf[j] in[ix[j] * len + x] for x < len: one output row of a vertical pass. */
-    private static void combine(float[] in, int[] ix, float[] cf, int len, float[] out, int oo) {
-        int i0 = ix[0] * len;
-        float c0 = cf[0];
-        for (int x = 0; x < len; x++) out[oo + x] = c0 * in[i0 + x];
-        for (int j = 1; j < ix.length; j++) {
-            int ij = ix[j] * len;
-            float cj = cf[j];
-            for (int x = 0; x < len; x++) out[oo + x] += cj * in[ij + x];
+    // ---- F(2x2) tile transforms written out (hot path) ---------------------------------------
+    //
+    // The same sums as transformStrip and outputStrip with B^T and A^T of F2, in the same order
+    // (vertical, then horizontal; terms in column order), so they give the same bits: the
+    // generic versions are their oracle. Per tile rather than per strip: with 16 floats a tile
+    // and two-term sums, the strip version's phase splitting costs more than it saves.
+
+    /** transformStrip for F2 and L = B^T (inputs, nIn = 4) or L = A (output gradients, nIn = 2). */
+    static void transformStripF2(float[] src, int b, int chans, int h, int w, int pad, boolean gradient, int ty, int tx0, int tx1,
+                                 float[] dst, int q, int n, float[] d) {
+        int nIn = gradient ? 2 : 4, y0 = ty * 2 - pad, xs = chans * n;
+        boolean rowsInside = y0 >= 0 && y0 + nIn <= h;
+        for (int ch = 0; ch < chans; ch++) {
+            int plane = (b * chans + ch) * h * w;
+            for (int tx = tx0; tx < tx1; tx++) {
+                int x0 = tx * 2 - pad, o = ch * n + q + tx - tx0;
+                if (rowsInside && x0 >= 0 && x0 + nIn <= w) {
+                    for (int i = 0, r = plane + y0 * w + x0; i < nIn; i++, r += w)
+                        for (int j = 0; j < nIn; j++) d[i * nIn + j] = src[r + j];
+                } else {
+                    for (int i = 0; i < nIn; i++)
+                        for (int j = 0; j < nIn; j++) {
+                            int iy = y0 + i, ix = x0 + j;
+                            d[i * nIn + j] = iy >= 0 && iy < h && ix >= 0 && ix < w ? src[plane + iy * w + ix] : 0f;
+                        }
+                }
+                if (gradient) gradientTileF2(d, dst, o, xs);
+                else inputTileF2(d, dst, o, xs);
+            }
+        }
+    }
+
+    /** dst[o + xi*xs] = (B^T d B)_xi for the 4x4 tile d. */
+    private static void inputTileF2(float[] d, float[] dst, int o, int xs) {
+        for (int j = 0; j < 4; j++) {
+            float d0 = d[j], d1 = d[4 + j], d2 = d[8 + j], d3 = d[12 + j];
+            // rows of B^T d, kept in d's place column by column
+            d[j] = d0 - d2;
+            d[4 + j] = d1 + d2;
+            d[8 + j] = -d1 + d2;
+            d[12 + j] = d1 - d3;
+        }
+        for (int r = 0; r < 4; r++) {
+            float u0 = d[r * 4], u1 = d[r * 4 + 1], u2 = d[r * 4 + 2], u3 = d[r * 4 + 3];
+            int base = o + r * 4 * xs;
+            dst[base] = u0 - u2;
+            dst[base + xs] = u1 + u2;
+            dst[base + 2 * xs] = -u1 + u2;
+            dst[base + 3 * xs] = u1 - u3;
+        }
+    }
+
+    /** dst[o + xi*xs] = (A e A^T)_xi for the 2x2 tile e of an output gradient. */
+    private static void gradientTileF2(float[] e, float[] dst, int o, int xs) {
+        float e00 = e[0], e01 = e[1], e10 = e[2], e11 = e[3];
+        // rows of A e: (e0, e0 + e1, e0 - e1, -e1) over the two columns
+        float[] u = {e00, e01, e00 + e10, e01 + e11, e00 - e10, e01 - e11, -e10, -e11};
+        for (int r = 0; r < 4; r++) {
+            float u0 = u[r * 2], u1 = u[r * 2 + 1];
+            int base = o + r * 4 * xs;
+            dst[base] = u0;
+            dst[base + xs] = u0 + u1;
+            dst[base + 2 * xs] = u0 - u1;
+            dst[base + 3 * xs] = -u1;
+        }
+    }
+
+    /** outputStrip for F2. */
+    static void outputStripF2(float[] mm, int k, int n, int q, float[] bias, float[] out, int b, int oh, int ow, int ty, int tx0, int tx1) {
+        int xs = k * n, oy = ty * 2;
+        boolean twoRows = oy + 1 < oh;
+        for (int o = 0; o < k; o++) {
+            float v = bias == null ? 0f : bias[o];
+            int row = ((b * k + o) * oh + oy) * ow;
+            for (int tx = tx0; tx < tx1; tx++) {
+                int mo = o * n + q + tx - tx0;
+                // z[r][j] = A^T M^T row by row, then y = A^T z
+                float z00 = 0, z01 = 0, z10 = 0, z11 = 0, z20 = 0, z21 = 0, z30 = 0, z31 = 0;
+                for (int r = 0; r < 4; r++) {
+                    int base = mo + r * 4 * xs;
+                    float m0 = mm[base], m1 = mm[base + xs], m2 = mm[base + 2 * xs], m3 = mm[base + 3 * xs];
+                    float a = m0 + m1 + m2, c = m1 - m2 - m3;
+                    switch (r) {
+                        case 0 -> { z00 = a; z01 = c; }
+                        case 1 -> { z10 = a; z11 = c; }
+                        case 2 -> { z20 = a; z21 = c; }
+                        default -> { z30 = a; z31 = c; }
+                    }
+                }
+                int ox = tx * 2, yo = row + ox;
+                boolean twoCols = ox + 1 < ow;
+                float y00 = z00 + z10 + z20, y01 = z01 + z11 + z21;
+                out[yo] = bias == null ? y00 : y00 + v;
+                if (twoCols) out[yo + 1] = bias == null ? y01 : y01 + v;
+                if (twoRows) {
+                    float y10 = z10 - z20 - z30, y11 = z11 - z21 - z31;
+                    out[yo + ow] = bias == null ? y10 : y10 + v;
+                    if (twoCols) out[yo + ow + 1] = bias == null ? y11 : y11 + v;
+                }
+            }
+        }
+    }
+
+    private static final jdk.incubator.vector.VectorSpecies<Float> S = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
+
+    /**
+     * out[oo + x] = sum_j cf[j] in[base + ix[j] * stride + x] for x < len: the sum runs j in
+     * order with a rounding after each product and each add, exactly as the scalar loop would,
+     * so the result does not depend on the vector width.
+     */
+    static void combine(float[] in, int[] ix, int stride, int base, float[] cf, float[] out, int oo, int len) {
+        int x = 0;
+        for (; x <= len - S.length(); x += S.length()) {
+            var acc = jdk.incubator.vector.FloatVector.fromArray(S, in, base + ix[0] * stride + x).mul(cf[0]);
+            for (int j = 1; j < ix.length; j++) acc = acc.add(jdk.incubator.vector.FloatVector.fromArray(S, in, base + ix[j] * stride + x).mul(cf[j]));
+            acc.intoArray(out, oo + x);
+        }
+        for (; x < len; x++) {
+            float v = cf[0] * in[base + ix[0] * stride + x];
+            for (int j = 1; j < ix.length; j++) v += cf[j] * in[base + ix[j] * stride + x];
+            out[oo + x] = v;
         }
     }
 
     /**
      * The output tiles of one strip, tiles tx0..tx1-1 of tile row ty of image b, from columns q..
      * of mm (t*t, K, n): out[b, k, ty*m + i, tx*m + j] = (A^T M A)_(i,j) (+ bias[k]), valid
-     * outputs only.
+     * outputs only. Both passes run over all tiles of the strip at once (horizontal: z[r][j] =
+     * sum_cc A^T[j][cc] M[r*t + cc]; vertical: row i = sum_r A^T[i][r] z[r]), then the m
+     * columns of each tile are interleaved into the output row.
      */
     static void outputStrip(float[] mm, int k, int n, int q, Tile f, float[] bias, float[] out, int b, int oh, int ow, int ty, int tx0,
-                            int tx1, float[] strip, float[] rows) {
-        int t = f.t, m = f.m, seg = tx1 - tx0, span = seg * m;
+                            int tx1, int phaseLen, float[] strip, float[] rows) {
+        int t = f.t, m = f.m, seg = tx1 - tx0, pl = phaseLen, block = m * pl;
         Sparse at = f.atS;
-        int vw = Math.min(span, ow - tx0 * m), vh = Math.min(m, oh - ty * m);
+        int vw = Math.min(seg * m, ow - tx0 * m), vh = Math.min(m, oh - ty * m);
         for (int o = 0; o < k; o++) {
-            // horizontal pass: strip (t, span), strip[r][tx*m + j] = sum_cc A^T[j][cc] M[r][cc]
+            // strip (t, m, P): strip[r][j][tx] = sum_cc A^T[j][cc] M[r*t + cc][o][q + tx]
             for (int r = 0; r < t; r++)
-                for (int j = 0; j < m; j++) {
-                    int[] ix = at.idx[j];
-                    float[] cf = at.coef[j];
-                    int so = r * span + j;
-                    for (int tx = 0; tx < seg; tx++) {
-                        float s = cf[0] * mm[((r * t + ix[0]) * k + o) * n + q + tx];
-                        for (int jj = 1; jj < ix.length; jj++) s += cf[jj] * mm[((r * t + ix[jj]) * k + o) * n + q + tx];
-                        strip[so + tx * m] = s;
-                    }
-                }
-            // vertical pass: output row i = sum_r A^T[i][r] strip[r], the valid part only
+                for (int j = 0; j < m; j++) combine(mm, at.idx[j], k * n, (r * t * k + o) * n + q, at.coef[j], strip, r * block + j * pl, seg);
             for (int i = 0; i < vh; i++) {
-                combine(strip, at.idx[i], at.coef[i], span, rows, 0);
+                combine(strip, at.idx[i], block, 0, at.coef[i], rows, 0, block);
                 int yo = ((b * k + o) * oh + ty * m + i) * ow + tx0 * m;
-                if (bias == null) System.arraycopy(rows, 0, out, yo, vw);
-                else {
-                    float v = bias[o];
-                    for (int x = 0; x < vw; x++) out[yo + x] = rows[x] + v;
+                float v = bias == null ? 0f : bias[o];
+                for (int x = 0; x < vw; x++) {
+                    float val = rows[(x % m) * pl + x / m];
+                    out[yo + x] = bias == null ? val : val + v;
                 }
             }
         }
@@ -352,14 +455,19 @@ final class Winograd {
                                  Tile f) {
         int m = f.m, tt = f.t * f.t, tH = (oh + m - 1) / m, tW = (ow + m - 1) / m, total = batch * tH * tW;
         int per = tilesPerGroup(f, c, k, total), groups = (total + per - 1) / per;
-        int stripLen = f.t * ((tW - 1) * m + f.t);
+        int pl = tW + 2, stripLen = f.t * m * pl;
         Parallel.items(groups, () -> new Scratch(tt * c * per, tt * k * per, stripLen, 0), (gi, s) -> {
             int from = gi * per, n = Math.min(per, total - from);
-            strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) ->
-                    transformStrip(in, b, c, h, w, pad, f.btS, m, ty, tx0, tx1, s.a, q, n, s.strip, s.rows));
+            strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> {
+                if (f == F2) transformStripF2(in, b, c, h, w, pad, false, ty, tx0, tx1, s.a, q, n, s.strip);
+                else transformStrip(in, b, c, h, w, pad, f.btS, m, ty, tx0, tx1, s.a, q, n, pl, s.strip, s.rows);
+            });
             // M_xi (K, n) = U_xi (K, C) V_xi (C, n)
             for (int xi = 0; xi < tt; xi++) Gemm.gemm(false, false, k, n, c, 1f, u, xi * k * c, s.a, xi * c * n, 0f, s.b, xi * k * n);
-            strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> outputStrip(s.b, k, n, q, f, bias, out, b, oh, ow, ty, tx0, tx1, s.strip, s.rows));
+            strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> {
+                if (f == F2) outputStripF2(s.b, k, n, q, bias, out, b, oh, ow, ty, tx0, tx1);
+                else outputStrip(s.b, k, n, q, f, bias, out, b, oh, ow, ty, tx0, tx1, pl, s.strip, s.rows);
+            });
         });
     }
 
@@ -373,7 +481,7 @@ final class Winograd {
         int m = f.m, t = f.t, tt = t * t, c = g.inC(), k = g.outC(), oh = g.outH(), ow = g.outW();
         int tH = (oh + m - 1) / m, tW = (ow + m - 1) / m, total = g.batch() * tH * tW;
         int per = tilesPerGroup(f, c, k, total), ranges = Math.min(FILTER_GROUPS, total);
-        int stripLen = t * ((tW - 1) * m + t);
+        int pl = tW + 2, stripLen = t * m * pl;
         float[][] partial = new float[ranges][];
         Parallel.items(ranges, () -> new Scratch(tt * c * per, tt * k * per, stripLen, tt * k * c), (ri, s) -> {
             float[] acc = s.acc;
@@ -381,8 +489,13 @@ final class Winograd {
             for (int from = r0; from < r1; from += per) {
                 int n = Math.min(per, r1 - from);
                 strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> {
-                    transformStrip(x, b, c, g.inH(), g.inW(), g.pad(), f.btS, m, ty, tx0, tx1, s.a, q, n, s.strip, s.rows);
-                    transformStrip(dy, b, k, oh, ow, 0, f.aS, m, ty, tx0, tx1, s.b, q, n, s.strip, s.rows);
+                    if (f == F2) {
+                        transformStripF2(x, b, c, g.inH(), g.inW(), g.pad(), false, ty, tx0, tx1, s.a, q, n, s.strip);
+                        transformStripF2(dy, b, k, oh, ow, 0, true, ty, tx0, tx1, s.b, q, n, s.strip);
+                    } else {
+                        transformStrip(x, b, c, g.inH(), g.inW(), g.pad(), f.btS, m, ty, tx0, tx1, s.a, q, n, pl, s.strip, s.rows);
+                        transformStrip(dy, b, k, oh, ow, 0, f.aS, m, ty, tx0, tx1, s.b, q, n, pl, s.strip, s.rows);
+                    }
                 });
                 // S_xi (K, C) (+)= E_xi (K, n) V_xi (C, n)^T
                 float beta = from == r0 ? 0f : 1f;

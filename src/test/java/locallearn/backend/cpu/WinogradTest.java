@@ -238,6 +238,32 @@ class WinogradTest {
         return c;
     }
 
+    /** F(2x2)'s written-out transforms do the generic transforms' sums in the same order, so they agree to the bit (the generic path runs for any other Tile object). */
+    @Test void writtenOutF2MatchesTheGenericTransformsBitForBit() {
+        Random rnd = new Random(6);
+        Winograd.Tile generic = new Winograd.Tile("F2 generic", 2, Winograd.F2.bt(), Winograd.F2.g(), Winograd.F2.at());
+        for (ConvGeom g : new ConvGeom[] {new ConvGeom(3, 5, 9, 7, 6, 3, 3, 1, 1), new ConvGeom(2, 4, 13, 8, 3, 3, 3, 1, 0), new ConvGeom(1, 2, 1, 5, 3, 3, 3, 1, 2)}) {
+            float[] x = rand(rnd, g.batch() * g.inC() * g.inH() * g.inW()), w = rand(rnd, g.outC() * g.inC() * 9);
+            float[] dy = rand(rnd, g.batch() * g.outC() * g.outH() * g.outW()), bias = rand(rnd, g.outC());
+            float[][] got = new float[2][], want = new float[2][];
+            for (int v = 0; v < 2; v++) {
+                Winograd.Tile f = v == 0 ? Winograd.F2 : generic;
+                float[] y = new float[dy.length], dx = new float[x.length], dw = new float[w.length];
+                Winograd.forward(x, w, bias, y, g, f);
+                Winograd.backwardData(dy, w, dx, g, f);
+                Winograd.backwardFilter(x, dy, dw, null, g, false, f);
+                float[] all = new float[y.length + dx.length + dw.length];
+                System.arraycopy(y, 0, all, 0, y.length);
+                System.arraycopy(dx, 0, all, y.length, dx.length);
+                System.arraycopy(dw, 0, all, y.length + dx.length, dw.length);
+                if (v == 0) got[0] = all;
+                else want[0] = all;
+            }
+            for (int i = 0; i < got[0].length; i++)
+                assertEquals(Float.floatToRawIntBits(want[0][i]), Float.floatToRawIntBits(got[0][i]), g + " differs at " + i + " (y, then dx, then dw)");
+        }
+    }
+
     /** The ops run once on the caller's pool and once inside a one-thread pool, where every parallel split runs serially. */
     @Test void resultsDoNotDependOnTheThreadCount() throws Exception {
         Random rnd = new Random(5);
