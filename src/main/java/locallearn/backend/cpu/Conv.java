@@ -149,6 +149,16 @@ final class Conv {
      * depends only on the batch size and the group count, never on which thread ran a group.
      */
     static void backwardFilter(float[] x, float[] dy, float[] dw, float[] dbias, ConvGeom g, boolean accumulate) {
+        if (g.outC() == 1) {
+            oneChannelFilter(x, dy, dw, g, accumulate);
+            if (dbias != null) biasGradient(dy, dbias, g, accumulate);
+            return;
+        }
+        backwardFilterIm2col(x, dy, dw, dbias, g, accumulate);
+    }
+
+    /** The weight gradient by im2col + GEMM for any K (the oracle of oneChannelFilter). */
+    static void backwardFilterIm2col(float[] x, float[] dy, float[] dw, float[] dbias, ConvGeom g, boolean accumulate) {
         int ckk = g.inC() * g.kh() * g.kw(), p = g.outH() * g.outW(), k = g.outC(), img = g.inC() * g.inH() * g.inW();
         int groups = filterGroups(g);
         float[][] partial = new float[groups][];
@@ -169,6 +179,62 @@ final class Conv {
             }
         });
         if (dbias != null) biasGradient(dy, dbias, g, accumulate);
+    }
+
+    private static final jdk.incubator.vector.VectorSpecies<Float> S8 = jdk.incubator.vector.FloatVector.SPECIES_256;
+
+    /**
+     * The weight gradient of a one-output-channel convolution (SlicedStep's batch-norm sums) as a
+     * direct window sum, x (B, C, H, W), dy (B, 1, oH, oW), dw (1, C, kh, kw) (+)=:
+     * dw[0, c, i, j] = sum_b sum_(oy, ox) dy[b, 0, oy, ox] x[b, c, oy*s - pad + i, ox*s - pad + j].
+     * With one output row im2col writes kh*kw copies of x for a GEMM of one row; the window sum
+     * reads each plane kh*kw times from L1 instead. One work item per range of channels; each
+     * tap sums, for b and oy in order, the row's dot product in 8 fixed lanes (the 256-bit species
+     * whatever the machine's width, so the order is the same everywhere) plus a scalar tail, and
+     * adds the lanes in order at the end.
+     */
+    static void oneChannelFilter(float[] x, float[] dy, float[] dw, ConvGeom g, boolean accumulate) {
+        int c = g.inC(), h = g.inH(), w = g.inW(), oh = g.outH(), ow = g.outW(), kh = g.kh(), kw = g.kw(), s = g.stride(), pad = g.pad();
+        int taps = kh * kw, lanes = S8.length();
+        long perChannel = (long) g.batch() * oh * ow * taps;
+        Parallel.range(c, (int) Math.max(1, (1L << 16) / Math.max(1, perChannel)), 1, (from, to) -> {
+            float[] acc = new float[taps * lanes], tail = new float[taps];
+            for (int ch = from; ch < to; ch++) {
+                java.util.Arrays.fill(acc, 0f);
+                java.util.Arrays.fill(tail, 0f);
+                for (int b = 0; b < g.batch(); b++) {
+                    int xp = (b * c + ch) * h * w, dp = b * oh * ow;
+                    for (int i = 0; i < kh; i++)
+                        for (int j = 0; j < kw; j++) {
+                            int tap = i * kw + j, ao = tap * lanes;
+                            // the ox whose input column lies inside the row
+                            int lo = Math.max(0, Math.ceilDiv(pad - j, s)), hi = Math.min(ow, Math.floorDiv(w - 1 + pad - j, s) + 1);
+                            for (int oy = 0; oy < oh; oy++) {
+                                int iy = oy * s - pad + i;
+                                if (iy < 0 || iy >= h || lo >= hi) continue;
+                                int dr = dp + oy * ow, xr = xp + iy * w - pad + j;
+                                int ox = lo;
+                                if (s == 1 && hi - lo >= lanes) {
+                                    var v = jdk.incubator.vector.FloatVector.zero(S8);
+                                    for (; ox <= hi - lanes; ox += lanes)
+                                        v = jdk.incubator.vector.FloatVector.fromArray(S8, dy, dr + ox).fma(jdk.incubator.vector.FloatVector.fromArray(S8, x, xr + ox), v);
+                                    jdk.incubator.vector.FloatVector.fromArray(S8, acc, ao).add(v).intoArray(acc, ao);
+                                }
+                                float t = 0f;
+                                for (; ox < hi; ox++) t += dy[dr + ox] * x[xr + ox * s];
+                                tail[tap] += t;
+                            }
+                        }
+                }
+                for (int tap = 0; tap < taps; tap++) {
+                    float v = 0f;
+                    for (int l = 0; l < lanes; l++) v += acc[tap * lanes + l];
+                    v += tail[tap];
+                    int o = ch * taps + tap;
+                    dw[o] = accumulate ? dw[o] + v : v;
+                }
+            }
+        });
     }
 
     /** dbias[k] (+)= sum of dy (B, K, oH, oW) over images and pixels, in double. */
