@@ -50,8 +50,10 @@ import locallearn.backend.ConvGeom;
  * valid outputs. Tiles are processed in groups of {@link #tilesPerGroup} consecutive tiles
  * (which may span images), so the transform buffers V (t^2 C n) and M (t^2 K n) together hold
  * at most about {@link #SCRATCH_FLOATS} floats (8 MB) per worker, or 96 tiles' worth when the
- * channels are so many that 96 tiles exceed it. Backward-filter also holds one S (t^2 K C) per
- * worker and one partial dw (9 K C) per filter group (4 groups), like Conv.backwardFilter.
+ * channels are so many that 96 tiles exceed it. Each call also holds the transformed filter U
+ * (t^2 K C floats: 16 MB for 512 x 512 channels with F(2x2)). Backward-filter also holds one S
+ * (t^2 K C) per worker and one partial dw (9 K C) per filter group (4 groups), like
+ * Conv.backwardFilter.
  *
  * <p><b>Threads and determinism.</b> Forward and backward-data: one work item per group of
  * tiles ({@code Parallel.items}); every output pixel belongs to one tile, so it is written by
