@@ -1,6 +1,7 @@
 package locallearn.backend;
 
 import java.util.function.Consumer;
+import locallearn.backend.cpu.ConvAlgorithm;
 import locallearn.backend.cpu.CpuBackend;
 import locallearn.backend.cuda.CudaBackend;
 import locallearn.backend.cuda.CudaContext;
@@ -21,9 +22,12 @@ public final class Backends {
      * usable GPU; "auto", the GPU when one is there and the kernels are built, else the CPU, with
      * a {@code notice} saying why when a GPU was found but could not be used.
      */
-    public static Backend create(String device, Consumer<String> notice) {
+    public static Backend create(String device, Consumer<String> notice) { return create(device, ConvAlgorithm.fromProperty(), notice); }
+
+    /** As {@link #create(String, Consumer)}, with the CPU backend's convolution algorithm given (ignored on CUDA). */
+    public static Backend create(String device, ConvAlgorithm cpuConv, Consumer<String> notice) {
         String d = device == null ? "auto" : device;
-        if (d.equals("cpu")) return new CpuBackend();
+        if (d.equals("cpu")) return new CpuBackend(cpuConv);
         if (d.equals("cuda") || d.startsWith("cuda:")) {
             try {
                 return CudaBackend.open(ordinal(d));
@@ -32,12 +36,12 @@ public final class Backends {
             }
         }
         if (d.equals("auto")) {
-            if (!CudaContext.probeDevice().found()) return new CpuBackend();
+            if (!CudaContext.probeDevice().found()) return new CpuBackend(cpuConv);
             try {
                 return CudaBackend.open(0);
             } catch (CudaUnavailableException e) {
                 notice.accept("GPU found but not usable (" + e.getMessage() + "); running on the CPU");
-                return new CpuBackend();
+                return new CpuBackend(cpuConv);
             }
         }
         throw new IllegalArgumentException("unknown device '" + device + "' (expected auto, cpu, cuda or cuda:N)");

@@ -23,6 +23,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--op", description = "gemm or conv") String op;
     @Option(names = "--device", defaultValue = "cpu", description = "cpu (default) or cuda") String device;
     @Option(names = "--json", description = "print one JSON line") boolean json;
+    @Option(names = "--cpu-conv", defaultValue = "auto", description = TrainOptions.CPU_CONV_HELP) String cpuConv;
     @Option(names = "--warmup", defaultValue = "3", description = "untimed runs first (default ${DEFAULT-VALUE})") int warmup;
     @Option(names = "--iterations", defaultValue = "10", description = "timed runs (default ${DEFAULT-VALUE})") int iterations;
 
@@ -68,7 +69,9 @@ final class BenchCommand implements Callable<Integer> {
         throw new UserError("nothing to measure; give --op gemm, --op conv or --model M");
     }
 
-    private Backend backend() { return locallearn.backend.Backends.create(device, msg -> System.err.println("locallearn: " + msg)); }
+    private Backend backend() {
+        return locallearn.backend.Backends.create(device, TrainOptions.cpuConv(cpuConv), msg -> System.err.println("locallearn: " + msg));
+    }
 
     private void print(Map<String, Object> r) {
         if (json) {

@@ -46,12 +46,13 @@ final class TrainCommand implements Callable<Integer> {
     @Override public Integer call() {
         if (!List.of("auto", "always", "never").contains(progress))
             throw new IllegalArgumentException("--progress must be auto, always or never, got '" + progress + "'");
+        var cpuConv = TrainOptions.cpuConv(o.cpuConv);
         DatasetSpec spec = Datasets.spec(o.dataset);
         ModelConfig mc = o.modelConfig(spec.channels(), spec.height(), spec.width(), spec.classes());
         TrainConfig config = o.trainConfig(mc);
         var split = Datasets.load(o.dataset, o.data, new Datasets.LoadOptions(limitTrain, limitTest, !svhnNoExtra));
         Path dir = out != null ? out : Path.of("runs", spec.name() + "-" + mc.name() + "-" + (o.backprop ? "backprop" : o.loss + (o.bio ? "-bio" : "")));
-        try (Backend be = Backends.create(o.device, msg -> System.err.println("locallearn: " + msg)); Trainer trainer = new Trainer(be, config, split.train(), split.test(), spec)) {
+        try (Backend be = Backends.create(o.device, cpuConv, msg -> System.err.println("locallearn: " + msg)); Trainer trainer = new Trainer(be, config, split.train(), split.test(), spec)) {
             MetricsFile metrics = new MetricsFile(dir.resolve("metrics.jsonl"));
             if (resume != null) {
                 Checkpoints.resume(resume, trainer);

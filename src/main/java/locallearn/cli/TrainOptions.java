@@ -2,6 +2,7 @@ package locallearn.cli;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import locallearn.backend.cpu.ConvAlgorithm;
 import locallearn.local.LossConfig;
 import locallearn.models.ModelConfig;
 import locallearn.optim.Optimizer;
@@ -78,6 +79,21 @@ final class TrainOptions {
     long seed = 1;
     @Option(names = "--device", description = "auto, cpu or cuda (default ${DEFAULT-VALUE})")
     String device = "auto";
+    @Option(names = "--cpu-conv", description = CPU_CONV_HELP)
+    String cpuConv = "auto";
+
+    static final String CPU_CONV_HELP = "CPU convolutions: auto (Winograd F(2x2,3x3) on the 3x3 stride-1 layers where it measured faster,"
+            + " im2col + GEMM elsewhere), direct (always im2col + GEMM) or winograd (on every 3x3 stride-1 layer; other layers fall"
+            + " back to direct) (default ${DEFAULT-VALUE}; ignored on CUDA)";
+
+    /** --cpu-conv checked: the algorithm, or an error naming the flag. */
+    static ConvAlgorithm cpuConv(String value) {
+        try {
+            return ConvAlgorithm.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new UserError("--cpu-conv " + e.getMessage());
+        }
+    }
 
     LossConfig lossConfig() {
         LossConfig.Kind kind = switch (loss) {

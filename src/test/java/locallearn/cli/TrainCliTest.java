@@ -87,10 +87,18 @@ class TrainCliTest {
 
     @Test void badFlagValuesAreOneLineAndExitTwo(@TempDir Path dir) {
         for (String[] extra : new String[][] {{"--loss", "foo"}, {"--epochs", "0"}, {"--dropout", "1.5"}, {"--no-such-flag"}, {"--lr", "abc"},
-                {"--memory-chunks", "foo"}, {"--greedy", "--backprop"}}) {
+                {"--memory-chunks", "foo"}, {"--greedy", "--backprop"}, {"--cpu-conv", "bogus"}}) {
             Run r = run(train(dir, extra));
             assertEquals(2, r.code(), String.join(" ", extra));
             assertEquals(1, r.err().strip().lines().count(), r.err());
+        }
+    }
+
+    @Test void badCpuConvIsOneLineNamingTheFlagAndExitTwo(@TempDir Path dir) {
+        for (Run r : new Run[] {run(train(dir, "--cpu-conv", "bogus")), run("bench", "--op", "conv", "--cpu-conv", "bogus")}) {
+            assertEquals(2, r.code(), r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().contains("--cpu-conv must be auto, direct or winograd, got 'bogus'"), r.err());
         }
     }
 

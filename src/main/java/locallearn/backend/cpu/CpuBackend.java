@@ -32,16 +32,25 @@ import locallearn.tensor.Tensor;
  * inputs give bit-identical outputs run to run.
  *
  * <p>Where the fast code lives: {@code Gemm} (packed Vector API micro-kernel, the plain loop
- * beside it as the oracle) and {@code Conv} (im2col + GEMM); the other families are plain loops.
+ * beside it as the oracle), {@code Conv} (im2col + GEMM) and {@code Winograd} (3x3 stride-1
+ * layers, chosen by {@link #winogradTile}); the other families are plain loops.
  * Besides the accounted tensors, GEMM keeps packing buffers per thread (at most about 4 MB each)
- * and a convolution allocates one column buffer per worker for the duration of the call.
+ * and a convolution allocates one column buffer per worker for the duration of the call (Winograd:
+ * transform buffers of at most about 8 MB per worker, see its class comment).
  */
 public final class CpuBackend implements Backend {
     private final CpuAllocator allocator = new CpuAllocator();
     /** Elementwise ops split into ranges of at least this many elements: below it a thread hand-off costs more than the loop. */
     static final int GRAIN = 1 << 15;
 
-    public CpuBackend() {}
+    private final ConvAlgorithm convAlgorithm;
+
+    /** Convolutions as the property {@code locallearn.cpuConv} says (auto when unset). */
+    public CpuBackend() { this(ConvAlgorithm.fromProperty()); }
+
+    public CpuBackend(ConvAlgorithm convAlgorithm) { this.convAlgorithm = java.util.Objects.requireNonNull(convAlgorithm, "convAlgorithm"); }
+
+    public ConvAlgorithm convAlgorithm() { return convAlgorithm; }
 
     /** Worker threads for the parallel ops: property {@code locallearn.threads} (read once), default all cores. */
     public static int threads() { return Parallel.threads(); }
@@ -49,7 +58,12 @@ public final class CpuBackend implements Backend {
     @Override public String name() { return "cpu"; }
 
     @Override public String describe() {
-        return "cpu: " + threads() + " threads, " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit vectors";
+        return "cpu: " + threads() + " threads, " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit vectors, conv "
+                + switch (convAlgorithm) {
+                    case AUTO -> "auto (Winograd F(2x2,3x3) forward and backward-data on 3x3 stride-1 layers of 64+ channels and 4x4+ maps, else im2col + GEMM)";
+                    case DIRECT -> "direct (im2col + GEMM)";
+                    case WINOGRAD -> "winograd (F(2x2,3x3) on every 3x3 stride-1 layer)";
+                };
     }
 
     // ---- argument checks ----------------------------------------------------------------------
@@ -237,7 +251,9 @@ public final class CpuBackend implements Backend {
             bs = data(op, "bias", bias);
             expect(op, "bias", bias, g.outC(), "one per output channel of " + g);
         }
-        Conv.forward(xs, ws, bs, ys, g);
+        Winograd.Tile f = winogradTile(g, convAlgorithm, false);
+        if (f != null) Winograd.forward(xs, ws, bs, ys, g, f);
+        else Conv.forward(xs, ws, bs, ys, g);
     }
 
     @Override public void conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvGeom g) {
@@ -246,7 +262,9 @@ public final class CpuBackend implements Backend {
         conv(op, "dy", dy, g.batch(), g.outC(), g.outH(), g.outW(), g);
         conv(op, "w", w, g.outC(), g.inC(), g.kh(), g.kw(), g);
         conv(op, "dx", dx, g.batch(), g.inC(), g.inH(), g.inW(), g);
-        Conv.backwardData(dys, ws, dxs, g);
+        Winograd.Tile f = winogradTile(g, convAlgorithm, false);
+        if (f != null) Winograd.backwardData(dys, ws, dxs, g, f);
+        else Conv.backwardData(dys, ws, dxs, g);
     }
 
     @Override public void conv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, Tensor dbias, ConvGeom g, boolean accumulate) {
@@ -260,7 +278,44 @@ public final class CpuBackend implements Backend {
             dbs = data(op, "dbias", dbias);
             expect(op, "dbias", dbias, g.outC(), "one per output channel of " + g);
         }
-        Conv.backwardFilter(xs, dys, dws, dbs, g, accumulate);
+        Winograd.Tile f = winogradTile(g, convAlgorithm, true);
+        if (f != null) Winograd.backwardFilter(xs, dys, dws, dbs, g, accumulate, f);
+        else Conv.backwardFilter(xs, dys, dws, dbs, g, accumulate);
+    }
+
+    /**
+     * The fixed rule that picks a convolution's algorithm (never timed at run time): Winograd
+     * F(2x2, 3x3), or null for im2col + GEMM. {@code filter} asks for the weight gradient.
+     *
+     * <p>Auto takes F(2x2) for forward and backward-data of 3x3 stride-1 layers with at least 64
+     * input and output channels and an output map of at least 4x4 pixels; the weight gradient
+     * stays on im2col + GEMM. Measured with WinogradSpeedProbe at batch 32 on 2 cores of a shared
+     * Xeon (AVX-512; another engineer's jobs were running, so figures vary by about 30%),
+     * GFLOP/s of direct-convolution flops, direct / F(2x2), 512-bit vectors then
+     * -XX:MaxVectorSize=32:
+     * <pre>
+     *                   forward                    backward-data              backward-filter
+     *   3->128 @32x32   38 / 10      9 / 4         32 / 5     12 / 2          12 / 3    7 / 2
+     *   128->256 @32    86 / 169    65 / 101       77 / 82    64 / 163        65 / 68  126 / 137
+     *   256->256 @16    95 / 90     65 / 79        81 / 86    57 / 73         73 / 55   34 / 31
+     *   256->512 @16    53 / 125    68 / 202       44 / 51    60 / 81         53 / 64   67 / 72
+     *   512->512 @8     52 / 66    126 / 156       47 / 66   106 / 137        29 / 12   81 / 64
+     *   512->512 @4     44 / 59     37 / 50        58 / 58    36 / 56         21 / 21   16 / 26
+     *   512->512 @2     51 / 30     33 / 26        37 / 29    23 / 25         15 / 9     9 / 7
+     * </pre>
+     * Three input channels leave the GEMMs too thin to pay for the transforms; 2x2 maps are one
+     * tile of which F(2x2) keeps a quarter of the inputs; the weight gradient gains nothing on
+     * large maps and loses on 8x8, where its t*t-fold partial sums (16 K C floats) outweigh the
+     * GEMMs. The 64-channel threshold lies between the measured 3 and 128. F(4x4) (in Winograd,
+     * tested) was not faster than F(2x2) in the same runs and is 36 times less accurate, so the
+     * rule never picks it. {@code WINOGRAD} takes F(2x2) for every pass of every 3x3 stride-1
+     * layer; {@code DIRECT} never.
+     */
+    static Winograd.Tile winogradTile(ConvGeom g, ConvAlgorithm a, boolean filter) {
+        if (a == ConvAlgorithm.DIRECT || !Winograd.supports(g)) return null;
+        if (a == ConvAlgorithm.WINOGRAD) return Winograd.F2;
+        boolean worth = !filter && g.inC() >= 64 && g.outC() >= 64 && g.outH() >= 4 && g.outW() >= 4;
+        return worth ? Winograd.F2 : null;
     }
 
     // ---- batch norm ---------------------------------------------------------------------------

@@ -62,7 +62,25 @@ class BackwardFiniteDifferenceTest {
 
     @Test void conv2dDataFilterAndBias() {
         for (ConvGeom g : new ConvGeom[] {new ConvGeom(2, 3, 5, 6, 4, 3, 3, 1, 1), new ConvGeom(1, 2, 7, 5, 3, 3, 2, 2, 0),
-                new ConvGeom(3, 1, 4, 4, 2, 1, 1, 1, 0), new ConvGeom(2, 2, 6, 6, 3, 5, 5, 2, 2)}) {
+                new ConvGeom(3, 1, 4, 4, 2, 1, 1, 1, 0), new ConvGeom(2, 2, 6, 6, 3, 5, 5, 2, 2)})
+            conv2dAgainstDifferences(be, g);
+    }
+
+    /**
+     * The default's rule sends only layers of 64+ channels to Winograd, too big for differences
+     * of every weight, so the 3x3 stride-1 geometries run again on a backend forced to Winograd
+     * (F(2x2) on all three passes), pad 1 and pad 0.
+     */
+    @Test void conv2dDataFilterAndBiasThroughWinograd() {
+        CpuBackend wino = new CpuBackend(ConvAlgorithm.WINOGRAD);
+        for (ConvGeom g : new ConvGeom[] {new ConvGeom(2, 3, 5, 6, 4, 3, 3, 1, 1), new ConvGeom(1, 2, 7, 5, 3, 3, 3, 1, 0)}) {
+            org.junit.jupiter.api.Assertions.assertSame(Winograd.F2, CpuBackend.winogradTile(g, ConvAlgorithm.WINOGRAD, true));
+            conv2dAgainstDifferences(wino, g);
+        }
+    }
+
+    private void conv2dAgainstDifferences(CpuBackend be, ConvGeom g) {
+        {
             int xn = g.batch() * g.inC() * g.inH() * g.inW(), wn = g.outC() * g.inC() * g.kh() * g.kw();
             int yn = g.batch() * g.outC() * g.outH() * g.outW();
             int[] xd = {g.batch(), g.inC(), g.inH(), g.inW()}, wd = {g.outC(), g.inC(), g.kh(), g.kw()};
