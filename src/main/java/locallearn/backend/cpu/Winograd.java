@@ -275,86 +275,171 @@ final class Winograd {
         }
     }
 
-    // ---- F(2x2) tile transforms written out (hot path) ---------------------------------------
+    // ---- F(2x2) transforms written out (hot path) ---------------------------------------------
     //
     // The same sums as transformStrip and outputStrip with B^T and A^T of F2, in the same order
     // (vertical, then horizontal; terms in column order), so they give the same bits: the
-    // generic versions are their oracle. Per tile rather than per strip: with 16 floats a tile
-    // and two-term sums, the strip version's phase splitting costs more than it saves.
+    // generic versions are their oracle. A tile steps 2 columns, so the strip's input rows are
+    // first split into even and odd columns (E[s] = column 2s - pad, O[s] = column 2s + 1 - pad of
+    // tile s's first column); then column j of tile s is E[s + j/2] (j even) or O[s + j/2], and
+    // every sum runs over all tiles of the strip at once, in vectors, into contiguous runs of V.
 
-    /** transformStrip for F2 and L = B^T (inputs, nIn = 4) or L = A (output gradients, nIn = 2). */
+    /** transformStrip for F2 and L = B^T (inputs, 4 rows a tile) or L = A (output gradients, 2 rows). */
     static void transformStripF2(float[] src, int b, int chans, int h, int w, int pad, boolean gradient, int ty, int tx0, int tx1,
                                  float[] dst, int q, int n, float[] d) {
-        int nIn = gradient ? 2 : 4, y0 = ty * 2 - pad, xs = chans * n;
-        boolean rowsInside = y0 >= 0 && y0 + nIn <= h;
+        int rows = gradient ? 2 : 4, seg = tx1 - tx0, y0 = ty * 2 - pad, xs = chans * n, pl = seg + 1;
         for (int ch = 0; ch < chans; ch++) {
-            int plane = (b * chans + ch) * h * w;
-            for (int tx = tx0; tx < tx1; tx++) {
-                int x0 = tx * 2 - pad, o = ch * n + q + tx - tx0;
-                if (rowsInside && x0 >= 0 && x0 + nIn <= w) {
-                    for (int i = 0, r = plane + y0 * w + x0; i < nIn; i++, r += w)
-                        for (int j = 0; j < nIn; j++) d[i * nIn + j] = src[r + j];
-                } else {
-                    for (int i = 0; i < nIn; i++)
-                        for (int j = 0; j < nIn; j++) {
-                            int iy = y0 + i, ix = x0 + j;
-                            d[i * nIn + j] = iy >= 0 && iy < h && ix >= 0 && ix < w ? src[plane + iy * w + ix] : 0f;
-                        }
+            int plane = (b * chans + ch) * h * w, o = ch * n + q;
+            // E_i at d[2i*pl], O_i at d[(2i+1)*pl], for the tile row's input rows i
+            for (int i = 0; i < rows; i++) {
+                int iy = y0 + i, eo = 2 * i * pl, oo = eo + pl;
+                if (iy < 0 || iy >= h) {
+                    java.util.Arrays.fill(d, eo, eo + 2 * pl, 0f);
+                    continue;
                 }
-                if (gradient) gradientTileF2(d, dst, o, xs);
-                else inputTileF2(d, dst, o, xs);
+                int row = plane + iy * w, first = tx0 * 2 - pad;
+                // tiles sx in [lo, hi) read both their columns inside the row: no checks there
+                int lo = Math.min(pl, Math.max(0, (1 - first) / 2)), hi = Math.max(lo, Math.min(pl, (w - first) / 2));
+                for (int sx = 0; sx < lo; sx++) split(src, row, first + 2 * sx, w, d, eo + sx, oo + sx);
+                for (int sx = lo, ix = row + first + 2 * lo; sx < hi; sx++, ix += 2) {
+                    d[eo + sx] = src[ix];
+                    d[oo + sx] = src[ix + 1];
+                }
+                for (int sx = hi; sx < pl; sx++) split(src, row, first + 2 * sx, w, d, eo + sx, oo + sx);
+            }
+            if (gradient) gradientStripF2(d, pl, seg, dst, o, xs);
+            else inputStripF2(d, pl, seg, dst, o, xs);
+        }
+    }
+
+    /** Columns ix and ix + 1 of an input row into d[e] and d[o], 0 outside [0, w). */
+    private static void split(float[] src, int row, int ix, int w, float[] d, int e, int o) {
+        d[e] = ix >= 0 && ix < w ? src[row + ix] : 0f;
+        d[o] = ix + 1 >= 0 && ix + 1 < w ? src[row + ix + 1] : 0f;
+    }
+
+    /** dst[o + xi*xs + s] = (B^T d_s B)_xi for the 4x4 tiles d_s of the strip, from the split rows in d. */
+    private static void inputStripF2(float[] d, int pl, int seg, float[] dst, int o, int xs) {
+        // vertical, in place, on even and odd columns alike: rows of B^T d
+        for (int ph = 0; ph < 2; ph++) {
+            int r0 = ph * pl, r1 = r0 + 2 * pl, r2 = r1 + 2 * pl, r3 = r2 + 2 * pl;
+            int x = 0;
+            for (; x <= pl - L; x += L) {
+                var d0 = vec(d, r0 + x); var d1 = vec(d, r1 + x); var d2 = vec(d, r2 + x); var d3 = vec(d, r3 + x);
+                d0.sub(d2).intoArray(d, r0 + x);
+                d1.add(d2).intoArray(d, r1 + x);
+                d1.neg().add(d2).intoArray(d, r2 + x);
+                d1.sub(d3).intoArray(d, r3 + x);
+            }
+            for (; x < pl; x++) {
+                float d0 = d[r0 + x], d1 = d[r1 + x], d2 = d[r2 + x], d3 = d[r3 + x];
+                d[r0 + x] = d0 - d2;
+                d[r1 + x] = d1 + d2;
+                d[r2 + x] = -d1 + d2;
+                d[r3 + x] = d1 - d3;
+            }
+        }
+        // horizontal: row r of tile s has columns (E[s], O[s], E[s+1], O[s+1])
+        for (int r = 0; r < 4; r++) {
+            int e = 2 * r * pl, od = e + pl, base = o + r * 4 * xs;
+            int x = 0;
+            for (; x <= seg - L; x += L) {
+                var u0 = vec(d, e + x); var u1 = vec(d, od + x); var u2 = vec(d, e + x + 1); var u3 = vec(d, od + x + 1);
+                u0.sub(u2).intoArray(dst, base + x);
+                u1.add(u2).intoArray(dst, base + xs + x);
+                u1.neg().add(u2).intoArray(dst, base + 2 * xs + x);
+                u1.sub(u3).intoArray(dst, base + 3 * xs + x);
+            }
+            for (; x < seg; x++) {
+                float u0 = d[e + x], u1 = d[od + x], u2 = d[e + x + 1], u3 = d[od + x + 1];
+                dst[base + x] = u0 - u2;
+                dst[base + xs + x] = u1 + u2;
+                dst[base + 2 * xs + x] = -u1 + u2;
+                dst[base + 3 * xs + x] = u1 - u3;
             }
         }
     }
 
-    /** dst[o + xi*xs] = (B^T d B)_xi for the 4x4 tile d. */
-    private static void inputTileF2(float[] d, float[] dst, int o, int xs) {
-        for (int j = 0; j < 4; j++) {
-            float d0 = d[j], d1 = d[4 + j], d2 = d[8 + j], d3 = d[12 + j];
-            // rows of B^T d, kept in d's place column by column
-            d[j] = d0 - d2;
-            d[4 + j] = d1 + d2;
-            d[8 + j] = -d1 + d2;
-            d[12 + j] = d1 - d3;
+    /** dst[o + xi*xs + s] = (A e_s A^T)_xi for the 2x2 output-gradient tiles e_s, from the split rows in d (E0, O0, E1, O1). */
+    private static void gradientStripF2(float[] d, int pl, int seg, float[] dst, int o, int xs) {
+        // rows of A e, as (even, odd) pairs: (e0, e1), (e0 + e1 rows), (e0 - e1 rows), (-e1)
+        int e0 = 0, o0 = pl, e1 = 2 * pl, o1 = 3 * pl, se = 4 * pl, so = 5 * pl, de = 6 * pl, dd = 7 * pl;
+        int x = 0;
+        for (; x <= seg - L; x += L) {
+            var a = vec(d, e0 + x); var bb = vec(d, o0 + x); var c = vec(d, e1 + x); var e = vec(d, o1 + x);
+            a.add(c).intoArray(d, se + x);
+            bb.add(e).intoArray(d, so + x);
+            a.sub(c).intoArray(d, de + x);
+            bb.sub(e).intoArray(d, dd + x);
+            c.neg().intoArray(d, e1 + x);
+            e.neg().intoArray(d, o1 + x);
         }
+        for (; x < seg; x++) {
+            float a = d[e0 + x], bb = d[o0 + x], c = d[e1 + x], e = d[o1 + x];
+            d[se + x] = a + c;
+            d[so + x] = bb + e;
+            d[de + x] = a - c;
+            d[dd + x] = bb - e;
+            d[e1 + x] = -c;
+            d[o1 + x] = -e;
+        }
+        // row r: (u0, u1) -> (u0, u0 + u1, u0 - u1, -u1)
+        int[] evens = {e0, se, de, e1}, odds = {o0, so, dd, o1};
         for (int r = 0; r < 4; r++) {
-            float u0 = d[r * 4], u1 = d[r * 4 + 1], u2 = d[r * 4 + 2], u3 = d[r * 4 + 3];
-            int base = o + r * 4 * xs;
-            dst[base] = u0 - u2;
-            dst[base + xs] = u1 + u2;
-            dst[base + 2 * xs] = -u1 + u2;
-            dst[base + 3 * xs] = u1 - u3;
+            int ue = evens[r], uo = odds[r], base = o + r * 4 * xs;
+            x = 0;
+            for (; x <= seg - L; x += L) {
+                var u0 = vec(d, ue + x); var u1 = vec(d, uo + x);
+                u0.intoArray(dst, base + x);
+                u0.add(u1).intoArray(dst, base + xs + x);
+                u0.sub(u1).intoArray(dst, base + 2 * xs + x);
+                u1.neg().intoArray(dst, base + 3 * xs + x);
+            }
+            for (; x < seg; x++) {
+                float u0 = d[ue + x], u1 = d[uo + x];
+                dst[base + x] = u0;
+                dst[base + xs + x] = u0 + u1;
+                dst[base + 2 * xs + x] = u0 - u1;
+                dst[base + 3 * xs + x] = -u1;
+            }
         }
     }
 
-    /** dst[o + xi*xs] = (A e A^T)_xi for the 2x2 tile e of an output gradient. */
-    private static void gradientTileF2(float[] e, float[] dst, int o, int xs) {
-        float e00 = e[0], e01 = e[1], e10 = e[2], e11 = e[3];
-        // rows of A e: (e0, e0 + e1, e0 - e1, -e1) over the two columns
-        float[] u = {e00, e01, e00 + e10, e01 + e11, e00 - e10, e01 - e11, -e10, -e11};
-        for (int r = 0; r < 4; r++) {
-            float u0 = u[r * 2], u1 = u[r * 2 + 1];
-            int base = o + r * 4 * xs;
-            dst[base] = u0;
-            dst[base + xs] = u0 + u1;
-            dst[base + 2 * xs] = u0 - u1;
-            dst[base + 3 * xs] = -u1;
-        }
-    }
-
-    /** outputStrip for F2. */
-    static void outputStripF2(float[] mm, int k, int n, int q, float[] bias, float[] out, int b, int oh, int ow, int ty, int tx0, int tx1) {
-        int xs = k * n, oy = ty * 2;
+    /**
+     * outputStrip for F2: for each output channel the 16 rows of M over the strip's tiles give, in
+     * vectors, z = A^T M row by row and then the tiles' four outputs y = A^T z, held in d as four
+     * runs (y00, y01, y10, y11) and interleaved into the two output rows.
+     */
+    static void outputStripF2(float[] mm, int k, int n, int q, float[] bias, float[] out, int b, int oh, int ow, int ty, int tx0, int tx1,
+                              float[] d) {
+        int xs = k * n, oy = ty * 2, seg = tx1 - tx0;
         boolean twoRows = oy + 1 < oh;
         for (int o = 0; o < k; o++) {
-            float v = bias == null ? 0f : bias[o];
-            int row = ((b * k + o) * oh + oy) * ow;
-            for (int tx = tx0; tx < tx1; tx++) {
-                int mo = o * n + q + tx - tx0;
-                // z[r][j] = A^T M^T row by row, then y = A^T z
+            int mo = o * n + q;
+            int x = 0;
+            for (; x <= seg - L; x += L) {
+                jdk.incubator.vector.FloatVector z00 = null, z01 = null, z10 = null, z11 = null, z20 = null, z21 = null, z30 = null, z31 = null;
+                for (int r = 0; r < 4; r++) {
+                    int base = mo + r * 4 * xs + x;
+                    var m0 = vec(mm, base); var m1 = vec(mm, base + xs); var m2 = vec(mm, base + 2 * xs); var m3 = vec(mm, base + 3 * xs);
+                    var a = m0.add(m1).add(m2);
+                    var c = m1.sub(m2).sub(m3);
+                    switch (r) {
+                        case 0 -> { z00 = a; z01 = c; }
+                        case 1 -> { z10 = a; z11 = c; }
+                        case 2 -> { z20 = a; z21 = c; }
+                        default -> { z30 = a; z31 = c; }
+                    }
+                }
+                z00.add(z10).add(z20).intoArray(d, x);
+                z01.add(z11).add(z21).intoArray(d, seg + x);
+                z10.sub(z20).sub(z30).intoArray(d, 2 * seg + x);
+                z11.sub(z21).sub(z31).intoArray(d, 3 * seg + x);
+            }
+            for (; x < seg; x++) {
                 float z00 = 0, z01 = 0, z10 = 0, z11 = 0, z20 = 0, z21 = 0, z30 = 0, z31 = 0;
                 for (int r = 0; r < 4; r++) {
-                    int base = mo + r * 4 * xs;
+                    int base = mo + r * 4 * xs + x;
                     float m0 = mm[base], m1 = mm[base + xs], m2 = mm[base + 2 * xs], m3 = mm[base + 3 * xs];
                     float a = m0 + m1 + m2, c = m1 - m2 - m3;
                     switch (r) {
@@ -364,18 +449,30 @@ final class Winograd {
                         default -> { z30 = a; z31 = c; }
                     }
                 }
-                int ox = tx * 2, yo = row + ox;
-                boolean twoCols = ox + 1 < ow;
-                float y00 = z00 + z10 + z20, y01 = z01 + z11 + z21;
-                out[yo] = bias == null ? y00 : y00 + v;
-                if (twoCols) out[yo + 1] = bias == null ? y01 : y01 + v;
-                if (twoRows) {
-                    float y10 = z10 - z20 - z30, y11 = z11 - z21 - z31;
-                    out[yo + ow] = bias == null ? y10 : y10 + v;
-                    if (twoCols) out[yo + ow + 1] = bias == null ? y11 : y11 + v;
+                d[x] = z00 + z10 + z20;
+                d[seg + x] = z01 + z11 + z21;
+                d[2 * seg + x] = z10 - z20 - z30;
+                d[3 * seg + x] = z11 - z21 - z31;
+            }
+            float v = bias == null ? 0f : bias[o];
+            int row = ((b * k + o) * oh + oy) * ow;
+            // the last tile of a map of odd width has one column
+            int full = Math.min(seg, (ow - tx0 * 2) / 2);
+            for (int r = 0; r < (twoRows ? 2 : 1); r++) {
+                int ye = 2 * r * seg, yd = ye + seg;
+                for (int s = 0, yo = row + r * ow + tx0 * 2; s < full; s++, yo += 2) {
+                    out[yo] = bias == null ? d[ye + s] : d[ye + s] + v;
+                    out[yo + 1] = bias == null ? d[yd + s] : d[yd + s] + v;
                 }
+                if (full < seg) out[row + r * ow + (tx0 + full) * 2] = bias == null ? d[ye + full] : d[ye + full] + v;
             }
         }
+    }
+
+    private static final int L = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
+
+    private static jdk.incubator.vector.FloatVector vec(float[] a, int o) {
+        return jdk.incubator.vector.FloatVector.fromArray(jdk.incubator.vector.FloatVector.SPECIES_PREFERRED, a, o);
     }
 
     private static final jdk.incubator.vector.VectorSpecies<Float> S = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
@@ -467,7 +564,7 @@ final class Winograd {
             // M_xi (K, n) = U_xi (K, C) V_xi (C, n)
             for (int xi = 0; xi < tt; xi++) Gemm.gemm(false, false, k, n, c, 1f, u, xi * k * c, s.a, xi * c * n, 0f, s.b, xi * k * n);
             strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> {
-                if (f == F2) outputStripF2(s.b, k, n, q, bias, out, b, oh, ow, ty, tx0, tx1);
+                if (f == F2) outputStripF2(s.b, k, n, q, bias, out, b, oh, ow, ty, tx0, tx1, s.strip);
                 else outputStrip(s.b, k, n, q, f, bias, out, b, oh, ow, ty, tx0, tx1, pl, s.strip, s.rows);
             });
         });

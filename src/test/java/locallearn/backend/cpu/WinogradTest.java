@@ -242,7 +242,9 @@ class WinogradTest {
     @Test void writtenOutF2MatchesTheGenericTransformsBitForBit() {
         Random rnd = new Random(6);
         Winograd.Tile generic = new Winograd.Tile("F2 generic", 2, Winograd.F2.bt(), Winograd.F2.g(), Winograd.F2.at());
-        for (ConvGeom g : new ConvGeom[] {new ConvGeom(3, 5, 9, 7, 6, 3, 3, 1, 1), new ConvGeom(2, 4, 13, 8, 3, 3, 3, 1, 0), new ConvGeom(1, 2, 1, 5, 3, 3, 3, 1, 2)}) {
+        for (ConvGeom g : new ConvGeom[] {new ConvGeom(3, 5, 9, 7, 6, 3, 3, 1, 1), new ConvGeom(2, 4, 13, 8, 3, 3, 3, 1, 0), new ConvGeom(1, 2, 1, 5, 3, 3, 3, 1, 2),
+                // rows of 35 and 20 tiles: the vector loops of the strip transforms and their tails, at every width
+                new ConvGeom(2, 3, 6, 69, 4, 3, 3, 1, 1), new ConvGeom(1, 2, 5, 40, 3, 3, 3, 1, 0)}) {
             float[] x = rand(rnd, g.batch() * g.inC() * g.inH() * g.inW()), w = rand(rnd, g.outC() * g.inC() * 9);
             float[] dy = rand(rnd, g.batch() * g.outC() * g.outH() * g.outW()), bias = rand(rnd, g.outC());
             float[][] got = new float[2][], want = new float[2][];
