@@ -172,8 +172,9 @@ final class Conv {
     /**
      * x (B, C, H, W), dy (B, K, oH, oW), dw (K, C, kh, kw) and dbias (K) (+)=. The batch is cut
      * into a fixed number of contiguous groups; each group sums its images into a private dw in
-     * image order, and the groups are added in group order afterwards. The sum order therefore
-     * depends only on the batch size and the group count, never on which thread ran a group.
+     * image order (on small maps several images a GEMM, as forward), and the groups are added in
+     * group order afterwards. The sum order therefore depends only on the batch size and the group
+     * count, never on which thread ran a group.
      */
     static void backwardFilter(float[] x, float[] dy, float[] dw, float[] dbias, ConvGeom g, boolean accumulate) {
         if (g.outC() == 1) {
@@ -187,13 +188,22 @@ final class Conv {
     /** The weight gradient by implicit GEMM for any K (the oracle of oneChannelFilter). */
     static void backwardFilterGemm(float[] x, float[] dy, float[] dw, float[] dbias, ConvGeom g, boolean accumulate) {
         int ckk = g.inC() * g.kh() * g.kw(), p = g.outH() * g.outW(), k = g.outC();
-        int groups = filterGroups(g);
+        int groups = filterGroups(g), per = imagesPerGemm(g);
         float[][] partial = new float[groups][];
-        Parallel.items(groups, () -> null, (t, unused) -> {
+        Parallel.items(groups, () -> per > 1 ? new float[k * per * p] : null, (t, dyg) -> {
             float[] acc = new float[k * ckk];
-            for (int b = Parallel.start(g.batch(), groups, t); b < Parallel.start(g.batch(), groups, t + 1); b++) {
-                // acc (K, C*kh*kw) += dy_b (K, P) col_b^T (P, C*kh*kw)
-                Gemm.gemm(false, k, ckk, p, 1f, dy, b * k * p, Patches.columnsTransposed(x, g, b), 1f, acc, 0);
+            int end = Parallel.start(g.batch(), groups, t + 1);
+            for (int b0 = Parallel.start(g.batch(), groups, t); b0 < end; b0 += per) {
+                int n = Math.min(per, end - b0), rows = n * p;
+                if (per == 1) {
+                    // acc (K, C*kh*kw) += dy_b (K, P) col_b^T (P, C*kh*kw)
+                    Gemm.gemm(false, k, ckk, p, 1f, dy, b0 * k * p, Patches.columnsTransposed(x, g, b0), 1f, acc, 0);
+                } else {
+                    // small maps: n images' dy side by side (K, n*P) against their stacked col^T (n*P, C*kh*kw)
+                    for (int j = 0; j < n; j++)
+                        for (int o = 0; o < k; o++) System.arraycopy(dy, ((b0 + j) * k + o) * p, dyg, o * rows + j * p, p);
+                    Gemm.gemm(false, k, ckk, rows, 1f, dyg, 0, Patches.columnsTransposed(x, g, b0), 1f, acc, 0);
+                }
             }
             partial[t] = acc;
         });

@@ -21,9 +21,12 @@ final class Patches {
         return (pc, kc, j0, cols, bp) -> packColumns(x, g, b0, pc, kc, j0, cols, bp);
     }
 
-    /** The transposed column matrix of image b, (oH*oW, C*kh*kw): the B of the weight gradient dy_b col_b^T. */
-    static Gemm.PanelSource columnsTransposed(float[] x, ConvGeom g, int b) {
-        return (pc, kc, j0, cols, bp) -> packColumnsTransposed(x, g, b, pc, kc, j0, cols, bp);
+    /**
+     * The transposed column matrix of images b0, b0+1, .. stacked, (n*oH*oW, C*kh*kw): row q is
+     * pixel q mod (oH*oW) of image b0 + q / (oH*oW). The B of the weight gradient dy col^T.
+     */
+    static Gemm.PanelSource columnsTransposed(float[] x, ConvGeom g, int b0) {
+        return (pc, kc, j0, cols, bp) -> packColumnsTransposed(x, g, b0, pc, kc, j0, cols, bp);
     }
 
     private static void packColumns(float[] x, ConvGeom g, int b0, int pc, int kc, int j0, int cols, float[] bp) {
@@ -71,10 +74,10 @@ final class Patches {
         }
     }
 
-    private static void packColumnsTransposed(float[] x, ConvGeom g, int b, int pc, int kc, int j0, int cols, float[] bp) {
+    private static void packColumnsTransposed(float[] x, ConvGeom g, int b0, int pc, int kc, int j0, int cols, float[] bp) {
         final int nr = Gemm.NR;
-        int ow = g.outW(), h = g.inH(), w = g.inW(), s = g.stride(), pad = g.pad(), kk = g.kh() * g.kw();
-        int xb = b * g.inC() * h * w;
+        int ow = g.outW(), p = g.outH() * ow, h = g.inH(), w = g.inW(), s = g.stride(), pad = g.pad(), kk = g.kh() * g.kw();
+        int img = g.inC() * h * w;
         for (int jr = 0; jr < cols; jr += nr) {
             int base = jr * kc, width = Math.min(nr, cols - jr);
             for (int t = 0; t < nr; t++) {
@@ -83,10 +86,11 @@ final class Patches {
                     continue;
                 }
                 // panel column t is row r = (c, i, j) of the column matrix; its kc rows are pixels pc ..,
-                // taken a run of one output row at a time: [q, q + len) is (oy, ox0 ..)
-                int r = j0 + jr + t, c = r / kk, i = (r % kk) / g.kw(), j = r % g.kw(), xc = xb + c * h * w;
+                // taken a run of one output row of one image at a time: [q, q + len) is (b, oy, ox0 ..)
+                int r = j0 + jr + t, c = r / kk, i = (r % kk) / g.kw(), j = r % g.kw();
                 for (int q = 0; q < kc; ) {
-                    int pix = pc + q, oy = pix / ow, ox0 = pix % ow, len = Math.min(kc - q, ow - ox0);
+                    int row = pc + q, pix = row % p, oy = pix / ow, ox0 = pix % ow, len = Math.min(kc - q, ow - ox0);
+                    int xc = (b0 + row / p) * img + c * h * w;
                     int dst = base + q * nr + t, iy = oy * s - pad + i;
                     int lo = ox0 + len, hi = lo;   // the valid ox of the run: [lo, hi)
                     if (iy >= 0 && iy < h) {

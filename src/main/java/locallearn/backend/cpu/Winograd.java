@@ -284,11 +284,16 @@ final class Winograd {
     // tile s's first column); then column j of tile s is E[s + j/2] (j even) or O[s + j/2], and
     // every sum runs over all tiles of the strip at once, in vectors, into contiguous runs of V.
 
-    /** transformStrip for F2 and L = B^T (inputs, 4 rows a tile) or L = A (output gradients, 2 rows). */
+    /**
+     * transformStrip for F2, channel ch only, and L = B^T (inputs, 4 rows a tile) or L = A (output
+     * gradients, 2 rows). Callers take the channels outermost, the strips inside, so the input
+     * plane and V's rows are each read or written in order (prefetchers follow 16 sequential
+     * streams; the other order strides through the whole V per strip).
+     */
     static void transformStripF2(float[] src, int b, int chans, int h, int w, int pad, boolean gradient, int ty, int tx0, int tx1,
-                                 float[] dst, int q, int n, float[] d) {
+                                 float[] dst, int q, int n, float[] d, int ch) {
         int rows = gradient ? 2 : 4, seg = tx1 - tx0, y0 = ty * 2 - pad, xs = chans * n, pl = seg + 1;
-        for (int ch = 0; ch < chans; ch++) {
+        {
             int plane = (b * chans + ch) * h * w, o = ch * n + q;
             // E_i at d[2i*pl], O_i at d[(2i+1)*pl], for the tile row's input rows i
             for (int i = 0; i < rows; i++) {
@@ -406,31 +411,30 @@ final class Winograd {
     }
 
     /**
-     * outputStrip for F2: for each output channel the 16 rows of M over the strip's tiles give, in
+     * outputStrip for F2, output channel o only (callers take the channels outermost, as for
+     * transformStripF2): the 16 rows of M over the strip's tiles give, in
      * vectors, z = A^T M row by row and then the tiles' four outputs y = A^T z, held in d as four
      * runs (y00, y01, y10, y11) and interleaved into the two output rows.
      */
     static void outputStripF2(float[] mm, int k, int n, int q, float[] bias, float[] out, int b, int oh, int ow, int ty, int tx0, int tx1,
-                              float[] d) {
+                              float[] d, int o) {
         int xs = k * n, oy = ty * 2, seg = tx1 - tx0;
         boolean twoRows = oy + 1 < oh;
-        for (int o = 0; o < k; o++) {
+        {
             int mo = o * n + q;
             int x = 0;
             for (; x <= seg - L; x += L) {
-                jdk.incubator.vector.FloatVector z00 = null, z01 = null, z10 = null, z11 = null, z20 = null, z21 = null, z30 = null, z31 = null;
-                for (int r = 0; r < 4; r++) {
-                    int base = mo + r * 4 * xs + x;
-                    var m0 = vec(mm, base); var m1 = vec(mm, base + xs); var m2 = vec(mm, base + 2 * xs); var m3 = vec(mm, base + 3 * xs);
-                    var a = m0.add(m1).add(m2);
-                    var c = m1.sub(m2).sub(m3);
-                    switch (r) {
-                        case 0 -> { z00 = a; z01 = c; }
-                        case 1 -> { z10 = a; z11 = c; }
-                        case 2 -> { z20 = a; z21 = c; }
-                        default -> { z30 = a; z31 = c; }
-                    }
-                }
+                // z_r = (m_r0 + m_r1 + m_r2, m_r1 - m_r2 - m_r3) for the rows r of the tile, written out
+                // (vectors held in locals only: C2 boxes a vector that a loop variable or null may alias)
+                int b0 = mo + x, b1 = b0 + 4 * xs, b2 = b1 + 4 * xs, b3 = b2 + 4 * xs;
+                var z00 = vec(mm, b0).add(vec(mm, b0 + xs)).add(vec(mm, b0 + 2 * xs));
+                var z01 = vec(mm, b0 + xs).sub(vec(mm, b0 + 2 * xs)).sub(vec(mm, b0 + 3 * xs));
+                var z10 = vec(mm, b1).add(vec(mm, b1 + xs)).add(vec(mm, b1 + 2 * xs));
+                var z11 = vec(mm, b1 + xs).sub(vec(mm, b1 + 2 * xs)).sub(vec(mm, b1 + 3 * xs));
+                var z20 = vec(mm, b2).add(vec(mm, b2 + xs)).add(vec(mm, b2 + 2 * xs));
+                var z21 = vec(mm, b2 + xs).sub(vec(mm, b2 + 2 * xs)).sub(vec(mm, b2 + 3 * xs));
+                var z30 = vec(mm, b3).add(vec(mm, b3 + xs)).add(vec(mm, b3 + 2 * xs));
+                var z31 = vec(mm, b3 + xs).sub(vec(mm, b3 + 2 * xs)).sub(vec(mm, b3 + 3 * xs));
                 z00.add(z10).add(z20).intoArray(d, x);
                 z01.add(z11).add(z21).intoArray(d, seg + x);
                 z10.sub(z20).sub(z30).intoArray(d, 2 * seg + x);
@@ -557,16 +561,20 @@ final class Winograd {
         int pl = tW + 2, stripLen = f.t * m * pl;
         Parallel.items(groups, () -> new Scratch(tt * c * per, tt * k * per, stripLen, 0), (gi, s) -> {
             int from = gi * per, n = Math.min(per, total - from);
-            strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> {
-                if (f == F2) transformStripF2(in, b, c, h, w, pad, false, ty, tx0, tx1, s.a, q, n, s.strip);
-                else transformStrip(in, b, c, h, w, pad, f.btS, m, ty, tx0, tx1, s.a, q, n, pl, s.strip, s.rows);
-            });
+            if (f == F2)
+                for (int ch = 0; ch < c; ch++) {
+                    int cc = ch;
+                    strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> transformStripF2(in, b, c, h, w, pad, false, ty, tx0, tx1, s.a, q, n, s.strip, cc));
+                }
+            else strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> transformStrip(in, b, c, h, w, pad, f.btS, m, ty, tx0, tx1, s.a, q, n, pl, s.strip, s.rows));
             // M_xi (K, n) = U_xi (K, C) V_xi (C, n)
             for (int xi = 0; xi < tt; xi++) Gemm.gemm(false, false, k, n, c, 1f, u, xi * k * c, s.a, xi * c * n, 0f, s.b, xi * k * n);
-            strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> {
-                if (f == F2) outputStripF2(s.b, k, n, q, bias, out, b, oh, ow, ty, tx0, tx1, s.strip);
-                else outputStrip(s.b, k, n, q, f, bias, out, b, oh, ow, ty, tx0, tx1, pl, s.strip, s.rows);
-            });
+            if (f == F2)
+                for (int o = 0; o < k; o++) {
+                    int oc = o;
+                    strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> outputStripF2(s.b, k, n, q, bias, out, b, oh, ow, ty, tx0, tx1, s.strip, oc));
+                }
+            else strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> outputStrip(s.b, k, n, q, f, bias, out, b, oh, ow, ty, tx0, tx1, pl, s.strip, s.rows));
         });
     }
 
@@ -587,15 +595,22 @@ final class Winograd {
             int r0 = Parallel.start(total, ranges, ri), r1 = Parallel.start(total, ranges, ri + 1);
             for (int from = r0; from < r1; from += per) {
                 int n = Math.min(per, r1 - from);
-                strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> {
-                    if (f == F2) {
-                        transformStripF2(x, b, c, g.inH(), g.inW(), g.pad(), false, ty, tx0, tx1, s.a, q, n, s.strip);
-                        transformStripF2(dy, b, k, oh, ow, 0, true, ty, tx0, tx1, s.b, q, n, s.strip);
-                    } else {
+                if (f == F2) {
+                    for (int ch = 0; ch < c; ch++) {
+                        int cc = ch;
+                        strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) ->
+                                transformStripF2(x, b, c, g.inH(), g.inW(), g.pad(), false, ty, tx0, tx1, s.a, q, n, s.strip, cc));
+                    }
+                    for (int o = 0; o < k; o++) {
+                        int oc = o;
+                        strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> transformStripF2(dy, b, k, oh, ow, 0, true, ty, tx0, tx1, s.b, q, n, s.strip, oc));
+                    }
+                } else {
+                    strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> {
                         transformStrip(x, b, c, g.inH(), g.inW(), g.pad(), f.btS, m, ty, tx0, tx1, s.a, q, n, pl, s.strip, s.rows);
                         transformStrip(dy, b, k, oh, ow, 0, f.aS, m, ty, tx0, tx1, s.b, q, n, pl, s.strip, s.rows);
-                    }
-                });
+                    });
+                }
                 // S_xi (K, C) (+)= E_xi (K, n) V_xi (C, n)^T
                 float beta = from == r0 ? 0f : 1f;
                 for (int xi = 0; xi < tt; xi++) Gemm.gemm(false, true, k, c, n, 1f, s.b, xi * k * n, s.a, xi * c * n, beta, acc, xi * k * c);

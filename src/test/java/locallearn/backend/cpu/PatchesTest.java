@@ -42,16 +42,17 @@ class PatchesTest {
         }
     }
 
-    @Test void transposedPanelsAreTheTransposedColumnMatrix() {
+    @Test void transposedPanelsAreTheTransposedColumnMatrixOfSeveralImages() {
         for (ConvGeom g : GEOMETRIES) {
             int ckk = g.inC() * g.kh() * g.kw(), p = g.outH() * g.outW(), k = g.outC(), img = g.inC() * g.inH() * g.inW();
-            float[] x = rand(g.batch() * img), dy = rand(g.batch() * k * p);
-            int b = g.batch() - 1;
-            float[] col = new float[ckk * p];
-            Conv.im2col(x, b * img, g, col);
+            int b0 = g.batch() > 1 ? 1 : 0, n = g.batch() - b0, rows = n * p;
+            float[] x = rand(g.batch() * img), dy = rand(k * rows);
+            float[] col = new float[ckk * rows];
+            for (int j = 0; j < n; j++) Conv.im2col(x, (b0 + j) * img, g, col, j * p, rows);
             float[] want = rand(k * ckk), got = want.clone();
-            Gemm.gemmFast(false, true, k, ckk, p, 1f, dy, b * k * p, col, 0, 1f, want, 0);
-            Gemm.gemm(false, k, ckk, p, 1f, dy, b * k * p, Patches.columnsTransposed(x, g, b), 1f, got, 0);
+            // dy (K, n*P) col^T (n*P, C*kh*kw): col is op(B)'s transpose, stored as it is
+            Gemm.gemmFast(false, true, k, ckk, rows, 1f, dy, 0, col, 0, 1f, want, 0);
+            Gemm.gemm(false, k, ckk, rows, 1f, dy, 0, Patches.columnsTransposed(x, g, b0), 1f, got, 0);
             assertArrayEquals(want, got, 0f, "transposed panels " + g);
         }
     }
