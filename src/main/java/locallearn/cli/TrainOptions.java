@@ -83,7 +83,7 @@ final class TrainOptions {
     String cpuConv = "auto";
 
     static final String CPU_CONV_HELP = "CPU convolutions: auto (Winograd F(2x2,3x3) on the 3x3 stride-1 layers where it measured faster,"
-            + " im2col + GEMM elsewhere), direct (always im2col + GEMM) or winograd (on every 3x3 stride-1 layer; other layers fall"
+            + " implicit GEMM elsewhere), direct (always implicit GEMM) or winograd (on every 3x3 stride-1 layer; other layers fall"
             + " back to direct) (default ${DEFAULT-VALUE}; ignored on CUDA)";
 
     /** --cpu-conv checked: the algorithm, or an error naming the flag. */

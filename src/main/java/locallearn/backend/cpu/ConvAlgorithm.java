@@ -2,8 +2,8 @@ package locallearn.backend.cpu;
 
 /**
  * How the CPU backend computes convolutions: {@code AUTO} picks per geometry by a fixed rule
- * (see {@link CpuBackend#winogradTile}), {@code DIRECT} is always im2col + GEMM, {@code WINOGRAD}
- * uses Winograd wherever it can (3x3, stride 1) and im2col + GEMM elsewhere.
+ * (see {@link CpuBackend#winogradTile}), {@code DIRECT} is always the implicit GEMM, {@code WINOGRAD}
+ * uses Winograd wherever it can (3x3, stride 1) and the implicit GEMM elsewhere.
  */
 public enum ConvAlgorithm {
     AUTO, DIRECT, WINOGRAD;

@@ -32,11 +32,13 @@ import locallearn.tensor.Tensor;
  * inputs give bit-identical outputs run to run.
  *
  * <p>Where the fast code lives: {@code Gemm} (packed Vector API micro-kernel, the plain loop
- * beside it as the oracle), {@code Conv} (im2col + GEMM) and {@code Winograd} (3x3 stride-1
- * layers, chosen by {@link #winogradTile}); the other families are plain loops.
- * Besides the accounted tensors, GEMM keeps packing buffers per thread (at most about 4 MB each)
- * and a convolution allocates one column buffer per worker for the duration of the call (Winograd:
- * transform buffers of at most about 8 MB per worker, see its class comment).
+ * beside it as the oracle), {@code Conv} (implicit GEMM: {@code Patches} packs image patches
+ * straight into GEMM panels) and {@code Winograd} (3x3 stride-1 layers, chosen by
+ * {@link #winogradTile}). Besides the accounted tensors, GEMM keeps packing buffers per thread
+ * (at most about 4 MB each), and a convolution allocates scratch per worker for the duration of
+ * the call: an output block of the GEMM on small maps, the column matrix of a strided
+ * backward-data, the flipped filter of a stride-1 one; Winograd transform buffers of at most
+ * about 8 MB per worker plus the transformed filter (see its class comment).
  */
 public final class CpuBackend implements Backend {
     private final CpuAllocator allocator = new CpuAllocator();
@@ -60,8 +62,8 @@ public final class CpuBackend implements Backend {
     @Override public String describe() {
         return "cpu: " + threads() + " threads, " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit vectors, conv "
                 + switch (convAlgorithm) {
-                    case AUTO -> "auto (Winograd F(2x2,3x3) forward and backward-data on 3x3 stride-1 layers of 64+ channels and 4x4+ maps, else im2col + GEMM)";
-                    case DIRECT -> "direct (im2col + GEMM)";
+                    case AUTO -> "auto (Winograd F(2x2,3x3) on 3x3 stride-1 layers of 64+ channels and 512+ output tiles, else implicit GEMM)";
+                    case DIRECT -> "direct (implicit GEMM)";
                     case WINOGRAD -> "winograd (F(2x2,3x3) on every 3x3 stride-1 layer)";
                 };
     }
@@ -285,38 +287,47 @@ public final class CpuBackend implements Backend {
 
     /**
      * The fixed rule that picks a convolution's algorithm (never timed at run time): Winograd
-     * F(2x2, 3x3), or null for im2col + GEMM. {@code filter} asks for the weight gradient.
+     * F(2x2, 3x3), or null for the implicit-GEMM direct convolution. {@code filter} asks for the
+     * weight gradient; the rule is the same for the three passes.
      *
-     * <p>Auto takes F(2x2) for forward and backward-data of 3x3 stride-1 layers with at least 64
-     * input and output channels and an output map of at least 4x4 pixels; the weight gradient
-     * stays on im2col + GEMM. Measured with WinogradSpeedProbe at batch 32 on 2 cores of a shared
-     * Xeon (AVX-512; another engineer's jobs were running, so figures vary by about 30%),
-     * GFLOP/s of direct-convolution flops, direct / F(2x2), 512-bit vectors then
-     * -XX:MaxVectorSize=32:
+     * <p>Auto takes F(2x2) for 3x3 stride-1 layers with at least 64 input and output channels and
+     * at least {@link #WINOGRAD_MIN_TILES} output tiles of 2x2 (batch x half the map's height x
+     * half its width: batch 32 at 8x8, batch 8 at 16x16). Measured on one core of a 2-core Xeon
+     * (Sapphire Rapids; -Dlocallearn.threads=1, GFLOP/s of direct-convolution flops per
+     * CPU-second, so other jobs on the machine do not enter), direct / F(2x2):
      * <pre>
-     *                   forward                    backward-data              backward-filter
-     *   3->128 @32x32   38 / 10      9 / 4         32 / 5     12 / 2          12 / 3    7 / 2
-     *   128->256 @32    86 / 169    65 / 101       77 / 82    64 / 163        65 / 68  126 / 137
-     *   256->256 @16    95 / 90     65 / 79        81 / 86    57 / 73         73 / 55   34 / 31
-     *   256->512 @16    53 / 125    68 / 202       44 / 51    60 / 81         53 / 64   67 / 72
-     *   512->512 @8     52 / 66    126 / 156       47 / 66   106 / 137        29 / 12   81 / 64
-     *   512->512 @4     44 / 59     37 / 50        58 / 58    36 / 56         21 / 21   16 / 26
-     *   512->512 @2     51 / 30     33 / 26        37 / 29    23 / 25         15 / 9     9 / 7
+     *   batch 32         512-bit vectors                          AVX2 (-XX:UseAVX=2, 16 registers)
+     *                    forward   bwd-data  bwd-filter           forward   bwd-data  bwd-filter
+     *   128->256 @32x32  121 / 179  108 / 157  98 / 142            62 / 107  55 / 100  57 / 96
+     *   256->256 @32     120 / 195  120 / 195  94 / 172
+     *   256->512 @16     120 / 151  107 / 140  99 / 136            64 / 110  60 / 102  55 / 93
+     *   512->512 @16     120 / 171  117 / 168  95 / 156
+     *   512->512 @8      108 / 133  101 / 129  80 / 88             59 / 88   57 / 89   49 / 67
+     *   512->512 @4       95 / 82    72 / 76   50 / 32             56 / 65   46 / 60   34 / 29
+     *   batch 8
+     *   128->256 @32     115 / 139  107 / 139  97 / 119            63 / 97   56 / 96   59 / 86
+     *   256->256 @16     109 / 121  101 / 119  75 / 77
+     *   512->512 @8      108 / 88    80 / 81   55 / 33             64 / 66   50 / 64   37 / 30
      * </pre>
-     * Three input channels leave the GEMMs too thin to pay for the transforms; 2x2 maps are one
-     * tile of which F(2x2) keeps a quarter of the inputs; the weight gradient gains nothing on
-     * large maps and loses on 8x8, where its t*t-fold partial sums (16 K C floats) outweigh the
-     * GEMMs. The 64-channel threshold lies between the measured 3 and 128. F(4x4) (in Winograd,
-     * tested) was not faster than F(2x2) in the same runs and is 36 times less accurate, so the
-     * rule never picks it. {@code WINOGRAD} takes F(2x2) for every pass of every 3x3 stride-1
-     * layer; {@code DIRECT} never.
+     * F(2x2) does 2.25x fewer multiplies, but its transforms cost a fixed share per tile and its
+     * 16 GEMMs are only as long as the channel count; below about 512 tiles (4x4 maps at batch
+     * 32, 8x8 at batch 8) there are too few tiles to fill them, and the weight gradient's 16-fold
+     * partial sums outweigh the saving. Three input channels leave the GEMMs too thin. F(4x4) (in
+     * Winograd, tested) was slower than F(2x2) in every case measured (128->256 @32, batch 32:
+     * 80 forward at 512 bits, 95 on AVX2) and is 36 times less accurate, so the rule never picks
+     * it. {@code WINOGRAD} takes F(2x2) for every pass of every 3x3 stride-1 layer; {@code DIRECT}
+     * never.
      */
     static Winograd.Tile winogradTile(ConvGeom g, ConvAlgorithm a, boolean filter) {
         if (a == ConvAlgorithm.DIRECT || !Winograd.supports(g)) return null;
         if (a == ConvAlgorithm.WINOGRAD) return Winograd.F2;
-        boolean worth = !filter && g.inC() >= 64 && g.outC() >= 64 && g.outH() >= 4 && g.outW() >= 4;
+        long tiles = (long) g.batch() * ((g.outH() + 1) / 2) * ((g.outW() + 1) / 2);
+        boolean worth = g.inC() >= 64 && g.outC() >= 64 && tiles >= WINOGRAD_MIN_TILES;
         return worth ? Winograd.F2 : null;
     }
+
+    /** Output tiles below which auto keeps a 3x3 layer on the direct convolution (see {@link #winogradTile}). */
+    static final int WINOGRAD_MIN_TILES = 512;
 
     // ---- batch norm ---------------------------------------------------------------------------
 
