@@ -4,6 +4,7 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import locallearn.backend.Backend;
 import locallearn.backend.ConvGeom;
+import locallearn.backend.cpu.ConvAlgorithm;
 import locallearn.backend.cpu.CpuBackend;
 import locallearn.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -23,8 +24,11 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * The CPU backend's heavy ops: square SGEMM (2 n^3 flops per call) and a convolution layer's
  * forward, backward-data and backward-filter (2 B K C kh kw oH oW flops each; the default is
- * VGG8B's second layer, 128 -> 256 channels at 32x32, batch 32). Average time per call;
- * GFLOP/s = flops / time. Run: {@code ./locallearn jmh OpsBench -f 1 -wi 1 -i 1}.
+ * VGG8B's second layer, 128 -> 256 channels at 32x32, batch 32) by each algorithm: the
+ * implicit-GEMM direct convolution and Winograd F(2x2, 3x3) ({@code -p algorithm=auto} runs
+ * what the backend's rule picks). Average time per call; GFLOP/s = flops / time. Run:
+ * {@code ./locallearn jmh OpsBench -f 1 -wi 1 -i 1}; other layers with e.g.
+ * {@code -p inChannels=512 -p outChannels=512 -p size=8}.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -72,12 +76,13 @@ public class OpsBench {
         @Param({"128"}) public int inChannels;
         @Param({"256"}) public int outChannels;
         @Param({"32"}) public int size;
+        @Param({"direct", "winograd"}) public String algorithm;
         Backend be;
         ConvGeom g;
         Tensor x, w, bias, y, dy, dx, dw, db;
 
         @Setup(Level.Trial) public void setUp() {
-            be = new CpuBackend();
+            be = new CpuBackend(ConvAlgorithm.parse(algorithm));
             g = new ConvGeom(batch, inChannels, size, size, outChannels, 3, 3, 1, 1);
             Random rnd = new Random(1);
             x = random(be, rnd, batch, inChannels, size, size);
