@@ -98,7 +98,7 @@ public final class CpuBackend implements Backend {
     @Override public void copy(Tensor src, Tensor dst) {
         float[] s = data("copy", "src", src), d = data("copy", "dst", dst);
         same("copy", "src", src, "dst", dst);
-        System.arraycopy(s, 0, d, 0, src.numel());
+        Elementwise.copy(s, 0, d, 0, src.numel());
     }
 
     @Override public void copyRange(Tensor src, int srcOffset, Tensor dst, int dstOffset, int count) {
@@ -106,7 +106,7 @@ public final class CpuBackend implements Backend {
         if (srcOffset < 0 || dstOffset < 0 || count < 0 || (long) srcOffset + count > src.numel() || (long) dstOffset + count > dst.numel())
             throw new IllegalArgumentException("copyRange: " + count + " elements from " + srcOffset + " of src " + src.shape()
                     + " to " + dstOffset + " of dst " + dst.shape() + " do not fit");
-        System.arraycopy(s, srcOffset, d, dstOffset, count);
+        Elementwise.copy(s, srcOffset, d, dstOffset, count);
     }
 
     @Override public void axpy(float a, Tensor x, Tensor y) {
@@ -127,8 +127,10 @@ public final class CpuBackend implements Backend {
     @Override public void sum(Tensor x, Tensor out, boolean accumulate) {
         float[] xs = data("sum", "x", x), o = data("sum", "out", out);
         expect("sum", "out", out, 1, "a scalar");
+        // below 16 elements (every loss) Lanes.sum is the plain sequential sum, bit for bit
         double s = 0;
-        for (int i = 0, n = x.numel(); i < n; i++) s += xs[i];
+        if (Lanes.FAST) s = Lanes.sum(xs, 0, x.numel());
+        else for (int i = 0, n = x.numel(); i < n; i++) s += xs[i];
         o[0] = accumulate ? (float) (o[0] + s) : (float) s;
     }
 
@@ -159,12 +161,7 @@ public final class CpuBackend implements Backend {
     @Override public void leakyReluForward(Tensor x, Tensor y, float slope) {
         float[] xs = data("leakyReluForward", "x", x), ys = data("leakyReluForward", "y", y);
         same("leakyReluForward", "x", x, "y", y);
-        Parallel.range(x.numel(), GRAIN, 1, (from, to) -> {
-            for (int i = from; i < to; i++) {
-                float v = xs[i];
-                ys[i] = v > 0 ? v : slope * v;
-            }
-        });
+        Parallel.range(x.numel(), GRAIN, 1, (from, to) -> Elementwise.leakyReluForward(xs, ys, slope, from, to));
     }
 
     @Override public void leakyReluBackward(Tensor y, Tensor dy, Tensor dx, float slope) {
@@ -172,9 +169,7 @@ public final class CpuBackend implements Backend {
         float[] ys = data(op, "y", y), dys = data(op, "dy", dy), dxs = data(op, "dx", dx);
         same(op, "y", y, "dy", dy);
         same(op, "y", y, "dx", dx);
-        Parallel.range(y.numel(), GRAIN, 1, (from, to) -> {
-            for (int i = from; i < to; i++) dxs[i] = ys[i] > 0 ? dys[i] : slope * dys[i];
-        });
+        Parallel.range(y.numel(), GRAIN, 1, (from, to) -> Elementwise.leakyReluBackward(ys, dys, dxs, slope, from, to));
     }
 
     // ---- bias ---------------------------------------------------------------------------------
@@ -196,12 +191,7 @@ public final class CpuBackend implements Backend {
         float[] dys = data("biasBackward", "dy", dy), db = data("biasBackward", "dbias", dbias);
         int[] d = bci("biasBackward", "dy", dy);
         expect("biasBackward", "dbias", dbias, d[1], "one per channel of dy " + dy.shape());
-        for (int c = 0; c < d[1]; c++) {
-            double s = 0;
-            for (int b = 0; b < d[0]; b++)
-                for (int i = 0, o = (b * d[1] + c) * d[2]; i < d[2]; i++) s += dys[o + i];
-            db[c] = accumulate ? (float) (db[c] + s) : (float) s;
-        }
+        Elementwise.biasBackward(dys, db, accumulate, d[0], d[1], d[2]);
     }
 
     // ---- GEMM ---------------------------------------------------------------------------------
