@@ -8,14 +8,13 @@ import jdk.incubator.vector.VectorSpecies;
  * taken over the B * inner values of that channel (Ioffe and Szegedy 2015, as torch.nn.BatchNorm).
  *
  * <p>Threads take whole channels (Parallel.range over C), so every statistic is summed by one
- * thread in one order. A channel's B planes (128 KB at 32x32, batch 32) stay in L2 between its
- * passes, so the passes over it cost one read from memory; what the plain loops paid for was
- * their double sums waiting on each add. The fast paths: for conv maps (inner >= 16) the sums
- * run sixteen partials a plane ({@link Lanes}), the planes added in order, and the normalising
- * passes are float vectors doing the plain loop's arithmetic element by element; for fc tensors
- * (inner = 1, a channel is a column) each row is added to per-channel sums four channels a
- * vector, which keeps the plain order and its exact results. Maps of 2..15 elements run the
- * plain loops, which stay as the oracle ({@code -Dlocallearn.plainOps=true}).
+ * thread in one order. The plain loops' cost was their double sums waiting on each add and three
+ * passes over each channel. The fast paths: for conv maps (inner >= 16) each plane's statistics
+ * in sixteen partials ({@link Lanes}), merged over the planes in order (forwardTrainPlanes), and
+ * float vectors for the normalising passes, which do the plain loop's arithmetic element by
+ * element; for fc tensors (inner = 1, a channel is a column) each row is added to per-channel
+ * sums four channels a vector, which keeps the plain order and its exact results. Maps of 2..15
+ * elements run the plain loops, which stay as the oracle ({@code -Dlocallearn.plainOps=true}).
  */
 final class BatchNorm {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -68,20 +67,38 @@ final class BatchNorm {
         runningVar[c] = (1 - momentum) * runningVar[c] + momentum * (float) (ss / (n - 1));
     }
 
-    /** Conv maps: the plain two-pass statistics with each plane's sums in sixteen partials. */
+    /**
+     * Conv maps: each plane's mean and sum of squared deviations by two passes while it sits in L1
+     * (sixteen partials each), merged over the planes in order by Chan, Golub and LeVeque's update
+     * (mean += d k / n, M2 += M2_b + d^2 n_a k / n for a plane of k values with mean m_b,
+     * d = m_b - mean): one read of the channel from memory, as sound as the two-pass variance.
+     * Images are the outer loop: a thread's channels are one contiguous run of each image, which
+     * the prefetcher follows, where a channel's own planes lie a page or more apart.
+     */
     private static void forwardTrainPlanes(float[] x, float[] gamma, float[] beta, float[] runningMean, float[] runningVar, float momentum,
                                            float eps, float[] y, float[] saveMean, float[] saveInvStd, int nb, int nc, int inner) {
         long n = (long) nb * inner;
         Parallel.range(nc, grain(nb, inner), 1, (c0, c1) -> {
-            for (int c = c0; c < c1; c++) {
-                double s = 0;
-                for (int b = 0; b < nb; b++) s += Lanes.sum(x, (b * nc + c) * inner, inner);
-                double mean = s / n, ss = 0;
-                for (int b = 0; b < nb; b++) ss += Lanes.squaredDeviations(x, (b * nc + c) * inner, inner, mean);
-                statistics(c, mean, ss, n, momentum, eps, runningMean, runningVar, saveMean, saveInvStd);
-                float m = saveMean[c], a = gamma[c] * saveInvStd[c], sh = beta[c];
-                for (int b = 0; b < nb; b++) normalise(x, y, (b * nc + c) * inner, inner, m, a, sh);
+            int w = c1 - c0;
+            double[] mean = new double[w], ss = new double[w];
+            for (int b = 0; b < nb; b++) {
+                double na = (double) b * inner, total = na + inner;
+                for (int j = 0; j < w; j++) {
+                    int o = (b * nc + c0 + j) * inner;
+                    double mb = Lanes.sum(x, o, inner) / inner, m2 = Lanes.squaredDeviations(x, o, inner, mb), d = mb - mean[j];
+                    mean[j] += d * inner / total;
+                    ss[j] += m2 + d * d * na * inner / total;
+                }
             }
+            float[] m = new float[w], a = new float[w];
+            for (int j = 0; j < w; j++) {
+                int c = c0 + j;
+                statistics(c, mean[j], ss[j], n, momentum, eps, runningMean, runningVar, saveMean, saveInvStd);
+                m[j] = saveMean[c];
+                a[j] = gamma[c] * saveInvStd[c];
+            }
+            for (int b = 0; b < nb; b++)
+                for (int j = 0; j < w; j++) normalise(x, y, (b * nc + c0 + j) * inner, inner, m[j], a[j], beta[c0 + j]);
         });
     }
 
@@ -191,20 +208,37 @@ final class BatchNorm {
         });
     }
 
+    /** Conv maps: each plane's two sums in sixteen partials, added over the planes in order; images the outer loop, as forward. */
     private static void backwardPlanes(float[] x, float[] dy, float[] gamma, float[] saveMean, float[] saveInvStd, float[] dx,
                                        float[] dgamma, float[] dbeta, boolean accumulate, int nb, int nc, int inner) {
         long n = (long) nb * inner;
         Parallel.range(nc, grain(nb, inner), 1, (c0, c1) -> {
-            double[] sums = new double[2];
-            for (int c = c0; c < c1; c++) {
-                float m = saveMean[c], is = saveInvStd[c];
-                sums[0] = sums[1] = 0;
-                for (int b = 0; b < nb; b++) Lanes.gradientSums(dy, x, (b * nc + c) * inner, inner, m, is, sums);
-                float k = gamma[c] * is / n, fdy = (float) sums[0], fdyx = (float) sums[1];
-                for (int b = 0; b < nb; b++) inputGradient(x, dy, dx, (b * nc + c) * inner, inner, m, is, k, n, fdy, fdyx);
-                dgamma[c] = accumulate ? dgamma[c] + fdyx : fdyx;
-                dbeta[c] = accumulate ? dbeta[c] + fdy : fdy;
+            int w = c1 - c0;
+            double[] sums = new double[2 * w];
+            double[] one = new double[2];
+            for (int b = 0; b < nb; b++)
+                for (int j = 0; j < w; j++) {
+                    int c = c0 + j;
+                    one[0] = sums[2 * j];
+                    one[1] = sums[2 * j + 1];
+                    Lanes.gradientSums(dy, x, (b * nc + c) * inner, inner, saveMean[c], saveInvStd[c], one);
+                    sums[2 * j] = one[0];
+                    sums[2 * j + 1] = one[1];
+                }
+            float[] k = new float[w], fdy = new float[w], fdyx = new float[w];
+            for (int j = 0; j < w; j++) {
+                int c = c0 + j;
+                k[j] = gamma[c] * saveInvStd[c] / n;
+                fdy[j] = (float) sums[2 * j];
+                fdyx[j] = (float) sums[2 * j + 1];
+                dgamma[c] = accumulate ? dgamma[c] + fdyx[j] : fdyx[j];
+                dbeta[c] = accumulate ? dbeta[c] + fdy[j] : fdy[j];
             }
+            for (int b = 0; b < nb; b++)
+                for (int j = 0; j < w; j++) {
+                    int c = c0 + j;
+                    inputGradient(x, dy, dx, (b * nc + c) * inner, inner, saveMean[c], saveInvStd[c], k[j], n, fdy[j], fdyx[j]);
+                }
         });
     }
 

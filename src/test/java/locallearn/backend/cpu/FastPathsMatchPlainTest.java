@@ -105,7 +105,9 @@ class FastPathsMatchPlainTest {
     }
 
     @Test void batchNormMatchesPlain() {
-        int[][] shapes = {{2, 3, 1}, {3, 129, 1}, {128, 17, 1}, {2, 3, 7}, {3, 2, 15}, {2, 3, 16}, {3, 5, 17}, {2, 3, 129}, {4, 3, 1024}};
+        // the last two split over two threads (ranges of channels that start past 0)
+        int[][] shapes = {{2, 3, 1}, {3, 129, 1}, {128, 17, 1}, {2, 3, 7}, {3, 2, 15}, {2, 3, 16}, {3, 5, 17}, {2, 3, 129}, {4, 3, 1024},
+                {128, 1027, 1}, {2, 9, 4099}};
         for (int[] s : shapes) {
             int nb = s[0], nc = s[1], inner = s[2], n = nb * nc * inner;
             // an offset of 3 against a spread of 1: the mean matters for the variance's accuracy
