@@ -14,7 +14,8 @@ import locallearn.tensor.Scope;
  * every op synchronously, so timing each Backend call from outside (a proxy; nested calls such
  * as zeros -> fill count once, for the outer op) gives each op's wall time, serial parts
  * included, which a sampling profiler weighs by the threads busy instead. What is left of the
- * step is the host side: tape, scopes, Java code between ops.
+ * step is the host side: tape, scopes, Java code between ops. Last, a checksum of the bits of every
+ * parameter and buffer, to compare runs and thread counts ({@code -Dlocallearn.threads}).
  *
  * <p>Run by hand: java -cp target/test-classes:target/classes:target/lib/* locallearn.train.StepProfileProbe
  * MODEL CxHxW BATCH MODE MEMORY_CHUNKS STEPS [NUM_LAYERS] (MEMORY_CHUNKS -1 is auto).
@@ -74,6 +75,10 @@ final class StepProfileProbe {
                 System.out.printf("  %6.1f%%  %9.2f ms  %6d calls  %s%n", 100 * ms / total, ms, e.getValue()[1] / steps, e.getKey());
             }
             System.out.printf("  %6.1f%%  %9.2f ms  host side (tape, scopes, code between ops)%n", 100 * (total - inOps) / total, total - inOps);
+            // the bits of every parameter and buffer after the steps: equal across runs and thread counts when the ops are deterministic
+            long h = 1125899906842597L;
+            for (var e : t.net().state("").entrySet()) for (float v : be.read(e.getValue().data())) h = 31 * h + Float.floatToRawIntBits(v);
+            System.out.printf("  state checksum %016x%n", h);
         }
     }
 

@@ -38,8 +38,12 @@ import locallearn.tensor.Tensor;
  */
 public final class CpuBackend implements Backend {
     private final CpuAllocator allocator = new CpuAllocator();
-    /** Elementwise ops split into ranges of at least this many elements: below it a thread hand-off costs more than the loop. */
-    static final int GRAIN = 1 << 15;
+    /**
+     * Ops split into ranges of at least this many elements (1 MB): below it a thread hand-off
+     * costs more than the loop. Measured on 2 shared cores: waking a parked worker takes 0.1 to
+     * 0.3 ms, while a vector pass over a (128, 1024) fc activation takes 0.04 ms on one thread.
+     */
+    static final int GRAIN = 1 << 18;
 
     public CpuBackend() {}
 
@@ -178,6 +182,14 @@ public final class CpuBackend implements Backend {
         float[] ys = data("biasAdd", "y", y), bs = data("biasAdd", "bias", bias);
         int[] d = bci("biasAdd", "y", y);
         expect("biasAdd", "bias", bias, d[1], "one per channel of y " + y.shape());
+        if (d[2] == 1) {
+            // fc (B, K): rows plus the bias vector (a plane of one element would pay a division per element)
+            Parallel.range(d[0], Math.max(1, GRAIN / d[1]), 1, (from, to) -> {
+                for (int row = from; row < to; row++)
+                    for (int j = 0, o = row * d[1]; j < d[1]; j++) ys[o + j] += bs[j];
+            });
+            return;
+        }
         // over planes (b, c): each a run of inner elements with one bias
         Parallel.range(d[0] * d[1], Math.max(1, GRAIN / Math.max(1, d[2])), 1, (from, to) -> {
             for (int pl = from; pl < to; pl++) {

@@ -47,12 +47,9 @@ final class Elementwise {
         for (; i < to; i++) dx[i] = y[i] > 0 ? dy[i] : slope * dy[i];
     }
 
-    /** Copies below this many elements stay on the caller: one memory stream is as fast as two there. */
-    private static final int COPY_GRAIN = 1 << 18;
-
     /** d[dOff + i] = s[sOff + i] for i < n, in parallel ranges when large (s and d distinct). */
     static void copy(float[] s, int sOff, float[] d, int dOff, int n) {
-        Parallel.range(n, COPY_GRAIN, 1, (from, to) -> System.arraycopy(s, sOff + from, d, dOff + from, to - from));
+        Parallel.range(n, CpuBackend.GRAIN, 1, (from, to) -> System.arraycopy(s, sOff + from, d, dOff + from, to - from));
     }
 
     /**
