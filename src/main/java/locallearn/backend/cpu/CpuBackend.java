@@ -32,7 +32,13 @@ import locallearn.tensor.Tensor;
  * inputs give bit-identical outputs run to run.
  *
  * <p>Where the fast code lives: {@code Gemm} (packed Vector API micro-kernel, the plain loop
- * beside it as the oracle) and {@code Conv} (im2col + GEMM); the other families are plain loops.
+ * beside it as the oracle) and {@code Conv} (im2col + GEMM). The other families keep their plain
+ * loops as oracles beside Vector API paths ({@code -Dlocallearn.plainOps=true} selects the
+ * plain loops): selects instead of branches where a branch follows the data (leaky ReLU, max
+ * pooling, dropout), float arithmetic lane by lane as the plain loop does it, so those results
+ * are the same bits; and double sums taken sixteen partials at a time in a fixed order
+ * ({@code Lanes}: batch norm's statistics over conv maps, the feature-map std), which differ from
+ * the sequential sums by double rounding only.
  * Besides the accounted tensors, GEMM keeps packing buffers per thread (at most about 4 MB each)
  * and a convolution allocates one column buffer per worker for the duration of the call.
  */

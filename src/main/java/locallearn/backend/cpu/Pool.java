@@ -193,6 +193,10 @@ final class Pool {
             avgBackwardPlain(dy, dx, g);
             return;
         }
+        if (g.sh() == g.kh() && g.sw() == g.kw()) {
+            avgBackwardTiled(dy, dx, g);
+            return;
+        }
         int oh = g.outH(), ow = g.outW(), inW = g.inW(), hw = g.inH() * inW, kh = g.kh(), kw = g.kw();
         float inv = 1f / (kh * kw);
         Parallel.range(g.batch() * g.channels(), grain(g), 1, (pl0, pl1) -> {
@@ -207,6 +211,32 @@ final class Pool {
                             for (int j = 0, r = base + i * inW; j < kw; j++) dx[r + j] += d;
                     }
                 }
+        });
+    }
+
+    /**
+     * Windows that tile the plane (stride = kernel, the decoder's pools): every covered dx is
+     * 0 + dy * inv of its one window, written once row by row, without the zeroing pass and the
+     * read-modify-write of the general loop.
+     */
+    private static void avgBackwardTiled(float[] dy, float[] dx, PoolGeom g) {
+        int oh = g.outH(), ow = g.outW(), inW = g.inW(), hw = g.inH() * inW, kh = g.kh(), kw = g.kw();
+        float inv = 1f / (kh * kw);
+        boolean covered = oh * kh == g.inH() && ow * kw == inW;
+        Parallel.range(g.batch() * g.channels(), grain(g), 1, (pl0, pl1) -> {
+            for (int pl = pl0; pl < pl1; pl++) {
+                if (!covered) java.util.Arrays.fill(dx, pl * hw, (pl + 1) * hw, 0f);
+                for (int oy = 0; oy < oh; oy++) {
+                    int out = (pl * oh + oy) * ow;
+                    for (int i = 0; i < kh; i++) {
+                        int r = pl * hw + (oy * kh + i) * inW;
+                        for (int ox = 0; ox < ow; ox++) {
+                            float d = 0f + dy[out + ox] * inv; // as += into a cleared dx: -0 becomes +0
+                            for (int j = 0, o = r + ox * kw; j < kw; j++) dx[o + j] = d;
+                        }
+                    }
+                }
+            }
         });
     }
 
