@@ -18,6 +18,13 @@ public final class Philox {
 
     /** The four 32-bit outputs for one counter block. */
     public static int[] block(long seed, long stream, long blockIndex) {
+        int[] out = new int[4];
+        block(seed, stream, blockIndex, out);
+        return out;
+    }
+
+    /** The block into out[0..3]: for loops that draw many blocks without allocating one array each. */
+    public static void block(long seed, long stream, long blockIndex, int[] out) {
         int c0 = (int) blockIndex, c1 = (int) (blockIndex >>> 32), c2 = (int) stream, c3 = (int) (stream >>> 32);
         int k0 = (int) seed, k1 = (int) (seed >>> 32);
         for (int round = 0; round < 10; round++) {
@@ -30,7 +37,10 @@ public final class Philox {
             c0 = n0; c1 = n1; c2 = n2; c3 = n3;
             k0 += W0; k1 += W1;
         }
-        return new int[] {c0, c1, c2, c3};
+        out[0] = c0;
+        out[1] = c1;
+        out[2] = c2;
+        out[3] = c3;
     }
 
     /** 32 random bits for element {@code index} of {@code stream}. */
@@ -45,8 +55,9 @@ public final class Philox {
 
     /** Fills {@code out} with uniforms for indices 0..n-1 of {@code stream}, four per block. */
     public static void uniforms(long seed, long stream, float[] out, int offset, int n) {
+        int[] b = new int[4];
         for (int i = 0; i < n; i += 4) {
-            int[] b = block(seed, stream, i >>> 2);
+            block(seed, stream, i >>> 2, b);
             for (int j = 0; j < 4 && i + j < n; j++) out[offset + i + j] = (b[j] >>> 8) * 0x1.0p-24f;
         }
     }

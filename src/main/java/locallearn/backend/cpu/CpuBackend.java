@@ -34,16 +34,26 @@ import locallearn.tensor.Tensor;
  * <p>Where the fast code lives: {@code Gemm} (packed Vector API micro-kernel, the plain loop
  * beside it as the oracle), {@code Conv} (implicit GEMM: {@code Patches} packs image patches
  * straight into GEMM panels) and {@code Winograd} (3x3 stride-1 layers, chosen by
- * {@link #winogradTile}). Besides the accounted tensors, GEMM keeps packing buffers per thread
- * (at most about 4 MB each), and a convolution allocates scratch per worker for the duration of
- * the call: an output block of the GEMM on small maps, the column matrix of a strided
- * backward-data, the flipped filter of a stride-1 one; Winograd transform buffers of at most
- * about 8 MB per worker plus the transformed filter (see its class comment).
+ * {@link #winogradTile}). The other families keep their plain loops as oracles beside Vector
+ * API paths ({@code -Dlocallearn.plainOps=true} selects the plain loops): selects instead of
+ * branches where a branch follows the data (leaky ReLU, max pooling, dropout), float arithmetic
+ * lane by lane as the plain loop does it, so those results are the same bits; and double sums
+ * taken sixteen partials at a time in a fixed order ({@code Lanes}: batch norm's statistics over
+ * conv maps, the feature-map std), which differ from the sequential sums by double rounding only.
+ * Besides the accounted tensors, GEMM keeps packing buffers per thread (at most about 4 MB each),
+ * and a convolution allocates scratch per worker for the duration of the call: an output block
+ * of the GEMM on small maps, the column matrix of a strided backward-data, the flipped filter of
+ * a stride-1 one; Winograd transform buffers of at most about 8 MB per worker plus the
+ * transformed filter (see its class comment).
  */
 public final class CpuBackend implements Backend {
     private final CpuAllocator allocator = new CpuAllocator();
-    /** Elementwise ops split into ranges of at least this many elements: below it a thread hand-off costs more than the loop. */
-    static final int GRAIN = 1 << 15;
+    /**
+     * Ops split into ranges of at least this many elements (1 MB): below it a thread hand-off
+     * costs more than the loop. Measured on 2 shared cores: waking a parked worker takes 0.1 to
+     * 0.3 ms, while a vector pass over a (128, 1024) fc activation takes 0.04 ms on one thread.
+     */
+    static final int GRAIN = 1 << 18;
 
     private final ConvAlgorithm convAlgorithm;
 
@@ -114,7 +124,7 @@ public final class CpuBackend implements Backend {
     @Override public void copy(Tensor src, Tensor dst) {
         float[] s = data("copy", "src", src), d = data("copy", "dst", dst);
         same("copy", "src", src, "dst", dst);
-        System.arraycopy(s, 0, d, 0, src.numel());
+        Elementwise.copy(s, 0, d, 0, src.numel());
     }
 
     @Override public void copyRange(Tensor src, int srcOffset, Tensor dst, int dstOffset, int count) {
@@ -122,7 +132,7 @@ public final class CpuBackend implements Backend {
         if (srcOffset < 0 || dstOffset < 0 || count < 0 || (long) srcOffset + count > src.numel() || (long) dstOffset + count > dst.numel())
             throw new IllegalArgumentException("copyRange: " + count + " elements from " + srcOffset + " of src " + src.shape()
                     + " to " + dstOffset + " of dst " + dst.shape() + " do not fit");
-        System.arraycopy(s, srcOffset, d, dstOffset, count);
+        Elementwise.copy(s, srcOffset, d, dstOffset, count);
     }
 
     @Override public void axpy(float a, Tensor x, Tensor y) {
@@ -143,8 +153,10 @@ public final class CpuBackend implements Backend {
     @Override public void sum(Tensor x, Tensor out, boolean accumulate) {
         float[] xs = data("sum", "x", x), o = data("sum", "out", out);
         expect("sum", "out", out, 1, "a scalar");
+        // below 16 elements (every loss) Lanes.sum is the plain sequential sum, bit for bit
         double s = 0;
-        for (int i = 0, n = x.numel(); i < n; i++) s += xs[i];
+        if (Lanes.FAST) s = Lanes.sum(xs, 0, x.numel());
+        else for (int i = 0, n = x.numel(); i < n; i++) s += xs[i];
         o[0] = accumulate ? (float) (o[0] + s) : (float) s;
     }
 
@@ -175,12 +187,7 @@ public final class CpuBackend implements Backend {
     @Override public void leakyReluForward(Tensor x, Tensor y, float slope) {
         float[] xs = data("leakyReluForward", "x", x), ys = data("leakyReluForward", "y", y);
         same("leakyReluForward", "x", x, "y", y);
-        Parallel.range(x.numel(), GRAIN, 1, (from, to) -> {
-            for (int i = from; i < to; i++) {
-                float v = xs[i];
-                ys[i] = v > 0 ? v : slope * v;
-            }
-        });
+        Parallel.range(x.numel(), GRAIN, 1, (from, to) -> Elementwise.leakyReluForward(xs, ys, slope, from, to));
     }
 
     @Override public void leakyReluBackward(Tensor y, Tensor dy, Tensor dx, float slope) {
@@ -188,9 +195,7 @@ public final class CpuBackend implements Backend {
         float[] ys = data(op, "y", y), dys = data(op, "dy", dy), dxs = data(op, "dx", dx);
         same(op, "y", y, "dy", dy);
         same(op, "y", y, "dx", dx);
-        Parallel.range(y.numel(), GRAIN, 1, (from, to) -> {
-            for (int i = from; i < to; i++) dxs[i] = ys[i] > 0 ? dys[i] : slope * dys[i];
-        });
+        Parallel.range(y.numel(), GRAIN, 1, (from, to) -> Elementwise.leakyReluBackward(ys, dys, dxs, slope, from, to));
     }
 
     // ---- bias ---------------------------------------------------------------------------------
@@ -199,6 +204,14 @@ public final class CpuBackend implements Backend {
         float[] ys = data("biasAdd", "y", y), bs = data("biasAdd", "bias", bias);
         int[] d = bci("biasAdd", "y", y);
         expect("biasAdd", "bias", bias, d[1], "one per channel of y " + y.shape());
+        if (d[2] == 1) {
+            // fc (B, K): rows plus the bias vector (a plane of one element would pay a division per element)
+            Parallel.range(d[0], Math.max(1, GRAIN / d[1]), 1, (from, to) -> {
+                for (int row = from; row < to; row++)
+                    for (int j = 0, o = row * d[1]; j < d[1]; j++) ys[o + j] += bs[j];
+            });
+            return;
+        }
         // over planes (b, c): each a run of inner elements with one bias
         Parallel.range(d[0] * d[1], Math.max(1, GRAIN / Math.max(1, d[2])), 1, (from, to) -> {
             for (int pl = from; pl < to; pl++) {
@@ -212,12 +225,7 @@ public final class CpuBackend implements Backend {
         float[] dys = data("biasBackward", "dy", dy), db = data("biasBackward", "dbias", dbias);
         int[] d = bci("biasBackward", "dy", dy);
         expect("biasBackward", "dbias", dbias, d[1], "one per channel of dy " + dy.shape());
-        for (int c = 0; c < d[1]; c++) {
-            double s = 0;
-            for (int b = 0; b < d[0]; b++)
-                for (int i = 0, o = (b * d[1] + c) * d[2]; i < d[2]; i++) s += dys[o + i];
-            db[c] = accumulate ? (float) (db[c] + s) : (float) s;
-        }
+        Elementwise.biasBackward(dys, db, accumulate, d[0], d[1], d[2]);
     }
 
     // ---- GEMM ---------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ import java.util.function.IntConsumer;
  * partition over it. Work is always split into a fixed number of parts that depends only on the
  * sizes and the thread count, never on timing, and every output element (or partial sum) is
  * written by exactly one part: that is what keeps multi-threaded results bit-identical run to run.
- * A call from inside a worker runs its parts in order on that worker, so nested parallel ops
- * (a GEMM inside a parallel convolution) do not oversubscribe the cores.
+ * A call from inside a part (on a worker, or on the caller, which runs part 0) runs its parts in
+ * order on that thread, so nested parallel ops (a GEMM inside a parallel convolution) do not
+ * oversubscribe the cores.
  */
 final class Parallel {
     private static final int THREADS = Math.max(1, Integer.getInteger("locallearn.threads", Runtime.getRuntime().availableProcessors()));
@@ -21,21 +22,36 @@ final class Parallel {
 
     static int threads() { return THREADS; }
 
-    /** True when a parallel split would only add overhead: one thread, or already on a worker. */
-    static boolean serial() { return POOL == null || ForkJoinTask.inForkJoinPool(); }
+    /** Set on a caller while it runs a part of its own split, so that calls inside that part run serially, as on a worker. */
+    private static final ThreadLocal<boolean[]> IN_PART = ThreadLocal.withInitial(() -> new boolean[1]);
 
-    /** Runs part(0) .. part(parts - 1), in parallel when possible, and returns when all are done. */
+    /** True when a parallel split would only add overhead: one thread, or already running a part (on a worker or the caller). */
+    static boolean serial() { return POOL == null || ForkJoinTask.inForkJoinPool() || IN_PART.get()[0]; }
+
+    /**
+     * Runs part(0) .. part(parts - 1), in parallel when possible, and returns when all are done.
+     * The caller runs part 0 itself while the workers take the rest: it is already on a core,
+     * where a parked worker has to be woken first, which on a busy machine is the longest wait of
+     * a small op.
+     */
     static void run(int parts, IntConsumer part) {
         if (parts <= 1 || serial()) {
             for (int i = 0; i < parts; i++) part.accept(i);
             return;
         }
         ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[parts];
-        for (int i = 0; i < parts; i++) {
+        for (int i = 1; i < parts; i++) {
             int p = i;
             tasks[i] = POOL.submit(() -> part.accept(p));
         }
-        for (ForkJoinTask<?> t : tasks) t.join();
+        boolean[] inPart = IN_PART.get();
+        inPart[0] = true;
+        try {
+            part.accept(0);
+        } finally {
+            inPart[0] = false;
+            for (int i = 1; i < parts; i++) tasks[i].join();
+        }
     }
 
     /** A body for one work item, with the scratch of the worker that claimed it. */

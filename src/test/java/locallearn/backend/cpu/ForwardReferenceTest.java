@@ -15,14 +15,15 @@ import org.junit.jupiter.api.Test;
 /**
  * Every op's forward (and the ops without a backward) against a plain reference written here
  * from the op's definition in Backend, in double. Sizes include 1, odd sizes and one size above
- * the parallel grain (70001 elements), so the split over threads is exercised too.
+ * twice the parallel grain (600001 elements against CpuBackend.GRAIN = 262144), so the split over
+ * threads is exercised too.
  *
  * <p>Tolerances: elementwise ops do the reference's single float operation, so they must agree
  * to 1 ulp-ish (atol 1e-6, rtol 1e-6); reductions in float over n terms of order 1 are within
  * about n eps_float of the double sum, so those use atol 1e-5 + rtol 1e-5 at the sizes here.
  */
 class ForwardReferenceTest {
-    static final int[] SIZES = {1, 3, 7, 129, 70001};
+    static final int[] SIZES = {1, 3, 7, 129, 600001};
 
     final CpuBackend be = new CpuBackend();
     final Random rnd = new Random(3);
@@ -86,7 +87,7 @@ class ForwardReferenceTest {
     }
 
     @Test void biasAddAndChannelAffine() {
-        int[][] shapes = {{1, 1, 1}, {3, 7, 5}, {2, 129, 1}, {4, 3, 70001 / 12}};
+        int[][] shapes = {{1, 1, 1}, {3, 7, 5}, {2, 129, 1}, {4, 3, 600001 / 12}, {600, 1001, 1}};
         for (int[] s : shapes) {
             int n = s[0] * s[1] * s[2];
             float[] y = rand(rnd, n), bias = rand(rnd, s[1]), scale = rand(rnd, s[1]), e = new float[n], e2 = new float[n];
@@ -104,7 +105,7 @@ class ForwardReferenceTest {
     }
 
     @Test void batchNormTrainAndEval() {
-        int[][] shapes = {{2, 1, 1}, {3, 7, 5}, {16, 5, 1000}};
+        int[][] shapes = {{2, 1, 1}, {3, 7, 5}, {16, 5, 1000}, {16, 5, 7001}, {600, 1001, 1}};
         float momentum = 0.1f, eps = 1e-5f;
         for (int[] s : shapes) {
             int nb = s[0], nc = s[1], inner = s[2], n = nb * nc * inner, cnt = nb * inner;
@@ -155,7 +156,7 @@ class ForwardReferenceTest {
 
     @Test void dropoutMaskIsPhiloxOfTheUnit() {
         for (int inner : new int[] {1, 7}) {
-            int n = 7 * 10003;
+            int n = 7 * 100003;
             float p = 0.25f;
             float[] x = rand(rnd, n), e = new float[n];
             int dropped = 0;
@@ -343,7 +344,7 @@ class ForwardReferenceTest {
     /** Three Adam (and AMSGrad) steps against torch.optim.Adam's formulas evaluated in double. */
     @Test void adamAndAmsgradSteps() {
         for (boolean ams : new boolean[] {false, true}) {
-            int n = 70001;
+            int n = 600001;
             float lr = 1e-2f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f, wd = 1e-4f;
             float[] p = rand(rnd, n);
             double[] ep = new double[n], em = new double[n], ev = new double[n], evm = new double[n];
