@@ -40,7 +40,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "5", description = "model: timed training steps (default ${DEFAULT-VALUE})") int steps;
     @Option(names = "--num-layers", description = "model: fc blocks (default 3 for mlp, 1 for vgg)") Integer numLayers;
     @Option(names = "--num-hidden", defaultValue = "1024", description = "model: fc width (default ${DEFAULT-VALUE})") int numHidden;
-    @Option(names = "--memory-chunks", defaultValue = "auto", description = "model: local conv blocks hold only their input and output and rebuild the rest in N slices of the batch; 0 holds more and runs faster; auto: 16 on the CPU, 0 on CUDA (default ${DEFAULT-VALUE})") String memoryChunks;
+    @Option(names = "--memory-chunks", defaultValue = "auto", description = "model: local conv blocks hold only their input and output and rebuild the rest in N slices of the batch; 0 holds more and runs faster; auto: on the CPU 16 slices of at least 8 images (batch 32: 4), 0 on CUDA (default ${DEFAULT-VALUE})") String memoryChunks;
     @Option(names = "--out-channels", defaultValue = "256", description = "conv: output channels") int outChannels;
     @Option(names = "--batch", defaultValue = "32", description = "conv: batch size") int batch;
     @Option(names = "--kernel", defaultValue = "3", description = "conv: square kernel size") int kernel;

@@ -39,7 +39,7 @@ final class BenchMemoryCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "128", description = "batch size (default ${DEFAULT-VALUE})") int batch;
     @Option(names = "--device", defaultValue = "cpu", description = "cpu (default), cuda or auto") String device;
     @Option(names = "--memory-chunks", defaultValue = "auto",
-            description = "local conv blocks hold only their input and output and rebuild the rest in N slices of the batch; 0 holds more and runs faster; auto: 16 on the CPU, 0 on CUDA (default ${DEFAULT-VALUE})")
+            description = "local conv blocks hold only their input and output and rebuild the rest in N slices of the batch; 0 holds more and runs faster; auto: on the CPU 16 slices of at least 8 images (batch 32: 4), 0 on CUDA (default ${DEFAULT-VALUE})")
     String memoryChunks;
     @Option(names = "--csv", description = "write the table as CSV to this file") Path csv;
     @Option(names = "--svg", description = "draw peak activation MiB per model and mode as an SVG chart in this file") Path svg;

@@ -68,7 +68,7 @@ final class SlicedStep implements AutoCloseable {
         this.encoder = (Conv2d) blk.encoder;
         this.simHead = blk.simHead instanceof Conv2d c ? c : null;
         nb = x.dim(0);
-        slice = (nb + blk.memoryChunks - 1) / blk.memoryChunks;
+        slice = blk.loss.sliceImages(blk.memoryChunks, nb);
         xRow = x.numel() / nb;
         hRow = h.numel() / nb;
         poolRow = blk.avgPool == null ? hRow : blk.channels * blk.avgPool.outH(blk.height) * blk.avgPool.outW(blk.width);

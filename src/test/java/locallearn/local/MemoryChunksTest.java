@@ -42,4 +42,14 @@ class MemoryChunksTest {
         // and the sliced step really took the other path: it keeps less
         assertTrue(sliced[2] < held[2], "sliced peak " + sliced[2] + " vs held " + held[2]);
     }
+
+    @Test void autoSlicesHoldAtLeastEightImages() {
+        LossConfig auto = LossConfig.of(LossConfig.Kind.PREDSIM, LossConfig.Training.LOCAL, false);
+        LossConfig sixteen = auto.withMemoryChunks(16);
+        org.junit.jupiter.api.Assertions.assertEquals(8, auto.sliceImages(LossConfig.CPU_MEMORY_CHUNKS, 128), "batch 128: 16 slices of 8");
+        org.junit.jupiter.api.Assertions.assertEquals(8, auto.sliceImages(LossConfig.CPU_MEMORY_CHUNKS, 32), "batch 32: 4 slices of 8");
+        org.junit.jupiter.api.Assertions.assertEquals(16, auto.sliceImages(LossConfig.CPU_MEMORY_CHUNKS, 256), "batch 256: 16 slices of 16");
+        org.junit.jupiter.api.Assertions.assertEquals(5, auto.sliceImages(LossConfig.CPU_MEMORY_CHUNKS, 5), "a batch below 8: one slice");
+        org.junit.jupiter.api.Assertions.assertEquals(2, sixteen.sliceImages(16, 32), "an explicit count is taken as it is");
+    }
 }
