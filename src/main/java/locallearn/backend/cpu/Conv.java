@@ -96,14 +96,15 @@ final class Conv {
     static void forward(float[] x, float[] w, float[] bias, float[] y, ConvGeom g) {
         int ckk = g.inC() * g.kh() * g.kw(), p = g.outH() * g.outW(), k = g.outC();
         int per = imagesPerGemm(g), groups = (g.batch() + per - 1) / per;
+        Gemm.PackedA pw = Gemm.pack(false, k, ckk, 1f, w, 0);   // once for all groups
         Parallel.items(groups, () -> per > 1 ? new float[k * per * p] : null, (gi, out) -> {
             int b0 = gi * per, n = Math.min(per, g.batch() - b0), cols = n * p;
             if (per == 1) {
                 // y_b (K, P) = w (K, C*kh*kw) col_b (C*kh*kw, P), straight into y
-                Gemm.gemm(false, k, p, ckk, 1f, w, 0, Patches.columns(x, g, b0), 0f, y, b0 * k * p);
+                Gemm.gemm(pw, p, Patches.columns(x, g, b0), 0f, y, b0 * k * p);
             } else {
                 // (K, n*P) for the group, then each image's (K, P) block to its place in y
-                Gemm.gemm(false, k, cols, ckk, 1f, w, 0, Patches.columns(x, g, b0), 0f, out, 0);
+                Gemm.gemm(pw, cols, Patches.columns(x, g, b0), 0f, out, 0);
                 for (int j = 0; j < n; j++)
                     for (int o = 0; o < k; o++) System.arraycopy(out, o * cols + j * p, y, ((b0 + j) * k + o) * p, p);
             }

@@ -51,7 +51,37 @@ final class Gemm {
 
     /** C = alpha op(A) B + beta C with B (k, n) given by {@code b}, always on the packed path. */
     static void gemm(boolean transA, int m, int n, int k, float alpha, float[] a, int oa, PanelSource b, float beta, float[] c, int oc) {
-        gemmFast(transA, m, n, k, alpha, a, oa, b, beta, c, oc);
+        gemmFast(transA, m, n, k, alpha, a, oa, null, b, beta, c, oc);
+    }
+
+    /**
+     * alpha op(A) (m, k) packed once, for many products with the same A: a convolution's filter
+     * over its images, Winograd's transformed filter over its tile groups. Packing is scalar work
+     * of about one element per FMA-cycle's worth of the kernel's vectors, so packing A again for
+     * each product of n columns costs about 2 NR / n of the product (a quarter of it for n = 256).
+     * Layout: for each KC-block of k starting at pc, the rows in slivers of MR at pc * mPad.
+     */
+    record PackedA(int m, int k, int mPad, float[] data) {}
+
+    static PackedA pack(boolean transA, int m, int k, float alpha, float[] a, int oa) {
+        int mPad = (m + MR - 1) / MR * MR;
+        float[] data = new float[mPad * k];
+        // KC-blocks in parallel (each writes its own region), when they hold 64 Ki floats or more
+        int blocks = (k + KC - 1) / KC, grain = (int) Math.max(1, (1L << 16) / ((long) mPad * KC));
+        Parallel.range(blocks, grain, 1, (from, to) -> {
+            for (int pc = from * KC; pc < Math.min(k, to * KC); pc += KC) packA(transA, m, k, alpha, a, oa, 0, m, pc, Math.min(KC, k - pc), data, pc * mPad);
+        });
+        return new PackedA(m, k, mPad, data);
+    }
+
+    /** C = A B + beta C with A packed and B (k, n) given by {@code b}. */
+    static void gemm(PackedA a, int n, PanelSource b, float beta, float[] c, int oc) {
+        gemmFast(false, a.m, n, a.k, 1f, null, 0, a, b, beta, c, oc);
+    }
+
+    /** B (k, n) a dense row-major matrix at b[ob..], as a panel source. */
+    static PanelSource dense(int k, int n, float[] b, int ob) {
+        return (pc, kc, j0, cols, bp) -> packB(false, k, n, b, ob, pc, kc, j0, cols, bp);
     }
 
     /** The straightforward version, kept as the test oracle: row i of C gathers k rank-1 updates in order p = 0..k-1. */
@@ -81,10 +111,11 @@ final class Gemm {
     /** The packed, vectorised, multi-threaded version (any sizes; used for all but tiny products). */
     static void gemmFast(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int oa, float[] b, int ob,
                          float beta, float[] c, int oc) {
-        gemmFast(transA, m, n, k, alpha, a, oa, (pc, kc, j0, cols, bp) -> packB(transB, k, n, b, ob, pc, kc, j0, cols, bp), beta, c, oc);
+        gemmFast(transA, m, n, k, alpha, a, oa, null, (pc, kc, j0, cols, bp) -> packB(transB, k, n, b, ob, pc, kc, j0, cols, bp), beta, c, oc);
     }
 
-    private static void gemmFast(boolean transA, int m, int n, int k, float alpha, float[] a, int oa, PanelSource b,
+    /** The packed path; A is {@code packed} when it is not null, else packed here from (transA, alpha, a, oa). */
+    private static void gemmFast(boolean transA, int m, int n, int k, float alpha, float[] a, int oa, PackedA packed, PanelSource b,
                                  float beta, float[] c, int oc) {
         if (m == 0 || n == 0) return;
         int colTiles = (n + NR - 1) / NR, rowTiles = (m + MR - 1) / MR;
@@ -96,8 +127,8 @@ final class Gemm {
         int np = parts;
         Parallel.run(np, t -> {
             int t0 = Parallel.start(tiles, np, t) * unit, t1 = Math.min(byCols ? n : m, Parallel.start(tiles, np, t + 1) * unit);
-            if (byCols) block(transA, m, n, k, alpha, a, oa, b, beta, c, oc, 0, m, t0, t1);
-            else block(transA, m, n, k, alpha, a, oa, b, beta, c, oc, t0, t1, 0, n);
+            if (byCols) block(transA, m, n, k, alpha, a, oa, packed, b, beta, c, oc, 0, m, t0, t1);
+            else block(transA, m, n, k, alpha, a, oa, packed, b, beta, c, oc, t0, t1, 0, n);
         });
     }
 
@@ -105,7 +136,7 @@ final class Gemm {
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][0]);
 
     /** C[i0:i1, j0:j1] = alpha op(A)[i0:i1, :] op(B)[:, j0:j1] + beta C[i0:i1, j0:j1], on the calling thread. */
-    private static void block(boolean transA, int m, int n, int k, float alpha, float[] a, int oa, PanelSource b,
+    private static void block(boolean transA, int m, int n, int k, float alpha, float[] a, int oa, PackedA packed, PanelSource b,
                               float beta, float[] c, int oc, int i0, int i1, int j0, int j1) {
         for (int i = i0; i < i1; i++) {
             int co = oc + i * n;
@@ -119,7 +150,7 @@ final class Gemm {
         float[][] scratch = SCRATCH.get();
         if (scratch[0].length < bNeed) scratch[0] = new float[bNeed];
         if (scratch[1].length < aNeed) scratch[1] = new float[aNeed];
-        float[] bp = scratch[0], ap = scratch[1];
+        float[] bp = scratch[0], ap = packed != null ? packed.data() : scratch[1];
         float[] edge = new float[MR * NR];
         for (int jc = j0; jc < j1; jc += NC) {
             int cols = Math.min(NC, j1 - jc);
@@ -128,17 +159,23 @@ final class Gemm {
                 b.pack(pc, kc, jc, cols, bp);
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);
-                    packA(transA, m, k, alpha, a, oa, ic, mc, pc, kc, ap);
+                    int ao;   // where the block's slivers start in ap
+                    if (packed != null) {
+                        ao = pc * packed.mPad() + ic * kc;
+                    } else {
+                        packA(transA, m, k, alpha, a, oa, ic, mc, pc, kc, ap, 0);
+                        ao = 0;
+                    }
                     for (int jr = 0; jr < cols; jr += NR) {
                         int nr = Math.min(NR, cols - jr);
                         for (int ir = 0; ir < mc; ir += MR) {
                             int mr = Math.min(MR, mc - ir);
                             int cOff = oc + (ic + ir) * n + jc + jr;
                             if (mr == MR && nr == NR) {
-                                kernel(kc, ap, ir * kc, bp, jr * kc, c, cOff, n);
+                                kernel(kc, ap, ao + ir * kc, bp, jr * kc, c, cOff, n);
                             } else {
                                 java.util.Arrays.fill(edge, 0f);
-                                kernel(kc, ap, ir * kc, bp, jr * kc, edge, 0, NR);
+                                kernel(kc, ap, ao + ir * kc, bp, jr * kc, edge, 0, NR);
                                 for (int i = 0; i < mr; i++)
                                     for (int j = 0; j < nr; j++) c[cOff + i * n + j] += edge[i * NR + j];
                             }
@@ -174,9 +211,9 @@ final class Gemm {
     }
 
     /** alpha op(A)[ic:ic+mc, pc:pc+kc] into slivers of MR rows: sliver r holds kc columns of MR floats, zero past the last row. */
-    private static void packA(boolean transA, int m, int k, float alpha, float[] a, int oa, int ic, int mc, int pc, int kc, float[] ap) {
+    private static void packA(boolean transA, int m, int k, float alpha, float[] a, int oa, int ic, int mc, int pc, int kc, float[] ap, int ao) {
         for (int ir = 0; ir < mc; ir += MR) {
-            int mr = Math.min(MR, mc - ir), base = ir * kc;
+            int mr = Math.min(MR, mc - ir), base = ao + ir * kc;
             if (!transA) {
                 // row i of op(A) is a contiguous row of A
                 for (int i = 0; i < MR; i++) {

@@ -559,6 +559,9 @@ final class Winograd {
         int m = f.m, tt = f.t * f.t, tH = (oh + m - 1) / m, tW = (ow + m - 1) / m, total = batch * tH * tW;
         int per = tilesPerGroup(f, c, k, total), groups = (total + per - 1) / per;
         int pl = tW + 2, stripLen = f.t * m * pl;
+        // each U_xi packed once for the GEMMs of every group
+        Gemm.PackedA[] pu = new Gemm.PackedA[tt];
+        Parallel.items(tt, () -> null, (xi, unused) -> pu[xi] = Gemm.pack(false, k, c, 1f, u, xi * k * c));
         Parallel.items(groups, () -> new Scratch(tt * c * per, tt * k * per, stripLen, 0), (gi, s) -> {
             int from = gi * per, n = Math.min(per, total - from);
             if (f == F2)
@@ -568,7 +571,7 @@ final class Winograd {
                 }
             else strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> transformStrip(in, b, c, h, w, pad, f.btS, m, ty, tx0, tx1, s.a, q, n, pl, s.strip, s.rows));
             // M_xi (K, n) = U_xi (K, C) V_xi (C, n)
-            for (int xi = 0; xi < tt; xi++) Gemm.gemm(false, false, k, n, c, 1f, u, xi * k * c, s.a, xi * c * n, 0f, s.b, xi * k * n);
+            for (int xi = 0; xi < tt; xi++) Gemm.gemm(pu[xi], n, Gemm.dense(c, n, s.a, xi * c * n), 0f, s.b, xi * k * n);
             if (f == F2)
                 for (int o = 0; o < k; o++) {
                     int oc = o;

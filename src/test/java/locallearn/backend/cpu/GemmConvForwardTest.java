@@ -69,6 +69,19 @@ class GemmConvForwardTest {
             }
     }
 
+    /** A packed once and used for several products gives the bits of packing it in each product (k over two KC-blocks, m a partial sliver). */
+    @Test void prepackedAMatchesPackingInEachProduct() {
+        for (int[] s : new int[][] {{1, 1, 1}, {7, 33, 257}, {13, 65, 600}, {130, 3, 513}}) {
+            int m = s[0], n = s[1], k = s[2];
+            for (boolean ta : new boolean[] {false, true}) {
+                float[] a = rand(rnd, m * k), b = rand(rnd, k * n), c = rand(rnd, m * n), want = c.clone(), got = c.clone();
+                Gemm.gemmFast(ta, false, m, n, k, 0.5f, a, 0, b, 0, 0.25f, want, 0);
+                Gemm.gemm(Gemm.pack(ta, m, k, 0.5f, a, 0), n, Gemm.dense(k, n, b, 0), 0.25f, got, 0);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(want, got, 0f, "packed A " + m + "x" + n + "x" + k + " transA=" + ta);
+            }
+        }
+    }
+
     @Test void gemmZeroBetaIgnoresNaNInC() {
         float[] a = rand(rnd, 6), b = rand(rnd, 6);
         Tensor c = be.allocate(2, 2);
