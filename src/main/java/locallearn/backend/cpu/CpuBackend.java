@@ -191,8 +191,7 @@ public final class CpuBackend implements Backend {
         if (d[2] == 1) {
             // fc (B, K): rows plus the bias vector (a plane of one element would pay a division per element)
             Parallel.range(d[0], Math.max(1, GRAIN / d[1]), 1, (from, to) -> {
-                for (int row = from; row < to; row++)
-                    for (int j = 0, o = row * d[1]; j < d[1]; j++) ys[o + j] += bs[j];
+                for (int row = from; row < to; row++) Elementwise.addRow(ys, row * d[1], bs, d[1]);
             });
             return;
         }
