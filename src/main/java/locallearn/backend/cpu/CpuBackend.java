@@ -37,8 +37,8 @@ import locallearn.tensor.Tensor;
  * plain loops): selects instead of branches where a branch follows the data (leaky ReLU, max
  * pooling, dropout), float arithmetic lane by lane as the plain loop does it, so those results
  * are the same bits; and double sums taken sixteen partials at a time in a fixed order
- * ({@code Lanes}: batch norm's statistics over conv maps, the feature-map std), which differ from
- * the sequential sums by double rounding only.
+ * ({@code Lanes}: batch norm's statistics over conv maps, the feature-map std, the similarity
+ * matrix's rows), which differ from the sequential sums by double rounding only.
  * Besides the accounted tensors, GEMM keeps packing buffers per thread (at most about 4 MB each)
  * and a convolution allocates one column buffer per worker for the duration of the call.
  */
@@ -46,8 +46,8 @@ public final class CpuBackend implements Backend {
     private final CpuAllocator allocator = new CpuAllocator();
     /**
      * Ops split into ranges of at least this many elements (1 MB): below it a thread hand-off
-     * costs more than the loop. Measured on 2 shared cores: waking a parked worker takes 0.1 to
-     * 0.3 ms, while a vector pass over a (128, 1024) fc activation takes 0.04 ms on one thread.
+     * costs more than the loop. Waking a parked worker takes tenths of a millisecond on a shared
+     * VM, several times a vector pass over a (128, 1024) fc activation on one thread.
      */
     static final int GRAIN = 1 << 18;
 
