@@ -37,8 +37,9 @@ import locallearn.tensor.Tensor;
  * plain loops): selects instead of branches where a branch follows the data (leaky ReLU, max
  * pooling, dropout), float arithmetic lane by lane as the plain loop does it, so those results
  * are the same bits; and double sums taken sixteen partials at a time in a fixed order
- * ({@code Lanes}: batch norm's statistics over conv maps, the feature-map std, the similarity
- * matrix's rows), which differ from the sequential sums by double rounding only.
+ * ({@code Lanes}: batch norm's statistics over conv maps, the feature-map std), which differ from
+ * the sequential sums by double rounding only. Vector code is slow until C2 compiles it, so it
+ * goes where the loops are long enough to get hot within a step or two.
  * Besides the accounted tensors, GEMM keeps packing buffers per thread (at most about 4 MB each)
  * and a convolution allocates one column buffer per worker for the duration of the call.
  */

@@ -7,7 +7,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Double-precision sums of float runs, sixteen at a time: the reductions behind batch norm's
- * statistics, the feature-map std and the similarity matrix's row norms. A plain {@code s += x[i]} in double waits on each add
+ * statistics and the feature-map std. A plain {@code s += x[i]} in double waits on each add
  * (one element per add latency); here element j of a run goes to partial sum j % 16, the
  * partials are added in order 0..15 at the end, and the last n % 16 elements follow one by one.
  * That order is fixed by n alone, the same on every machine and thread count (four 4-lane double
@@ -75,21 +75,6 @@ final class Lanes {
             double d = x[o + i] - mean;
             s += d * d;
         }
-        return s;
-    }
-
-    /** sum of a[i] * b[i] over [o, o + n), products and sum in double. */
-    static double dot(float[] a, float[] b, int o, int n) {
-        DoubleVector a0 = DoubleVector.zero(D), a1 = a0, a2 = a0, a3 = a0;
-        int i = 0;
-        for (int end = n - n % WIDTH; i < end; i += WIDTH) {
-            a0 = a0.add(load(a, o + i).mul(load(b, o + i)));
-            a1 = a1.add(load(a, o + i + 4).mul(load(b, o + i + 4)));
-            a2 = a2.add(load(a, o + i + 8).mul(load(b, o + i + 8)));
-            a3 = a3.add(load(a, o + i + 12).mul(load(b, o + i + 12)));
-        }
-        double s = reduce(a0, a1, a2, a3);
-        for (; i < n; i++) s += (double) a[o + i] * b[o + i];
         return s;
     }
 

@@ -1,15 +1,11 @@
 package locallearn.backend.cpu;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
-
 /**
  * Family "similarity": the similarity matrix of the paper's sim loss (Nøkland and Eidnes 2019,
  * section 2.2, as the reference's similarity_matrix): each row of x (B, D) is centred by its mean
  * and divided by (1e-8 + its L2 norm); S = clamp(xn xn^T, -1, 1). Threads take whole rows for
- * the per-row work and tiles of the Gram products (Gemm). Rows of 16 features and more take their
- * double sums in {@link Lanes}' sixteen partials and their float passes as vectors doing the plain
- * loop's arithmetic; the plain row loops stay as the oracle and for shorter rows.
+ * the per-row work and tiles of the Gram products (Gemm); the sums stay the plain sequential ones,
+ * since the rows are short for the paper's models (the std of each map, or 1024 fc features).
  */
 final class Similarity {
     static final float EPS = 1e-8f;
@@ -19,11 +15,21 @@ final class Similarity {
     // x, xc (B, D); s (B, B); norm (B)
     static void forward(float[] x, float[] s, float[] xc, float[] norm, int nb, int d) {
         float[] xn = new float[nb * d];
-        boolean fast = fast(d);
         Parallel.range(nb, rowGrain(d), 1, (b0, b1) -> {
             for (int b = b0; b < b1; b++) {
-                if (fast) normaliseRow(x, xc, xn, norm, b, d);
-                else normaliseRowPlain(x, xc, xn, norm, b, d);
+                int o = b * d;
+                double sum = 0;
+                for (int i = 0; i < d; i++) sum += x[o + i];
+                float mean = (float) (sum / d);
+                double sq = 0;
+                for (int i = 0; i < d; i++) {
+                    float c = x[o + i] - mean;
+                    xc[o + i] = c;
+                    sq += (double) c * c;
+                }
+                float nrm = (float) Math.sqrt(sq), div = EPS + nrm;
+                norm[b] = nrm;
+                for (int i = 0; i < d; i++) xn[o + i] = xc[o + i] / div;
             }
         });
         Gemm.gemm(false, true, nb, nb, d, 1f, xn, 0, xn, 0, 0f, s, 0);
@@ -49,77 +55,23 @@ final class Similarity {
         });
         float[] dxn = new float[nb * d];
         Gemm.gemm(false, false, nb, d, nb, 1f, g, 0, xn, 0, 0f, dxn, 0);
-        boolean fast = fast(d);
         Parallel.range(nb, rowGrain(d), 1, (b0, b1) -> {
             for (int b = b0; b < b1; b++) {
-                if (fast) rowGradient(dxn, xc, norm, dx, b, d);
-                else rowGradientPlain(dxn, xc, norm, dx, b, d);
+                int o = b * d;
+                float n = norm[b], e = EPS + n;
+                double dot = 0;
+                for (int i = 0; i < d; i++) dot += (double) dxn[o + i] * xc[o + i];
+                float k = n > 0 ? (float) (dot / ((double) e * e * n)) : 0f;
+                double sum = 0;
+                for (int i = 0; i < d; i++) {
+                    float v = dxn[o + i] / e - xc[o + i] * k;
+                    dx[o + i] = v;
+                    sum += v;
+                }
+                float mean = (float) (sum / d);
+                for (int i = 0; i < d; i++) dx[o + i] -= mean;
             }
         });
-    }
-
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-
-    private static boolean fast(int d) { return Lanes.FAST && d >= Lanes.WIDTH; }
-
-    /** The plain row loop, kept as the oracle: xc = x - mean, norm = |xc|, xn = xc / (eps + norm). */
-    static void normaliseRowPlain(float[] x, float[] xc, float[] xn, float[] norm, int b, int d) {
-        int o = b * d;
-        double sum = 0;
-        for (int i = 0; i < d; i++) sum += x[o + i];
-        float mean = (float) (sum / d);
-        double sq = 0;
-        for (int i = 0; i < d; i++) {
-            float c = x[o + i] - mean;
-            xc[o + i] = c;
-            sq += (double) c * c;
-        }
-        float nrm = (float) Math.sqrt(sq), div = EPS + nrm;
-        norm[b] = nrm;
-        for (int i = 0; i < d; i++) xn[o + i] = xc[o + i] / div;
-    }
-
-    static void normaliseRow(float[] x, float[] xc, float[] xn, float[] norm, int b, int d) {
-        int o = b * d;
-        float mean = (float) (Lanes.sum(x, o, d) / d);
-        int i = 0;
-        for (int end = S.loopBound(d); i < end; i += S.length()) FloatVector.fromArray(S, x, o + i).sub(mean).intoArray(xc, o + i);
-        for (; i < d; i++) xc[o + i] = x[o + i] - mean;
-        float nrm = (float) Math.sqrt(Lanes.squaredDeviations(xc, o, d, 0)), div = EPS + nrm;
-        norm[b] = nrm;
-        for (i = 0; i < S.loopBound(d); i += S.length()) FloatVector.fromArray(S, xc, o + i).div(div).intoArray(xn, o + i);
-        for (; i < d; i++) xn[o + i] = xc[o + i] / div;
-    }
-
-    /** The plain row loop, kept as the oracle: from dxn = (g + g^T) xn to dx, through the norm and the centring. */
-    static void rowGradientPlain(float[] dxn, float[] xc, float[] norm, float[] dx, int b, int d) {
-        int o = b * d;
-        float n = norm[b], e = EPS + n;
-        double dot = 0;
-        for (int i = 0; i < d; i++) dot += (double) dxn[o + i] * xc[o + i];
-        float k = n > 0 ? (float) (dot / ((double) e * e * n)) : 0f;
-        double sum = 0;
-        for (int i = 0; i < d; i++) {
-            float v = dxn[o + i] / e - xc[o + i] * k;
-            dx[o + i] = v;
-            sum += v;
-        }
-        float mean = (float) (sum / d);
-        for (int i = 0; i < d; i++) dx[o + i] -= mean;
-    }
-
-    static void rowGradient(float[] dxn, float[] xc, float[] norm, float[] dx, int b, int d) {
-        int o = b * d;
-        float n = norm[b], e = EPS + n;
-        double dot = Lanes.dot(dxn, xc, o, d);
-        float k = n > 0 ? (float) (dot / ((double) e * e * n)) : 0f;
-        int i = 0;
-        for (int end = S.loopBound(d); i < end; i += S.length())
-            FloatVector.fromArray(S, dxn, o + i).div(e).sub(FloatVector.fromArray(S, xc, o + i).mul(k)).intoArray(dx, o + i);
-        for (; i < d; i++) dx[o + i] = dxn[o + i] / e - xc[o + i] * k;
-        float mean = (float) (Lanes.sum(dx, o, d) / d);
-        for (i = 0; i < S.loopBound(d); i += S.length()) FloatVector.fromArray(S, dx, o + i).sub(mean).intoArray(dx, o + i);
-        for (; i < d; i++) dx[o + i] -= mean;
     }
 
     /** Rows per part: each row is normalised (or its gradient finished) by one thread, so the split cannot change a result. */

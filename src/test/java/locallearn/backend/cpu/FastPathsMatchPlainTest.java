@@ -194,28 +194,6 @@ class FastPathsMatchPlainTest {
         }
     }
 
-    @Test void similarityRowsMatchPlain() {
-        for (int d : new int[] {1, 15, 16, 17, 129, 1024}) {
-            int nb = 3;
-            float[] x = rand(nb * d, 0.5f), dxn = rand(nb * d, 0);
-            float[] xc = new float[nb * d], xn = new float[nb * d], norm = new float[nb], exc = new float[nb * d], exn = new float[nb * d], enorm = new float[nb];
-            float[] dx = new float[nb * d], edx = new float[nb * d];
-            for (int b = 0; b < nb; b++) {
-                Similarity.normaliseRow(x, xc, xn, norm, b, d);
-                Similarity.normaliseRowPlain(x, exc, exn, enorm, b, d);
-                // the gradient from the plain forward's xc and norm, so both sides start equal
-                Similarity.rowGradient(dxn, exc, enorm, dx, b, d);
-                Similarity.rowGradientPlain(dxn, exc, enorm, edx, b, d);
-            }
-            String what = "similarity rows (" + nb + ", " + d + ")";
-            // the mean and the norm are reordered double sums: 1-2 float ulps, carried into xc (absolute, of order 1) and xn
-            near(what + " norm", enorm, norm, 0, 2.4e-7 * 2);
-            near(what + " xc", exc, xc, 1e-7, 0);
-            near(what + " xn", exn, xn, 1e-7, 2.4e-7 * 2);
-            near(what + " dx", edx, dx, 1e-7, 2.4e-7 * 2);
-        }
-    }
-
     @Test void poolsMatchPlainBitForBit() {
         int[][] windows = {{2, 2, 2, 2}, {3, 3, 2, 2}, {2, 2, 1, 1}, {8, 4, 8, 4}, {1, 1, 1, 1}};
         for (int[] k : windows)
