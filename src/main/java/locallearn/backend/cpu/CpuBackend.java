@@ -40,6 +40,8 @@ import locallearn.tensor.Tensor;
  * lane by lane as the plain loop does it, so those results are the same bits; and double sums
  * taken sixteen partials at a time in a fixed order ({@code Lanes}: batch norm's statistics over
  * conv maps, the feature-map std), which differ from the sequential sums by double rounding only.
+ * Vector code is slow until C2 compiles it, so it goes where the loops are long enough to get hot
+ * within a step or two.
  * Besides the accounted tensors, GEMM keeps packing buffers per thread (at most about 4 MB each),
  * and a convolution allocates scratch per worker for the duration of the call: an output block
  * of the GEMM on small maps, the column matrix of a strided backward-data, the flipped filter of
@@ -50,8 +52,8 @@ public final class CpuBackend implements Backend {
     private final CpuAllocator allocator = new CpuAllocator();
     /**
      * Ops split into ranges of at least this many elements (1 MB): below it a thread hand-off
-     * costs more than the loop. Measured on 2 shared cores: waking a parked worker takes 0.1 to
-     * 0.3 ms, while a vector pass over a (128, 1024) fc activation takes 0.04 ms on one thread.
+     * costs more than the loop. Waking a parked worker takes tenths of a millisecond on a shared
+     * VM, several times a vector pass over a (128, 1024) fc activation on one thread.
      */
     static final int GRAIN = 1 << 18;
 
@@ -207,8 +209,7 @@ public final class CpuBackend implements Backend {
         if (d[2] == 1) {
             // fc (B, K): rows plus the bias vector (a plane of one element would pay a division per element)
             Parallel.range(d[0], Math.max(1, GRAIN / d[1]), 1, (from, to) -> {
-                for (int row = from; row < to; row++)
-                    for (int j = 0, o = row * d[1]; j < d[1]; j++) ys[o + j] += bs[j];
+                for (int row = from; row < to; row++) Elementwise.addRow(ys, row * d[1], bs, d[1]);
             });
             return;
         }

@@ -47,6 +47,16 @@ final class Elementwise {
         for (; i < to; i++) dx[i] = y[i] > 0 ? dy[i] : slope * dy[i];
     }
 
+    /** y[o + j] += b[j] for j < n: a bias row (a vector add of the plain loop's float add). */
+    static void addRow(float[] y, int o, float[] b, int n) {
+        int j = 0;
+        if (Lanes.FAST) {
+            for (int end = S.loopBound(n); j < end; j += S.length())
+                FloatVector.fromArray(S, y, o + j).add(FloatVector.fromArray(S, b, j)).intoArray(y, o + j);
+        }
+        for (; j < n; j++) y[o + j] += b[j];
+    }
+
     /** d[dOff + i] = s[sOff + i] for i < n, in parallel ranges when large (s and d distinct). */
     static void copy(float[] s, int sOff, float[] d, int dOff, int n) {
         Parallel.range(n, CpuBackend.GRAIN, 1, (from, to) -> System.arraycopy(s, sOff + from, d, dOff + from, to - from));

@@ -81,6 +81,14 @@ final class OpsSpeedProbe {
             Tensor dss = Check.t(be, Check.rand(r, nb * nb), nb, nb), drows = dx.view(nb, nc * hw * hw);
             time("similarityForward (B, C*H*W)", 3 * n, () -> be.similarityForward(rows, ss, xc, nrm));
             time("similarityBackward (B, C*H*W)", 3 * n, () -> be.similarityBackward(xc, nrm, ss, dss, drows));
+            // the mlp's sizes: fc activations (128, 1024)
+            Tensor fx = Check.t(be, Check.rand(r, 128 * 1024), 128, 1024), fs = be.allocate(128, 128), fxc = be.allocate(128, 1024), fn = be.allocate(128);
+            Tensor fds = Check.t(be, Check.rand(r, 128 * 128), 128, 128), fdx = be.allocate(128, 1024), fb = Check.t(be, Check.rand(r, 1024), 1024);
+            double fbytes = 128 * 1024 * 4.0;
+            time("similarityForward (128, 1024)", 2 * fbytes, () -> be.similarityForward(fx, fs, fxc, fn));
+            time("similarityBackward (128, 1024)", 2 * fbytes, () -> be.similarityBackward(fxc, fn, fs, fds, fdx));
+            time("biasAdd (128, 1024)", 2 * fbytes, () -> be.biasAdd(fdx, fb));
+            time("biasBackward (128, 1024)", fbytes, () -> be.biasBackward(fx, fb, false));
             Tensor lg = Check.t(be, Check.rand(r, 1024 * 10), 1024, 10), lb = be.allocate(1024), pr = be.allocate(1024, 10), lo = be.allocate(1);
             float[] l = new float[1024];
             for (int i = 0; i < l.length; i++) l[i] = i % 10;
