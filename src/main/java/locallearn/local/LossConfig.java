@@ -16,8 +16,8 @@ import locallearn.backend.Backend;
  * @param memoryChunks  how a conv block's local step trades compute for memory:
  *                      0 holds the sim head's output and rebuilds the encoder's output once for
  *                      batch norm's backward (fastest); N > 0 holds only the block's input and
- *                      output and rebuilds the rest in N slices of the batch (SlicedStep: on
- *                      2 CPU cores, vgg8b batch 32, 0.75x the held step's speed, half its peak);
+ *                      output and rebuilds the rest in N slices of the batch (SlicedStep:
+ *                      slower than held, for about half its peak);
  *                      {@link #AUTO_MEMORY_CHUNKS} picks per device ({@link #memoryChunksOn})
  */
 public record LossConfig(Kind kind, Training training, boolean bio, float beta, int dimInDecoder, int targetProjSize,

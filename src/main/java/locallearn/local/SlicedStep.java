@@ -26,8 +26,8 @@ import locallearn.tensor.Tensor;
  * gradient is linear in dz, so the slices add to three filter gradients that the sums weigh at
  * the end (encoderGradientsThroughBatchNorm). The price is compute: conv_loss runs forward twice
  * and the encoder's filter gradient three times (once for a single output channel), where the
- * held step runs each once; both run the encoder forward twice. Measured on 2 CPU cores, vgg8b
- * batch 32 predsim: 0.75x the held step's speed for half its peak activation. The step also
+ * held step runs each once; both run the encoder forward twice (README, "How memory is
+ * counted", has the measured trade of speed for memory). The step also
  * keeps one more weight-sized tensor (x*xhat) than the held one: nothing at batch 32 and up,
  * but at a batch of 2 the weights outweigh the activations and the held step keeps less.
  */
