@@ -160,10 +160,13 @@ final class Conv {
     static float[] flippedTransposed(float[] w, ConvGeom g) {
         int c = g.inC(), k = g.outC(), kh = g.kh(), kw = g.kw();
         float[] t = new float[w.length];
-        for (int o = 0; o < k; o++)
-            for (int ci = 0; ci < c; ci++)
-                for (int i = 0; i < kh; i++)
-                    for (int j = 0; j < kw; j++) t[((ci * k + o) * kh + i) * kw + j] = w[((o * c + ci) * kh + kh - 1 - i) * kw + kw - 1 - j];
+        // split over the input channels: each writes its own (K, kh, kw) block of w~
+        Parallel.range(c, Math.max(1, CpuBackend.GRAIN / (k * kh * kw)), 1, (c0, c1) -> {
+            for (int ci = c0; ci < c1; ci++)
+                for (int o = 0; o < k; o++)
+                    for (int i = 0; i < kh; i++)
+                        for (int j = 0; j < kw; j++) t[((ci * k + o) * kh + i) * kw + j] = w[((o * c + ci) * kh + kh - 1 - i) * kw + kw - 1 - j];
+        });
         return t;
     }
 
