@@ -28,7 +28,11 @@ final class Gemm {
     /** Multiply-adds per thread below which splitting costs more than it saves. */
     private static final long PER_THREAD = 1L << 20;
 
-    /** {@code -Dlocallearn.plainGemm=true} sends every product to the plain loop (to rule the fast path out when debugging). */
+    /**
+     * {@code -Dlocallearn.plainGemm=true} sends every dense product to the plain loop (to rule the
+     * fast path out when debugging); the convolutions' implicit GEMMs have no plain form and stay
+     * packed ({@code --cpu-conv} and PatchesTest cover them).
+     */
     private static final boolean PLAIN = Boolean.getBoolean("locallearn.plainGemm");
 
     private Gemm() {}
