@@ -1,5 +1,7 @@
 package locallearn.backend.cpu;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 import locallearn.backend.ConvGeom;
 
 /**
@@ -79,11 +81,11 @@ final class Conv {
     }
 
     /**
-     * Images per GEMM in forward and backward-data: enough that each product has at least
-     * MIN_COLUMNS columns. Each GEMM packs the whole weight, so on small maps (4x4: 16 columns an
-     * image) one image per GEMM spends as long packing the weight as multiplying by it. Measured on
-     * 512 -> 512 channels at 4x4, batch 32, 2 cores: forward 55 -> 120-140 GFLOP/s, backward-data
-     * 25 -> 45. (Grouping the filter gradient's images too did not speed it up.)
+     * Images per GEMM on small maps: enough that each product has at least MIN_COLUMNS columns
+     * (forward, strided backward-data) or sums as many pixels (the weight gradient). One 4x4 image
+     * is 16 columns, half a register tile's panel, and a product that short runs mostly on edge
+     * tiles and C's loads and stores. Measured on 512 -> 512 channels at 4x4, batch 32, 2 cores,
+     * when each GEMM still packed the weight: forward 55 -> 120-140 GFLOP/s, backward-data 25 -> 45.
      */
     static int imagesPerGemm(ConvGeom g) {
         int p = g.outH() * g.outW();
@@ -140,8 +142,7 @@ final class Conv {
             } else {
                 // the group's dy side by side (K, n*P), one GEMM for all of it
                 float[] dyg = buf[1];
-                for (int j = 0; j < n; j++)
-                    for (int o = 0; o < k; o++) System.arraycopy(dy, ((b0 + j) * k + o) * p, dyg, o * cols + j * p, p);
+                sideBySide(dy, b0, n, k, p, dyg);
                 Gemm.gemm(true, false, ckk, cols, k, 1f, w, 0, dyg, 0, 0f, col, 0);
             }
             for (int j = 0; j < n; j++) {
@@ -204,24 +205,34 @@ final class Conv {
                     Gemm.gemm(false, k, ckk, p, 1f, dy, b0 * k * p, Patches.columnsTransposed(x, g, b0), 1f, acc, 0);
                 } else {
                     // small maps: n images' dy side by side (K, n*P) against their stacked col^T (n*P, C*kh*kw)
-                    for (int j = 0; j < n; j++)
-                        for (int o = 0; o < k; o++) System.arraycopy(dy, ((b0 + j) * k + o) * p, dyg, o * rows + j * p, p);
+                    sideBySide(dy, b0, n, k, p, dyg);
                     Gemm.gemm(false, k, ckk, rows, 1f, dyg, 0, Patches.columnsTransposed(x, g, b0), 1f, acc, 0);
                 }
             }
             partial[t] = acc;
         });
-        Parallel.range(k * ckk, CpuBackend.GRAIN, 1, (from, to) -> {
-            for (int i = from; i < to; i++) {
-                float s = accumulate ? dw[i] : 0f;
-                for (float[] acc : partial) s += acc[i];
-                dw[i] = s;
-            }
-        });
+        addInOrder(partial, dw, accumulate);
         if (dbias != null) biasGradient(dy, dbias, g, accumulate);
     }
 
-    private static final jdk.incubator.vector.VectorSpecies<Float> S8 = jdk.incubator.vector.FloatVector.SPECIES_256;
+    /** dst[i] (+)= partial[0][i] + partial[1][i] + ..., in that order whichever thread takes i. */
+    static void addInOrder(float[][] partial, float[] dst, boolean accumulate) {
+        Parallel.range(partial[0].length, CpuBackend.GRAIN, 1, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                float s = accumulate ? dst[i] : 0f;
+                for (float[] p : partial) s += p[i];
+                dst[i] = s;
+            }
+        });
+    }
+
+    /** (K, n*P) from n images' (K, P) blocks of a (B, K, P) tensor starting at image b0: the images side by side. */
+    private static void sideBySide(float[] src, int b0, int n, int k, int p, float[] dst) {
+        for (int j = 0; j < n; j++)
+            for (int o = 0; o < k; o++) System.arraycopy(src, ((b0 + j) * k + o) * p, dst, o * n * p + j * p, p);
+    }
+
+    private static final VectorSpecies<Float> S8 = FloatVector.SPECIES_256;
 
     /**
      * The weight gradient of a one-output-channel convolution (SlicedStep's batch-norm sums) as a
@@ -257,10 +268,10 @@ final class Conv {
                                 int dr = dp + oy * ow, xr = xp + iy * w - pad + j;
                                 int ox = lo;
                                 if (s == 1 && hi - lo >= lanes) {
-                                    var v = jdk.incubator.vector.FloatVector.zero(S8);
+                                    var v = FloatVector.zero(S8);
                                     for (; ox <= hi - lanes; ox += lanes)
-                                        v = jdk.incubator.vector.FloatVector.fromArray(S8, dy, dr + ox).fma(jdk.incubator.vector.FloatVector.fromArray(S8, x, xr + ox), v);
-                                    jdk.incubator.vector.FloatVector.fromArray(S8, acc, ao).add(v).intoArray(acc, ao);
+                                        v = FloatVector.fromArray(S8, dy, dr + ox).fma(FloatVector.fromArray(S8, x, xr + ox), v);
+                                    FloatVector.fromArray(S8, acc, ao).add(v).intoArray(acc, ao);
                                 }
                                 float t = 0f;
                                 for (; ox < hi; ox++) t += dy[dr + ox] * x[xr + ox * s];

@@ -74,7 +74,8 @@ public final class CpuBackend implements Backend {
     @Override public String describe() {
         return "cpu: " + threads() + " threads, " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit vectors, conv "
                 + switch (convAlgorithm) {
-                    case AUTO -> "auto (Winograd F(2x2,3x3) on 3x3 stride-1 layers of 64+ channels and 512+ output tiles, else implicit GEMM)";
+                    case AUTO -> "auto (Winograd F(2x2,3x3) on 3x3 stride-1 layers of " + WINOGRAD_MIN_CHANNELS + "+ channels and "
+                            + WINOGRAD_MIN_TILES + "+ output tiles, else implicit GEMM)";
                     case DIRECT -> "direct (implicit GEMM)";
                     case WINOGRAD -> "winograd (F(2x2,3x3) on every 3x3 stride-1 layer)";
                 };
@@ -262,7 +263,7 @@ public final class CpuBackend implements Backend {
             bs = data(op, "bias", bias);
             expect(op, "bias", bias, g.outC(), "one per output channel of " + g);
         }
-        Winograd.Tile f = winogradTile(g, convAlgorithm, false);
+        Winograd.Tile f = winogradTile(g, convAlgorithm);
         if (f != null) Winograd.forward(xs, ws, bs, ys, g, f);
         else Conv.forward(xs, ws, bs, ys, g);
     }
@@ -273,7 +274,7 @@ public final class CpuBackend implements Backend {
         conv(op, "dy", dy, g.batch(), g.outC(), g.outH(), g.outW(), g);
         conv(op, "w", w, g.outC(), g.inC(), g.kh(), g.kw(), g);
         conv(op, "dx", dx, g.batch(), g.inC(), g.inH(), g.inW(), g);
-        Winograd.Tile f = winogradTile(g, convAlgorithm, false);
+        Winograd.Tile f = winogradTile(g, convAlgorithm);
         if (f != null) Winograd.backwardData(dys, ws, dxs, g, f);
         else Conv.backwardData(dys, ws, dxs, g);
     }
@@ -289,18 +290,17 @@ public final class CpuBackend implements Backend {
             dbs = data(op, "dbias", dbias);
             expect(op, "dbias", dbias, g.outC(), "one per output channel of " + g);
         }
-        Winograd.Tile f = winogradTile(g, convAlgorithm, true);
+        Winograd.Tile f = winogradTile(g, convAlgorithm);
         if (f != null) Winograd.backwardFilter(xs, dys, dws, dbs, g, accumulate, f);
         else Conv.backwardFilter(xs, dys, dws, dbs, g, accumulate);
     }
 
     /**
      * The fixed rule that picks a convolution's algorithm (never timed at run time): Winograd
-     * F(2x2, 3x3), or null for the implicit-GEMM direct convolution. {@code filter} asks for the
-     * weight gradient; the rule is the same for the three passes.
+     * F(2x2, 3x3), or null for the implicit-GEMM direct convolution; the same for the three passes.
      *
-     * <p>Auto takes F(2x2) for 3x3 stride-1 layers with at least 64 input and output channels and
-     * at least {@link #WINOGRAD_MIN_TILES} output tiles of 2x2 (batch x half the map's height x
+     * <p>Auto takes F(2x2) for 3x3 stride-1 layers with at least {@link #WINOGRAD_MIN_CHANNELS}
+     * input and output channels and at least {@link #WINOGRAD_MIN_TILES} output tiles of 2x2 (batch x half the map's height x
      * half its width: batch 32 at 8x8, batch 8 at 16x16). Measured on one core of a 2-core Xeon
      * (Sapphire Rapids; -Dlocallearn.threads=1, GFLOP/s of direct-convolution flops per
      * CPU-second, so other jobs on the machine do not enter), direct / F(2x2):
@@ -327,16 +327,16 @@ public final class CpuBackend implements Backend {
      * it. {@code WINOGRAD} takes F(2x2) for every pass of every 3x3 stride-1 layer; {@code DIRECT}
      * never.
      */
-    static Winograd.Tile winogradTile(ConvGeom g, ConvAlgorithm a, boolean filter) {
+    static Winograd.Tile winogradTile(ConvGeom g, ConvAlgorithm a) {
         if (a == ConvAlgorithm.DIRECT || !Winograd.supports(g)) return null;
         if (a == ConvAlgorithm.WINOGRAD) return Winograd.F2;
         long tiles = (long) g.batch() * ((g.outH() + 1) / 2) * ((g.outW() + 1) / 2);
-        boolean worth = g.inC() >= 64 && g.outC() >= 64 && tiles >= WINOGRAD_MIN_TILES;
+        boolean worth = g.inC() >= WINOGRAD_MIN_CHANNELS && g.outC() >= WINOGRAD_MIN_CHANNELS && tiles >= WINOGRAD_MIN_TILES;
         return worth ? Winograd.F2 : null;
     }
 
-    /** Output tiles below which auto keeps a 3x3 layer on the direct convolution (see {@link #winogradTile}). */
-    static final int WINOGRAD_MIN_TILES = 512;
+    /** Below these input or output channels, or output tiles, auto keeps a 3x3 layer on the direct convolution (see {@link #winogradTile}). */
+    static final int WINOGRAD_MIN_CHANNELS = 64, WINOGRAD_MIN_TILES = 512;
 
     // ---- batch norm ---------------------------------------------------------------------------
 

@@ -293,28 +293,26 @@ final class Winograd {
     static void transformStripF2(float[] src, int b, int chans, int h, int w, int pad, boolean gradient, int ty, int tx0, int tx1,
                                  float[] dst, int q, int n, float[] d, int ch) {
         int rows = gradient ? 2 : 4, seg = tx1 - tx0, y0 = ty * 2 - pad, xs = chans * n, pl = seg + 1;
-        {
-            int plane = (b * chans + ch) * h * w, o = ch * n + q;
-            // E_i at d[2i*pl], O_i at d[(2i+1)*pl], for the tile row's input rows i
-            for (int i = 0; i < rows; i++) {
-                int iy = y0 + i, eo = 2 * i * pl, oo = eo + pl;
-                if (iy < 0 || iy >= h) {
-                    java.util.Arrays.fill(d, eo, eo + 2 * pl, 0f);
-                    continue;
-                }
-                int row = plane + iy * w, first = tx0 * 2 - pad;
-                // tiles sx in [lo, hi) read both their columns inside the row: no checks there
-                int lo = Math.min(pl, Math.max(0, (1 - first) / 2)), hi = Math.max(lo, Math.min(pl, (w - first) / 2));
-                for (int sx = 0; sx < lo; sx++) split(src, row, first + 2 * sx, w, d, eo + sx, oo + sx);
-                for (int sx = lo, ix = row + first + 2 * lo; sx < hi; sx++, ix += 2) {
-                    d[eo + sx] = src[ix];
-                    d[oo + sx] = src[ix + 1];
-                }
-                for (int sx = hi; sx < pl; sx++) split(src, row, first + 2 * sx, w, d, eo + sx, oo + sx);
+        int plane = (b * chans + ch) * h * w, o = ch * n + q;
+        // E_i at d[2i*pl], O_i at d[(2i+1)*pl], for the tile row's input rows i
+        for (int i = 0; i < rows; i++) {
+            int iy = y0 + i, eo = 2 * i * pl, oo = eo + pl;
+            if (iy < 0 || iy >= h) {
+                java.util.Arrays.fill(d, eo, eo + 2 * pl, 0f);
+                continue;
             }
-            if (gradient) gradientStripF2(d, pl, seg, dst, o, xs);
-            else inputStripF2(d, pl, seg, dst, o, xs);
+            int row = plane + iy * w, first = tx0 * 2 - pad;
+            // tiles sx in [lo, hi) read both their columns inside the row: no checks there
+            int lo = Math.min(pl, Math.max(0, (1 - first) / 2)), hi = Math.max(lo, Math.min(pl, (w - first) / 2));
+            for (int sx = 0; sx < lo; sx++) split(src, row, first + 2 * sx, w, d, eo + sx, oo + sx);
+            for (int sx = lo, ix = row + first + 2 * lo; sx < hi; sx++, ix += 2) {
+                d[eo + sx] = src[ix];
+                d[oo + sx] = src[ix + 1];
+            }
+            for (int sx = hi; sx < pl; sx++) split(src, row, first + 2 * sx, w, d, eo + sx, oo + sx);
         }
+        if (gradient) gradientStripF2(d, pl, seg, dst, o, xs);
+        else inputStripF2(d, pl, seg, dst, o, xs);
     }
 
     /** Columns ix and ix + 1 of an input row into d[e] and d[o], 0 outside [0, w). */
@@ -420,56 +418,54 @@ final class Winograd {
                               float[] d, int o) {
         int xs = k * n, oy = ty * 2, seg = tx1 - tx0;
         boolean twoRows = oy + 1 < oh;
-        {
-            int mo = o * n + q;
-            int x = 0;
-            for (; x <= seg - L; x += L) {
-                // z_r = (m_r0 + m_r1 + m_r2, m_r1 - m_r2 - m_r3) for the rows r of the tile, written out
-                // (vectors held in locals only: C2 boxes a vector that a loop variable or null may alias)
-                int b0 = mo + x, b1 = b0 + 4 * xs, b2 = b1 + 4 * xs, b3 = b2 + 4 * xs;
-                var z00 = vec(mm, b0).add(vec(mm, b0 + xs)).add(vec(mm, b0 + 2 * xs));
-                var z01 = vec(mm, b0 + xs).sub(vec(mm, b0 + 2 * xs)).sub(vec(mm, b0 + 3 * xs));
-                var z10 = vec(mm, b1).add(vec(mm, b1 + xs)).add(vec(mm, b1 + 2 * xs));
-                var z11 = vec(mm, b1 + xs).sub(vec(mm, b1 + 2 * xs)).sub(vec(mm, b1 + 3 * xs));
-                var z20 = vec(mm, b2).add(vec(mm, b2 + xs)).add(vec(mm, b2 + 2 * xs));
-                var z21 = vec(mm, b2 + xs).sub(vec(mm, b2 + 2 * xs)).sub(vec(mm, b2 + 3 * xs));
-                var z30 = vec(mm, b3).add(vec(mm, b3 + xs)).add(vec(mm, b3 + 2 * xs));
-                var z31 = vec(mm, b3 + xs).sub(vec(mm, b3 + 2 * xs)).sub(vec(mm, b3 + 3 * xs));
-                z00.add(z10).add(z20).intoArray(d, x);
-                z01.add(z11).add(z21).intoArray(d, seg + x);
-                z10.sub(z20).sub(z30).intoArray(d, 2 * seg + x);
-                z11.sub(z21).sub(z31).intoArray(d, 3 * seg + x);
-            }
-            for (; x < seg; x++) {
-                float z00 = 0, z01 = 0, z10 = 0, z11 = 0, z20 = 0, z21 = 0, z30 = 0, z31 = 0;
-                for (int r = 0; r < 4; r++) {
-                    int base = mo + r * 4 * xs + x;
-                    float m0 = mm[base], m1 = mm[base + xs], m2 = mm[base + 2 * xs], m3 = mm[base + 3 * xs];
-                    float a = m0 + m1 + m2, c = m1 - m2 - m3;
-                    switch (r) {
-                        case 0 -> { z00 = a; z01 = c; }
-                        case 1 -> { z10 = a; z11 = c; }
-                        case 2 -> { z20 = a; z21 = c; }
-                        default -> { z30 = a; z31 = c; }
-                    }
+        int mo = o * n + q;
+        int x = 0;
+        for (; x <= seg - L; x += L) {
+            // z_r = (m_r0 + m_r1 + m_r2, m_r1 - m_r2 - m_r3) for the rows r of the tile, written out
+            // (vectors held in locals only: C2 boxes a vector that a loop variable or null may alias)
+            int b0 = mo + x, b1 = b0 + 4 * xs, b2 = b1 + 4 * xs, b3 = b2 + 4 * xs;
+            var z00 = vec(mm, b0).add(vec(mm, b0 + xs)).add(vec(mm, b0 + 2 * xs));
+            var z01 = vec(mm, b0 + xs).sub(vec(mm, b0 + 2 * xs)).sub(vec(mm, b0 + 3 * xs));
+            var z10 = vec(mm, b1).add(vec(mm, b1 + xs)).add(vec(mm, b1 + 2 * xs));
+            var z11 = vec(mm, b1 + xs).sub(vec(mm, b1 + 2 * xs)).sub(vec(mm, b1 + 3 * xs));
+            var z20 = vec(mm, b2).add(vec(mm, b2 + xs)).add(vec(mm, b2 + 2 * xs));
+            var z21 = vec(mm, b2 + xs).sub(vec(mm, b2 + 2 * xs)).sub(vec(mm, b2 + 3 * xs));
+            var z30 = vec(mm, b3).add(vec(mm, b3 + xs)).add(vec(mm, b3 + 2 * xs));
+            var z31 = vec(mm, b3 + xs).sub(vec(mm, b3 + 2 * xs)).sub(vec(mm, b3 + 3 * xs));
+            z00.add(z10).add(z20).intoArray(d, x);
+            z01.add(z11).add(z21).intoArray(d, seg + x);
+            z10.sub(z20).sub(z30).intoArray(d, 2 * seg + x);
+            z11.sub(z21).sub(z31).intoArray(d, 3 * seg + x);
+        }
+        for (; x < seg; x++) {
+            float z00 = 0, z01 = 0, z10 = 0, z11 = 0, z20 = 0, z21 = 0, z30 = 0, z31 = 0;
+            for (int r = 0; r < 4; r++) {
+                int base = mo + r * 4 * xs + x;
+                float m0 = mm[base], m1 = mm[base + xs], m2 = mm[base + 2 * xs], m3 = mm[base + 3 * xs];
+                float a = m0 + m1 + m2, c = m1 - m2 - m3;
+                switch (r) {
+                    case 0 -> { z00 = a; z01 = c; }
+                    case 1 -> { z10 = a; z11 = c; }
+                    case 2 -> { z20 = a; z21 = c; }
+                    default -> { z30 = a; z31 = c; }
                 }
-                d[x] = z00 + z10 + z20;
-                d[seg + x] = z01 + z11 + z21;
-                d[2 * seg + x] = z10 - z20 - z30;
-                d[3 * seg + x] = z11 - z21 - z31;
             }
-            float v = bias == null ? 0f : bias[o];
-            int row = ((b * k + o) * oh + oy) * ow;
-            // the last tile of a map of odd width has one column
-            int full = Math.min(seg, (ow - tx0 * 2) / 2);
-            for (int r = 0; r < (twoRows ? 2 : 1); r++) {
-                int ye = 2 * r * seg, yd = ye + seg;
-                for (int s = 0, yo = row + r * ow + tx0 * 2; s < full; s++, yo += 2) {
-                    out[yo] = bias == null ? d[ye + s] : d[ye + s] + v;
-                    out[yo + 1] = bias == null ? d[yd + s] : d[yd + s] + v;
-                }
-                if (full < seg) out[row + r * ow + (tx0 + full) * 2] = bias == null ? d[ye + full] : d[ye + full] + v;
+            d[x] = z00 + z10 + z20;
+            d[seg + x] = z01 + z11 + z21;
+            d[2 * seg + x] = z10 - z20 - z30;
+            d[3 * seg + x] = z11 - z21 - z31;
+        }
+        float v = bias == null ? 0f : bias[o];
+        int row = ((b * k + o) * oh + oy) * ow;
+        // the last tile of a map of odd width has one column
+        int full = Math.min(seg, (ow - tx0 * 2) / 2);
+        for (int r = 0; r < (twoRows ? 2 : 1); r++) {
+            int ye = 2 * r * seg, yd = ye + seg;
+            for (int s = 0, yo = row + r * ow + tx0 * 2; s < full; s++, yo += 2) {
+                out[yo] = bias == null ? d[ye + s] : d[ye + s] + v;
+                out[yo + 1] = bias == null ? d[yd + s] : d[yd + s] + v;
             }
+            if (full < seg) out[row + r * ow + (tx0 + full) * 2] = bias == null ? d[ye + full] : d[ye + full] + v;
         }
     }
 
@@ -622,13 +618,7 @@ final class Winograd {
             filterOutput(acc, k * c, f, p);
             partial[ri] = p;
         });
-        Parallel.range(k * c * 9, CpuBackend.GRAIN, 1, (from, to) -> {
-            for (int i = from; i < to; i++) {
-                float s = accumulate ? dw[i] : 0f;
-                for (float[] p : partial) s += p[i];
-                dw[i] = s;
-            }
-        });
+        Conv.addInOrder(partial, dw, accumulate);
         if (dbias != null) Conv.biasGradient(dy, dbias, g, accumulate);
     }
 }

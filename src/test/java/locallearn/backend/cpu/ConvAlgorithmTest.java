@@ -19,17 +19,16 @@ class ConvAlgorithmTest {
     static ConvGeom vgg(int c, int k, int hw) { return new ConvGeom(32, c, hw, hw, k, 3, 3, 1, 1); }
 
     @Test void autoTakesWinogradOnWideLayersWithEnoughTiles() {
-        assertSame(Winograd.F2, CpuBackend.winogradTile(vgg(128, 256, 32), ConvAlgorithm.AUTO, false));
-        assertSame(Winograd.F2, CpuBackend.winogradTile(vgg(128, 256, 32), ConvAlgorithm.AUTO, true), "weight gradient too");
+        assertSame(Winograd.F2, CpuBackend.winogradTile(vgg(128, 256, 32), ConvAlgorithm.AUTO));
         // 32 x 4 x 4 = 512 tiles of 2x2 at 8x8; 128 at 4x4
-        assertSame(Winograd.F2, CpuBackend.winogradTile(vgg(512, 512, 8), ConvAlgorithm.AUTO, true));
-        assertNull(CpuBackend.winogradTile(vgg(512, 512, 4), ConvAlgorithm.AUTO, false), "128 tiles");
-        assertNull(CpuBackend.winogradTile(new ConvGeom(8, 512, 8, 8, 512, 3, 3, 1, 1), ConvAlgorithm.AUTO, false), "batch 8 at 8x8: 128 tiles");
-        assertSame(Winograd.F2, CpuBackend.winogradTile(new ConvGeom(8, 256, 15, 15, 256, 3, 3, 1, 1), ConvAlgorithm.AUTO, false), "8 x 8 x 8 tiles, odd map");
-        assertNull(CpuBackend.winogradTile(vgg(3, 128, 32), ConvAlgorithm.AUTO, false), "3 input channels");
-        assertNull(CpuBackend.winogradTile(new ConvGeom(32, 128, 32, 32, 128, 3, 3, 2, 1), ConvAlgorithm.AUTO, false), "stride 2");
-        assertNull(CpuBackend.winogradTile(vgg(128, 256, 32), ConvAlgorithm.DIRECT, false));
-        assertSame(Winograd.F2, CpuBackend.winogradTile(vgg(3, 128, 2), ConvAlgorithm.WINOGRAD, true));
+        assertSame(Winograd.F2, CpuBackend.winogradTile(vgg(512, 512, 8), ConvAlgorithm.AUTO), "512 tiles");
+        assertNull(CpuBackend.winogradTile(vgg(512, 512, 4), ConvAlgorithm.AUTO), "128 tiles");
+        assertNull(CpuBackend.winogradTile(new ConvGeom(8, 512, 8, 8, 512, 3, 3, 1, 1), ConvAlgorithm.AUTO), "batch 8 at 8x8: 128 tiles");
+        assertSame(Winograd.F2, CpuBackend.winogradTile(new ConvGeom(8, 256, 15, 15, 256, 3, 3, 1, 1), ConvAlgorithm.AUTO), "8 x 8 x 8 tiles, odd map");
+        assertNull(CpuBackend.winogradTile(vgg(3, 128, 32), ConvAlgorithm.AUTO), "3 input channels");
+        assertNull(CpuBackend.winogradTile(new ConvGeom(32, 128, 32, 32, 128, 3, 3, 2, 1), ConvAlgorithm.AUTO), "stride 2");
+        assertNull(CpuBackend.winogradTile(vgg(128, 256, 32), ConvAlgorithm.DIRECT));
+        assertSame(Winograd.F2, CpuBackend.winogradTile(vgg(3, 128, 2), ConvAlgorithm.WINOGRAD));
     }
 
     @Test void forcedWinogradFallsBackToDirectWhereItCannot() {
