@@ -66,7 +66,7 @@ public class TrainStepBench {
         @Setup(Level.Trial) public void setUp() {
             be = Backends.create(device);
             int[] chw = model.equals("mlp") ? new int[] {1, 28, 28} : new int[] {3, 32, 32};
-            TrainConfig config = Bench.config(model, chw, 10, batch, mode);
+            TrainConfig config = Bench.config(model, mode, batch);
             data = Bench.synthetic(batch, chw[0], chw[1], chw[2], 10, config.seed());
             trainer = new Trainer(be, config, data, data, Bench.syntheticSpec(chw[0], chw[1], chw[2], 10));
             long t0 = System.nanoTime();

@@ -11,6 +11,12 @@ import locallearn.backend.cuda.CudaUnavailableException;
 public final class Backends {
     private Backends() {}
 
+    /** The GPU when one is there and the kernels are built, else the CPU (see {@link #create(String, Consumer)}). */
+    public static Backend auto() { return create("auto"); }
+
+    /** The CPU backend: the reference, on every core. */
+    public static Backend cpu() { return create("cpu"); }
+
     /** As {@link #create(String, Consumer)}, with the fallback notice going to the logger. */
     public static Backend create(String device) {
         System.Logger log = System.getLogger(Backends.class.getName());

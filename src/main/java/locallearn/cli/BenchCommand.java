@@ -34,7 +34,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--input", defaultValue = "128x32x32", description = "conv or model: input CxHxW (default ${DEFAULT-VALUE})") String input;
 
     @Option(names = "--model", description = "model: time training steps of this network (mlp, vgg8b, ...)") String model;
-    @Option(names = "--mode", defaultValue = "predsim", description = "model: predsim, pred, sim, global, a backprop-free pred-bpf, sim-bpf, predsim-bpf, or a local mode + -greedy"
+    @Option(names = "--mode", defaultValue = "predsim", description = "model: predsim, pred, sim, global, a backprop-free pred-bpf, sim-bpf, predsim-bpf, a loss + -greedy, or global+ a loss (no detach)"
             + " (greedy layer-wise; the timed steps cycle through the blocks) (default ${DEFAULT-VALUE})") String mode;
     @Option(names = "--classes", defaultValue = "10", description = "model: classes (default ${DEFAULT-VALUE})") int classes;
     @Option(names = "--steps", defaultValue = "5", description = "model: timed training steps (default ${DEFAULT-VALUE})") int steps;
@@ -130,10 +130,9 @@ final class BenchCommand implements Callable<Integer> {
 
     /** Training steps of a model on synthetic data: the JSON line of shared/bench/torch_ref.py. */
     private Map<String, Object> model(Backend be) {
-        int[] chw = chw();
         if (steps < 1 || batch < 2) throw new UserError("--steps must be >= 1 and --batch >= 2");
-        var tc = locallearn.train.Bench.config(model, chw, classes, batch, mode, numLayers, numHidden, locallearn.local.LossConfig.parseMemoryChunks(memoryChunks));
-        var res = locallearn.train.Bench.run(be, tc, warmup, steps);
+        var tc = locallearn.train.Bench.config(model, mode, batch, numLayers, numHidden, locallearn.local.TrainingMode.parseMemoryChunks(memoryChunks));
+        var res = locallearn.train.Bench.run(be, tc, input(), warmup, steps);
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("impl", "locallearn");
         r.put("model", model);
@@ -148,17 +147,18 @@ final class BenchCommand implements Callable<Integer> {
         return r;
     }
 
-    private int[] chw() {
+    /** --input (and --classes) checked: the synthetic images. */
+    private locallearn.models.ModelInput input() {
         try {
-            return locallearn.train.Bench.parseInput(input);
+            return locallearn.train.Bench.parseInput(input, classes);
         } catch (IllegalArgumentException e) {
             throw new UserError("--" + e.getMessage());
         }
     }
 
     private Map<String, Object> conv(Backend be) {
-        int[] chw = chw();
-        ConvGeom g = new ConvGeom(batch, chw[0], chw[1], chw[2], outChannels, kernel, kernel, stride, pad);
+        var in = input();
+        ConvGeom g = new ConvGeom(batch, in.channels(), in.height(), in.width(), outChannels, kernel, kernel, stride, pad);
         Map<String, Object> r = header(be, "conv");
         r.put("batch", batch);
         r.put("input", input);

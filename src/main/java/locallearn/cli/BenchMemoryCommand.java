@@ -10,7 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import locallearn.local.LossConfig;
+import locallearn.local.TrainingMode;
+import locallearn.models.ModelInput;
 import java.util.concurrent.Callable;
 import locallearn.backend.Backend;
 import locallearn.backend.Backends;
@@ -31,8 +32,8 @@ final class BenchMemoryCommand implements Callable<Integer> {
             description = "model(s), comma separated, e.g. vgg6b,vgg8b,vgg11b,vgg13,vgg16,vgg19 (default ${DEFAULT-VALUE})")
     List<String> models;
     @Option(names = "--mode", split = ",", defaultValue = "global,predsim",
-            description = "modes, comma separated: global, pred, sim, predsim, pred-bpf, sim-bpf, predsim-bpf, or a local mode + -greedy"
-                    + " (greedy layer-wise: the largest step of any block) (default ${DEFAULT-VALUE})")
+            description = "modes, comma separated: global, pred, sim, predsim, pred-bpf, sim-bpf, predsim-bpf, a loss + -greedy"
+                    + " (greedy layer-wise: the largest step of any block), or global+ a loss (no detach) (default ${DEFAULT-VALUE})")
     List<String> modes;
     @Option(names = "--input", defaultValue = "3x32x32", description = "input CxHxW (default ${DEFAULT-VALUE})") String input;
     @Option(names = "--classes", defaultValue = "10", description = "classes (default ${DEFAULT-VALUE})") int classes;
@@ -45,7 +46,7 @@ final class BenchMemoryCommand implements Callable<Integer> {
     @Option(names = "--svg", description = "draw peak activation MiB per model and mode as an SVG chart in this file") Path svg;
 
     @Override public Integer call() throws IOException {
-        int[] chw = Bench.parseInput(input);
+        ModelInput in = Bench.parseInput(input, classes);
         if (batch < 2) throw new UserError("--batch must be >= 2, got " + batch);
         for (String mode : modes) config(models.get(0), mode); // validates names before any work
         for (String model : models) config(model, modes.get(0));
@@ -57,7 +58,7 @@ final class BenchMemoryCommand implements Callable<Integer> {
             for (int i = 0; i < models.size(); i++) {
                 String model = models.get(i);
                 Map<String, Bench.Result> byMode = new LinkedHashMap<>();
-                for (String mode : modes) byMode.put(mode, Bench.run(be, config(model, mode), 0, 1));
+                for (String mode : modes) byMode.put(mode, Bench.run(be, config(model, mode), in, 0, 1));
                 Bench.Result global = byMode.get("global");
                 for (var e : byMode.entrySet()) {
                     Bench.Result r = e.getValue();
@@ -83,7 +84,7 @@ final class BenchMemoryCommand implements Callable<Integer> {
     }
 
     private locallearn.train.TrainConfig config(String model, String mode) {
-        return Bench.config(model, Bench.parseInput(input), classes, batch, mode, null, 1024, LossConfig.parseMemoryChunks(memoryChunks));
+        return Bench.config(model, mode, batch, null, 1024, TrainingMode.parseMemoryChunks(memoryChunks));
     }
 
     /** Writes to a temporary file beside {@code target} and renames it, so a failure leaves the old file intact. */

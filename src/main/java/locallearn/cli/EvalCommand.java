@@ -9,7 +9,6 @@ import locallearn.backend.Backends;
 import locallearn.data.DatasetSpec;
 import locallearn.data.Datasets;
 import locallearn.models.ModelConfig;
-import locallearn.optim.Optimizer;
 import locallearn.train.Checkpoints;
 import locallearn.train.TrainConfig;
 import locallearn.train.Trainer;
@@ -32,11 +31,12 @@ final class EvalCommand implements Callable<Integer> {
         ModelConfig mc = Checkpoints.modelConfig(meta, checkpoint.toString());
         String name = dataset != null ? dataset : meta.getOrDefault("dataset", "fashion-mnist");
         DatasetSpec spec = Datasets.spec(name);
-        if (spec.channels() != mc.channels() || spec.height() != mc.height() || spec.width() != mc.width() || spec.classes() != mc.classes())
-            throw new IllegalArgumentException(checkpoint + ": model takes " + mc.channels() + "x" + mc.height() + "x" + mc.width() + " images of "
-                    + mc.classes() + " classes, " + name + " has " + spec.channels() + "x" + spec.height() + "x" + spec.width() + " of " + spec.classes());
+        var in = Checkpoints.modelInput(meta, checkpoint.toString());
+        if (spec.channels() != in.channels() || spec.height() != in.height() || spec.width() != in.width() || spec.classes() != in.classes())
+            throw new IllegalArgumentException(checkpoint + ": model takes " + in.text() + " images of "
+                    + in.classes() + " classes, " + name + " has " + spec.channels() + "x" + spec.height() + "x" + spec.width() + " of " + spec.classes());
         var split = Datasets.load(name, data, new Datasets.LoadOptions(1, limitTest, false));
-        TrainConfig tc = new TrainConfig(mc, 1, batchSize, 1e-3f, new int[0], 1f, Optimizer.Kind.ADAM, 0f, 0f, 1, 0, 0, 0, false);
+        TrainConfig tc = TrainConfig.of(mc, 1).withBatchSize(batchSize);
         try (Backend be = Backends.create(device, msg -> System.err.println("locallearn: " + msg)); Trainer t = new Trainer(be, tc, split.test(), split.test(), spec)) {
             Checkpoints.loadWeights(checkpoint, t.net(), be);
             double[] r = t.evaluate(split.test());

@@ -12,6 +12,7 @@ import locallearn.backend.Backend;
 import locallearn.backend.Backends;
 import locallearn.data.DatasetSpec;
 import locallearn.data.Datasets;
+import locallearn.local.TrainingMode;
 import locallearn.models.ModelConfig;
 import locallearn.train.Checkpoints;
 import locallearn.train.TrainConfig;
@@ -48,8 +49,8 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--progress must be auto, always or never, got '" + progress + "'");
         var cpuConv = TrainOptions.cpuConv(o.cpuConv);
         DatasetSpec spec = Datasets.spec(o.dataset);
-        ModelConfig mc = o.modelConfig(spec.channels(), spec.height(), spec.width(), spec.classes());
-        TrainConfig config = o.trainConfig(mc);
+        TrainConfig config = o.trainConfig();
+        ModelConfig mc = config.model();
         var split = Datasets.load(o.dataset, o.data, new Datasets.LoadOptions(limitTrain, limitTest, !svhnNoExtra));
         Path dir = out != null ? out : Path.of("runs", spec.name() + "-" + mc.name() + "-" + (o.backprop ? "backprop" : o.loss + (o.bio ? "-bio" : "")));
         try (Backend be = Backends.create(o.device, cpuConv, msg -> System.err.println("locallearn: " + msg)); Trainer trainer = new Trainer(be, config, split.train(), split.test(), spec)) {
@@ -61,7 +62,7 @@ final class TrainCommand implements Callable<Integer> {
             PrintStream err = System.err;
             err.printf("locallearn train: %s on %s (%s: %d train, %d test), %s, %s, %s, batch %d, lr %s, seed %d -> %s%n",
                     mc.name(), spec.name(), split.source(), split.train().size(), split.test().size(), describeMode(mc), be.describe(),
-                    config.greedy() ? "greedy: " + trainer.net().blocks().size() + " blocks x " + config.epochs() + " epochs"
+                    trainer.greedyBlock(0) >= 0 ? "greedy: " + trainer.net().blocks().size() + " blocks x " + config.epochs() + " epochs"
                             : config.epochs() + " epochs", config.batchSize(), config.lr(), config.seed(), dir);
             if (resume != null) err.printf("resumed from %s at epoch %d (step %d)%n", resume, trainer.epoch(), trainer.step());
             List<TrainListener> listeners = new ArrayList<>();
@@ -74,12 +75,12 @@ final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    private String describeMode(ModelConfig mc) {
-        var l = mc.loss();
-        String mode = switch (l.training()) {
-            case GLOBAL -> "global backprop";
-            case GLOBAL_AND_LOCAL -> "global + local " + l.kind().name().toLowerCase() + (l.bio() ? "-bpf" : "");
-            case LOCAL -> "local " + l.kind().name().toLowerCase() + (l.bio() ? "-bpf" : "");
+    private static String describeMode(ModelConfig mc) {
+        String mode = switch (mc.mode()) {
+            case TrainingMode.Global g -> "global backprop";
+            case TrainingMode.GlobalAndLocal g -> "global + local " + mc.loss().text();
+            case TrainingMode.Local l -> "local " + mc.loss().text();
+            case TrainingMode.Greedy g -> "greedy local " + mc.loss().text();
         };
         return mode + (mc.name().equals("mlp") ? " " + mc.numLayers() + "x" + mc.numHidden() : "") + ", " + (mc.slope() > 0 ? "leaky-relu" : "relu")
                 + (mc.dropout() > 0 ? ", dropout " + mc.dropout() : "");

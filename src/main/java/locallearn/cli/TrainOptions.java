@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import locallearn.backend.cpu.ConvAlgorithm;
 import locallearn.local.LossConfig;
+import locallearn.local.TrainingMode;
 import locallearn.models.ModelConfig;
 import locallearn.optim.Optimizer;
 import locallearn.train.TrainConfig;
@@ -96,30 +97,30 @@ final class TrainOptions {
     }
 
     LossConfig lossConfig() {
-        LossConfig.Kind kind = switch (loss) {
-            case "pred" -> LossConfig.Kind.PRED;
-            case "sim" -> LossConfig.Kind.SIM;
-            case "predsim" -> LossConfig.Kind.PREDSIM;
-            default -> throw new IllegalArgumentException("--loss must be pred, sim or predsim, got '" + loss + "'");
-        };
-        if (backprop && noDetach) throw new IllegalArgumentException("--backprop and --no-detach exclude each other");
-        LossConfig.Training tr = backprop ? LossConfig.Training.GLOBAL : noDetach ? LossConfig.Training.GLOBAL_AND_LOCAL : LossConfig.Training.LOCAL;
-        float b = beta != null ? beta : bio ? 0.01f : 0.99f;
-        return new LossConfig(kind, tr, bio, b, dimInDecoder, targetProjSize, !noSimilarityStd, LossConfig.parseMemoryChunks(memoryChunks));
+        LossConfig l = LossConfig.of(LossConfig.Kind.parse(loss));
+        if (bio) l = l.backpropFree();
+        if (beta != null) l = l.withBeta(beta);
+        return l.withDimInDecoder(dimInDecoder).withTargetProjSize(targetProjSize).withSimilarityStd(!noSimilarityStd);
     }
 
-    float slope(LossConfig l) {
-        String n = nonlin != null ? nonlin : (!backprop && l.kind() != LossConfig.Kind.PRED ? "leakyrelu" : "relu");
-        return switch (n) {
+    /** --backprop, --no-detach and --greedy (at most one) and --memory-chunks: the training mode. */
+    TrainingMode mode() {
+        int set = (backprop ? 1 : 0) + (noDetach ? 1 : 0) + (greedy ? 1 : 0);
+        if (set > 1) throw new IllegalArgumentException("--backprop, --no-detach and --greedy exclude each other");
+        TrainingMode m = backprop ? TrainingMode.global() : noDetach ? TrainingMode.globalAndLocal() : greedy ? TrainingMode.greedy() : TrainingMode.local();
+        int chunks = TrainingMode.parseMemoryChunks(memoryChunks);
+        return m.detached() ? m.withMemoryChunks(chunks) : m;
+    }
+
+    ModelConfig modelConfig() {
+        ModelConfig m = ModelConfig.named(model).withNumLayers(numLayers).withNumHidden(numHidden).withFeatMult(featMult).withDropout(dropout)
+                .withBatchNorm(!noBatchNorm).withLoss(lossConfig()).withMode(mode());
+        if (nonlin == null) return m;
+        return m.withSlope(switch (nonlin) {
             case "leakyrelu" -> 0.01f;
             case "relu" -> 0f;
-            default -> throw new IllegalArgumentException("--nonlin must be leakyrelu or relu, got '" + n + "'");
-        };
-    }
-
-    ModelConfig modelConfig(int channels, int height, int width, int classes) {
-        LossConfig l = lossConfig();
-        return new ModelConfig(model, channels, height, width, classes, numLayers, numHidden, featMult, dropout, !noBatchNorm, slope(l), l);
+            default -> throw new IllegalArgumentException("--nonlin must be leakyrelu or relu, got '" + nonlin + "'");
+        });
     }
 
     Optimizer.Kind optimizerKind() {
@@ -131,9 +132,10 @@ final class TrainOptions {
         };
     }
 
-    TrainConfig trainConfig(ModelConfig m) {
-        return new TrainConfig(m, epochs, batchSize, lr, milestones, lrDecayFact, optimizerKind(), momentum, weightDecay, seed,
-                cutout ? length : 0, classesPerBatch, classesPerBatchUntilEpoch, greedy);
+    TrainConfig trainConfig() {
+        return TrainConfig.of(modelConfig(), epochs).withBatchSize(batchSize).withLr(lr).withLrDecay(lrDecayFact, milestones)
+                .withOptimizer(optimizerKind()).withMomentum(momentum).withWeightDecay(weightDecay).withSeed(seed)
+                .withCutout(cutout ? length : 0).withClassesPerBatch(classesPerBatch, classesPerBatchUntilEpoch);
     }
 
     @Override public String toString() { return model + " " + loss + " " + Arrays.toString(milestones); }

@@ -79,7 +79,13 @@ public final class Datasets {
     }
 
     /** A train and a test set, and what they were read from: a folder, an archive, or "embedded sample". */
-    public record Split(Dataset train, Dataset test, String source) {}
+    public record Split(Dataset train, Dataset test, String source) {
+        /** The dataset's facts (normalisation, augmentation), by its name. */
+        public DatasetSpec spec() { return Datasets.spec(train.name()); }
+    }
+
+    /** A dataset from the usual places (class javadoc), whole. */
+    public static Split load(String name) { return load(name, null, LoadOptions.defaults()); }
 
     /**
      * @param limitTrain  keep the first N training images (0 = all); only those are decoded

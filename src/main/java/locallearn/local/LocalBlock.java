@@ -31,27 +31,30 @@ public final class LocalBlock extends Layer {
     final Var projY;          // proj_y.weight (P, K): fixed random target projection of the backprop-free variants, a buffer
     final Tensor projSign;    // (P, K): 1 where proj_y > 0, so onehot · projSign^T = (proj_y(onehot) > 0)
     final LossConfig loss;
+    final TrainingMode mode;
+    final boolean hasPred, hasSim; // the heads this block has: its loss's, when the mode has local losses
     final float slope, dropout;
     final boolean conv;
     final int channels, height, width;
-    final int memoryChunks;   // the local step's slices on this block's device (LossConfig.memoryChunksOn)
+    final int memoryChunks;   // the local step's slices on this block's device (TrainingMode.memoryChunksOn)
     private Optimizer optimizer;
 
     /** A fully connected block, in -> out units. */
-    public static LocalBlock fc(Init init, int in, int out, boolean batchNorm, float slope, float dropout, LossConfig loss, int classes) {
-        return new LocalBlock(init, new Linear(init, in, out, true), false, out, 1, 1, batchNorm, slope, dropout, loss, classes);
+    public static LocalBlock fc(Init init, int in, int out, boolean batchNorm, float slope, float dropout, LossConfig loss, TrainingMode mode,
+                                int classes) {
+        return new LocalBlock(init, new Linear(init, in, out, true), false, out, 1, 1, batchNorm, slope, dropout, loss, mode, classes);
     }
 
     /** A conv block on (in, h, w) inputs: k x k conv with stride and padding to {@code out} channels. */
     public static LocalBlock conv(Init init, int in, int h, int w, int out, int k, int stride, int pad, boolean batchNorm,
-                                  float slope, float dropout, LossConfig loss, int classes) {
+                                  float slope, float dropout, LossConfig loss, TrainingMode mode, int classes) {
         Conv2d c = new Conv2d(init, in, out, k, stride, pad, true);
         return new LocalBlock(init, c, true, out, (h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1,
-                batchNorm, slope, dropout, loss, classes);
+                batchNorm, slope, dropout, loss, mode, classes);
     }
 
     private LocalBlock(Init init, Layer encoder, boolean conv, int channels, int height, int width, boolean batchNorm,
-                       float slope, float dropout, LossConfig loss, int classes) {
+                       float slope, float dropout, LossConfig loss, TrainingMode mode, int classes) {
         this.encoder = child("encoder", encoder);
         this.conv = conv;
         this.channels = channels;
@@ -60,22 +63,25 @@ public final class LocalBlock extends Layer {
         this.slope = slope;
         this.dropout = dropout;
         this.loss = loss;
-        this.memoryChunks = loss.memoryChunksOn(init.backend());
+        this.mode = mode;
+        this.hasPred = mode.hasLocalLosses() && loss.hasPred();
+        this.hasSim = mode.hasLocalLosses() && loss.hasSim();
+        this.memoryChunks = mode.memoryChunksOn(init.backend());
         this.bn = child("bn", batchNorm ? new BatchNorm(init, channels) : null);
         boolean bio = loss.bio();
-        this.simHead = loss.hasSim() && !bio
+        this.simHead = hasSim && !bio
                 ? child(conv ? "conv_loss" : "linear_loss", conv ? new Conv2d(init, channels, channels, 3, 1, 1, false) : new Linear(init, channels, channels, false))
                 : null;
-        this.avgPool = conv && (loss.hasPred() || (loss.hasSim() && bio)) ? decoderPool(channels, height, width, loss.dimInDecoder()) : null;
+        this.avgPool = conv && (hasPred || (hasSim && bio)) ? decoderPool(channels, height, width, loss.dimInDecoder()) : null;
         int dim = avgPool == null ? channels * height * width : channels * avgPool.outH(height) * avgPool.outW(width);
-        if (loss.hasPred()) {
+        if (hasPred) {
             Layer d = bio ? new LinearFA(init, dim, loss.targetProjSize(), true) : new Linear(init, dim, classes, true);
             init.backend().fill(d instanceof Linear l ? l.weight().data() : ((LinearFA) d).weight().data(), 0f);
             this.decoder = child("decoder_y", d);
         } else {
             this.decoder = null;
         }
-        if (bio && local()) {
+        if (bio && mode.hasLocalLosses()) {
             // drawn like a Linear(classes, P) without bias, but never trained: a buffer, not a parameter
             this.projY = buffer("proj_y.weight", Var.constant(init.uniform((float) (1 / Math.sqrt(classes)), loss.targetProjSize(), classes)));
             Backend be = init.backend();
@@ -88,8 +94,6 @@ public final class LocalBlock extends Layer {
             this.projSign = null;
         }
     }
-
-    private boolean local() { return loss.local(); }
 
     /**
      * The average pool before decoder_y (paper-summary.md): the kernel starts at 1x1 and doubles,
@@ -143,7 +147,7 @@ public final class LocalBlock extends Layer {
     /** h = nonlin(bn(encoder(x))), before dropout: what the local losses read. */
     @Override public Var forward(Tape tape, Var x) {
         Var z = encoder.forward(tape, x);
-        if (bn != null && loss.training() == LossConfig.Training.LOCAL && tape.recording()) {
+        if (bn != null && mode.detached() && tape.recording()) {
             // local step: the encoder's output is recomputed for batch norm's backward instead of
             // being held through the heads' backward (the block's peak; see Ops.batchNorm)
             Tape replay = Tape.noGrad(tape.backend());
@@ -172,8 +176,8 @@ public final class LocalBlock extends Layer {
         // gradient before the pool's backward makes h's gradient
         Var pooled = avgPool != null ? avgPool.forward(tape, h) : h;
         Var rows = null;
-        if (loss.hasSim()) rows = similarityInput(tape, simHead != null ? simHead.forward(tape, h) : pooled);
-        return headsLoss(tape, rows, loss.hasPred() ? pooled : null, targets, lossSum, correct);
+        if (hasSim) rows = similarityInput(tape, simHead != null ? simHead.forward(tape, h) : pooled);
+        return headsLoss(tape, rows, hasPred ? pooled : null, targets, lossSum, correct);
     }
 
     /**

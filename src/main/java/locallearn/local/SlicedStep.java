@@ -9,7 +9,7 @@ import locallearn.tensor.Tensor;
 
 /**
  * A conv block's local step that holds nothing of the block's size but its input x and its
- * output h (LossConfig.memoryChunks > 0): everything else of that size is rebuilt a slice of the
+ * output h (TrainingMode.memoryChunks > 0): everything else of that size is rebuilt a slice of the
  * batch at a time, in a few slice-sized buffers. The values are those of the held step (the tape
  * through encoder, batch norm, leaky ReLU and heads) up to the order of float sums.
  *
@@ -45,7 +45,7 @@ final class SlicedStep implements AutoCloseable {
     /** True when {@code blk}'s local step can run sliced: a conv block whose sim head, if any, ends in per-map stds. */
     static boolean applies(LocalBlock blk) {
         LossConfig l = blk.loss;
-        return blk.conv && l.training() == LossConfig.Training.LOCAL && blk.memoryChunks > 0 && blk.encoder instanceof Conv2d
+        return blk.conv && blk.mode.detached() && blk.memoryChunks > 0 && blk.encoder instanceof Conv2d
                 && (blk.simHead == null || (l.similarityStd() && blk.channels > 3 && blk.height > 1));
     }
 
@@ -68,7 +68,7 @@ final class SlicedStep implements AutoCloseable {
         this.encoder = (Conv2d) blk.encoder;
         this.simHead = blk.simHead instanceof Conv2d c ? c : null;
         nb = x.dim(0);
-        slice = blk.loss.sliceImages(blk.memoryChunks, nb);
+        slice = blk.mode.sliceImages(blk.memoryChunks, nb);
         xRow = x.numel() / nb;
         hRow = h.numel() / nb;
         poolRow = blk.avgPool == null ? hRow : blk.channels * blk.avgPool.outH(blk.height) * blk.avgPool.outW(blk.width);
@@ -95,18 +95,17 @@ final class SlicedStep implements AutoCloseable {
 
     /** The heads on the tape from h's summaries, their backward, then the block's sliced backward. */
     private void headsAndBackward(Tape tape, Targets targets, Tensor lossSum, Tensor correct) {
-        LossConfig l = blk.loss;
         Var stdsVar = null, pooled = null;
         if (simHead != null) stdsVar = new Var(stds = simStds(), true);
         if (blk.avgPool != null) {
             Tensor p = be.allocate(nb, blk.channels, blk.avgPool.outH(blk.height), blk.avgPool.outW(blk.width));
             be.avgPoolForward(h, p, blk.avgPool.geom(nb, blk.channels, blk.height, blk.width));
             pooled = new Var(p, true);
-        } else if (l.hasPred() || l.hasSim() && simHead == null) {
+        } else if (blk.hasPred || blk.hasSim && simHead == null) {
             pooled = new Var(h, true); // no pooling needed: h is at most dimInDecoder numbers per example
         }
-        Var rows = simHead != null ? stdsVar : l.hasSim() ? blk.similarityInput(tape, pooled) : null;
-        tape.backward(blk.headsLoss(tape, rows, l.hasPred() ? pooled : null, targets, lossSum, correct));
+        Var rows = simHead != null ? stdsVar : blk.hasSim ? blk.similarityInput(tape, pooled) : null;
+        tape.backward(blk.headsLoss(tape, rows, blk.hasPred ? pooled : null, targets, lossSum, correct));
         dStds = stdsVar == null ? null : stdsVar.grad();
         dPooled = pooled == null ? null : pooled.grad();
         backward();

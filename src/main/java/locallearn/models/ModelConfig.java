@@ -2,26 +2,121 @@ package locallearn.models;
 
 import java.util.List;
 import locallearn.local.LossConfig;
+import locallearn.local.TrainingMode;
 
 /**
- * What a network is: its name (mlp or a VGG of {@link Models#VGG}), the input it sees, the
- * width of its hidden blocks and how they learn.
+ * What a network is and how its blocks learn: its name (mlp or a VGG of {@link Models#VGG}), the
+ * width of its blocks, their local loss and the training mode. The input it sees is the
+ * dataset's, given when the network is built ({@link ModelInput}). Start from {@link #mlp} or
+ * {@link #vgg} (the paper's defaults: batch norm, no dropout, predsim, local training) and change
+ * what differs: {@code ModelConfig.mlp(3, 1024).withDropout(0.025f)}.
  *
- * @param featMult   multiplies every conv block's channel count (the paper's narrower/wider VGGs)
- * @param slope      slope of the leaky ReLU for negative inputs; 0 is ReLU
+ * @param numLayers fc blocks: the mlp's hidden layers, or those of a VGG's classifier
+ * @param featMult  multiplies every conv block's channel count (the paper's narrower/wider VGGs)
+ * @param slope     slope of the leaky ReLU for negative inputs, 0 is ReLU; NaN: the paper's choice
+ *                  (leaky ReLU 0.01 for sim and predsim with local losses, ReLU otherwise), which
+ *                  {@link #slope()} resolves
  */
-public record ModelConfig(String name, int channels, int height, int width, int classes, int numLayers, int numHidden,
-                          float featMult, float dropout, boolean batchNorm, float slope, LossConfig loss) {
+public record ModelConfig(String name, int numLayers, int numHidden, float featMult, float dropout, boolean batchNorm, float slope,
+                          LossConfig loss, TrainingMode mode) {
 
     public ModelConfig {
         if (!name.equals("mlp") && !Models.VGG.containsKey(name))
             throw new IllegalArgumentException("unknown model '" + name + "' (known: " + String.join(", ", names()) + ")");
-        if (channels < 1 || height < 1 || width < 1) throw new IllegalArgumentException("model: bad input " + channels + "x" + height + "x" + width);
-        if (classes < 2) throw new IllegalArgumentException("model: needs at least 2 classes, got " + classes);
         if (numLayers < 0) throw new IllegalArgumentException("num-layers must be >= 0, got " + numLayers);
         if (numHidden < 1) throw new IllegalArgumentException("num-hidden must be >= 1, got " + numHidden);
         if (!(featMult > 0)) throw new IllegalArgumentException("feat-mult must be > 0, got " + featMult);
         if (!(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("dropout must be in [0, 1), got " + dropout);
+        if (!(slope >= 0) && !Float.isNaN(slope)) throw new IllegalArgumentException("slope must be >= 0, got " + slope);
+        if (loss == null || mode == null) throw new IllegalArgumentException("model: a loss and a training mode are needed");
+    }
+
+    /** The paper's mlp: {@code layers} hidden blocks of {@code hidden} units. */
+    public static ModelConfig mlp(int layers, int hidden) {
+        return new ModelConfig("mlp", layers, hidden, 1f, 0f, true, Float.NaN, LossConfig.predsim(), TrainingMode.local());
+    }
+
+    /** A VGG of the reference by name (vgg8b, vgg11b, ...), with one fc block of 1024 units before the output layer. */
+    public static ModelConfig vgg(String name) {
+        if (name.equals("mlp")) throw new IllegalArgumentException("vgg: 'mlp' is not a VGG; use ModelConfig.mlp");
+        return new ModelConfig(name, 1, 1024, 1f, 0f, true, Float.NaN, LossConfig.predsim(), TrainingMode.local());
+    }
+
+    /** mlp or a VGG by name, with the defaults of {@link #mlp} (one block of 1024) and {@link #vgg}. */
+    public static ModelConfig named(String name) { return name.equals("mlp") ? mlp(1, 1024) : vgg(name); }
+
+    public ModelConfig withNumLayers(int n) { return new ModelConfig(name, n, numHidden, featMult, dropout, batchNorm, slope, loss, mode); }
+
+    public ModelConfig withNumHidden(int n) { return new ModelConfig(name, numLayers, n, featMult, dropout, batchNorm, slope, loss, mode); }
+
+    public ModelConfig withFeatMult(float f) { return new ModelConfig(name, numLayers, numHidden, f, dropout, batchNorm, slope, loss, mode); }
+
+    public ModelConfig withDropout(float p) { return new ModelConfig(name, numLayers, numHidden, featMult, p, batchNorm, slope, loss, mode); }
+
+    public ModelConfig withBatchNorm(boolean b) { return new ModelConfig(name, numLayers, numHidden, featMult, dropout, b, slope, loss, mode); }
+
+    /** Leaky ReLU with this negative slope; 0 is ReLU. */
+    public ModelConfig withSlope(float s) { return new ModelConfig(name, numLayers, numHidden, featMult, dropout, batchNorm, s, loss, mode); }
+
+    public ModelConfig withLoss(LossConfig l) { return new ModelConfig(name, numLayers, numHidden, featMult, dropout, batchNorm, slope, l, mode); }
+
+    public ModelConfig withMode(TrainingMode m) { return new ModelConfig(name, numLayers, numHidden, featMult, dropout, batchNorm, slope, loss, m); }
+
+    /** The slope in use: the one given, or the paper's choice (see the record's Javadoc). */
+    @Override public float slope() {
+        if (!Float.isNaN(slope)) return slope;
+        return mode.hasLocalLosses() && loss.kind() != LossConfig.Kind.PRED ? 0.01f : 0f;
+    }
+
+    /** Do the blocks have a pred head (decoder_y)? */
+    public boolean hasPredHead() { return mode.hasLocalLosses() && loss.hasPred(); }
+
+    /** Do the blocks have a sim loss? */
+    public boolean hasSimLoss() { return mode.hasLocalLosses() && loss.hasSim(); }
+
+    /** Scale of the output layer's cross-entropy: 1 - beta in predsim with local losses, as the reference. */
+    public float outputWeight() { return mode.hasLocalLosses() && loss.kind() == LossConfig.Kind.PREDSIM ? 1 - loss.beta() : 1; }
+
+    /**
+     * The loss and mode in one word, as bench, bench-memory and JMH name a case and as runs are
+     * described: {@code global}, a loss ({@code predsim}, {@code sim-bpf}: local training),
+     * {@code predsim-greedy}, or {@code global+predsim} (global and local losses together).
+     */
+    public String method() {
+        return switch (mode) {
+            case TrainingMode.Global g -> "global";
+            case TrainingMode.GlobalAndLocal g -> "global+" + loss.text();
+            case TrainingMode.Greedy g -> loss.text() + "-greedy";
+            case TrainingMode.Local l -> loss.text();
+        };
+    }
+
+    /** The same network with the loss and mode that {@link #method()} names (the memory strategy kept where it applies). */
+    public ModelConfig withMethod(String method) {
+        String usage = "mode must be global, a loss (pred, sim, predsim, each optionally -bpf), LOSS-greedy or global+LOSS; got '" + method + "'";
+        if (method.equals("global")) return withMode(TrainingMode.global());
+        TrainingMode m = mode;
+        String l = method;
+        if (l.startsWith("global+")) {
+            l = l.substring("global+".length());
+            m = TrainingMode.globalAndLocal();
+        } else if (l.endsWith("-greedy")) {
+            l = l.substring(0, l.length() - "-greedy".length());
+            m = new TrainingMode.Greedy(mode.detached() ? mode.memoryChunks() : TrainingMode.AUTO_MEMORY_CHUNKS);
+        } else {
+            m = new TrainingMode.Local(mode.detached() ? mode.memoryChunks() : TrainingMode.AUTO_MEMORY_CHUNKS);
+        }
+        boolean bio = l.endsWith("-bpf");
+        LossConfig.Kind kind;
+        try {
+            kind = LossConfig.Kind.parse(bio ? l.substring(0, l.length() - 4) : l);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(usage);
+        }
+        LossConfig lc = kind == loss.kind() ? loss : LossConfig.of(kind);
+        if (bio && !lc.bio()) lc = lc.backpropFree();
+        else if (!bio && lc.bio()) lc = LossConfig.of(kind);
+        return withLoss(lc).withMode(m);
     }
 
     public static List<String> names() {

@@ -8,6 +8,7 @@ import java.util.function.Function;
 import locallearn.autograd.Var;
 import locallearn.local.LocalBlock;
 import locallearn.local.LossConfig;
+import locallearn.local.TrainingMode;
 import locallearn.nn.Group;
 import locallearn.nn.Init;
 import locallearn.nn.Linear;
@@ -37,25 +38,27 @@ public final class Models {
     /**
      * Builds a network with parameters drawn from {@code init} and its optimizers from
      * {@code optimizer} (called once per hidden block with the block's parameters, and once for
-     * the output layer, or for all parameters in global backprop).
+     * the output layer, or for all parameters in global backprop); with a null {@code optimizer}
+     * the network has none (inference).
      */
-    public static Net build(ModelConfig c, Init init, Function<List<Var>, Optimizer> optimizer) {
+    public static Net build(ModelConfig c, ModelInput in, Init init, Function<List<Var>, Optimizer> optimizer) {
         LossConfig loss = c.loss();
+        TrainingMode mode = c.mode();
         List<Net.Stage> stages = new ArrayList<>();
         Map<String, Module> top = new LinkedHashMap<>();
         Linear out;
         String outPrefix;
         if (c.name().equals("mlp")) {
             Group layers = new Group();
-            int width = c.channels() * c.height() * c.width();
-            width = fcBlocks(c, init, layers, "layers.", width, stages);
-            out = outputLayer(c, init, width);
+            int width = in.imageSize();
+            width = fcBlocks(c, in, init, layers, "layers.", width, stages);
+            out = outputLayer(c, in, init, width);
             top.put("layers", layers);
             top.put("layer_out", out);
             outPrefix = "layer_out.";
         } else {
             Group features = new Group();
-            int ch = c.channels(), h = c.height(), w = c.width();
+            int ch = in.channels(), h = in.height(), w = in.width();
             int[] cfg = VGG.get(c.name());
             for (int i = 0; i < cfg.length; i++) {
                 String name = String.valueOf(i);
@@ -70,7 +73,7 @@ public final class Models {
                 // inputs over 64 px (STL-10) start with a 7x7 stride-2 conv, as the reference
                 boolean big = i == 0 && Math.max(h, w) > 64;
                 LocalBlock b = LocalBlock.conv(init, ch, h, w, k, big ? 7 : 3, big ? 2 : 1, big ? 3 : 1, c.batchNorm(), c.slope(),
-                        c.dropout(), loss, c.classes());
+                        c.dropout(), loss, mode, in.classes());
                 features.add(name, b);
                 stages.add(new Net.Stage("features." + i + ".", b));
                 ch = k;
@@ -78,16 +81,17 @@ public final class Models {
                 w = b.outShape()[2];
             }
             Group classifier = new Group(), layers = new Group();
-            int width = fcBlocks(c, init, layers, "classifier.layers.", ch * h * w, stages);
-            out = outputLayer(c, init, width);
+            int width = fcBlocks(c, in, init, layers, "classifier.layers.", ch * h * w, stages);
+            out = outputLayer(c, in, init, width);
             classifier.add("layers", layers);
             classifier.add("layer_out", out);
             top.put("features", features);
             top.put("classifier", classifier);
             outPrefix = "classifier.layer_out.";
         }
-        Net net = new Net(c, stages, out, outPrefix, top);
-        if (loss.local()) {
+        Net net = new Net(c, in, stages, out, outPrefix, top);
+        if (optimizer == null) return net;
+        if (mode.hasLocalLosses()) {
             for (LocalBlock b : net.blocks()) b.setOptimizer(optimizer.apply(b.parameters()));
             net.setGlobalOptimizer(optimizer.apply(out.parameters()));
         } else {
@@ -96,9 +100,9 @@ public final class Models {
         return net;
     }
 
-    private static int fcBlocks(ModelConfig c, Init init, Group layers, String prefix, int width, List<Net.Stage> stages) {
+    private static int fcBlocks(ModelConfig c, ModelInput in, Init init, Group layers, String prefix, int width, List<Net.Stage> stages) {
         for (int i = 0; i < c.numLayers(); i++) {
-            LocalBlock b = LocalBlock.fc(init, width, c.numHidden(), c.batchNorm(), c.slope(), c.dropout(), c.loss(), c.classes());
+            LocalBlock b = LocalBlock.fc(init, width, c.numHidden(), c.batchNorm(), c.slope(), c.dropout(), c.loss(), c.mode(), in.classes());
             layers.add(String.valueOf(i), b);
             stages.add(new Net.Stage(prefix + i + ".", b));
             width = c.numHidden();
@@ -107,9 +111,9 @@ public final class Models {
     }
 
     /** The output layer; its weight starts at zero in the local modes (reference). */
-    private static Linear outputLayer(ModelConfig c, Init init, int width) {
-        Linear out = new Linear(init, width, c.classes(), true);
-        if (c.loss().local()) out.zeroWeight(init);
+    private static Linear outputLayer(ModelConfig c, ModelInput in, Init init, int width) {
+        Linear out = new Linear(init, width, in.classes(), true);
+        if (c.mode().hasLocalLosses()) out.zeroWeight(init);
         return out;
     }
 }

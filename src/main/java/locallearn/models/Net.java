@@ -21,13 +21,15 @@ public final class Net extends Module {
     }
 
     private final ModelConfig config;
+    private final ModelInput input;
     private final List<Stage> stages;
     private final Linear out;
     private final String outPrefix;
     private Optimizer globalOptimizer;
 
-    Net(ModelConfig config, List<Stage> stages, Linear out, String outPrefix, java.util.Map<String, Module> top) {
+    Net(ModelConfig config, ModelInput input, List<Stage> stages, Linear out, String outPrefix, java.util.Map<String, Module> top) {
         this.config = config;
+        this.input = input;
         this.stages = List.copyOf(stages);
         this.out = out;
         this.outPrefix = outPrefix;
@@ -35,6 +37,9 @@ public final class Net extends Module {
     }
 
     public ModelConfig config() { return config; }
+
+    /** The images it takes and the classes it tells apart. */
+    public ModelInput input() { return input; }
 
     public List<Stage> stages() { return stages; }
 

@@ -4,6 +4,9 @@ import locallearn.backend.Backend;
 import locallearn.backend.Philox;
 import locallearn.data.Dataset;
 import locallearn.data.DatasetSpec;
+import locallearn.local.TrainingMode;
+import locallearn.models.ModelConfig;
+import locallearn.models.ModelInput;
 import locallearn.tensor.Scope;
 
 /**
@@ -34,12 +37,11 @@ public final class Bench {
         return new DatasetSpec("synthetic", c, h, w, classes, mean, std, 0, false);
     }
 
-    /** {@code warmup} untimed steps, then {@code steps} timed ones; memory is measured on the last. */
-    public static Result run(Backend be, TrainConfig config, int warmup, int steps) {
-        var m = config.model();
+    /** {@code warmup} untimed steps, then {@code steps} timed ones, on synthetic images of {@code input}; memory is measured on the last. */
+    public static Result run(Backend be, TrainConfig config, ModelInput input, int warmup, int steps) {
         int bs = config.batchSize();
-        Dataset data = synthetic(bs, m.channels(), m.height(), m.width(), m.classes(), config.seed());
-        try (Trainer t = new Trainer(be, config, data, data, syntheticSpec(m.channels(), m.height(), m.width(), m.classes()))) {
+        Dataset data = synthetic(bs, input.channels(), input.height(), input.width(), input.classes(), config.seed());
+        try (Trainer t = new Trainer(be, config, data, data, syntheticSpec(input.channels(), input.height(), input.width(), input.classes()))) {
             for (int i = 0; i < warmup; i++) step(t, data, i);
             be.synchronize();
             // no synchronisation between timed steps: the host queues step i+1 while the GPU runs step i
@@ -62,27 +64,23 @@ public final class Bench {
      * layer-wise training steps differ by the block that trains: one step of each, the largest.
      */
     public static StepMemory measuredStep(Trainer t, Dataset data) {
-        if (!t.config().greedy()) return measuredOneStep(t, data);
-        int epoch = t.epoch();
-        long step = t.step();
+        if (t.greedyBlock(0) < 0) return measuredOneStep(t, data, -1);
         StepMemory most = null;
         for (int b = 0; b < t.net().blocks().size(); b++) {
-            t.restore(b * t.config().epochs(), step);
-            StepMemory m = measuredOneStep(t, data);
+            StepMemory m = measuredOneStep(t, data, b);
             if (most == null || m.peakActivationBytes() > most.peakActivationBytes()) most = m;
         }
-        t.restore(epoch, step);
         return most;
     }
 
-    private static StepMemory measuredOneStep(Trainer t, Dataset data) {
+    private static StepMemory measuredOneStep(Trainer t, Dataset data, int block) {
         Backend be = t.backend();
         try (Scope s = Scope.open()) {
             Trainer.Batch b = t.batch(data, null, 0, t.config().batchSize(), false, 0);
             be.synchronize();
             long state = be.memory().current();
             be.resetPeakMemory();
-            t.trainStep(b, t.config().lr());
+            t.trainStep(b, t.config().lr(), block);
             be.synchronize();
             return new StepMemory(state, be.memory().peak() - state);
         }
@@ -90,14 +88,14 @@ public final class Bench {
 
     /** Training step number {@code index} of a run on the first batch of {@code data}; greedy runs cycle through their blocks, one block's step each. */
     public static void step(Trainer t, Dataset data, long index) {
-        if (t.config().greedy()) t.restore((int) (index % t.net().blocks().size()) * t.config().epochs(), t.step());
+        int block = t.greedyBlock(0) < 0 ? -1 : (int) (index % t.net().blocks().size());
         try (Scope s = Scope.open()) {
-            t.trainStep(t.batch(data, null, 0, t.config().batchSize(), false, index), t.config().lr());
+            t.trainStep(t.batch(data, null, 0, t.config().batchSize(), false, index), t.config().lr(), block);
         }
     }
 
-    /** Parses "CxHxW" (e.g. 3x32x32). */
-    public static int[] parseInput(String input) {
+    /** Parses "CxHxW" (e.g. 3x32x32): synthetic images of that shape, of {@code classes} classes. */
+    public static ModelInput parseInput(String input, int classes) {
         String[] parts = input.split("x");
         int[] chw = new int[3];
         try {
@@ -106,48 +104,27 @@ public final class Bench {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("input '" + input + "' is not CxHxW (e.g. 3x32x32)");
         }
-        return chw;
+        return new ModelInput(chw[0], chw[1], chw[2], classes);
     }
 
     /**
      * The configuration a benchmark measures, as torch_ref.py builds it: Adam at 5e-4, 1024-wide fc
      * blocks (3 for mlp, 1 after the convs), no dropout, batch norm, the paper's nonlinearity
-     * (leaky ReLU for sim and predsim, ReLU otherwise). {@code mode} is global, pred, sim,
-     * predsim, a backprop-free pred-bpf, sim-bpf, predsim-bpf, or any local mode trained greedily
-     * layer-wise with "-greedy" appended (predsim-greedy).
+     * (leaky ReLU for sim and predsim, ReLU otherwise). {@code method} is as ModelConfig.method
+     * names it: global, pred, sim, predsim, pred-bpf, ..., predsim-greedy, global+predsim.
      */
-    public static TrainConfig config(String model, int[] chw, int classes, int batch, String mode) {
-        return config(model, chw, classes, batch, mode, null, 1024, locallearn.local.LossConfig.AUTO_MEMORY_CHUNKS);
+    public static TrainConfig config(String model, String method, int batch) {
+        return config(model, method, batch, null, 1024, TrainingMode.AUTO_MEMORY_CHUNKS);
     }
 
     /**
      * As above with {@code numLayers} fc blocks (null: 3 for mlp, 1 after the convs) of
-     * {@code numHidden} units, and the local step's memory strategy (LossConfig.memoryChunks).
+     * {@code numHidden} units, and the conv blocks' memory strategy (TrainingMode.memoryChunks).
      */
-    public static TrainConfig config(String model, int[] chw, int classes, int batch, String mode, Integer numLayers, int numHidden,
-                                     int memoryChunks) {
-        String modes = "global, pred, sim, predsim, pred-bpf, sim-bpf, predsim-bpf, or a local mode + -greedy";
-        boolean greedy = mode.endsWith("-greedy");
-        String local = greedy ? mode.substring(0, mode.length() - 7) : mode;
-        boolean bio = local.endsWith("-bpf");
-        String base = bio ? local.substring(0, local.length() - 4) : local;
-        if (greedy && base.equals("global")) throw new IllegalArgumentException("unknown mode '" + mode + "' (" + modes + ")");
-        locallearn.local.LossConfig.Training training = base.equals("global")
-                ? locallearn.local.LossConfig.Training.GLOBAL : locallearn.local.LossConfig.Training.LOCAL;
-        locallearn.local.LossConfig.Kind kind = switch (base) {
-            case "pred" -> locallearn.local.LossConfig.Kind.PRED;
-            case "sim" -> locallearn.local.LossConfig.Kind.SIM;
-            case "predsim" -> locallearn.local.LossConfig.Kind.PREDSIM;
-            case "global" -> {
-                if (bio) throw new IllegalArgumentException("unknown mode '" + mode + "' (" + modes + ")");
-                yield locallearn.local.LossConfig.Kind.PREDSIM;
-            }
-            default -> throw new IllegalArgumentException("unknown mode '" + mode + "' (" + modes + ")");
-        };
-        var loss = locallearn.local.LossConfig.of(kind, training, bio).withMemoryChunks(memoryChunks);
-        float slope = training == locallearn.local.LossConfig.Training.LOCAL && kind != locallearn.local.LossConfig.Kind.PRED ? 0.01f : 0f;
-        var mc = new locallearn.models.ModelConfig(model, chw[0], chw[1], chw[2], classes,
-                numLayers != null ? numLayers : model.equals("mlp") ? 3 : 1, numHidden, 1f, 0f, true, slope, loss);
-        return new TrainConfig(mc, 1, batch, 5e-4f, new int[0], 0.25f, locallearn.optim.Optimizer.Kind.ADAM, 0.9f, 0f, 1, 0, 0, 0, greedy);
+    public static TrainConfig config(String model, String method, int batch, Integer numLayers, int numHidden, int memoryChunks) {
+        ModelConfig m = ModelConfig.named(model).withMethod(method);
+        m = m.withNumLayers(numLayers != null ? numLayers : model.equals("mlp") ? 3 : 1).withNumHidden(numHidden)
+                .withMode(m.mode().withMemoryChunks(m.mode().detached() ? memoryChunks : 0));
+        return TrainConfig.of(m, 1).withBatchSize(batch).withLrDecay(0.25f);
     }
 }

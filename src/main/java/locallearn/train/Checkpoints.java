@@ -10,7 +10,9 @@ import java.util.Map;
 import locallearn.backend.Backend;
 import locallearn.local.LocalBlock;
 import locallearn.local.LossConfig;
+import locallearn.local.TrainingMode;
 import locallearn.models.ModelConfig;
+import locallearn.models.ModelInput;
 import locallearn.models.Net;
 import locallearn.optim.Optimizer;
 import locallearn.tensor.Tensor;
@@ -31,7 +33,7 @@ public final class Checkpoints {
     public static Path save(Path dir, Trainer t) {
         try {
             Backend be = t.backend();
-            Map<String, String> meta = configMap(t.config(), t.datasetName());
+            Map<String, String> meta = configMap(t.config(), t.datasetName(), t.net().input());
             meta.put("epoch", String.valueOf(t.epoch()));
             meta.put("step", String.valueOf(t.step()));
             Map<String, SafeTensors.Entry> opt = new LinkedHashMap<>();
@@ -110,29 +112,29 @@ public final class Checkpoints {
     }
 
     /** The run's configuration as string metadata (safetensors metadata is string to string). */
-    static Map<String, String> configMap(TrainConfig c, String dataset) {
+    static Map<String, String> configMap(TrainConfig c, String dataset, ModelInput in) {
         Map<String, String> m = new LinkedHashMap<>();
         ModelConfig mc = c.model();
         LossConfig l = mc.loss();
         m.put("format", "locallearn-1");
         m.put("dataset", dataset);
         m.put("model", mc.name());
-        m.put("input", mc.channels() + "x" + mc.height() + "x" + mc.width());
-        m.put("classes", String.valueOf(mc.classes()));
+        m.put("input", in.text());
+        m.put("classes", String.valueOf(in.classes()));
         m.put("num_layers", String.valueOf(mc.numLayers()));
         m.put("num_hidden", String.valueOf(mc.numHidden()));
         m.put("feat_mult", String.valueOf(mc.featMult()));
         m.put("dropout", String.valueOf(mc.dropout()));
         m.put("batch_norm", String.valueOf(mc.batchNorm()));
         m.put("slope", String.valueOf(mc.slope()));
-        m.put("loss", l.kind().name());
-        m.put("training", l.training().name());
+        m.put("loss", l.kind().text());
+        m.put("mode", mc.mode().text());
         m.put("bio", String.valueOf(l.bio()));
         m.put("beta", String.valueOf(l.beta()));
         m.put("dim_in_decoder", String.valueOf(l.dimInDecoder()));
         m.put("target_proj_size", String.valueOf(l.targetProjSize()));
         m.put("similarity_std", String.valueOf(l.similarityStd()));
-        m.put("memory_chunks", l.memoryChunksText());
+        m.put("memory_chunks", mc.mode().memoryChunksText());
         m.put("epochs", String.valueOf(c.epochs()));
         m.put("batch_size", String.valueOf(c.batchSize()));
         m.put("lr", String.valueOf(c.lr()));
@@ -145,25 +147,71 @@ public final class Checkpoints {
         m.put("cutout", String.valueOf(c.cutout()));
         m.put("classes_per_batch", String.valueOf(c.classesPerBatch()));
         m.put("classes_per_batch_until_epoch", String.valueOf(c.classesPerBatchUntilEpoch()));
-        m.put("greedy", String.valueOf(c.greedy()));
         return m;
     }
 
-    /** The model configuration stored in a checkpoint's metadata (what eval rebuilds). */
+    /** The model configuration stored in a checkpoint's metadata (what eval rebuilds); a missing or bad entry is one line naming it. */
     public static ModelConfig modelConfig(Map<String, String> m, String file) {
-        try {
-            String[] in = m.get("input").split("x");
-            LossConfig l = new LossConfig(LossConfig.Kind.valueOf(m.get("loss")), LossConfig.Training.valueOf(m.get("training")),
-                    Boolean.parseBoolean(m.get("bio")), Float.parseFloat(m.get("beta")), Integer.parseInt(m.get("dim_in_decoder")),
-                    Integer.parseInt(m.get("target_proj_size")), Boolean.parseBoolean(m.get("similarity_std")),
-                    LossConfig.parseMemoryChunks(m.getOrDefault("memory_chunks", "auto")));
-            return new ModelConfig(m.get("model"), Integer.parseInt(in[0]), Integer.parseInt(in[1]), Integer.parseInt(in[2]),
-                    Integer.parseInt(m.get("classes")), Integer.parseInt(m.get("num_layers")), Integer.parseInt(m.get("num_hidden")),
-                    Float.parseFloat(m.get("feat_mult")), Float.parseFloat(m.get("dropout")), Boolean.parseBoolean(m.get("batch_norm")),
-                    Float.parseFloat(m.get("slope")), l);
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException(file + ": metadata does not describe a model (" + e.getMessage() + ")");
+        Meta meta = new Meta(m, file);
+        LossConfig.Kind kind = meta.get("loss", v -> LossConfig.Kind.parse(v.toLowerCase(java.util.Locale.ROOT)));
+        LossConfig l = new LossConfig(kind, meta.get("bio", Meta::bool), meta.get("beta", Float::parseFloat),
+                meta.get("dim_in_decoder", Integer::parseInt), meta.get("target_proj_size", Integer::parseInt),
+                meta.get("similarity_std", Meta::bool));
+        int chunks = m.containsKey("memory_chunks") ? meta.get("memory_chunks", TrainingMode::parseMemoryChunks) : TrainingMode.AUTO_MEMORY_CHUNKS;
+        // checkpoints before the mode had its own key said training=LOCAL|GLOBAL|GLOBAL_AND_LOCAL and greedy=true|false
+        TrainingMode mode = m.containsKey("mode") ? meta.get("mode", TrainingMode::parse)
+                : meta.get("training", v -> switch (v) {
+                    case "LOCAL" -> Boolean.parseBoolean(m.get("greedy")) ? TrainingMode.greedy() : TrainingMode.local();
+                    case "GLOBAL" -> TrainingMode.global();
+                    case "GLOBAL_AND_LOCAL" -> TrainingMode.globalAndLocal();
+                    default -> throw new IllegalArgumentException("training mode must be LOCAL, GLOBAL or GLOBAL_AND_LOCAL");
+                });
+        String name = meta.get("model", v -> v);
+        return meta.check("model", () -> new ModelConfig(name, meta.get("num_layers", Integer::parseInt), meta.get("num_hidden", Integer::parseInt),
+                meta.get("feat_mult", Float::parseFloat), meta.get("dropout", Float::parseFloat), meta.get("batch_norm", Meta::bool),
+                meta.get("slope", Float::parseFloat), l, mode.withMemoryChunks(mode.detached() ? chunks : 0)));
+    }
+
+    /** The images and classes the checkpoint's model takes. */
+    public static ModelInput modelInput(Map<String, String> m, String file) {
+        Meta meta = new Meta(m, file);
+        int[] chw = meta.get("input", v -> {
+            String[] p = v.split("x");
+            if (p.length != 3) throw new IllegalArgumentException("input must be CxHxW");
+            return new int[] {Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.parseInt(p[2])};
+        });
+        int classes = meta.get("classes", Integer::parseInt);
+        return meta.check("input", () -> new ModelInput(chw[0], chw[1], chw[2], classes));
+    }
+
+    /** String metadata read with errors that name the file, the key and the bad value. */
+    private record Meta(Map<String, String> m, String file) {
+        <T> T get(String key, java.util.function.Function<String, T> parse) {
+            String v = m.get(key);
+            if (v == null) throw new IllegalArgumentException(file + ": metadata has no '" + key + "' (not a checkpoint of this version?)");
+            try {
+                return parse.apply(v);
+            } catch (RuntimeException e) {
+                String why = e instanceof NumberFormatException ? "not a number" : e.getMessage();
+                throw new IllegalArgumentException(file + ": metadata " + key + "='" + shorten(v) + "' is not valid (" + why + ")");
+            }
         }
+
+        <T> T check(String what, java.util.function.Supplier<T> make) {
+            try {
+                return make.get();
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(file + ": metadata does not describe a " + what + ": " + e.getMessage());
+            }
+        }
+
+        static boolean bool(String v) {
+            if (v.equals("true")) return true;
+            if (v.equals("false")) return false;
+            throw new IllegalArgumentException("expected true or false");
+        }
+
+        private static String shorten(String v) { return v.length() <= 40 ? v : v.substring(0, 40) + "..."; }
     }
 
     /** Reads only the metadata of a checkpoint (eval uses it to rebuild the model before loading). */

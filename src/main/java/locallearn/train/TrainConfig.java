@@ -1,50 +1,106 @@
 package locallearn.train;
 
+import locallearn.local.TrainingMode;
 import locallearn.models.ModelConfig;
+import locallearn.optim.LrSchedule;
 import locallearn.optim.Optimizer;
 
 /**
  * Everything a training run needs besides its data and device, validated once here (no global
- * arguments anywhere below).
+ * arguments anywhere below). Start from {@link #of} (the paper's recipe) and change what differs:
+ * {@code TrainConfig.of(model, 100).withBatchSize(64).withLr(1e-3f)}.
  *
+ * @param epochs            epochs of the run; greedy training runs that many per block
  * @param milestonePercents lr decay points as percentages of {@code epochs}
  * @param cutout            side of the cutout hole in pixels, 0 = no cutout
  * @param classesPerBatch   K of the classes-per-batch sampler, 0 = plain shuffling
- * @param greedy            greedy layer-wise training: the hidden blocks train one after the
- *                          other, {@code epochs} epochs each, earlier blocks frozen (local losses only)
  */
 public record TrainConfig(ModelConfig model, int epochs, int batchSize, float lr, int[] milestonePercents, float lrDecayFactor,
                           Optimizer.Kind optimizer, float momentum, float weightDecay, long seed, int cutout,
-                          int classesPerBatch, int classesPerBatchUntilEpoch, boolean greedy) {
+                          int classesPerBatch, int classesPerBatchUntilEpoch) {
 
     public TrainConfig {
+        if (model == null) throw new IllegalArgumentException("train: a model is needed");
         if (epochs < 1) throw new IllegalArgumentException("epochs must be >= 1, got " + epochs);
         if (batchSize < 2) throw new IllegalArgumentException("batch-size must be >= 2 (batch norm needs two examples), got " + batchSize);
         if (!(lr > 0)) throw new IllegalArgumentException("lr must be > 0, got " + lr);
         if (!(lrDecayFactor > 0)) throw new IllegalArgumentException("lr-decay-fact must be > 0, got " + lrDecayFactor);
+        if (optimizer == null) throw new IllegalArgumentException("optim must be adam, amsgrad or sgd");
         if (momentum < 0 || weightDecay < 0) throw new IllegalArgumentException("momentum and weight-decay must be >= 0");
         if (cutout < 0) throw new IllegalArgumentException("cutout length must be >= 0, got " + cutout);
         if (classesPerBatch < 0 || classesPerBatchUntilEpoch < 0) throw new IllegalArgumentException("classes-per-batch values must be >= 0");
-        if (greedy && model.loss().training() != locallearn.local.LossConfig.Training.LOCAL)
-            throw new IllegalArgumentException("greedy layer-wise training needs local losses: not with --backprop or --no-detach");
         milestonePercents = milestonePercents.clone();
-        new locallearn.optim.LrSchedule(lr, milestonePercents, lrDecayFactor, epochs); // validates the milestones
+        new LrSchedule(lr, milestonePercents, lrDecayFactor, epochs); // validates the milestones
     }
 
     /** The paper's recipe: batch 128, Adam with lr 5e-4, times 0.25 at 50, 75, 89 and 94% of the epochs, seed 1. */
     public static TrainConfig of(ModelConfig model, int epochs) {
-        return new TrainConfig(model, epochs, 128, 5e-4f, new int[] {50, 75, 89, 94}, 0.25f, Optimizer.Kind.ADAM, 0.9f, 0f, 1, 0, 0, 0, false);
+        return new TrainConfig(model, epochs, 128, 5e-4f, new int[] {50, 75, 89, 94}, 0.25f, Optimizer.Kind.ADAM, 0.9f, 0f, 1, 0, 0, 0);
     }
 
-    /** The same run with another batch size (small machines, tests). */
+    public TrainConfig withModel(ModelConfig m) {
+        return new TrainConfig(m, epochs, batchSize, lr, milestonePercents, lrDecayFactor, optimizer, momentum, weightDecay, seed, cutout,
+                classesPerBatch, classesPerBatchUntilEpoch);
+    }
+
+    public TrainConfig withEpochs(int e) {
+        return new TrainConfig(model, e, batchSize, lr, milestonePercents, lrDecayFactor, optimizer, momentum, weightDecay, seed, cutout,
+                classesPerBatch, classesPerBatchUntilEpoch);
+    }
+
     public TrainConfig withBatchSize(int b) {
         return new TrainConfig(model, epochs, b, lr, milestonePercents, lrDecayFactor, optimizer, momentum, weightDecay, seed, cutout,
-                classesPerBatch, classesPerBatchUntilEpoch, greedy);
+                classesPerBatch, classesPerBatchUntilEpoch);
     }
 
-    public locallearn.optim.LrSchedule schedule() {
-        return new locallearn.optim.LrSchedule(lr, milestonePercents, lrDecayFactor, epochs);
+    public TrainConfig withLr(float l) {
+        return new TrainConfig(model, epochs, batchSize, l, milestonePercents, lrDecayFactor, optimizer, momentum, weightDecay, seed, cutout,
+                classesPerBatch, classesPerBatchUntilEpoch);
     }
+
+    /** The lr times {@code factor} at each of {@code percents} of the epochs (none: a constant lr). */
+    public TrainConfig withLrDecay(float factor, int... percents) {
+        return new TrainConfig(model, epochs, batchSize, lr, percents, factor, optimizer, momentum, weightDecay, seed, cutout,
+                classesPerBatch, classesPerBatchUntilEpoch);
+    }
+
+    public TrainConfig withOptimizer(Optimizer.Kind o) {
+        return new TrainConfig(model, epochs, batchSize, lr, milestonePercents, lrDecayFactor, o, momentum, weightDecay, seed, cutout,
+                classesPerBatch, classesPerBatchUntilEpoch);
+    }
+
+    /** SGD's momentum. */
+    public TrainConfig withMomentum(float m) {
+        return new TrainConfig(model, epochs, batchSize, lr, milestonePercents, lrDecayFactor, optimizer, m, weightDecay, seed, cutout,
+                classesPerBatch, classesPerBatchUntilEpoch);
+    }
+
+    public TrainConfig withWeightDecay(float w) {
+        return new TrainConfig(model, epochs, batchSize, lr, milestonePercents, lrDecayFactor, optimizer, momentum, w, seed, cutout,
+                classesPerBatch, classesPerBatchUntilEpoch);
+    }
+
+    public TrainConfig withSeed(long s) {
+        return new TrainConfig(model, epochs, batchSize, lr, milestonePercents, lrDecayFactor, optimizer, momentum, weightDecay, s, cutout,
+                classesPerBatch, classesPerBatchUntilEpoch);
+    }
+
+    /** One square hole of {@code length} pixels cut out of each training image (0: none). */
+    public TrainConfig withCutout(int length) {
+        return new TrainConfig(model, epochs, batchSize, lr, milestonePercents, lrDecayFactor, optimizer, momentum, weightDecay, seed, length,
+                classesPerBatch, classesPerBatchUntilEpoch);
+    }
+
+    /** Batches of {@code k} classes each, until {@code untilEpoch} (0: every epoch). */
+    public TrainConfig withClassesPerBatch(int k, int untilEpoch) {
+        return new TrainConfig(model, epochs, batchSize, lr, milestonePercents, lrDecayFactor, optimizer, momentum, weightDecay, seed, cutout,
+                k, untilEpoch);
+    }
+
+    /** The training mode (the model's: it decides the heads the blocks have too). */
+    public TrainingMode mode() { return model.mode(); }
+
+    public LrSchedule schedule() { return new LrSchedule(lr, milestonePercents, lrDecayFactor, epochs); }
 
     @Override public int[] milestonePercents() { return milestonePercents.clone(); }
 }

@@ -10,4 +10,11 @@ public interface TrainListener {
     default void onEpoch(EpochMetrics m) {}
 
     default void onCheckpoint(int epoch, Path file) {}
+
+    /** A listener that hears only each epoch's metrics: {@code TrainListener.eachEpoch(m -> ...)}. */
+    static TrainListener eachEpoch(java.util.function.Consumer<EpochMetrics> onEpoch) {
+        return new TrainListener() {
+            @Override public void onEpoch(EpochMetrics m) { onEpoch.accept(m); }
+        };
+    }
 }

@@ -87,7 +87,7 @@ class TrainCliTest {
 
     @Test void badFlagValuesAreOneLineAndExitTwo(@TempDir Path dir) {
         for (String[] extra : new String[][] {{"--loss", "foo"}, {"--epochs", "0"}, {"--dropout", "1.5"}, {"--no-such-flag"}, {"--lr", "abc"},
-                {"--memory-chunks", "foo"}, {"--greedy", "--backprop"}, {"--cpu-conv", "bogus"}}) {
+                {"--memory-chunks", "foo"}, {"--greedy", "--backprop"}, {"--greedy", "--no-detach"}, {"--cpu-conv", "bogus"}}) {
             Run r = run(train(dir, extra));
             assertEquals(2, r.code(), String.join(" ", extra));
             assertEquals(1, r.err().strip().lines().count(), r.err());

@@ -89,14 +89,15 @@ class LocalLossTest {
             // 0.01 * 0.8958797 + 0.99 * 2 = 1.988958797; gradients scale the same way
             Var pred = new Var(t(new float[] {0.8958797f}, 1), true), sim = new Var(t(new float[] {2f}, 1), true);
             Tape tp = tape();
-            LossConfig c = LossConfig.of(LossConfig.Kind.PREDSIM, LossConfig.Training.LOCAL, false);
+            LossConfig c = LossConfig.predsim();
             Var total = Ops.weightedSum(tp, c.predWeight(), pred, c.simWeight(), sim);
             assertEquals(1.9889588f, be.read(total.data())[0], 1e-6f);
             tp.backward(total);
             assertEquals(0.01f, be.read(pred.grad())[0], 1e-7f);
             assertEquals(0.99f, be.read(sim.grad())[0], 1e-7f);
-            assertEquals(0.01f, c.outputWeight(), 1e-7f);
-            assertEquals(0.01f, LossConfig.of(LossConfig.Kind.PREDSIM, LossConfig.Training.LOCAL, true).beta());
+            assertEquals(0.01f, locallearn.models.ModelConfig.mlp(1, 8).withLoss(c).outputWeight(), 1e-7f);
+            assertEquals(1f, locallearn.models.ModelConfig.mlp(1, 8).withLoss(c).withMode(TrainingMode.global()).outputWeight(), "global: plain cross-entropy");
+            assertEquals(0.01f, LossConfig.predsim().backpropFree().beta());
         }
     }
 

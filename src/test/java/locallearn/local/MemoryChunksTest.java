@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 class MemoryChunksTest {
     /** {test loss, test error, peak activation bytes of a fourth step}. */
     private static double[] lossAfterThreeSteps(int memoryChunks) {
-        TrainConfig config = Bench.config("vgg6b", new int[] {3, 32, 32}, 10, 32, "predsim", null, 64, memoryChunks);
+        TrainConfig config = Bench.config("vgg6b", "predsim", 32, null, 64, memoryChunks);
         Dataset data = Bench.synthetic(32, 3, 32, 32, 10, 1);
         try (CpuBackend be = new CpuBackend();
              Trainer t = new Trainer(be, config, data, data, Bench.syntheticSpec(3, 32, 32, 10))) {
@@ -44,12 +44,11 @@ class MemoryChunksTest {
     }
 
     @Test void autoSlicesHoldAtLeastEightImages() {
-        LossConfig auto = LossConfig.of(LossConfig.Kind.PREDSIM, LossConfig.Training.LOCAL, false);
-        LossConfig sixteen = auto.withMemoryChunks(16);
-        org.junit.jupiter.api.Assertions.assertEquals(8, auto.sliceImages(LossConfig.CPU_MEMORY_CHUNKS, 128), "batch 128: 16 slices of 8");
-        org.junit.jupiter.api.Assertions.assertEquals(8, auto.sliceImages(LossConfig.CPU_MEMORY_CHUNKS, 32), "batch 32: 4 slices of 8");
-        org.junit.jupiter.api.Assertions.assertEquals(16, auto.sliceImages(LossConfig.CPU_MEMORY_CHUNKS, 256), "batch 256: 16 slices of 16");
-        org.junit.jupiter.api.Assertions.assertEquals(5, auto.sliceImages(LossConfig.CPU_MEMORY_CHUNKS, 5), "a batch below 8: one slice");
+        TrainingMode auto = TrainingMode.local(), sixteen = auto.withMemoryChunks(16);
+        org.junit.jupiter.api.Assertions.assertEquals(8, auto.sliceImages(TrainingMode.CPU_MEMORY_CHUNKS, 128), "batch 128: 16 slices of 8");
+        org.junit.jupiter.api.Assertions.assertEquals(8, auto.sliceImages(TrainingMode.CPU_MEMORY_CHUNKS, 32), "batch 32: 4 slices of 8");
+        org.junit.jupiter.api.Assertions.assertEquals(16, auto.sliceImages(TrainingMode.CPU_MEMORY_CHUNKS, 256), "batch 256: 16 slices of 16");
+        org.junit.jupiter.api.Assertions.assertEquals(5, auto.sliceImages(TrainingMode.CPU_MEMORY_CHUNKS, 5), "a batch below 8: one slice");
         org.junit.jupiter.api.Assertions.assertEquals(2, sixteen.sliceImages(16, 32), "an explicit count is taken as it is");
     }
 }

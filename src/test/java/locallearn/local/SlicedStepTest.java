@@ -29,8 +29,8 @@ class SlicedStepTest {
     }
 
     private LocalBlock block(LossConfig.Kind kind, boolean bio, boolean batchNorm, int dimInDecoder, int chunks, float slope) {
-        LossConfig loss = new LossConfig(kind, LossConfig.Training.LOCAL, bio, bio ? 0.01f : 0.99f, dimInDecoder, 8, true, chunks);
-        LocalBlock b = LocalBlock.conv(new Init(be, 7), IN, SIDE, SIDE, OUT, 3, 1, 1, batchNorm, slope, 0f, loss, CLASSES);
+        LossConfig loss = new LossConfig(kind, bio, bio ? 0.01f : 0.99f, dimInDecoder, 8, true);
+        LocalBlock b = LocalBlock.conv(new Init(be, 7), IN, SIDE, SIDE, OUT, 3, 1, 1, batchNorm, slope, 0f, loss, new TrainingMode.Local(chunks), CLASSES);
         // decoder_y starts at zero (the paper's init), which would leave the pred head's gradient to h zero
         if (b.decoder != null) for (Var p : b.decoder.parameters()) be.write(p.data(), random(p.data().numel(), 11));
         return b;

@@ -11,6 +11,8 @@ import locallearn.autograd.Var;
 import locallearn.backend.Backend;
 import locallearn.backend.cpu.CpuBackend;
 import locallearn.local.LossConfig;
+import locallearn.local.TrainingMode;
+import locallearn.models.ModelInput;
 import locallearn.nn.Init;
 import locallearn.optim.Optimizer;
 import org.junit.jupiter.api.Test;
@@ -19,10 +21,10 @@ import org.junit.jupiter.api.Test;
 class ModelsTest {
     private final Backend be = new CpuBackend();
 
-    private Net build(String name, int c, int hw, LossConfig.Training tr, boolean bio, float featMult) {
-        LossConfig loss = LossConfig.of(LossConfig.Kind.PREDSIM, tr, bio);
-        ModelConfig mc = new ModelConfig(name, c, hw, hw, 10, 1, 64, featMult, 0f, true, 0.01f, loss);
-        return Models.build(mc, new Init(be, 1), p -> Optimizer.create(Optimizer.Kind.ADAM, be, p, 0f, 0f));
+    private Net build(String name, int c, int hw, TrainingMode mode, boolean bio, float featMult) {
+        LossConfig loss = bio ? LossConfig.predsim().backpropFree() : LossConfig.predsim();
+        ModelConfig mc = ModelConfig.named(name).withNumHidden(64).withFeatMult(featMult).withSlope(0.01f).withLoss(loss).withMode(mode);
+        return Models.build(mc, new ModelInput(c, hw, hw, 10), new Init(be, 1), p -> Optimizer.create(Optimizer.Kind.ADAM, be, p, 0f, 0f));
     }
 
     private static int[] shape(Map<String, Var> s, String name) {
@@ -31,8 +33,7 @@ class ModelsTest {
     }
 
     @Test void mlpHasTheReferenceStateDictNames() {
-        LossConfig loss = LossConfig.of(LossConfig.Kind.PREDSIM, LossConfig.Training.LOCAL, false);
-        Net net = Models.build(new ModelConfig("mlp", 1, 28, 28, 10, 2, 32, 1f, 0f, true, 0.01f, loss), new Init(be, 1),
+        Net net = Models.build(ModelConfig.mlp(2, 32), new ModelInput(1, 28, 28, 10), new Init(be, 1),
                 p -> Optimizer.create(Optimizer.Kind.ADAM, be, p, 0f, 0f));
         Map<String, Var> s = net.state("");
         assertEquals(List.of("layers.0.encoder.weight", "layers.0.encoder.bias", "layers.0.bn.weight", "layers.0.bn.bias",
@@ -48,7 +49,7 @@ class ModelsTest {
     }
 
     @Test void vgg8bHasFeaturesWithPoolIndicesAndAClassifier() {
-        Net net = build("vgg8b", 3, 32, LossConfig.Training.LOCAL, false, 0.25f);
+        Net net = build("vgg8b", 3, 32, TrainingMode.local(), false, 0.25f);
         Map<String, Var> s = net.state("");
         // cfg 128 256 M 256 512 M 512 M 512 M, x 0.25: index 2 is a max-pool, index 3 the third conv
         assertArrayEquals(new int[] {64, 64, 3, 3}, shape(s, "features.3.conv_loss.weight"));
@@ -62,13 +63,13 @@ class ModelsTest {
     }
 
     @Test void largeInputsStartWithAStrideTwoSevenBySevenConv() {
-        Net net = build("vgg8b", 3, 96, LossConfig.Training.LOCAL, false, 0.125f);
+        Net net = build("vgg8b", 3, 96, TrainingMode.local(), false, 0.125f);
         assertArrayEquals(new int[] {16, 3, 7, 7}, shape(net.state(""), "features.0.encoder.weight"));
         assertArrayEquals(new int[] {16, 48, 48}, net.blocks().get(0).outShape());
     }
 
     @Test void backpropFreeBlocksHaveAFeedbackDecoderAndAFixedProjection() {
-        Net net = build("vgg6a", 3, 16, LossConfig.Training.LOCAL, true, 0.125f);
+        Net net = build("vgg6a", 3, 16, TrainingMode.local(), true, 0.125f);
         Map<String, Var> s = net.state("");
         assertArrayEquals(new int[] {128, 10}, shape(s, "features.0.proj_y.weight"));
         // 16 x 16 x 16 = 4096 inputs pooled 2x1 -> 16 * 8 * 16 = 2048
@@ -79,13 +80,13 @@ class ModelsTest {
     }
 
     @Test void globalBackpropHasNoLocalHeads() {
-        Net net = build("vgg6a", 3, 16, LossConfig.Training.GLOBAL, false, 0.125f);
+        Net net = build("vgg6a", 3, 16, TrainingMode.global(), false, 0.125f);
         assertTrue(net.state("").keySet().stream().noneMatch(k -> k.contains("decoder_y") || k.contains("conv_loss")));
         assertEquals(net.parameters().size(), 4 * 4 + 4 + 2);
     }
 
     @Test void unknownModelNamesTheKnownOnes() {
-        var e = assertThrows(IllegalArgumentException.class, () -> build("vgg7", 3, 32, LossConfig.Training.LOCAL, false, 1f));
+        var e = assertThrows(IllegalArgumentException.class, () -> build("vgg7", 3, 32, TrainingMode.local(), false, 1f));
         assertTrue(e.getMessage().contains("vgg8b") && e.getMessage().contains("vgg7"), e.getMessage());
     }
 }

@@ -8,7 +8,6 @@ import java.util.List;
 import locallearn.backend.Backend;
 import locallearn.backend.Backends;
 import locallearn.data.Datasets;
-import locallearn.local.LossConfig;
 import locallearn.models.ModelConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,12 +18,10 @@ class ApiExampleTest {
         Path dataDir = TrainerTest.SAMPLE; // README: null, i.e. look in the usual places
         // ---- README snippet starts
         var data = Datasets.load("fashion-mnist", dataDir, new Datasets.LoadOptions(4096, 500, false));
-        var loss = LossConfig.of(LossConfig.Kind.PREDSIM, LossConfig.Training.LOCAL, false);
-        var model = new ModelConfig("mlp", 1, 28, 28, 10, 3, 128, 1f, 0.025f, true, 0.01f, loss);
-        var config = TrainConfig.of(model, 2).withBatchSize(32); // Adam 5e-4, decay 0.25 at 50/75/89/94 %, seed 1
-        try (Backend be = Backends.create("auto");
-             Trainer trainer = new Trainer(be, config, data.train(), data.test(), Datasets.spec("fashion-mnist"))) {
-            List<EpochMetrics> metrics = trainer.fit(config.epochs(), List.of(), out);
+        var model = ModelConfig.mlp(3, 128).withDropout(0.025f);    // predsim, local training, batch norm, leaky ReLU
+        var config = TrainConfig.of(model, 2).withBatchSize(32);    // Adam 5e-4, decay 0.25 at 50/75/89/94 %, seed 1
+        try (Backend be = Backends.auto(); Trainer trainer = new Trainer(be, config, data)) {
+            List<EpochMetrics> metrics = trainer.fit(out, TrainListener.eachEpoch(m -> System.out.println(m.epoch() + ": test error " + m.testError())));
             // ---- README snippet ends
             assertEquals(2, metrics.size());
             // measured 32.4% on 2026-11-27 (chance 90%)

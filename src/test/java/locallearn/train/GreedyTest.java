@@ -10,7 +10,8 @@ import java.util.ArrayList;
 import java.util.List;
 import locallearn.autograd.Var;
 import locallearn.backend.cpu.CpuBackend;
-import locallearn.local.LossConfig;
+import locallearn.local.TrainingMode;
+import locallearn.models.ModelInput;
 import locallearn.models.ModelConfig;
 import locallearn.optim.Optimizer;
 import org.junit.jupiter.api.Test;
@@ -21,10 +22,11 @@ import org.junit.jupiter.api.io.TempDir;
  * after the other, earlier ones frozen, on the embedded Fashion-MNIST sample of TrainerTest.
  */
 class GreedyTest {
+    private static final ModelInput CIFAR = new ModelInput(3, 32, 32, 10);
+
     private static TrainConfig config(int epochsPerBlock) {
-        LossConfig loss = LossConfig.of(LossConfig.Kind.PREDSIM, LossConfig.Training.LOCAL, false);
-        ModelConfig m = new ModelConfig("mlp", 1, 28, 28, 10, 2, 128, 1f, 0.1f, true, 0.01f, loss);
-        return new TrainConfig(m, epochsPerBlock, 64, 2e-3f, new int[] {50}, 0.25f, Optimizer.Kind.ADAM, 0.9f, 0f, 1, 0, 0, 0, true);
+        ModelConfig m = ModelConfig.mlp(2, 128).withDropout(0.1f).withMode(TrainingMode.greedy());
+        return TrainConfig.of(m, epochsPerBlock).withBatchSize(64).withLr(2e-3f).withLrDecay(0.25f, 50);
     }
 
     private static List<float[]> values(CpuBackend be, List<Var> vars) {
@@ -83,19 +85,11 @@ class GreedyTest {
         }
     }
 
-    @Test void greedyNeedsLocalLosses() {
-        LossConfig loss = LossConfig.of(LossConfig.Kind.PREDSIM, LossConfig.Training.GLOBAL, false);
-        ModelConfig m = new ModelConfig("mlp", 1, 28, 28, 10, 2, 128, 1f, 0f, true, 0f, loss);
-        var e = assertThrows(IllegalArgumentException.class,
-                () -> new TrainConfig(m, 1, 64, 2e-3f, new int[0], 0.25f, Optimizer.Kind.ADAM, 0.9f, 0f, 1, 0, 0, 0, true));
-        assertTrue(e.getMessage().contains("greedy"), e.getMessage());
-    }
-
     /** bench-memory's greedy figure is the largest of its blocks' steps: never above the local step's, which trains them all. */
     @Test void greedyPeakIsNoMoreThanLocal() {
         try (var be = new CpuBackend()) {
-            var local = Bench.run(be, Bench.config("vgg8b", new int[] {3, 32, 32}, 10, 8, "predsim"), 0, 1);
-            var greedy = Bench.run(be, Bench.config("vgg8b", new int[] {3, 32, 32}, 10, 8, "predsim-greedy"), 0, 1);
+            var local = Bench.run(be, Bench.config("vgg8b", "predsim", 8), CIFAR, 0, 1);
+            var greedy = Bench.run(be, Bench.config("vgg8b", "predsim-greedy", 8), CIFAR, 0, 1);
             assertTrue(greedy.peakActivationBytes() <= local.peakActivationBytes(), greedy + " vs " + local);
             assertArrayEquals(new long[] {local.stateBytes()}, new long[] {greedy.stateBytes()});
         }

@@ -3,9 +3,7 @@ package locallearn.train;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import locallearn.backend.cpu.CpuBackend;
-import locallearn.local.LossConfig;
-import locallearn.models.ModelConfig;
-import locallearn.optim.Optimizer;
+import locallearn.models.ModelInput;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,12 +18,8 @@ import org.junit.jupiter.api.Test;
  */
 class MemoryTest {
     private static Bench.Result bench(String model, String mode, int batch) {
-        boolean global = mode.equals("global");
-        LossConfig loss = LossConfig.of(LossConfig.Kind.PREDSIM, global ? LossConfig.Training.GLOBAL : LossConfig.Training.LOCAL, false);
-        ModelConfig mc = new ModelConfig(model, 3, 32, 32, 10, 1, 1024, 1f, 0f, true, global ? 0f : 0.01f, loss);
-        TrainConfig tc = new TrainConfig(mc, 1, batch, 5e-4f, new int[0], 0.25f, Optimizer.Kind.ADAM, 0.9f, 0f, 1, 0, 0, 0, false);
         try (var be = new CpuBackend()) {
-            return Bench.run(be, tc, 0, 1);
+            return Bench.run(be, Bench.config(model, mode, batch), new ModelInput(3, 32, 32, 10), 0, 1);
         }
     }
 

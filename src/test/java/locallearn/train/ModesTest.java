@@ -7,6 +7,7 @@ import java.util.List;
 import locallearn.backend.cpu.CpuBackend;
 import locallearn.data.Dataset;
 import locallearn.local.LossConfig;
+import locallearn.local.TrainingMode;
 import locallearn.models.ModelConfig;
 import locallearn.optim.Optimizer;
 import org.junit.jupiter.api.Test;
@@ -17,9 +18,10 @@ import org.junit.jupiter.api.Test;
  * 38.8% (vgg6a at 1/16 width) on 2026-11-27; the bound of 60% only says "learns".
  */
 class ModesTest {
-    private static EpochMetrics last(String model, LossConfig loss, Optimizer.Kind opt, float slope, float featMult) {
-        ModelConfig m = new ModelConfig(model, 1, 28, 28, 10, 1, 128, featMult, 0.1f, true, slope, loss);
-        TrainConfig c = new TrainConfig(m, 2, 64, opt == Optimizer.Kind.SGD ? 0.05f : 2e-3f, new int[] {50}, 0.25f, opt, 0.9f, 5e-4f, 1, 8, 0, 0, false);
+    private static EpochMetrics last(String model, LossConfig loss, TrainingMode mode, Optimizer.Kind opt, float slope, float featMult) {
+        ModelConfig m = ModelConfig.named(model).withNumHidden(128).withFeatMult(featMult).withDropout(0.1f).withSlope(slope).withLoss(loss).withMode(mode);
+        TrainConfig c = TrainConfig.of(m, 2).withBatchSize(64).withLr(opt == Optimizer.Kind.SGD ? 0.05f : 2e-3f).withLrDecay(0.25f, 50)
+                .withOptimizer(opt).withWeightDecay(5e-4f).withCutout(8);
         try (var be = new CpuBackend(); Trainer t = new Trainer(be, c, TrainerTest.DATA.train(), TrainerTest.DATA.test(), TrainerTest.SPEC)) {
             List<EpochMetrics> ms = t.fit(2, List.of(), null);
             return ms.get(1);
@@ -33,18 +35,18 @@ class ModesTest {
 
     @Test void predSimAndTheirBackpropFreeVariantsLearn() {
         for (LossConfig.Kind k : LossConfig.Kind.values()) {
-            assertLearns(last("mlp", LossConfig.of(k, LossConfig.Training.LOCAL, false), Optimizer.Kind.ADAM, 0.01f, 1f), k + "");
-            assertLearns(last("mlp", LossConfig.of(k, LossConfig.Training.LOCAL, true), Optimizer.Kind.ADAM, 0.01f, 1f), k + "-bpf");
+            assertLearns(last("mlp", LossConfig.of(k), TrainingMode.local(), Optimizer.Kind.ADAM, 0.01f, 1f), k + "");
+            assertLearns(last("mlp", LossConfig.of(k).backpropFree(), TrainingMode.local(), Optimizer.Kind.ADAM, 0.01f, 1f), k + "-bpf");
         }
     }
 
     @Test void globalPlusLocalAndOtherOptimizersLearn() {
-        assertLearns(last("mlp", LossConfig.of(LossConfig.Kind.PREDSIM, LossConfig.Training.GLOBAL_AND_LOCAL, false), Optimizer.Kind.AMSGRAD, 0.01f, 1f), "no-detach");
-        assertLearns(last("mlp", LossConfig.of(LossConfig.Kind.PRED, LossConfig.Training.LOCAL, false), Optimizer.Kind.SGD, 0f, 1f), "sgd");
+        assertLearns(last("mlp", LossConfig.predsim(), TrainingMode.globalAndLocal(), Optimizer.Kind.AMSGRAD, 0.01f, 1f), "no-detach");
+        assertLearns(last("mlp", LossConfig.pred(), TrainingMode.local(), Optimizer.Kind.SGD, 0f, 1f), "sgd");
     }
 
     @Test void aSmallVggLearnsWithConvBlocks() {
-        assertLearns(last("vgg6a", LossConfig.of(LossConfig.Kind.PREDSIM, LossConfig.Training.LOCAL, false), Optimizer.Kind.ADAM, 0.01f, 1f / 16), "vgg6a");
+        assertLearns(last("vgg6a", LossConfig.predsim(), TrainingMode.local(), Optimizer.Kind.ADAM, 0.01f, 1f / 16), "vgg6a");
     }
 
     @Test void nanLossStopsTrainingNamingTheLayer() {
@@ -52,9 +54,7 @@ class ModesTest {
         float[] img = d.images().clone();
         img[5] = Float.NaN;
         Dataset bad = new Dataset(d.name(), 1, 28, 28, 10, img, d.labels());
-        LossConfig loss = LossConfig.of(LossConfig.Kind.PREDSIM, LossConfig.Training.LOCAL, false);
-        ModelConfig m = new ModelConfig("mlp", 1, 28, 28, 10, 1, 16, 1f, 0f, true, 0.01f, loss);
-        TrainConfig c = new TrainConfig(m, 1, 64, 1e-3f, new int[0], 0.25f, Optimizer.Kind.ADAM, 0f, 0f, 1, 0, 0, 0, false);
+        TrainConfig c = TrainConfig.of(ModelConfig.mlp(1, 16), 1).withBatchSize(64).withLr(1e-3f).withLrDecay(0.25f).withMomentum(0f);
         try (var be = new CpuBackend(); Trainer t = new Trainer(be, c, bad, TrainerTest.DATA.test(), TrainerTest.SPEC)) {
             var e = assertThrows(IllegalStateException.class, () -> t.fit(1, List.of(), null));
             assertTrue(e.getMessage().contains("layers.0") && e.getMessage().contains("NaN"), e.getMessage());

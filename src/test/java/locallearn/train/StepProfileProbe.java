@@ -52,12 +52,12 @@ final class StepProfileProbe {
         String model = args[0], mode = args[3];
         int batch = Integer.parseInt(args[2]), chunks = Integer.parseInt(args[4]), steps = Integer.parseInt(args[5]);
         Integer layers = args.length > 6 ? Integer.valueOf(args[6]) : null;
-        int[] chw = Bench.parseInput(args[1]);
+        var in = Bench.parseInput(args[1], 10);
         Timer timer = new Timer(new CpuBackend());
         Backend be = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, timer);
-        TrainConfig config = Bench.config(model, chw, 10, batch, mode, layers, 1024, chunks);
-        var data = Bench.synthetic(batch, chw[0], chw[1], chw[2], 10, config.seed());
-        try (Trainer t = new Trainer(be, config, data, data, Bench.syntheticSpec(chw[0], chw[1], chw[2], 10))) {
+        TrainConfig config = Bench.config(model, mode, batch, layers, 1024, chunks);
+        var data = Bench.synthetic(batch, in.channels(), in.height(), in.width(), 10, config.seed());
+        try (Trainer t = new Trainer(be, config, data, data, Bench.syntheticSpec(in.channels(), in.height(), in.width(), 10))) {
             for (int i = 0; i < 2; i++) step(t, data, i);
             timer.on = true;
             long t0 = System.nanoTime();

@@ -11,6 +11,7 @@ import locallearn.backend.cpu.CpuBackend;
 import locallearn.backend.cuda.CudaBackend;
 import locallearn.local.LocalBlock;
 import locallearn.local.LossConfig;
+import locallearn.local.TrainingMode;
 import locallearn.local.Targets;
 import locallearn.nn.Init;
 import locallearn.tensor.Scope;
@@ -50,8 +51,8 @@ public final class EmulatedGpuMain {
 
     /** {h, loss, each parameter's gradient} of one sliced local step with Philox-drawn weights and input. */
     private static List<float[]> slicedStep(Backend be) {
-        LossConfig loss = new LossConfig(LossConfig.Kind.PREDSIM, LossConfig.Training.LOCAL, false, 0.99f, 40, 8, true, 3);
-        LocalBlock blk = LocalBlock.conv(new Init(be, 7), 3, 6, 6, 5, 3, 1, 1, true, 0.01f, 0f, loss, 3);
+        LossConfig loss = LossConfig.predsim().withDimInDecoder(40).withTargetProjSize(8);
+        LocalBlock blk = LocalBlock.conv(new Init(be, 7), 3, 6, 6, 5, 3, 1, 1, true, 0.01f, 0f, loss, new TrainingMode.Local(3), 3);
         long stream = 1;
         for (Var p : blk.parameters()) be.write(p.data(), centred(stream++, p.data().numel()));
         List<float[]> out = new ArrayList<>();
