@@ -3,30 +3,54 @@ package locallearn.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.List;
+import java.util.stream.Stream;
 import locallearn.backend.Backend;
 import locallearn.backend.Backends;
 import locallearn.data.Datasets;
 import locallearn.models.ModelConfig;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-/** The README's "train from Java" snippet, kept compiling and working (here on a slice of the embedded sample). */
+/** The README's "train from Java" snippet, kept compiling and working: it runs here as the README shows it. */
 class ApiExampleTest {
-    @Test void readmeSnippetTrainsAndWritesACheckpoint(@TempDir Path out) {
-        Path dataDir = TrainerTest.SAMPLE; // README: null, i.e. look in the usual places
-        // ---- README snippet starts
-        var data = Datasets.load("fashion-mnist", dataDir, new Datasets.LoadOptions(4096, 500, false));
-        var model = ModelConfig.mlp(3, 128).withDropout(0.025f);    // predsim, local training, batch norm, leaky ReLU
-        var config = TrainConfig.of(model, 2).withBatchSize(32);    // Adam 5e-4, decay 0.25 at 50/75/89/94 %, seed 1
-        try (Backend be = Backends.auto(); Trainer trainer = new Trainer(be, config, data)) {
-            List<EpochMetrics> metrics = trainer.fit(out, TrainListener.eachEpoch(m -> System.out.println(m.epoch() + ": test error " + m.testError())));
+    private static final Path OUT = Path.of("runs/api");
+
+    @Test void readmeSnippetTrainsAndWritesACheckpoint() {
+        PrintStream stdout = System.out;
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(printed, true));
+        try {
+            // ---- README snippet starts
+            var data = Datasets.load("fashion-mnist");                 // the full set when installed, else the embedded sample
+            var model = ModelConfig.mlp(3, 256).withDropout(0.025f);    // predsim, local training, batch norm, leaky ReLU
+            var config = TrainConfig.of(model, 2);                      // batch 128, Adam 5e-4, x0.25 at 50/75/89/94 %, seed 1
+            try (Backend be = Backends.auto(); Trainer trainer = new Trainer(be, config, data)) {
+                trainer.fit(Path.of("runs/api"), TrainListener.eachEpoch(m -> System.out.printf("epoch %d: test error %.2f%%%n", m.epoch(), 100 * m.testError())));
+            }
             // ---- README snippet ends
-            assertEquals(2, metrics.size());
-            // measured 32.4% on 2026-11-27 (chance 90%)
-            assertTrue(metrics.get(1).testError() < 0.5, "test error " + metrics.get(1).testError());
-            assertTrue(out.resolve(Checkpoints.CHECKPOINT).toFile().isFile());
+        } finally {
+            System.setOut(stdout);
+        }
+        List<String> lines = printed.toString().lines().toList();
+        assertEquals(2, lines.size(), printed.toString());
+        assertTrue(lines.get(1).startsWith("epoch 2: test error "), lines.get(1));
+        double error = Double.parseDouble(lines.get(1).replaceAll(".*error ([0-9.]+)%", "$1"));
+        // measured 19.6% on the full set and 30.0% on the embedded sample (./locallearn train with these flags), 2026-12-01; chance is 90%
+        assertTrue(error < 45, lines.get(1));
+        assertTrue(Files.isRegularFile(OUT.resolve(Checkpoints.CHECKPOINT)));
+    }
+
+    @AfterEach void removeTheRun() throws IOException {
+        if (!Files.exists(OUT)) return;
+        try (Stream<Path> files = Files.walk(OUT)) {
+            for (Path f : files.sorted(Comparator.reverseOrder()).toList()) Files.delete(f);
         }
     }
 }
