@@ -1,57 +1,62 @@
 package locallearn.cli;
 
-import java.util.Iterator;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Map;
 
-/** The few lines of JSON writing the CLI needs (one object per line: metrics, bench results). */
+/**
+ * One JSON object per line for the CLI (metrics.jsonl, bench and info results), written with
+ * Jackson's streaming generator. Numbers keep the text they always had: doubles and floats as
+ * {@code Double.toString} and {@code Float.toString} print them (PinnedRunsTest compares
+ * metrics lines exactly), NaN and infinities as {@code null}, which JSON has no number for.
+ */
 public final class Json {
+    private static final JsonFactory JSON = new JsonFactory();
+
     private Json() {}
 
+    /** The map as one compact JSON object, keys in the map's order. */
     public static String object(Map<String, ?> m) {
-        StringBuilder b = new StringBuilder("{");
-        Iterator<? extends Map.Entry<String, ?>> it = m.entrySet().iterator();
-        while (it.hasNext()) {
-            Map.Entry<String, ?> e = it.next();
-            b.append(string(e.getKey())).append(':').append(value(e.getValue()));
-            if (it.hasNext()) b.append(',');
+        StringWriter out = new StringWriter();
+        try (JsonGenerator g = JSON.createGenerator(out)) {
+            write(g, m);
+        } catch (IOException e) {
+            throw new UncheckedIOException("json: " + e.getMessage(), e);  // a StringWriter does not fail; Jackson's signature says it may
         }
-        return b.append('}').toString();
+        return out.toString();
     }
 
-    @SuppressWarnings("unchecked")
-    static String value(Object v) {
-        if (v == null) return "null";
-        if (v instanceof Double d) return Double.isFinite(d) ? d.toString() : "null";
-        if (v instanceof Float f) return Float.isFinite(f) ? f.toString() : "null";
-        if (v instanceof Number || v instanceof Boolean) return v.toString();
-        if (v instanceof Map<?, ?> m) return object((Map<String, ?>) m);
-        if (v instanceof List<?> l) {
-            StringBuilder b = new StringBuilder("[");
-            for (int i = 0; i < l.size(); i++) b.append(i == 0 ? "" : ",").append(value(l.get(i)));
-            return b.append(']').toString();
-        }
-        if (v instanceof float[] a) {
-            StringBuilder b = new StringBuilder("[");
-            for (int i = 0; i < a.length; i++) b.append(i == 0 ? "" : ",").append(value(a[i]));
-            return b.append(']').toString();
-        }
-        return string(v.toString());
-    }
-
-    static String string(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                case '\t' -> b.append("\\t");
-                default -> {
-                    if (c < 0x20) b.append(String.format("\\u%04x", (int) c)); else b.append(c);
+    private static void write(JsonGenerator g, Object v) throws IOException {
+        switch (v) {
+            case null -> g.writeNull();
+            // the number's text is given, so it does not depend on how Jackson is set to format doubles
+            case Double d -> { if (Double.isFinite(d)) g.writeNumber(Double.toString(d)); else g.writeNull(); }
+            case Float f -> { if (Float.isFinite(f)) g.writeNumber(Float.toString(f)); else g.writeNull(); }
+            case Number n -> g.writeNumber(n.toString());
+            case Boolean b -> g.writeBoolean(b);
+            case Map<?, ?> m -> {
+                g.writeStartObject();
+                for (var e : m.entrySet()) {
+                    g.writeFieldName(String.valueOf(e.getKey()));
+                    write(g, e.getValue());
                 }
+                g.writeEndObject();
             }
+            case List<?> l -> {
+                g.writeStartArray();
+                for (Object x : l) write(g, x);
+                g.writeEndArray();
+            }
+            case float[] a -> {
+                g.writeStartArray();
+                for (float x : a) write(g, x);
+                g.writeEndArray();
+            }
+            default -> g.writeString(v.toString());
         }
-        return b.append('"').toString();
     }
 }

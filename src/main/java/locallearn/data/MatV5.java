@@ -18,6 +18,12 @@ import java.util.zip.InflaterInputStream;
  * <p>Streaming: the file is read once, front to back, and variables not asked for are skipped
  * without keeping them. Every byte count is checked against the bytes left in its enclosing
  * element, and array data is read with a buffer that grows only as bytes arrive.
+ *
+ * <p>Hand-written rather than MFL (us.hebi.matlab.mat:mfl-core 0.5.15, the newest): MFL allocates
+ * the arrays for a variable's dimensions and name at the sizes their tags claim before reading a
+ * byte of them, with no hook to bound those (a 304-byte file whose name tag claims 2 GB allocates
+ * 2 GB; one whose data tag claims 1.5 GB, 1.5 GB off-heap), and it calls sun.misc.Unsafe, which
+ * JDK 25 warns about on stderr on every run.
  */
 final class MatV5 {
     static final int MI_INT8 = 1, MI_UINT8 = 2, MI_INT16 = 3, MI_UINT16 = 4, MI_INT32 = 5, MI_UINT32 = 6,

@@ -115,4 +115,15 @@ class TrainCliTest {
         assertEquals(2, ev.code());
         assertTrue(ev.err().contains("checkpoint.safetensors"), ev.err());
     }
+
+    @Test void checkpointHeaderNestedHundredThousandDeepIsOneLineAndExitTwo(@TempDir Path dir) throws Exception {
+        // {"w":[[[[...]]]]} 100,000 deep: the old recursive reader overflowed its stack here
+        byte[] header = ("{\"w\":" + "[".repeat(100_000) + "]".repeat(100_000) + "}").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        Path ck = dir.resolve("deep.safetensors");
+        Files.write(ck, java.nio.ByteBuffer.allocate(8 + header.length).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(header.length).put(header).array());
+        Run ev = run("eval", "--checkpoint", ck.toString());
+        assertEquals(2, ev.code(), ev.err());
+        assertEquals(1, ev.err().strip().lines().count(), ev.err());
+        assertTrue(ev.err().startsWith("locallearn eval: " + ck + ": corrupt safetensors header (Document nesting depth"), ev.err());
+    }
 }
