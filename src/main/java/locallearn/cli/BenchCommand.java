@@ -7,7 +7,6 @@ import java.util.Random;
 import java.util.concurrent.Callable;
 import locallearn.backend.Backend;
 import locallearn.backend.ConvGeom;
-import locallearn.backend.cpu.CpuBackend;
 import locallearn.tensor.Scope;
 import locallearn.tensor.Tensor;
 import picocli.CommandLine.Command;
@@ -131,7 +130,7 @@ final class BenchCommand implements Callable<Integer> {
     /** Training steps of a model on synthetic data: the JSON line of shared/bench/torch_ref.py. */
     private Map<String, Object> model(Backend be) {
         if (steps < 1 || batch < 2) throw new UserError("--steps must be >= 1 and --batch >= 2");
-        var tc = locallearn.train.Bench.config(model, mode, batch, numLayers, numHidden, locallearn.local.TrainingMode.parseMemoryChunks(memoryChunks));
+        var tc = locallearn.train.Bench.config(model, mode, batch, numLayers, numHidden, locallearn.config.TrainingMode.parseMemoryChunks(memoryChunks));
         var res = locallearn.train.Bench.run(be, tc, input(), warmup, steps);
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("impl", "locallearn");
@@ -148,7 +147,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** --input (and --classes) checked: the synthetic images. */
-    private locallearn.models.ModelInput input() {
+    private locallearn.config.ModelInput input() {
         try {
             return locallearn.train.Bench.parseInput(input, classes);
         } catch (IllegalArgumentException e) {

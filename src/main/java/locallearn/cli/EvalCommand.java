@@ -8,7 +8,7 @@ import locallearn.backend.Backend;
 import locallearn.backend.Backends;
 import locallearn.data.DatasetSpec;
 import locallearn.data.Datasets;
-import locallearn.models.ModelConfig;
+import locallearn.config.ModelConfig;
 import locallearn.train.Checkpoints;
 import locallearn.train.TrainConfig;
 import locallearn.train.Trainer;

@@ -1,12 +1,12 @@
 package locallearn.cli;
 
+import locallearn.config.OptimizerKind;
 import java.nio.file.Path;
 import java.util.Arrays;
 import locallearn.backend.cpu.ConvAlgorithm;
-import locallearn.local.LossConfig;
-import locallearn.local.TrainingMode;
-import locallearn.models.ModelConfig;
-import locallearn.optim.Optimizer;
+import locallearn.config.LossConfig;
+import locallearn.config.TrainingMode;
+import locallearn.config.ModelConfig;
 import locallearn.train.TrainConfig;
 import picocli.CommandLine.Option;
 
@@ -123,11 +123,11 @@ final class TrainOptions {
         });
     }
 
-    Optimizer.Kind optimizerKind() {
+    OptimizerKind optimizerKind() {
         return switch (optim) {
-            case "adam" -> Optimizer.Kind.ADAM;
-            case "amsgrad" -> Optimizer.Kind.AMSGRAD;
-            case "sgd" -> Optimizer.Kind.SGD;
+            case "adam" -> OptimizerKind.ADAM;
+            case "amsgrad" -> OptimizerKind.AMSGRAD;
+            case "sgd" -> OptimizerKind.SGD;
             default -> throw new IllegalArgumentException("--optim must be adam, amsgrad or sgd, got '" + optim + "'");
         };
     }

@@ -1,5 +1,7 @@
 package locallearn.local;
 
+import locallearn.config.LossConfig;
+import locallearn.config.TrainingMode;
 import locallearn.autograd.Tape;
 import locallearn.autograd.Var;
 import locallearn.backend.Backend;

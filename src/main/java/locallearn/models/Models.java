@@ -1,5 +1,7 @@
 package locallearn.models;
 
+import locallearn.config.ModelConfig;
+import locallearn.config.ModelInput;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -7,8 +9,8 @@ import java.util.Map;
 import java.util.function.Function;
 import locallearn.autograd.Var;
 import locallearn.local.LocalBlock;
-import locallearn.local.LossConfig;
-import locallearn.local.TrainingMode;
+import locallearn.config.LossConfig;
+import locallearn.config.TrainingMode;
 import locallearn.nn.Group;
 import locallearn.nn.Init;
 import locallearn.nn.Linear;
@@ -19,21 +21,6 @@ import locallearn.optim.Optimizer;
 /** Builds the paper's networks: the mlp and the VGG family, all from one table. */
 public final class Models {
     private Models() {}
-
-    /** Conv block channel counts (before feat-mult); 0 is a 2x2 max-pool ('M' in the reference). */
-    static final Map<String, int[]> VGG = new LinkedHashMap<>();
-    static {
-        VGG.put("vgg6a", new int[] {128, 0, 256, 0, 512, 0, 512});
-        VGG.put("vgg6b", new int[] {128, 0, 256, 0, 512, 0, 512, 0});
-        VGG.put("vgg8", new int[] {64, 0, 128, 0, 256, 0, 512, 0, 512, 0});
-        VGG.put("vgg8a", new int[] {128, 256, 0, 256, 512, 0, 512, 0, 512});
-        VGG.put("vgg8b", new int[] {128, 256, 0, 256, 512, 0, 512, 0, 512, 0});
-        VGG.put("vgg11", new int[] {64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0});
-        VGG.put("vgg11b", new int[] {128, 128, 128, 256, 0, 256, 512, 0, 512, 512, 0, 512, 0});
-        VGG.put("vgg13", new int[] {64, 64, 0, 128, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0});
-        VGG.put("vgg16", new int[] {64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0});
-        VGG.put("vgg19", new int[] {64, 64, 0, 128, 128, 0, 256, 256, 256, 256, 0, 512, 512, 512, 512, 0, 512, 512, 512, 512, 0});
-    }
 
     /**
      * Builds a network with parameters drawn from {@code init} and its optimizers from
@@ -59,7 +46,7 @@ public final class Models {
         } else {
             Group features = new Group();
             int ch = in.channels(), h = in.height(), w = in.width();
-            int[] cfg = VGG.get(c.name());
+            int[] cfg = c.vggLayers();
             for (int i = 0; i < cfg.length; i++) {
                 String name = String.valueOf(i);
                 if (cfg[i] == 0) {

@@ -1,5 +1,7 @@
 package locallearn.models;
 
+import locallearn.config.ModelConfig;
+import locallearn.config.ModelInput;
 import java.util.ArrayList;
 import java.util.List;
 import locallearn.local.LocalBlock;

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Map;
 import locallearn.autograd.Var;
 import locallearn.backend.Backend;
+import locallearn.config.OptimizerKind;
 import locallearn.tensor.Tensor;
 
 /**
@@ -26,10 +27,7 @@ public sealed interface Optimizer permits Adam, Sgd {
 
     void close();
 
-    /** The settings of an optimizer, chosen by {@code --optim}. */
-    enum Kind { ADAM, AMSGRAD, SGD }
-
-    static Optimizer create(Kind kind, Backend backend, List<Var> params, float momentum, float weightDecay) {
+    static Optimizer create(OptimizerKind kind, Backend backend, List<Var> params, float momentum, float weightDecay) {
         return switch (kind) {
             case ADAM -> new Adam(backend, params, false, weightDecay);
             case AMSGRAD -> new Adam(backend, params, true, weightDecay);

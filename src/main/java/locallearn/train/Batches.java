@@ -4,7 +4,7 @@ import locallearn.backend.Backend;
 import locallearn.data.Dataset;
 import locallearn.data.DatasetSpec;
 import locallearn.local.Targets;
-import locallearn.models.ModelConfig;
+import locallearn.config.ModelConfig;
 import locallearn.tensor.Tensor;
 
 /**

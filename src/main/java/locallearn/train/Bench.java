@@ -4,9 +4,9 @@ import locallearn.backend.Backend;
 import locallearn.backend.Philox;
 import locallearn.data.Dataset;
 import locallearn.data.DatasetSpec;
-import locallearn.local.TrainingMode;
-import locallearn.models.ModelConfig;
-import locallearn.models.ModelInput;
+import locallearn.config.TrainingMode;
+import locallearn.config.ModelConfig;
+import locallearn.config.ModelInput;
 import locallearn.tensor.Scope;
 
 /**

@@ -1,9 +1,9 @@
 package locallearn.train;
 
-import locallearn.local.TrainingMode;
-import locallearn.models.ModelConfig;
+import locallearn.config.OptimizerKind;
+import locallearn.config.TrainingMode;
+import locallearn.config.ModelConfig;
 import locallearn.optim.LrSchedule;
-import locallearn.optim.Optimizer;
 
 /**
  * Everything a training run needs besides its data and device, validated once here (no global
@@ -16,7 +16,7 @@ import locallearn.optim.Optimizer;
  * @param classesPerBatch   K of the classes-per-batch sampler, 0 = plain shuffling
  */
 public record TrainConfig(ModelConfig model, int epochs, int batchSize, float lr, int[] milestonePercents, float lrDecayFactor,
-                          Optimizer.Kind optimizer, float momentum, float weightDecay, long seed, int cutout,
+                          OptimizerKind optimizer, float momentum, float weightDecay, long seed, int cutout,
                           int classesPerBatch, int classesPerBatchUntilEpoch) {
 
     public TrainConfig {
@@ -35,7 +35,7 @@ public record TrainConfig(ModelConfig model, int epochs, int batchSize, float lr
 
     /** The paper's recipe: batch 128, Adam with lr 5e-4, times 0.25 at 50, 75, 89 and 94% of the epochs, seed 1. */
     public static TrainConfig of(ModelConfig model, int epochs) {
-        return new TrainConfig(model, epochs, 128, 5e-4f, new int[] {50, 75, 89, 94}, 0.25f, Optimizer.Kind.ADAM, 0.9f, 0f, 1, 0, 0, 0);
+        return new TrainConfig(model, epochs, 128, 5e-4f, new int[] {50, 75, 89, 94}, 0.25f, OptimizerKind.ADAM, 0.9f, 0f, 1, 0, 0, 0);
     }
 
     public TrainConfig withModel(ModelConfig m) {
@@ -64,7 +64,7 @@ public record TrainConfig(ModelConfig model, int epochs, int batchSize, float lr
                 classesPerBatch, classesPerBatchUntilEpoch);
     }
 
-    public TrainConfig withOptimizer(Optimizer.Kind o) {
+    public TrainConfig withOptimizer(OptimizerKind o) {
         return new TrainConfig(model, epochs, batchSize, lr, milestonePercents, lrDecayFactor, o, momentum, weightDecay, seed, cutout,
                 classesPerBatch, classesPerBatchUntilEpoch);
     }

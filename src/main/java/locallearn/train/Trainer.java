@@ -13,8 +13,8 @@ import locallearn.data.Datasets;
 import locallearn.data.Sampler;
 import locallearn.local.LocalBlock;
 import locallearn.local.Targets;
-import locallearn.local.TrainingMode;
-import locallearn.models.ModelInput;
+import locallearn.config.TrainingMode;
+import locallearn.config.ModelInput;
 import locallearn.models.Models;
 import locallearn.models.Net;
 import locallearn.nn.Init;
@@ -52,9 +52,7 @@ public final class Trainer implements AutoCloseable {
     private long step;   // training steps completed
 
     /** A batch on the device: normalised images (B, C, H, W) and its targets; owned by the scope open when made. */
-    public record Batch(Tensor images, Targets targets) {
-        public int size() { return images.dim(0); }
-    }
+    record Batch(Tensor images, Targets targets) {}
 
     /** Trains on a loaded dataset: its train and test sets and its facts. */
     public Trainer(Backend backend, TrainConfig config, Datasets.Split data) { this(backend, config, data.train(), data.test(), data.spec()); }
@@ -79,7 +77,10 @@ public final class Trainer implements AutoCloseable {
         this.sums = new EpochSums(backend, net.blocks().size());
     }
 
-    public Net net() { return net; }
+    Net net() { return net; }
+
+    /** The network's hidden blocks, in order: the layers of the metrics ("layers.0", "features.3"). */
+    public List<String> blockNames() { return net.blockNames(); }
 
     public TrainConfig config() { return config; }
 
@@ -178,12 +179,12 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** Uploads examples order[from..to) of {@code d} (order null: in order), augments them when asked, normalises them on the device. */
-    public Batch batch(Dataset d, int[] order, int from, int to, boolean augment, long step) {
+    Batch batch(Dataset d, int[] order, int from, int to, boolean augment, long step) {
         return batches.of(d, order, from, to, augment, step);
     }
 
     /** One training step on a batch with learning rate {@code lr} (greedy: of the block the current epoch trains); its tensors go back to the pool before it returns. */
-    public void trainStep(Batch batch, float lr) { trainStep(batch, lr, greedyBlock(epoch)); }
+    void trainStep(Batch batch, float lr) { trainStep(batch, lr, greedyBlock(epoch)); }
 
     /** The step, with {@code only} the block that trains when greedy (-1: all blocks). */
     void trainStep(Batch batch, float lr, int only) {

@@ -1,5 +1,7 @@
 package locallearn.local;
 
+import locallearn.config.LossConfig;
+import locallearn.config.TrainingMode;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -95,8 +97,8 @@ class LocalLossTest {
             tp.backward(total);
             assertEquals(0.01f, be.read(pred.grad())[0], 1e-7f);
             assertEquals(0.99f, be.read(sim.grad())[0], 1e-7f);
-            assertEquals(0.01f, locallearn.models.ModelConfig.mlp(1, 8).withLoss(c).outputWeight(), 1e-7f);
-            assertEquals(1f, locallearn.models.ModelConfig.mlp(1, 8).withLoss(c).withMode(TrainingMode.global()).outputWeight(), "global: plain cross-entropy");
+            assertEquals(0.01f, locallearn.config.ModelConfig.mlp(1, 8).withLoss(c).outputWeight(), 1e-7f);
+            assertEquals(1f, locallearn.config.ModelConfig.mlp(1, 8).withLoss(c).withMode(TrainingMode.global()).outputWeight(), "global: plain cross-entropy");
             assertEquals(0.01f, LossConfig.predsim().backpropFree().beta());
         }
     }

@@ -1,11 +1,11 @@
 package locallearn.local;
 
+import locallearn.config.TrainingMode;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import locallearn.backend.cpu.CpuBackend;
 import locallearn.data.Dataset;
-import locallearn.tensor.Scope;
 import locallearn.train.Bench;
 import locallearn.train.TrainConfig;
 import locallearn.train.Trainer;
@@ -25,11 +25,7 @@ class MemoryChunksTest {
         Dataset data = Bench.synthetic(32, 3, 32, 32, 10, 1);
         try (CpuBackend be = new CpuBackend();
              Trainer t = new Trainer(be, config, data, data, Bench.syntheticSpec(3, 32, 32, 10))) {
-            for (int step = 0; step < 3; step++) {
-                try (Scope s = Scope.open()) {
-                    t.trainStep(t.batch(data, null, 0, 32, false, step), 5e-4f);
-                }
-            }
+            for (int step = 0; step < 3; step++) Bench.step(t, data, step);
             double[] eval = t.evaluate(data);
             return new double[] {eval[0], eval[1], Bench.measuredStep(t, data).peakActivationBytes()};
         }

@@ -1,5 +1,7 @@
 package locallearn.local;
 
+import locallearn.config.LossConfig;
+import locallearn.config.TrainingMode;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -1,5 +1,7 @@
 package locallearn.models;
 
+import locallearn.config.ModelConfig;
+import locallearn.config.OptimizerKind;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -10,9 +12,9 @@ import java.util.Map;
 import locallearn.autograd.Var;
 import locallearn.backend.Backend;
 import locallearn.backend.cpu.CpuBackend;
-import locallearn.local.LossConfig;
-import locallearn.local.TrainingMode;
-import locallearn.models.ModelInput;
+import locallearn.config.LossConfig;
+import locallearn.config.TrainingMode;
+import locallearn.config.ModelInput;
 import locallearn.nn.Init;
 import locallearn.optim.Optimizer;
 import org.junit.jupiter.api.Test;
@@ -24,7 +26,7 @@ class ModelsTest {
     private Net build(String name, int c, int hw, TrainingMode mode, boolean bio, float featMult) {
         LossConfig loss = bio ? LossConfig.predsim().backpropFree() : LossConfig.predsim();
         ModelConfig mc = ModelConfig.named(name).withNumHidden(64).withFeatMult(featMult).withSlope(0.01f).withLoss(loss).withMode(mode);
-        return Models.build(mc, new ModelInput(c, hw, hw, 10), new Init(be, 1), p -> Optimizer.create(Optimizer.Kind.ADAM, be, p, 0f, 0f));
+        return Models.build(mc, new ModelInput(c, hw, hw, 10), new Init(be, 1), p -> Optimizer.create(OptimizerKind.ADAM, be, p, 0f, 0f));
     }
 
     private static int[] shape(Map<String, Var> s, String name) {
@@ -34,7 +36,7 @@ class ModelsTest {
 
     @Test void mlpHasTheReferenceStateDictNames() {
         Net net = Models.build(ModelConfig.mlp(2, 32), new ModelInput(1, 28, 28, 10), new Init(be, 1),
-                p -> Optimizer.create(Optimizer.Kind.ADAM, be, p, 0f, 0f));
+                p -> Optimizer.create(OptimizerKind.ADAM, be, p, 0f, 0f));
         Map<String, Var> s = net.state("");
         assertEquals(List.of("layers.0.encoder.weight", "layers.0.encoder.bias", "layers.0.bn.weight", "layers.0.bn.bias",
                 "layers.0.bn.running_mean", "layers.0.bn.running_var", "layers.0.linear_loss.weight", "layers.0.decoder_y.weight",

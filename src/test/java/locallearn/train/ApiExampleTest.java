@@ -14,7 +14,7 @@ import java.util.stream.Stream;
 import locallearn.backend.Backend;
 import locallearn.backend.Backends;
 import locallearn.data.Datasets;
-import locallearn.models.ModelConfig;
+import locallearn.config.ModelConfig;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

@@ -3,17 +3,15 @@ package locallearn.train;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
 import locallearn.autograd.Var;
 import locallearn.backend.cpu.CpuBackend;
-import locallearn.local.TrainingMode;
-import locallearn.models.ModelInput;
-import locallearn.models.ModelConfig;
-import locallearn.optim.Optimizer;
+import locallearn.config.TrainingMode;
+import locallearn.config.ModelInput;
+import locallearn.config.ModelConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

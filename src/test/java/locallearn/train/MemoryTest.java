@@ -3,7 +3,7 @@ package locallearn.train;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import locallearn.backend.cpu.CpuBackend;
-import locallearn.models.ModelInput;
+import locallearn.config.ModelInput;
 import org.junit.jupiter.api.Test;
 
 /**

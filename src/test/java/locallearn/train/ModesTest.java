@@ -1,15 +1,15 @@
 package locallearn.train;
 
+import locallearn.config.OptimizerKind;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import locallearn.backend.cpu.CpuBackend;
 import locallearn.data.Dataset;
-import locallearn.local.LossConfig;
-import locallearn.local.TrainingMode;
-import locallearn.models.ModelConfig;
-import locallearn.optim.Optimizer;
+import locallearn.config.LossConfig;
+import locallearn.config.TrainingMode;
+import locallearn.config.ModelConfig;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -18,9 +18,9 @@ import org.junit.jupiter.api.Test;
  * 38.8% (vgg6a at 1/16 width) on 2026-11-27; the bound of 60% only says "learns".
  */
 class ModesTest {
-    private static EpochMetrics last(String model, LossConfig loss, TrainingMode mode, Optimizer.Kind opt, float slope, float featMult) {
+    private static EpochMetrics last(String model, LossConfig loss, TrainingMode mode, OptimizerKind opt, float slope, float featMult) {
         ModelConfig m = ModelConfig.named(model).withNumHidden(128).withFeatMult(featMult).withDropout(0.1f).withSlope(slope).withLoss(loss).withMode(mode);
-        TrainConfig c = TrainConfig.of(m, 2).withBatchSize(64).withLr(opt == Optimizer.Kind.SGD ? 0.05f : 2e-3f).withLrDecay(0.25f, 50)
+        TrainConfig c = TrainConfig.of(m, 2).withBatchSize(64).withLr(opt == OptimizerKind.SGD ? 0.05f : 2e-3f).withLrDecay(0.25f, 50)
                 .withOptimizer(opt).withWeightDecay(5e-4f).withCutout(8);
         try (var be = new CpuBackend(); Trainer t = new Trainer(be, c, TrainerTest.DATA.train(), TrainerTest.DATA.test(), TrainerTest.SPEC)) {
             List<EpochMetrics> ms = t.fit(2, List.of(), null);
@@ -35,18 +35,18 @@ class ModesTest {
 
     @Test void predSimAndTheirBackpropFreeVariantsLearn() {
         for (LossConfig.Kind k : LossConfig.Kind.values()) {
-            assertLearns(last("mlp", LossConfig.of(k), TrainingMode.local(), Optimizer.Kind.ADAM, 0.01f, 1f), k + "");
-            assertLearns(last("mlp", LossConfig.of(k).backpropFree(), TrainingMode.local(), Optimizer.Kind.ADAM, 0.01f, 1f), k + "-bpf");
+            assertLearns(last("mlp", LossConfig.of(k), TrainingMode.local(), OptimizerKind.ADAM, 0.01f, 1f), k + "");
+            assertLearns(last("mlp", LossConfig.of(k).backpropFree(), TrainingMode.local(), OptimizerKind.ADAM, 0.01f, 1f), k + "-bpf");
         }
     }
 
     @Test void globalPlusLocalAndOtherOptimizersLearn() {
-        assertLearns(last("mlp", LossConfig.predsim(), TrainingMode.globalAndLocal(), Optimizer.Kind.AMSGRAD, 0.01f, 1f), "no-detach");
-        assertLearns(last("mlp", LossConfig.pred(), TrainingMode.local(), Optimizer.Kind.SGD, 0f, 1f), "sgd");
+        assertLearns(last("mlp", LossConfig.predsim(), TrainingMode.globalAndLocal(), OptimizerKind.AMSGRAD, 0.01f, 1f), "no-detach");
+        assertLearns(last("mlp", LossConfig.pred(), TrainingMode.local(), OptimizerKind.SGD, 0f, 1f), "sgd");
     }
 
     @Test void aSmallVggLearnsWithConvBlocks() {
-        assertLearns(last("vgg6a", LossConfig.predsim(), TrainingMode.local(), Optimizer.Kind.ADAM, 0.01f, 1f / 16), "vgg6a");
+        assertLearns(last("vgg6a", LossConfig.predsim(), TrainingMode.local(), OptimizerKind.ADAM, 0.01f, 1f / 16), "vgg6a");
     }
 
     @Test void nanLossStopsTrainingNamingTheLayer() {

@@ -8,12 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import locallearn.backend.cpu.CpuBackend;
-import locallearn.data.Dataset;
 import locallearn.data.DatasetSpec;
 import locallearn.data.Datasets;
-import locallearn.local.TrainingMode;
-import locallearn.models.ModelConfig;
-import locallearn.optim.Optimizer;
+import locallearn.config.TrainingMode;
+import locallearn.config.ModelConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,4 +1,4 @@
-package locallearn.local;
+package locallearn.config;
 
 /**
  * A hidden block's local loss (paper-summary.md, "Losses"): which one, whether it is the

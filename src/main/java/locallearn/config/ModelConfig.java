@@ -1,11 +1,13 @@
-package locallearn.models;
+package locallearn.config;
 
+import java.util.LinkedHashMap;
 import java.util.List;
-import locallearn.local.LossConfig;
-import locallearn.local.TrainingMode;
+import java.util.Map;
+
+
 
 /**
- * What a network is and how its blocks learn: its name (mlp or a VGG of {@link Models#VGG}), the
+ * What a network is and how its blocks learn: its name (mlp or a VGG of {@link #vggLayers}), the
  * width of its blocks, their local loss and the training mode. The input it sees is the
  * dataset's, given when the network is built ({@link ModelInput}). Start from {@link #mlp} or
  * {@link #vgg} (the paper's defaults: batch norm, no dropout, predsim, local training) and change
@@ -20,8 +22,23 @@ import locallearn.local.TrainingMode;
 public record ModelConfig(String name, int numLayers, int numHidden, float featMult, float dropout, boolean batchNorm, float slope,
                           LossConfig loss, TrainingMode mode) {
 
+    /** Conv block channel counts (before feat-mult); 0 is a 2x2 max-pool ('M' in the reference). */
+    private static final Map<String, int[]> VGG = new LinkedHashMap<>();
+    static {
+        VGG.put("vgg6a", new int[] {128, 0, 256, 0, 512, 0, 512});
+        VGG.put("vgg6b", new int[] {128, 0, 256, 0, 512, 0, 512, 0});
+        VGG.put("vgg8", new int[] {64, 0, 128, 0, 256, 0, 512, 0, 512, 0});
+        VGG.put("vgg8a", new int[] {128, 256, 0, 256, 512, 0, 512, 0, 512});
+        VGG.put("vgg8b", new int[] {128, 256, 0, 256, 512, 0, 512, 0, 512, 0});
+        VGG.put("vgg11", new int[] {64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0});
+        VGG.put("vgg11b", new int[] {128, 128, 128, 256, 0, 256, 512, 0, 512, 512, 0, 512, 0});
+        VGG.put("vgg13", new int[] {64, 64, 0, 128, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0});
+        VGG.put("vgg16", new int[] {64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0});
+        VGG.put("vgg19", new int[] {64, 64, 0, 128, 128, 0, 256, 256, 256, 256, 0, 512, 512, 512, 512, 0, 512, 512, 512, 512, 0});
+    }
+
     public ModelConfig {
-        if (!name.equals("mlp") && !Models.VGG.containsKey(name))
+        if (!name.equals("mlp") && !VGG.containsKey(name))
             throw new IllegalArgumentException("unknown model '" + name + "' (known: " + String.join(", ", names()) + ")");
         if (numLayers < 0) throw new IllegalArgumentException("num-layers must be >= 0, got " + numLayers);
         if (numHidden < 1) throw new IllegalArgumentException("num-hidden must be >= 1, got " + numHidden);
@@ -119,10 +136,16 @@ public record ModelConfig(String name, int numLayers, int numHidden, float featM
         return withLoss(lc).withMode(m);
     }
 
+    /** A VGG's layers in order: each conv block's channel count before feat-mult, 0 for a 2x2 max-pool. */
+    public int[] vggLayers() {
+        if (!VGG.containsKey(name)) throw new IllegalStateException(name + " is not a VGG");
+        return VGG.get(name).clone();
+    }
+
     public static List<String> names() {
         var l = new java.util.ArrayList<String>();
         l.add("mlp");
-        l.addAll(Models.VGG.keySet());
+        l.addAll(VGG.keySet());
         return l;
     }
 }

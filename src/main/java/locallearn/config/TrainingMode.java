@@ -1,4 +1,4 @@
-package locallearn.local;
+package locallearn.config;
 
 import locallearn.backend.Backend;
 

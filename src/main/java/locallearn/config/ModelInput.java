@@ -1,4 +1,4 @@
-package locallearn.models;
+package locallearn.config;
 
 /** The images a network takes, (channels, height, width), and the classes it tells apart: its dataset's. */
 public record ModelInput(int channels, int height, int width, int classes) {
