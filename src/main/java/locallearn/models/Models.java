@@ -37,7 +37,8 @@ public final class Models {
     /**
      * Builds a network with parameters drawn from {@code init} and its optimizers from
      * {@code optimizer} (called once per hidden block with the block's parameters, and once for
-     * the output layer, or for all parameters in global backprop).
+     * the output layer, or for all parameters in global backprop). A factory that returns null
+     * builds a network without optimizers, as inference wants: no optimizer state is allocated.
      */
     public static Net build(ModelConfig c, Init init, Function<List<Var>, Optimizer> optimizer) {
         LossConfig loss = c.loss();
