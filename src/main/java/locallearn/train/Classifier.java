@@ -11,6 +11,7 @@ import locallearn.backend.Backend;
 import locallearn.data.Dataset;
 import locallearn.data.DatasetSpec;
 import locallearn.data.Datasets;
+import locallearn.export.OnnxExport;
 import locallearn.models.ModelConfig;
 import locallearn.models.Models;
 import locallearn.models.Net;
@@ -156,6 +157,12 @@ public final class Classifier implements AutoCloseable {
             correct.close();
         }
     }
+
+    /**
+     * Writes the inference graph as an ONNX model (see {@link OnnxExport}): input {@code images}
+     * (N, C, H, W) in [0, 1], normalised inside the graph, output {@code logits} (N, classes).
+     */
+    public void exportOnnx(Path file) { OnnxExport.write(net, spec, be, file); }
 
     /** n images (N, C, H, W) on the device, normalised; owned by the open scope. */
     private Tensor upload(float[] host, int n) {
