@@ -8,14 +8,11 @@ import locallearn.backend.Backend;
 import locallearn.backend.Backends;
 import locallearn.data.DatasetSpec;
 import locallearn.data.Datasets;
-import locallearn.config.ModelConfig;
-import locallearn.train.Checkpoints;
-import locallearn.train.TrainConfig;
-import locallearn.train.Trainer;
+import locallearn.train.Classifier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code locallearn eval --checkpoint FILE}: rebuilds the model from the checkpoint's metadata and reports test loss and error. */
+/** {@code locallearn eval --checkpoint FILE}: loads the checkpoint as a {@link Classifier} and reports test loss and error. */
 @Command(name = "eval", mixinStandardHelpOptions = true, description = "Evaluate a checkpoint on a dataset's test set.")
 final class EvalCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, description = "checkpoint.safetensors written by train") Path checkpoint;
@@ -27,29 +24,30 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print one JSON object") boolean json;
 
     @Override public Integer call() {
-        Map<String, String> meta = Checkpoints.metadata(checkpoint);
-        ModelConfig mc = Checkpoints.modelConfig(meta, checkpoint.toString());
-        String name = dataset != null ? dataset : meta.getOrDefault("dataset", "fashion-mnist");
-        DatasetSpec spec = Datasets.spec(name);
-        var in = Checkpoints.modelInput(meta, checkpoint.toString());
-        if (spec.channels() != in.channels() || spec.height() != in.height() || spec.width() != in.width() || spec.classes() != in.classes())
-            throw new IllegalArgumentException(checkpoint + ": model takes " + in.text() + " images of "
-                    + in.classes() + " classes, " + name + " has " + spec.channels() + "x" + spec.height() + "x" + spec.width() + " of " + spec.classes());
-        var split = Datasets.load(name, data, new Datasets.LoadOptions(1, limitTest, false));
-        TrainConfig tc = TrainConfig.of(mc, 1).withBatchSize(batchSize);
-        try (Backend be = Backends.create(device, msg -> System.err.println("locallearn: " + msg)); Trainer t = new Trainer(be, tc, split.test(), split.test(), spec)) {
-            Checkpoints.loadWeights(checkpoint, t.net(), be);
-            double[] r = t.evaluate(split.test());
+        if (batchSize < 1) throw new UserError("--batch-size must be >= 1, got " + batchSize);
+        try (Backend be = Backends.create(device, msg -> System.err.println("locallearn: " + msg));
+             Classifier clf = Classifier.load(checkpoint, be)) {
+            // another dataset of the same geometry (mnist for a fashion-mnist model) is read and
+            // normalised as the model's own, since that is what the model was trained to see
+            String name = dataset != null ? Datasets.spec(dataset).name() : clf.dataset().name();
+            DatasetSpec spec = Datasets.spec(name), own = clf.dataset();
+            if (spec.channels() != own.channels() || spec.height() != own.height() || spec.width() != own.width() || spec.classes() != own.classes())
+                throw new UserError(checkpoint + ": model takes " + own.channels() + "x" + own.height() + "x" + own.width() + " images of "
+                        + own.classes() + " classes, " + name + " has " + spec.channels() + "x" + spec.height() + "x" + spec.width() + " of " + spec.classes());
+            var test = Datasets.load(name, data, new Datasets.LoadOptions(1, limitTest, false)).test();
+            // at least Classifier.BATCH a batch, as the trainer's evaluation, so eval repeats its numbers
+            Classifier.Evaluation r = clf.evaluate(test, Math.max(batchSize, Classifier.BATCH));
+            Map<String, String> meta = clf.metadata();
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("checkpoint", checkpoint.toString());
             out.put("epoch", Integer.parseInt(meta.get("epoch")));
             out.put("dataset", name);
-            out.put("test_images", split.test().size());
-            out.put("test_loss", r[0]);
-            out.put("test_error", r[1]);
+            out.put("test_images", test.size());
+            out.put("test_loss", r.loss());
+            out.put("test_error", r.error());
             if (json) System.out.println(Json.object(out));
-            else System.out.printf("%s (epoch %s) on %s: test loss %.4f, test error %.2f%% (%d images)%n", checkpoint, meta.get("epoch"), name, r[0],
-                    100 * r[1], split.test().size());
+            else System.out.printf("%s (epoch %s) on %s: test loss %.4f, test error %.2f%% (%d images)%n", checkpoint, meta.get("epoch"), name, r.loss(),
+                    100 * r.error(), test.size());
         }
         return 0;
     }

@@ -11,7 +11,9 @@ import locallearn.tensor.Tensor;
  * momentum 0.1, eps 1e-5, running statistics updated in training and used in eval, as PyTorch.
  */
 public final class BatchNorm extends Layer {
-    static final float MOMENTUM = 0.1f, EPS = 1e-5f;
+    static final float MOMENTUM = 0.1f;
+    /** Added to the variance before its square root (PyTorch's default; the ONNX export writes it too). */
+    public static final float EPS = 1e-5f;
     final Var weight, bias, runningMean, runningVar;
 
     public BatchNorm(Init init, int channels) {

@@ -25,6 +25,9 @@ public abstract class Module {
         return m;
     }
 
+    /** The child module under {@code name} ("encoder", "bn"), or null: how an exporter reads a block's parts. */
+    public final Module submodule(String name) { return children.get(name); }
+
     /** The trainable parameters of this module and its children, depth first. */
     public final List<Var> parameters() {
         List<Var> out = new ArrayList<>();

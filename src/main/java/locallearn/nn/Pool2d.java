@@ -17,6 +17,9 @@ public final class Pool2d extends Layer {
 
     public static Pool2d max(int k, int stride) { return new Pool2d(true, k, k, stride, stride, 0, 0); }
 
+    /** True for max pooling, false for average pooling. */
+    public boolean isMax() { return max; }
+
     public PoolGeom geom(int batch, int channels, int h, int w) { return new PoolGeom(batch, channels, h, w, kh, kw, sh, sw, ph, pw); }
 
     public int outH(int h) { return (h + 2 * ph - kh) / sh + 1; }

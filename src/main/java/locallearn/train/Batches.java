@@ -4,7 +4,6 @@ import locallearn.backend.Backend;
 import locallearn.data.Dataset;
 import locallearn.data.DatasetSpec;
 import locallearn.local.Targets;
-import locallearn.config.ModelConfig;
 import locallearn.tensor.Tensor;
 
 /**
@@ -26,13 +25,18 @@ final class Batches implements AutoCloseable {
     private final boolean similarityTargets;
     private final Tensor normScale, normShift;
 
+    /** The batches a run trains and evaluates on: its seed, cutout and the targets its losses read. */
     Batches(Backend be, DatasetSpec spec, TrainConfig config) {
+        this(be, spec, config.seed(), config.cutout(), config.model().hasSimLoss() && !config.model().loss().bio());
+    }
+
+    /** Batches normalised for {@code spec}, augmented (when asked) from {@code seed}, with similarity targets when {@code similarityTargets}. */
+    Batches(Backend be, DatasetSpec spec, long seed, int cutout, boolean similarityTargets) {
         this.be = be;
         this.spec = spec;
-        this.seed = config.seed();
-        this.cutout = config.cutout();
-        ModelConfig m = config.model();
-        this.similarityTargets = m.hasSimLoss() && !m.loss().bio();
+        this.seed = seed;
+        this.cutout = cutout;
+        this.similarityTargets = similarityTargets;
         float[] mean = spec.mean(), std = spec.std(), scale = new float[mean.length], shift = new float[mean.length];
         for (int c = 0; c < mean.length; c++) {
             scale[c] = 1f / std[c];
@@ -65,10 +69,21 @@ final class Batches implements AutoCloseable {
             x.close();
             x = y;
         }
-        be.channelAffine(x, normScale, normShift);
+        normalise(x);
         if (augment && cutout > 0) be.cutout(x, cutout, seed, stream(step, SLOT_CUTOUT));
         return new Trainer.Batch(x, Targets.of(be, labels, d.classes(), similarityTargets));
     }
+
+    /** {@code n} images of C*H*W floats in [0, 1] on the device, normalised; owned by the open scope. */
+    Tensor normalised(float[] host, int n) {
+        Tensor x = be.allocate(n, spec.channels(), spec.height(), spec.width());
+        be.write(x, host);
+        normalise(x);
+        return x;
+    }
+
+    /** x * (1/std) + (-mean/std) per channel, in place. */
+    private void normalise(Tensor x) { be.channelAffine(x, normScale, normShift); }
 
     @Override public void close() {
         normScale.close();

@@ -1,9 +1,11 @@
 package locallearn.train;
 
 import java.util.List;
+import locallearn.autograd.Ops;
 import locallearn.autograd.Tape;
 import locallearn.autograd.Var;
 import locallearn.backend.Backend;
+import locallearn.data.Dataset;
 import locallearn.models.Net;
 import locallearn.tensor.Scope;
 import locallearn.tensor.Tensor;
@@ -64,10 +66,35 @@ final class Stages {
         return stages.size();
     }
 
-    /** Logits of normalised images in eval mode (running statistics, no dropout), stage by stage; owned by the caller's scope. */
-    static Var logits(Net net, Backend be, Var images) {
+    /** Logits (N, K) of normalised images in eval mode (running statistics, no dropout), stage by stage; owned by the caller's scope. */
+    static Tensor logits(Net net, Backend be, Tensor images) {
         Tape t = Tape.noGrad(be);
-        Var x = new Stages(net).walk(images, net.stages().size(), true, (stage, k, in) -> stage.layer().forward(t, in));
-        return net.output().forward(t, x);
+        Var x = new Stages(net).walk(Var.constant(images), net.stages().size(), true, (stage, k, in) -> stage.layer().forward(t, in));
+        return net.output().forward(t, x).data();
+    }
+
+    /**
+     * {mean cross-entropy, error} of the network in eval mode on {@code d}, {@code batchSize}
+     * images at a time: the loss is summed on the device batch by batch (each batch's mean times
+     * its size), so training's evaluation and a Classifier's give the same bits.
+     */
+    static double[] evaluate(Net net, Backend be, Batches batches, Dataset d, int batchSize) {
+        Tensor lossSum = be.zeros(1), correct = be.zeros(1);
+        try {
+            Tape t = Tape.noGrad(be);
+            for (int from = 0; from < d.size(); from += batchSize) {
+                try (Scope s = Scope.open()) {
+                    Trainer.Batch b = batches.of(d, null, from, Math.min(d.size(), from + batchSize), false, 0);
+                    Tensor logits = logits(net, be, b.images());
+                    Var ce = Ops.crossEntropy(t, Var.constant(logits), b.targets().labels());
+                    be.axpy(logits.dim(0), ce.data(), lossSum);
+                    be.countCorrect(logits, b.targets().labels(), correct, true);
+                }
+            }
+            return new double[] {be.read(lossSum)[0] / d.size(), 1 - be.read(correct)[0] / d.size()};
+        } finally {
+            lossSum.close();
+            correct.close();
+        }
     }
 }

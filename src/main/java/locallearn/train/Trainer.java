@@ -255,24 +255,7 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** {loss, error} of the network in eval mode (running statistics, no dropout, no augmentation). */
-    public double[] evaluate(Dataset d) {
-        Tensor lossSum = be.zeros(1), correct = be.zeros(1);
-        int bs = Math.max(config.batchSize(), 256);
-        Tape t = Tape.noGrad(be);
-        for (int from = 0; from < d.size(); from += bs) {
-            try (Scope s = Scope.open()) {
-                Batch b = batches.of(d, null, from, Math.min(d.size(), from + bs), false, 0);
-                Var logits = Stages.logits(net, be, Var.constant(b.images()));
-                Var ce = Ops.crossEntropy(t, logits, b.targets().labels());
-                be.axpy(logits.data().dim(0), ce.data(), lossSum);
-                be.countCorrect(logits.data(), b.targets().labels(), correct, true);
-            }
-        }
-        double loss = be.read(lossSum)[0] / d.size(), err = 1 - be.read(correct)[0] / d.size();
-        lossSum.close();
-        correct.close();
-        return new double[] {loss, err};
-    }
+    public double[] evaluate(Dataset d) { return Stages.evaluate(net, be, batches, d, Math.max(config.batchSize(), 256)); }
 
     @Override public void close() {
         net.close();
