@@ -2,7 +2,7 @@
 # Makes a portable bundle of locallearn in target/dist/locallearn/ that runs on a Linux x86-64
 # machine without a JDK (a GPU machine, say):
 #   runtime/   a Java runtime cut down by jlink to the modules the jars use (found with jdeps)
-#   lib/       locallearn.jar and its runtime dependencies (JCuda with its native driver binding, picocli)
+#   lib/       locallearn.jar and its runtime dependencies (JCuda with its native driver binding, picocli, protobuf)
 #   bin/locallearn   runs the bundled java on them
 #   check/     the project's GPU checks (../shared/device/gpu-check.sh, ../shared/bench/torch_ref.py) when present
 # Usage: dist/make-dist.sh ROOT   (./locallearn dist builds the jar first, then calls this)
@@ -33,7 +33,9 @@ fi
 deps=$("$java_home/bin/jdeps" --ignore-missing-deps --print-module-deps --multi-release 25 \
         --class-path "$out/lib/*" "$out"/lib/*.jar 2>/dev/null | tail -1 || true)
 [[ "$deps" =~ ^[a-z.]+(,[a-z.]+)*$ ]] || { echo "dist: jdeps gave no module list ('$deps'); using java.base,java.logging" >&2; deps=java.base,java.logging; }
-modules=$(echo "$deps,jdk.incubator.vector,jdk.unsupported" | tr ',' '\n' | sort -u | paste -sd, -)
+# java.desktop, which only predict's PNG and JPEG reading uses (javax.imageio), is left out: it
+# would add 19 MiB, a third of the limit; the bundle's predict says so in one line
+modules=$(echo "$deps,jdk.incubator.vector,jdk.unsupported" | tr ',' '\n' | grep -vx java.desktop | sort -u | paste -sd, -)
 "$java_home/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files --compress=zip-6 \
     --output "$out/runtime"
 
