@@ -3,7 +3,7 @@
 # machine without a JDK (a GPU machine, say):
 #   runtime/   a Java runtime cut down by jlink to the modules the jars use (found with jdeps)
 #   lib/       locallearn.jar and its runtime dependencies (JCuda with its native driver binding, picocli,
-#              Jackson core, Commons Compress with commons-io, -lang3 and -codec)
+#              Jackson core, Commons Compress with commons-io, -lang3 and -codec, protobuf)
 #   bin/locallearn   runs the bundled java on them
 #   check/     the project's GPU checks (../shared/device/gpu-check.sh, ../shared/bench/torch_ref.py) when present
 # Usage: dist/make-dist.sh ROOT   (./locallearn dist builds the jar first, then calls this)
@@ -34,20 +34,11 @@ fi
 deps=$("$java_home/bin/jdeps" --ignore-missing-deps --print-module-deps --multi-release 25 \
         --class-path "$out/lib/*" "$out"/lib/*.jar 2>/dev/null | tail -1 || true)
 [[ "$deps" =~ ^[a-z.]+(,[a-z.]+)*$ ]] || { echo "dist: jdeps gave no module list ('$deps'); using java.base,java.logging" >&2; deps=java.base,java.logging; }
-# java.desktop (about 12 MiB) is asked for only by the java.beans listeners of Commons Compress'
-# Pack200 and commons-lang3's circuit breakers, classes the tar reader never loads (the jars run on
-# the class path, so their module descriptors' "requires" do not count); it stays in when any
-# other class needs it.
-desktop_users=$("$java_home/bin/jdeps" --ignore-missing-deps --multi-release 25 -verbose:class \
-        --class-path "$out/lib/*" "$out"/lib/*.jar 2>/dev/null | awk 'NF == 4 && $2 == "->" && $4 == "java.desktop" {print $1}' \
-    | grep -v -E '^org\.apache\.commons\.(compress\.harmony\.pack200\.|compress\.java\.util\.jar\.Pack200|lang3\.concurrent\.AbstractCircuitBreaker)' \
-    | sort -u || true)
-if [ -z "$desktop_users" ]; then
-  deps=$(echo "$deps" | tr ',' '\n' | grep -vx java.desktop | paste -sd, -)
-else
-  echo "dist: keeping java.desktop, needed by: $(echo "$desktop_users" | head -3 | paste -sd' ' -)" >&2
-fi
-modules=$(echo "$deps,jdk.incubator.vector,jdk.unsupported" | tr ',' '\n' | sort -u | paste -sd, -)
+# java.desktop is left out: only predict's PNG and JPEG reading (javax.imageio) uses it, besides the
+# java.beans listeners of Commons Compress' Pack200 and commons-lang3's circuit breakers, which the
+# tar reader never loads (the jars run on the class path, so their descriptors' "requires" do not
+# count); it would add 19 MiB, a third of the limit, and the bundle's predict says so in one line
+modules=$(echo "$deps,jdk.incubator.vector,jdk.unsupported" | tr ',' '\n' | grep -vx java.desktop | sort -u | paste -sd, -)
 "$java_home/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files --compress=zip-6 \
     --output "$out/runtime"
 
