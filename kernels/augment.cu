@@ -8,13 +8,15 @@
 // the uniforms of its image (a few Philox blocks, cheaper than a round trip through memory).
 #include "common.cuh"
 
-// x (B, C, inner) = x * scale[c] + shift[c], in place; multiply then add, rounded separately as in Java.
+// x (B, C, inner) = x * scale[c] + shift[c] (x * scale[c] when shift is null), in place; multiply then add,
+// rounded separately as in Java.
 extern "C" __global__ void channel_affine(float* x, const float* __restrict__ scale, const float* __restrict__ shift,
                                           int B, int C, int inner) {
     int n = B * C * inner;
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += blockDim.x * gridDim.x) {
         int c = (i / inner) % C;
-        x[i] = __fadd_rn(__fmul_rn(x[i], scale[c]), shift[c]);
+        float v = __fmul_rn(x[i], scale[c]);
+        x[i] = shift ? __fadd_rn(v, shift[c]) : v;
     }
 }
 

@@ -7,6 +7,8 @@
 //     squared deviations) for accuracy, reduced with block_sum in a fixed order: deterministic and
 //     atomics-free, and the block then normalises its own channel with the statistics in registers.
 //   batch_norm_forward_eval: a grid-stride loop over elements, statistics from the running buffers.
+//   channel_sum: batch_norm_backward's sums alone, with its mapping (a 1024-thread block per
+//     channel) and so its summation order.
 #include "common.cuh"
 
 // Element j of channel c, j = b * inner + i.
@@ -89,4 +91,22 @@ extern "C" __global__ void __launch_bounds__(REDUCE_THREADS) batch_norm_backward
         float xhat = (x[k] - mean) * invstd;
         dx[k] = f * (m * dy[k] - meanD - xhat * meanDx);
     }
+}
+
+// out[c] (+)= sum over the channel's m = B * inner elements of x (times w when w is not null):
+// batch_norm_backward's sums with the same thread mapping, strides and block_sum, so sum(dy) and
+// sum(dy * xhat) come out as its dbeta and dgamma with mean 0 and invstd 1, bit for bit (there its
+// product dy * xhat is rounded before the add, as __fmul_rn does here).
+extern "C" __global__ void __launch_bounds__(REDUCE_THREADS) channel_sum(const float* __restrict__ x, const float* __restrict__ w,
+        float* out, int B, int C, int inner, int accumulate) {
+    __shared__ float scratch[32];
+    int c = blockIdx.x;
+    int m = B * inner;
+    float s = 0.0f;
+    for (int j = threadIdx.x; j < m; j += blockDim.x) {
+        long long k = bn_index(j, c, C, inner);
+        s += w ? __fmul_rn(x[k], w[k]) : x[k];
+    }
+    s = block_sum(s, scratch);
+    if (threadIdx.x == 0) out[c] = accumulate ? out[c] + s : s;
 }

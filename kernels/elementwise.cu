@@ -2,7 +2,7 @@
 // Fill and copy need no kernel: the Java side uses cuMemsetD32Async and a device-to-device copy.
 //
 // Thread mapping:
-//   axpy, scale, leaky_relu_*, bias_add: a grid-stride loop over the elements, one element per step.
+//   axpy, scale, multiply, leaky_relu_*, bias_add: a grid-stride loop over the elements, one element per step.
 //   sum, count_correct: ONE block of 1024 threads strides over the whole input and reduces with
 //     block_sum, so the result is deterministic and no second pass or atomics are needed (these
 //     run on losses and per-batch counters, small inputs).
@@ -20,6 +20,15 @@ extern "C" __global__ void axpy(int n, float a, const float* __restrict__ x, flo
 // x *= a
 extern "C" __global__ void scale(int n, float* x, float a) {
     GRID_STRIDE(i, n) x[i] *= a;
+}
+
+// out (+)= a * b; out may be a or b. The multiply and the add are rounded separately, as in Java
+// (__fmul_rn keeps nvcc from fusing them), so the result is the CPU twin's bit for bit.
+extern "C" __global__ void multiply(int n, const float* a, const float* b, float* out, int accumulate) {
+    GRID_STRIDE(i, n) {
+        float p = __fmul_rn(a[i], b[i]);
+        out[i] = accumulate ? __fadd_rn(out[i], p) : p;
+    }
 }
 
 // out[0] (+)= sum of x; launched as one block.

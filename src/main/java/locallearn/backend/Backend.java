@@ -12,6 +12,9 @@ import locallearn.tensor.Tensor;
  * on the device (a loss, its incoming gradient) are 1-element tensors, so a training step never
  * waits for the host; {@link #read} is the one place a number comes back.
  *
+ * <p>Backends extend {@link CheckedBackend}, which checks every op's arguments once, with the
+ * same messages on every device, before the device's implementation runs.
+ *
  * <p>Every op has a plain-loop twin in {@code backend/cpu} and, for CUDA, a kernel of the same
  * name in {@code kernels/<family>.cu}. Shapes in the comments use B batch, C channels, H/W spatial,
  * D features, K classes, and "inner" for H*W (1 for fully connected tensors).
@@ -70,6 +73,9 @@ public interface Backend extends AutoCloseable {
 
     /** x *= a */
     void scale(Tensor x, float a);
+
+    /** out[i] (+)= a[i] * b[i] (same element counts); out may be a or b. */
+    void multiply(Tensor a, Tensor b, Tensor out, boolean accumulate);
 
     /** out[0] = sum of x (accumulate adds to out[0]). */
     void sum(Tensor x, Tensor out, boolean accumulate);
@@ -134,6 +140,14 @@ public interface Backend extends AutoCloseable {
     /** dx from dy; dgamma and dbeta (+)= their gradients. dx may be x (in place: each x is read before its dx is written). */
     void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                            Tensor dx, Tensor dgamma, Tensor dbeta, boolean accumulate);
+
+    /**
+     * out[c] (+)= sum over b and inner of x[b, c, i] * weight[b, c, i] for x (B, C, inner), weight
+     * of x's element count or null (then 1): the per-channel sums of batch norm's backward, summed
+     * in its order (so sum(dy) and sum(dy * xhat) equal its dbeta and dgamma bit for bit). With
+     * accumulate the sum is rounded to float and then added, as batch norm accumulates.
+     */
+    void channelSum(Tensor x, Tensor weight, Tensor out, boolean accumulate);
 
     // ---- dropout (family "dropout") -----------------------------------------------------------
 
@@ -220,9 +234,9 @@ public interface Backend extends AutoCloseable {
     // ---- augmentation (family "augment") ------------------------------------------------------
 
     /**
-     * In place, per channel: x (B, C, inner) = x * scale[c] + shift[c]. Normalising a batch on the
-     * device is scale = 1/std, shift = -mean/std (after the crop, whose padding is black in pixel
-     * space, as the reference's torchvision pipeline).
+     * In place, per channel: x (B, C, inner) = x * scale[c] + shift[c], or x * scale[c] when shift
+     * is null. Normalising a batch on the device is scale = 1/std, shift = -mean/std (after the
+     * crop, whose padding is black in pixel space, as the reference's torchvision pipeline).
      */
     void channelAffine(Tensor x, Tensor scale, Tensor shift);
 

@@ -245,6 +245,19 @@ public final class SelfTest {
                 be.scale(tx, -0.3f);
                 return outs(be, "x", tx);
             });
+            // one float multiply (and add), rounded separately on both sides (__fmul_rn): bit for bit
+            for (boolean acc : new boolean[] {false, true}) {
+                add("multiply", dims(n) + (acc ? " accumulate" : ""), 0, 0, be -> {
+                    Tensor out = in(be, y, n);
+                    be.multiply(in(be, x, n), in(be, y, n), out, acc);
+                    return outs(be, "out", out);
+                });
+            }
+            add("multiply", dims(n) + " in place (out is a)", 0, 0, be -> {
+                Tensor a = in(be, x, n);
+                be.multiply(a, in(be, y, n), a, false);
+                return outs(be, "out", a);
+            });
             // n terms summed in float on the GPU, in double on the CPU
             add("sum", dims(n) + " accumulate", n * EPS_K, 1e-6, be -> {
                 Tensor out = in(be, new float[] {0.25f}, 1);
@@ -399,7 +412,26 @@ public final class SelfTest {
                     return outs(be, "dx", dx, "dgamma", tdg, "dbeta", tdb);
                 });
             }
+            channelSumCases(d, dy, x, db);
         }
+        // maps of 2..15 elements: the CPU's plain order
+        int[] d = {3, 5, 7};
+        channelSumCases(d, u(numel(d)), u(numel(d), -2f, 3f), u(d[1]));
+    }
+
+    /** channelSum of x alone and weighted by w (values up to 3), into out0 or added to it. */
+    private void channelSumCases(int[] d, float[] x, float[] w, float[] out0) {
+        int c = d[1], m = numel(d) / c;
+        for (boolean weighted : new boolean[] {false, true})
+            for (boolean acc : new boolean[] {false, true}) {
+                // m terms (of size up to 3 when weighted) summed in float on the GPU, in double on the CPU
+                double atol = (weighted ? 3 : 1) * (m + 1) * EPS_K;
+                add("channelSum", dims(d) + (weighted ? " weighted" : "") + (acc ? " accumulate" : ""), atol, 1e-6, be -> {
+                    Tensor out = in(be, out0, c);
+                    be.channelSum(in(be, x, d), weighted ? in(be, w, d) : null, out, acc);
+                    return outs(be, "out", out);
+                });
+            }
     }
 
     private void dropout() {
@@ -578,6 +610,11 @@ public final class SelfTest {
             add("channelAffine", dims(d), 0, 0, be -> {
                 Tensor t = in(be, x, d);
                 be.channelAffine(t, in(be, scale, d[1]), in(be, shift, d[1]));
+                return outs(be, "x", t);
+            });
+            add("channelAffine", dims(d) + " no shift", 0, 0, be -> {
+                Tensor t = in(be, x, d);
+                be.channelAffine(t, in(be, scale, d[1]), null);
                 return outs(be, "x", t);
             });
             for (int pad : new int[] {0, 2, 4}) {

@@ -238,11 +238,9 @@ final class SlicedStep implements AutoCloseable {
         int taps = wEnc.numel() / c, outPixels = full.outH() * full.outW();
         try (Tensor sumDa = be.allocate(c); Tensor sumDaXhat = be.allocate(c); Tensor sumXhat = be.allocate(c);
              Tensor gXhat = be.allocate(wEnc.shape()); Tensor gOnes = be.allocate(1, x.dim(1), wEnc.dim(2), wEnc.dim(3));
-             Tensor ones = be.allocate(slice * outPixels); Tensor unit = be.allocate(c); Tensor zero = be.zeros(c);
-             Tensor shift = be.allocate(c)) {
+             Tensor ones = be.allocate(slice * outPixels); Tensor shift = be.allocate(c)) {
             be.fill(ones, 1f);
-            be.fill(unit, 1f);
-            product(shift, mean, invStd, zero);
+            be.multiply(mean, invStd, shift, false);
             be.scale(shift, -1f); // xhat = z invStd - mean invStd
             for (int from = 0; from < nb; from += slice) {
                 int n = Math.min(slice, nb - from);
@@ -255,22 +253,21 @@ final class SlicedStep implements AutoCloseable {
                 be.conv2dBackwardFilter(xv, xhat, gXhat, sumXhat, g, acc);
                 ConvGeom one = new ConvGeom(n, g.inC(), g.inH(), g.inW(), 1, g.kh(), g.kw(), g.stride(), g.pad());
                 be.conv2dBackwardFilter(xv, ones.prefix(n, 1, g.outH(), g.outW()), gOnes, null, one, acc);
-                // sum(da) and sum(da xhat): batch norm's backward with mean 0 and invStd 1 on xhat (its dx over xhat is discarded)
-                be.batchNormBackward(xhat, da, unit, zero, unit, xhat, sumDaXhat, sumDa, acc);
+                // sum(da) and sum(da xhat) per channel
+                be.channelSum(da, null, sumDa, acc);
+                be.channelSum(da, xhat, sumDaXhat, acc);
             }
             try (Tensor a = be.allocate(c); Tensor u = be.allocate(c); Tensor v = be.allocate(c)) {
-                product(a, blk.bn.weight().data(), invStd, zero);
-                be.copy(sumDa, u);
-                product(u, u, a, zero);
+                be.multiply(blk.bn.weight().data(), invStd, a, false);
+                be.multiply(sumDa, a, u, false);
                 be.scale(u, -1f / count(c));                                   // -k sum(da)
-                be.copy(sumDaXhat, v);
-                product(v, v, a, zero);
+                be.multiply(sumDaXhat, a, v, false);
                 be.scale(v, -1f / count(c));                                   // -k sum(da xhat)
-                be.channelAffine(gEnc.view(1, c, taps), a, zero);              // a (x*da)
-                be.channelAffine(gXhat.view(1, c, taps), v, zero);
+                be.channelAffine(gEnc.view(1, c, taps), a, null);              // a (x*da)
+                be.channelAffine(gXhat.view(1, c, taps), v, null);
                 be.axpy(1f, gXhat, gEnc);                                      // + v (x*xhat)
                 be.gemm(false, false, c, taps, 1, 1f, u, gOnes, 1f, gEnc);    // + u (x*1), the same for every output channel
-                if (gEncBias != null) product(gEncBias, v, sumXhat, zero);
+                if (gEncBias != null) be.multiply(v, sumXhat, gEncBias, false);
             }
             blk.bn.weight().addGrad(be, copyOf(sumDaXhat));
             blk.bn.bias().addGrad(be, copyOf(sumDa));
@@ -279,10 +276,4 @@ final class SlicedStep implements AutoCloseable {
 
     /** N: the elements per channel batch norm normalised over. */
     private float count(int c) { return (float) ((double) nb * hRow / c); }
-
-    /** out = u * v element by element over C-vectors (out may be u), as channelAffine on a (1, C) view. */
-    private void product(Tensor out, Tensor u, Tensor v, Tensor zero) {
-        if (out != u) be.copy(u, out);
-        be.channelAffine(out.view(1, out.numel()), v, zero);
-    }
 }

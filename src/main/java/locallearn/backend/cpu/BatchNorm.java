@@ -208,6 +208,59 @@ final class BatchNorm {
         });
     }
 
+    /**
+     * out[c] (+)= sum over the channel's B * inner values of x, times w when w is not null: batch
+     * norm backward's sums (dbeta = sum dy, dgamma = sum dy xhat) in its three orders, so a sum
+     * taken here is the same bits as backward's: sixteen partials per plane added over the planes
+     * in order for conv maps, rows added to per-channel sums for fc tensors, the plain (b, i) order
+     * otherwise. Rounded to float, then added to out when accumulating, as backward does.
+     */
+    static void channelSum(float[] x, float[] w, float[] out, boolean accumulate, int nb, int nc, int inner) {
+        if (Lanes.FAST && inner >= Lanes.WIDTH) channelSumPlanes(x, w, out, accumulate, nb, nc, inner);
+        else if (Lanes.FAST && inner == 1) channelSumRows(x, w, out, accumulate, nb, nc);
+        else channelSumPlain(x, w, out, accumulate, nb, nc, inner);
+    }
+
+    /** The straightforward version, kept as the oracle: backwardPlain's sums. */
+    static void channelSumPlain(float[] x, float[] w, float[] out, boolean accumulate, int nb, int nc, int inner) {
+        Parallel.range(nc, grain(nb, inner), 1, (c0, c1) -> {
+            for (int c = c0; c < c1; c++) {
+                double s = 0;
+                for (int b = 0; b < nb; b++)
+                    for (int i = 0, o = (b * nc + c) * inner; i < inner; i++) s += w == null ? x[o + i] : x[o + i] * (double) w[o + i];
+                store(out, c, s, accumulate);
+            }
+        });
+    }
+
+    private static void channelSumPlanes(float[] x, float[] w, float[] out, boolean accumulate, int nb, int nc, int inner) {
+        Parallel.range(nc, grain(nb, inner), 1, (c0, c1) -> {
+            double[] s = new double[c1 - c0];
+            for (int b = 0; b < nb; b++)
+                for (int j = 0; j < s.length; j++) {
+                    int o = (b * nc + c0 + j) * inner;
+                    s[j] += w == null ? Lanes.sum(x, o, inner) : Lanes.dot(x, w, o, inner);
+                }
+            for (int j = 0; j < s.length; j++) store(out, c0 + j, s[j], accumulate);
+        });
+    }
+
+    private static void channelSumRows(float[] x, float[] w, float[] out, boolean accumulate, int nb, int nc) {
+        Parallel.range(nc, grain(nb, 1), 1, (c0, c1) -> {
+            double[] s = new double[c1 - c0];
+            for (int b = 0; b < nb; b++) {
+                if (w == null) Lanes.addRow(x, b * nc + c0, s, s.length);
+                else Lanes.addProductRow(x, w, b * nc + c0, s, s.length);
+            }
+            for (int j = 0; j < s.length; j++) store(out, c0 + j, s[j], accumulate);
+        });
+    }
+
+    private static void store(float[] out, int c, double s, boolean accumulate) {
+        float f = (float) s;
+        out[c] = accumulate ? out[c] + f : f;
+    }
+
     /** Conv maps: each plane's two sums in sixteen partials, added over the planes in order; images the outer loop, as forward. */
     private static void backwardPlanes(float[] x, float[] dy, float[] gamma, float[] saveMean, float[] saveInvStd, float[] dx,
                                        float[] dgamma, float[] dbeta, boolean accumulate, int nb, int nc, int inner) {

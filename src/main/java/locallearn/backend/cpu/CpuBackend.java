@@ -1,28 +1,17 @@
 package locallearn.backend.cpu;
 
-import static locallearn.backend.Checks.bci;
-import static locallearn.backend.Checks.conv;
-import static locallearn.backend.Checks.dropout;
-import static locallearn.backend.Checks.expect;
-import static locallearn.backend.Checks.images;
-import static locallearn.backend.Checks.logitsBK;
-import static locallearn.backend.Checks.pool;
-import static locallearn.backend.Checks.rows;
-import static locallearn.backend.Checks.same;
-
 import locallearn.backend.Backend;
+import locallearn.backend.CheckedBackend;
 import locallearn.backend.ConvGeom;
-import locallearn.backend.Philox;
 import locallearn.backend.PoolGeom;
 import locallearn.tensor.MemoryStats;
 import locallearn.tensor.Shape;
-import locallearn.tensor.Storage;
 import locallearn.tensor.Tensor;
 
 /**
- * The host backend: every op of {@link Backend} on float arrays. Each op checks its arguments
- * (device, element counts against the geometry) once at the boundary, then runs plain loops;
- * the inner loops trust what was checked.
+ * The host backend: every op of {@link Backend} on float arrays. {@link CheckedBackend} has
+ * checked each op's arguments (device, element counts against the geometry) before it gets here,
+ * so the loops trust them; the one check left here is on data, labels that are not class indices.
  *
  * <p>Sums that decide a result (losses, batch statistics, norms) are taken in double so the CPU
  * is the accurate side of every CPU/GPU comparison. Work is spread over one fixed pool
@@ -48,7 +37,7 @@ import locallearn.tensor.Tensor;
  * a stride-1 one; Winograd transform buffers of at most about 8 MB per worker plus the
  * transformed filter (see its class comment).
  */
-public final class CpuBackend implements Backend {
+public final class CpuBackend extends CheckedBackend {
     private final CpuAllocator allocator = new CpuAllocator();
     /**
      * Ops split into ranges of at least this many elements (1 MB): below it a thread hand-off
@@ -62,7 +51,10 @@ public final class CpuBackend implements Backend {
     /** Convolutions as the property {@code locallearn.cpuConv} says (auto when unset). */
     public CpuBackend() { this(ConvAlgorithm.fromProperty()); }
 
-    public CpuBackend(ConvAlgorithm convAlgorithm) { this.convAlgorithm = java.util.Objects.requireNonNull(convAlgorithm, "convAlgorithm"); }
+    public CpuBackend(ConvAlgorithm convAlgorithm) {
+        super("CPU", CpuStorage.class);
+        this.convAlgorithm = java.util.Objects.requireNonNull(convAlgorithm, "convAlgorithm");
+    }
 
     public ConvAlgorithm convAlgorithm() { return convAlgorithm; }
 
@@ -81,17 +73,12 @@ public final class CpuBackend implements Backend {
                 };
     }
 
-    // ---- argument checks ----------------------------------------------------------------------
 
-    /** The float array behind {@code t}, after checking it is a live tensor of this device. */
-    static float[] data(String op, String name, Tensor t) {
-        if (t == null) throw new IllegalArgumentException(op + ": " + name + " is null");
-        if (t.isReleased()) throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " used after release");
-        Storage s = t.storage();
-        if (!(s instanceof CpuStorage c))
-            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " is not a CPU tensor (" + s.getClass().getSimpleName() + ")");
-        return c.data;
-    }
+    /** The float array behind a tensor the boundary checked to be a live CPU tensor. */
+    private static float[] data(Tensor t) { return ((CpuStorage) t.storage()).data; }
+
+    /** The array behind an optional argument, or null. */
+    private static float[] dataOrNull(Tensor t) { return t == null ? null : data(t); }
 
     // ---- memory ----------------------------------------------------------------------------
 
@@ -103,59 +90,48 @@ public final class CpuBackend implements Backend {
 
     @Override public void resetPeakMemory() { allocator.resetPeak(); }
 
-    @Override public void write(Tensor dst, float[] src) {
-        float[] d = data("write", "dst", dst);
-        if (src.length != dst.numel())
-            throw new IllegalArgumentException("write: dst " + dst.shape() + " has " + dst.numel() + " elements, source has " + src.length);
-        System.arraycopy(src, 0, d, 0, src.length);
-    }
+    @Override protected void doWrite(Tensor dst, float[] src) { System.arraycopy(src, 0, data(dst), 0, src.length); }
 
-    @Override public float[] read(Tensor src) {
-        float[] s = data("read", "src", src);
+    @Override protected float[] doRead(Tensor src) {
         float[] out = new float[src.numel()];
-        System.arraycopy(s, 0, out, 0, out.length);
+        System.arraycopy(data(src), 0, out, 0, out.length);
         return out;
     }
 
     // ---- elementwise and reductions ----------------------------------------------------------
 
-    @Override public void fill(Tensor x, float value) {
-        float[] xs = data("fill", "x", x);
+    @Override protected void doFill(Tensor x, float value) {
+        float[] xs = data(x);
         Parallel.range(x.numel(), GRAIN, 1, (from, to) -> java.util.Arrays.fill(xs, from, to, value));
     }
 
-    @Override public void copy(Tensor src, Tensor dst) {
-        float[] s = data("copy", "src", src), d = data("copy", "dst", dst);
-        same("copy", "src", src, "dst", dst);
-        Elementwise.copy(s, 0, d, 0, src.numel());
+    @Override protected void doCopy(Tensor src, Tensor dst) { Elementwise.copy(data(src), 0, data(dst), 0, src.numel()); }
+
+    @Override protected void doCopyRange(Tensor src, int srcOffset, Tensor dst, int dstOffset, int count) {
+        Elementwise.copy(data(src), srcOffset, data(dst), dstOffset, count);
     }
 
-    @Override public void copyRange(Tensor src, int srcOffset, Tensor dst, int dstOffset, int count) {
-        float[] s = data("copyRange", "src", src), d = data("copyRange", "dst", dst);
-        if (srcOffset < 0 || dstOffset < 0 || count < 0 || (long) srcOffset + count > src.numel() || (long) dstOffset + count > dst.numel())
-            throw new IllegalArgumentException("copyRange: " + count + " elements from " + srcOffset + " of src " + src.shape()
-                    + " to " + dstOffset + " of dst " + dst.shape() + " do not fit");
-        Elementwise.copy(s, srcOffset, d, dstOffset, count);
-    }
-
-    @Override public void axpy(float a, Tensor x, Tensor y) {
-        float[] xs = data("axpy", "x", x), ys = data("axpy", "y", y);
-        same("axpy", "x", x, "y", y);
+    @Override protected void doAxpy(float a, Tensor x, Tensor y) {
+        float[] xs = data(x), ys = data(y);
         Parallel.range(x.numel(), GRAIN, 1, (from, to) -> {
             for (int i = from; i < to; i++) ys[i] += a * xs[i];
         });
     }
 
-    @Override public void scale(Tensor x, float a) {
-        float[] xs = data("scale", "x", x);
+    @Override protected void doScale(Tensor x, float a) {
+        float[] xs = data(x);
         Parallel.range(x.numel(), GRAIN, 1, (from, to) -> {
             for (int i = from; i < to; i++) xs[i] *= a;
         });
     }
 
-    @Override public void sum(Tensor x, Tensor out, boolean accumulate) {
-        float[] xs = data("sum", "x", x), o = data("sum", "out", out);
-        expect("sum", "out", out, 1, "a scalar");
+    @Override protected void doMultiply(Tensor a, Tensor b, Tensor out, boolean accumulate) {
+        float[] as = data(a), bs = data(b), os = data(out);
+        Parallel.range(a.numel(), GRAIN, 1, (from, to) -> Elementwise.multiply(as, bs, os, accumulate, from, to));
+    }
+
+    @Override protected void doSum(Tensor x, Tensor out, boolean accumulate) {
+        float[] xs = data(x), o = data(out);
         // below 16 elements (every loss) Lanes.sum is the plain sequential sum, bit for bit
         double s = 0;
         if (Lanes.FAST) s = Lanes.sum(xs, 0, x.numel());
@@ -163,16 +139,12 @@ public final class CpuBackend implements Backend {
         o[0] = accumulate ? (float) (o[0] + s) : (float) s;
     }
 
-    @Override public void countCorrect(Tensor logits, Tensor labels, Tensor out, boolean accumulate) {
-        String op = "countCorrect";
-        float[] x = data(op, "logits", logits), l = data(op, "labels", labels), o = data(op, "out", out);
-        if (logits.rank() != 2) throw new IllegalArgumentException(op + ": logits " + logits.shape() + " must be (B, K)");
+    @Override protected void doCountCorrect(Tensor logits, Tensor labels, Tensor out, boolean accumulate) {
+        float[] x = data(logits), l = data(labels), o = data(out);
         int b = logits.dim(0), k = logits.dim(1);
-        expect(op, "labels", labels, b, "one per row of logits " + logits.shape());
-        expect(op, "out", out, 1, "a scalar");
         int correct = 0;
         for (int i = 0; i < b; i++) {
-            int label = label(op, l[i], i, k);
+            int label = label("countCorrect", l[i], i, k);
             int best = 0;
             for (int j = 1; j < k; j++) if (x[i * k + j] > x[i * k + best]) best = j;
             if (best == label) correct++;
@@ -180,33 +152,28 @@ public final class CpuBackend implements Backend {
         o[0] = accumulate ? o[0] + correct : correct;
     }
 
-    /** A float class index checked to be a whole number in [0, k). */
+    /** A float class index checked to be a whole number in [0, k): a check on data, which only the CPU can make without waiting. */
     static int label(String op, float v, int row, int k) {
         int c = (int) v;
         if (c != v || c < 0 || c >= k) throw new IllegalArgumentException(op + ": label " + v + " at row " + row + " is not a class index in [0, " + k + ")");
         return c;
     }
 
-    @Override public void leakyReluForward(Tensor x, Tensor y, float slope) {
-        float[] xs = data("leakyReluForward", "x", x), ys = data("leakyReluForward", "y", y);
-        same("leakyReluForward", "x", x, "y", y);
+    @Override protected void doLeakyReluForward(Tensor x, Tensor y, float slope) {
+        float[] xs = data(x), ys = data(y);
         Parallel.range(x.numel(), GRAIN, 1, (from, to) -> Elementwise.leakyReluForward(xs, ys, slope, from, to));
     }
 
-    @Override public void leakyReluBackward(Tensor y, Tensor dy, Tensor dx, float slope) {
-        String op = "leakyReluBackward";
-        float[] ys = data(op, "y", y), dys = data(op, "dy", dy), dxs = data(op, "dx", dx);
-        same(op, "y", y, "dy", dy);
-        same(op, "y", y, "dx", dx);
+    @Override protected void doLeakyReluBackward(Tensor y, Tensor dy, Tensor dx, float slope) {
+        float[] ys = data(y), dys = data(dy), dxs = data(dx);
         Parallel.range(y.numel(), GRAIN, 1, (from, to) -> Elementwise.leakyReluBackward(ys, dys, dxs, slope, from, to));
     }
 
     // ---- bias ---------------------------------------------------------------------------------
 
-    @Override public void biasAdd(Tensor y, Tensor bias) {
-        float[] ys = data("biasAdd", "y", y), bs = data("biasAdd", "bias", bias);
-        int[] d = bci("biasAdd", "y", y);
-        expect("biasAdd", "bias", bias, d[1], "one per channel of y " + y.shape());
+    @Override protected void doBiasAdd(Tensor y, Tensor bias) {
+        float[] ys = data(y), bs = data(bias);
+        int[] d = bciOf(y);
         if (d[2] == 1) {
             // fc (B, K): rows plus the bias vector (a plane of one element would pay a division per element)
             Parallel.range(d[0], Math.max(1, GRAIN / d[1]), 1, (from, to) -> {
@@ -223,73 +190,38 @@ public final class CpuBackend implements Backend {
         });
     }
 
-    @Override public void biasBackward(Tensor dy, Tensor dbias, boolean accumulate) {
-        float[] dys = data("biasBackward", "dy", dy), db = data("biasBackward", "dbias", dbias);
-        int[] d = bci("biasBackward", "dy", dy);
-        expect("biasBackward", "dbias", dbias, d[1], "one per channel of dy " + dy.shape());
-        Elementwise.biasBackward(dys, db, accumulate, d[0], d[1], d[2]);
+    @Override protected void doBiasBackward(Tensor dy, Tensor dbias, boolean accumulate) {
+        int[] d = bciOf(dy);
+        Elementwise.biasBackward(data(dy), data(dbias), accumulate, d[0], d[1], d[2]);
     }
 
     // ---- GEMM ---------------------------------------------------------------------------------
 
-    @Override public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a, Tensor b, float beta, Tensor c,
-                               int batch, long strideA, long strideB, long strideC) {
-        String op = "gemm";
-        float[] as = data(op, "a", a), bs = data(op, "b", b), cs = data(op, "c", c);
-        if (m < 0 || n < 0 || k < 0 || batch < 1 || strideA < 0 || strideB < 0 || strideC < 0)
-            throw new IllegalArgumentException(op + ": bad sizes m=" + m + " n=" + n + " k=" + k + " batch=" + batch
-                    + " strides=" + strideA + "," + strideB + "," + strideC);
-        String dims = "m=" + m + " n=" + n + " k=" + k + " batch=" + batch;
-        if ((batch - 1) * strideA + (long) m * k > a.numel())
-            throw new IllegalArgumentException(op + ": a " + a.shape() + " too small for " + dims + " strideA=" + strideA);
-        if ((batch - 1) * strideB + (long) k * n > b.numel())
-            throw new IllegalArgumentException(op + ": b " + b.shape() + " too small for " + dims + " strideB=" + strideB);
-        if ((batch - 1) * strideC + (long) m * n > c.numel())
-            throw new IllegalArgumentException(op + ": c " + c.shape() + " too small for " + dims + " strideC=" + strideC);
+    @Override protected void doGemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a, Tensor b, float beta, Tensor c,
+                                    int batch, long strideA, long strideB, long strideC) {
+        float[] as = data(a), bs = data(b), cs = data(c);
         for (int i = 0; i < batch; i++)
             Gemm.gemm(transA, transB, m, n, k, alpha, as, (int) (i * strideA), bs, (int) (i * strideB), beta, cs, (int) (i * strideC));
     }
 
     // ---- convolution --------------------------------------------------------------------------
 
-    @Override public void conv2dForward(Tensor x, Tensor w, Tensor bias, Tensor y, ConvGeom g) {
-        String op = "conv2dForward";
-        float[] xs = data(op, "x", x), ws = data(op, "w", w), ys = data(op, "y", y);
-        conv(op, "x", x, g.batch(), g.inC(), g.inH(), g.inW(), g);
-        conv(op, "w", w, g.outC(), g.inC(), g.kh(), g.kw(), g);
-        conv(op, "y", y, g.batch(), g.outC(), g.outH(), g.outW(), g);
-        float[] bs = null;
-        if (bias != null) {
-            bs = data(op, "bias", bias);
-            expect(op, "bias", bias, g.outC(), "one per output channel of " + g);
-        }
+    @Override protected void doConv2dForward(Tensor x, Tensor w, Tensor bias, Tensor y, ConvGeom g) {
+        float[] xs = data(x), ws = data(w), ys = data(y), bs = dataOrNull(bias);
         Winograd.Tile f = winogradTile(g, convAlgorithm);
         if (f != null) Winograd.forward(xs, ws, bs, ys, g, f);
         else Conv.forward(xs, ws, bs, ys, g);
     }
 
-    @Override public void conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvGeom g) {
-        String op = "conv2dBackwardData";
-        float[] dys = data(op, "dy", dy), ws = data(op, "w", w), dxs = data(op, "dx", dx);
-        conv(op, "dy", dy, g.batch(), g.outC(), g.outH(), g.outW(), g);
-        conv(op, "w", w, g.outC(), g.inC(), g.kh(), g.kw(), g);
-        conv(op, "dx", dx, g.batch(), g.inC(), g.inH(), g.inW(), g);
+    @Override protected void doConv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvGeom g) {
+        float[] dys = data(dy), ws = data(w), dxs = data(dx);
         Winograd.Tile f = winogradTile(g, convAlgorithm);
         if (f != null) Winograd.backwardData(dys, ws, dxs, g, f);
         else Conv.backwardData(dys, ws, dxs, g);
     }
 
-    @Override public void conv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, Tensor dbias, ConvGeom g, boolean accumulate) {
-        String op = "conv2dBackwardFilter";
-        float[] xs = data(op, "x", x), dys = data(op, "dy", dy), dws = data(op, "dw", dw);
-        conv(op, "x", x, g.batch(), g.inC(), g.inH(), g.inW(), g);
-        conv(op, "dy", dy, g.batch(), g.outC(), g.outH(), g.outW(), g);
-        conv(op, "dw", dw, g.outC(), g.inC(), g.kh(), g.kw(), g);
-        float[] dbs = null;
-        if (dbias != null) {
-            dbs = data(op, "dbias", dbias);
-            expect(op, "dbias", dbias, g.outC(), "one per output channel of " + g);
-        }
+    @Override protected void doConv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, Tensor dbias, ConvGeom g, boolean accumulate) {
+        float[] xs = data(x), dys = data(dy), dws = data(dw), dbs = dataOrNull(dbias);
         Winograd.Tile f = winogradTile(g, convAlgorithm);
         if (f != null) Winograd.backwardFilter(xs, dys, dws, dbs, g, accumulate, f);
         else Conv.backwardFilter(xs, dys, dws, dbs, g, accumulate);
@@ -340,276 +272,134 @@ public final class CpuBackend implements Backend {
 
     // ---- batch norm ---------------------------------------------------------------------------
 
-    private static void bnParams(String op, int c, Tensor... ts) {
-        String[] names = {"gamma", "beta", "runningMean", "runningVar"};
-        for (int i = 0; i < ts.length; i++) {
-            data(op, names[i], ts[i]);
-            expect(op, names[i], ts[i], c, "one per channel");
-        }
+    @Override protected void doBatchNormForwardTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                                     float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+        int[] d = bciOf(x);
+        BatchNorm.forwardTrain(data(x), data(gamma), data(beta), data(runningMean), data(runningVar), momentum, eps, data(y),
+                data(saveMean), data(saveInvStd), d[0], d[1], d[2]);
     }
 
-    @Override public void batchNormForwardTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-                                                float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
-        String op = "batchNormForwardTrain";
-        float[] xs = data(op, "x", x), ys = data(op, "y", y), sm = data(op, "saveMean", saveMean), si = data(op, "saveInvStd", saveInvStd);
-        int[] d = bci(op, "x", x);
-        int nb = d[0], nc = d[1], inner = d[2];
-        same(op, "x", x, "y", y);
-        bnParams(op, nc, gamma, beta, runningMean, runningVar);
-        expect(op, "saveMean", saveMean, nc, "one per channel");
-        expect(op, "saveInvStd", saveInvStd, nc, "one per channel");
-        long count = (long) nb * inner;
-        if (count < 2) throw new IllegalArgumentException(op + ": x " + x.shape() + " has one value per channel; batch statistics need more");
-        float[] gs = data(op, "gamma", gamma), bs = data(op, "beta", beta), rm = data(op, "runningMean", runningMean), rv = data(op, "runningVar", runningVar);
-        BatchNorm.forwardTrain(xs, gs, bs, rm, rv, momentum, eps, ys, sm, si, nb, nc, inner);
+    @Override protected void doBatchNormForwardEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, float eps, Tensor y) {
+        int[] d = bciOf(x);
+        BatchNorm.forwardEval(data(x), data(gamma), data(beta), data(runningMean), data(runningVar), eps, data(y), d[0], d[1], d[2]);
     }
 
-    @Override public void batchNormForwardEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, float eps, Tensor y) {
-        String op = "batchNormForwardEval";
-        float[] xs = data(op, "x", x), ys = data(op, "y", y);
-        int[] d = bci(op, "x", x);
-        same(op, "x", x, "y", y);
-        bnParams(op, d[1], gamma, beta, runningMean, runningVar);
-        BatchNorm.forwardEval(xs, data(op, "gamma", gamma), data(op, "beta", beta), data(op, "runningMean", runningMean),
-                data(op, "runningVar", runningVar), eps, ys, d[0], d[1], d[2]);
+    @Override protected void doBatchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
+                                                 Tensor dx, Tensor dgamma, Tensor dbeta, boolean accumulate) {
+        int[] d = bciOf(x);
+        BatchNorm.backward(data(x), data(dy), data(gamma), data(saveMean), data(saveInvStd), data(dx), data(dgamma), data(dbeta), accumulate,
+                d[0], d[1], d[2]);
     }
 
-    @Override public void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
-                                            Tensor dx, Tensor dgamma, Tensor dbeta, boolean accumulate) {
-        String op = "batchNormBackward";
-        float[] xs = data(op, "x", x), dys = data(op, "dy", dy), dxs = data(op, "dx", dx);
-        int[] d = bci(op, "x", x);
-        same(op, "x", x, "dy", dy);
-        same(op, "x", x, "dx", dx);
-        int nc = d[1];
-        float[] gs = data(op, "gamma", gamma), sm = data(op, "saveMean", saveMean), si = data(op, "saveInvStd", saveInvStd),
-                dg = data(op, "dgamma", dgamma), db = data(op, "dbeta", dbeta);
-        expect(op, "gamma", gamma, nc, "one per channel");
-        expect(op, "saveMean", saveMean, nc, "one per channel");
-        expect(op, "saveInvStd", saveInvStd, nc, "one per channel");
-        expect(op, "dgamma", dgamma, nc, "one per channel");
-        expect(op, "dbeta", dbeta, nc, "one per channel");
-        BatchNorm.backward(xs, dys, gs, sm, si, dxs, dg, db, accumulate, d[0], nc, d[2]);
+    @Override protected void doChannelSum(Tensor x, Tensor weight, Tensor out, boolean accumulate) {
+        int[] d = bciOf(x);
+        BatchNorm.channelSum(data(x), dataOrNull(weight), data(out), accumulate, d[0], d[1], d[2]);
     }
 
     // ---- dropout ------------------------------------------------------------------------------
 
-    @Override public void dropoutForward(Tensor x, Tensor y, float p, long seed, long stream, int inner) {
-        String op = "dropoutForward";
-        float[] xs = data(op, "x", x), ys = data(op, "y", y);
-        same(op, "x", x, "y", y);
-        dropout(op, x, p, inner);
-        Elementwise.dropout(xs, ys, x.numel(), p, seed, stream, inner);
+    @Override protected void doDropoutForward(Tensor x, Tensor y, float p, long seed, long stream, int inner) {
+        Elementwise.dropout(data(x), data(y), x.numel(), p, seed, stream, inner);
     }
 
-    @Override public void dropoutBackward(Tensor dy, Tensor dx, float p, long seed, long stream, int inner) {
-        String op = "dropoutBackward";
-        float[] dys = data(op, "dy", dy), dxs = data(op, "dx", dx);
-        same(op, "dy", dy, "dx", dx);
-        dropout(op, dy, p, inner);
+    @Override protected void doDropoutBackward(Tensor dy, Tensor dx, float p, long seed, long stream, int inner) {
         // the mask is a function of (seed, stream, unit) only, so backward is the forward applied to dy
-        Elementwise.dropout(dys, dxs, dy.numel(), p, seed, stream, inner);
+        Elementwise.dropout(data(dy), data(dx), dy.numel(), p, seed, stream, inner);
     }
 
     // ---- pooling ------------------------------------------------------------------------------
 
-    @Override public void maxPoolForward(Tensor x, Tensor y, PoolGeom g) {
-        String op = "maxPoolForward";
-        float[] xs = data(op, "x", x), ys = data(op, "y", y);
-        pool(op, "x", x, g.inH(), g.inW(), g);
-        pool(op, "y", y, g.outH(), g.outW(), g);
-        Pool.maxForward(xs, ys, g);
-    }
+    @Override protected void doMaxPoolForward(Tensor x, Tensor y, PoolGeom g) { Pool.maxForward(data(x), data(y), g); }
 
-    @Override public void maxPoolBackward(Tensor x, Tensor dy, Tensor dx, PoolGeom g) {
-        String op = "maxPoolBackward";
-        float[] xs = data(op, "x", x), dys = data(op, "dy", dy), dxs = data(op, "dx", dx);
-        pool(op, "x", x, g.inH(), g.inW(), g);
-        pool(op, "dy", dy, g.outH(), g.outW(), g);
-        pool(op, "dx", dx, g.inH(), g.inW(), g);
-        Pool.maxBackward(xs, dys, dxs, g);
-    }
+    @Override protected void doMaxPoolBackward(Tensor x, Tensor dy, Tensor dx, PoolGeom g) { Pool.maxBackward(data(x), data(dy), data(dx), g); }
 
-    @Override public void avgPoolForward(Tensor x, Tensor y, PoolGeom g) {
-        String op = "avgPoolForward";
-        float[] xs = data(op, "x", x), ys = data(op, "y", y);
-        pool(op, "x", x, g.inH(), g.inW(), g);
-        pool(op, "y", y, g.outH(), g.outW(), g);
-        Pool.avgForward(xs, ys, g);
-    }
+    @Override protected void doAvgPoolForward(Tensor x, Tensor y, PoolGeom g) { Pool.avgForward(data(x), data(y), g); }
 
-    @Override public void avgPoolBackward(Tensor dy, Tensor dx, PoolGeom g) {
-        String op = "avgPoolBackward";
-        float[] dys = data(op, "dy", dy), dxs = data(op, "dx", dx);
-        pool(op, "dy", dy, g.outH(), g.outW(), g);
-        pool(op, "dx", dx, g.inH(), g.inW(), g);
-        Pool.avgBackward(dys, dxs, g);
-    }
+    @Override protected void doAvgPoolBackward(Tensor dy, Tensor dx, PoolGeom g) { Pool.avgBackward(data(dy), data(dx), g); }
 
     // ---- losses -------------------------------------------------------------------------------
 
-    @Override public void crossEntropyForward(Tensor logits, Tensor labels, Tensor loss, Tensor probs) {
-        String op = "crossEntropyForward";
-        float[] x = data(op, "logits", logits), l = data(op, "labels", labels), lo = data(op, "loss", loss), p = data(op, "probs", probs);
-        int[] bk = logitsBK(op, logits, labels);
-        expect(op, "loss", loss, 1, "a scalar");
-        same(op, "logits", logits, "probs", probs);
-        Loss.crossEntropyForward(x, l, lo, p, bk[0], bk[1]);
+    @Override protected void doCrossEntropyForward(Tensor logits, Tensor labels, Tensor loss, Tensor probs) {
+        Loss.crossEntropyForward(data(logits), data(labels), data(loss), data(probs), logits.dim(0), logits.dim(1));
     }
 
-    @Override public void crossEntropyBackward(Tensor probs, Tensor labels, Tensor dloss, Tensor dlogits) {
-        String op = "crossEntropyBackward";
-        float[] p = data(op, "probs", probs), l = data(op, "labels", labels), dl = data(op, "dloss", dloss), dx = data(op, "dlogits", dlogits);
-        int[] bk = logitsBK(op, probs, labels);
-        expect(op, "dloss", dloss, 1, "a scalar");
-        same(op, "probs", probs, "dlogits", dlogits);
-        Loss.crossEntropyBackward(p, l, dl[0], dx, bk[0], bk[1]);
+    @Override protected void doCrossEntropyBackward(Tensor probs, Tensor labels, Tensor dloss, Tensor dlogits) {
+        Loss.crossEntropyBackward(data(probs), data(labels), data(dloss)[0], data(dlogits), probs.dim(0), probs.dim(1));
     }
 
-    @Override public void bceWithLogitsForward(Tensor logits, Tensor targets, Tensor loss) {
-        String op = "bceWithLogitsForward";
-        float[] x = data(op, "logits", logits), t = data(op, "targets", targets), lo = data(op, "loss", loss);
-        same(op, "logits", logits, "targets", targets);
-        expect(op, "loss", loss, 1, "a scalar");
-        if (logits.numel() == 0) throw new IllegalArgumentException(op + ": logits " + logits.shape() + " is empty");
-        lo[0] = Loss.bceForward(x, t, logits.numel());
+    @Override protected void doBceWithLogitsForward(Tensor logits, Tensor targets, Tensor loss) {
+        data(loss)[0] = Loss.bceForward(data(logits), data(targets), logits.numel());
     }
 
-    @Override public void bceWithLogitsBackward(Tensor logits, Tensor targets, Tensor dloss, Tensor dlogits) {
-        String op = "bceWithLogitsBackward";
-        float[] x = data(op, "logits", logits), t = data(op, "targets", targets), dl = data(op, "dloss", dloss), dx = data(op, "dlogits", dlogits);
-        same(op, "logits", logits, "targets", targets);
-        same(op, "logits", logits, "dlogits", dlogits);
-        expect(op, "dloss", dloss, 1, "a scalar");
-        Loss.bceBackward(x, t, dl[0], dx, logits.numel());
+    @Override protected void doBceWithLogitsBackward(Tensor logits, Tensor targets, Tensor dloss, Tensor dlogits) {
+        Loss.bceBackward(data(logits), data(targets), data(dloss)[0], data(dlogits), logits.numel());
     }
 
-    @Override public void mseForward(Tensor a, Tensor b, Tensor loss) {
-        String op = "mseForward";
-        float[] as = data(op, "a", a), bs = data(op, "b", b), lo = data(op, "loss", loss);
-        same(op, "a", a, "b", b);
-        expect(op, "loss", loss, 1, "a scalar");
-        if (a.numel() == 0) throw new IllegalArgumentException(op + ": a " + a.shape() + " is empty");
-        lo[0] = Loss.mseForward(as, bs, a.numel());
-    }
+    @Override protected void doMseForward(Tensor a, Tensor b, Tensor loss) { data(loss)[0] = Loss.mseForward(data(a), data(b), a.numel()); }
 
-    @Override public void mseBackward(Tensor a, Tensor b, Tensor dloss, Tensor da) {
-        String op = "mseBackward";
-        float[] as = data(op, "a", a), bs = data(op, "b", b), dl = data(op, "dloss", dloss), das = data(op, "da", da);
-        same(op, "a", a, "b", b);
-        same(op, "a", a, "da", da);
-        expect(op, "dloss", dloss, 1, "a scalar");
-        Loss.mseBackward(as, bs, dl[0], das, a.numel());
+    @Override protected void doMseBackward(Tensor a, Tensor b, Tensor dloss, Tensor da) {
+        Loss.mseBackward(data(a), data(b), data(dloss)[0], data(da), a.numel());
     }
 
     // ---- similarity matrix --------------------------------------------------------------------
 
-    @Override public void similarityForward(Tensor x, Tensor s, Tensor xc, Tensor norm) {
-        String op = "similarityForward";
-        float[] xs = data(op, "x", x), ss = data(op, "s", s), xcs = data(op, "xc", xc), ns = data(op, "norm", norm);
-        int[] bd = rows(op, "x", x);
-        expect(op, "s", s, (long) bd[0] * bd[0], "(B, B) for x " + x.shape());
-        same(op, "x", x, "xc", xc);
-        expect(op, "norm", norm, bd[0], "one per row of x " + x.shape());
-        Similarity.forward(xs, ss, xcs, ns, bd[0], bd[1]);
+    @Override protected void doSimilarityForward(Tensor x, Tensor s, Tensor xc, Tensor norm) {
+        Similarity.forward(data(x), data(s), data(xc), data(norm), x.dim(0), x.shape().sizeFrom(1));
     }
 
-    @Override public void similarityBackward(Tensor xc, Tensor norm, Tensor s, Tensor ds, Tensor dx) {
-        String op = "similarityBackward";
-        float[] xcs = data(op, "xc", xc), ns = data(op, "norm", norm), ss = data(op, "s", s), dss = data(op, "ds", ds), dxs = data(op, "dx", dx);
-        int[] bd = rows(op, "xc", xc);
-        expect(op, "norm", norm, bd[0], "one per row of xc " + xc.shape());
-        expect(op, "s", s, (long) bd[0] * bd[0], "(B, B) for xc " + xc.shape());
-        expect(op, "ds", ds, (long) bd[0] * bd[0], "(B, B) for xc " + xc.shape());
-        same(op, "xc", xc, "dx", dx);
-        Similarity.backward(xcs, ns, ss, dss, dxs, bd[0], bd[1]);
+    @Override protected void doSimilarityBackward(Tensor xc, Tensor norm, Tensor s, Tensor ds, Tensor dx) {
+        Similarity.backward(data(xc), data(norm), data(s), data(ds), data(dx), xc.dim(0), xc.shape().sizeFrom(1));
     }
 
     // ---- feature-map standard deviation -------------------------------------------------------
 
-    @Override public void featureMapStdForward(Tensor x, Tensor y) {
-        String op = "featureMapStdForward";
-        float[] xs = data(op, "x", x), ys = data(op, "y", y);
-        int[] d = bci(op, "x", x);
-        expect(op, "y", y, (long) d[0] * d[1], "(B, C) for x " + x.shape());
-        if (d[2] < 2) throw new IllegalArgumentException(op + ": x " + x.shape() + " has " + d[2] + " element per map; the unbiased std needs 2");
-        FeatureStd.forward(xs, ys, d[0] * d[1], d[2]);
+    @Override protected void doFeatureMapStdForward(Tensor x, Tensor y) {
+        int[] d = bciOf(x);
+        FeatureStd.forward(data(x), data(y), d[0] * d[1], d[2]);
     }
 
-    @Override public void featureMapStdBackward(Tensor x, Tensor y, Tensor dy, Tensor dx) {
-        String op = "featureMapStdBackward";
-        float[] xs = data(op, "x", x), ys = data(op, "y", y), dys = data(op, "dy", dy), dxs = data(op, "dx", dx);
-        int[] d = bci(op, "x", x);
-        expect(op, "y", y, (long) d[0] * d[1], "(B, C) for x " + x.shape());
-        expect(op, "dy", dy, (long) d[0] * d[1], "(B, C) for x " + x.shape());
-        same(op, "x", x, "dx", dx);
-        if (d[2] < 2) throw new IllegalArgumentException(op + ": x " + x.shape() + " has " + d[2] + " element per map; the unbiased std needs 2");
-        FeatureStd.backward(xs, ys, dys, dxs, d[0] * d[1], d[2]);
+    @Override protected void doFeatureMapStdBackward(Tensor x, Tensor y, Tensor dy, Tensor dx) {
+        int[] d = bciOf(x);
+        FeatureStd.backward(data(x), data(y), data(dy), data(dx), d[0] * d[1], d[2]);
     }
 
     // ---- optimizers ---------------------------------------------------------------------------
 
-    @Override public void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor vmax, float lr, float beta1, float beta2,
-                                   float eps, float weightDecay, int step) {
-        String op = "adamStep";
-        float[] p = data(op, "param", param), g = data(op, "grad", grad), ms = data(op, "m", m), vs = data(op, "v", v);
-        same(op, "param", param, "grad", grad);
-        same(op, "param", param, "m", m);
-        same(op, "param", param, "v", v);
-        float[] vm = null;
-        if (vmax != null) {
-            vm = data(op, "vmax", vmax);
-            same(op, "param", param, "vmax", vmax);
-        }
-        if (step < 1) throw new IllegalArgumentException(op + ": step " + step + " must count from 1");
-        float[] vmf = vm;
-        Parallel.range(param.numel(), GRAIN, 1, (from, to) -> Optim.adam(p, g, ms, vs, vmf, lr, beta1, beta2, eps, weightDecay, step, from, to));
+    @Override protected void doAdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor vmax, float lr, float beta1, float beta2,
+                                        float eps, float weightDecay, int step) {
+        float[] p = data(param), g = data(grad), ms = data(m), vs = data(v), vm = dataOrNull(vmax);
+        Parallel.range(param.numel(), GRAIN, 1, (from, to) -> Optim.adam(p, g, ms, vs, vm, lr, beta1, beta2, eps, weightDecay, step, from, to));
     }
 
-    @Override public void sgdStep(Tensor param, Tensor grad, Tensor momentumBuf, float lr, float momentum, float weightDecay, boolean firstStep) {
-        String op = "sgdStep";
-        float[] p = data(op, "param", param), g = data(op, "grad", grad);
-        same(op, "param", param, "grad", grad);
-        float[] buf = null;
-        if (momentum != 0) {
-            buf = data(op, "momentumBuf", momentumBuf);
-            same(op, "param", param, "momentumBuf", momentumBuf);
-        }
-        float[] bf = buf;
-        Parallel.range(param.numel(), GRAIN, 1, (from, to) -> Optim.sgd(p, g, bf, lr, momentum, weightDecay, firstStep, from, to));
+    @Override protected void doSgdStep(Tensor param, Tensor grad, Tensor momentumBuf, float lr, float momentum, float weightDecay, boolean firstStep) {
+        float[] p = data(param), g = data(grad), buf = momentum != 0 ? data(momentumBuf) : null;
+        Parallel.range(param.numel(), GRAIN, 1, (from, to) -> Optim.sgd(p, g, buf, lr, momentum, weightDecay, firstStep, from, to));
     }
 
     // ---- augmentation -------------------------------------------------------------------------
 
-    @Override public void channelAffine(Tensor x, Tensor scale, Tensor shift) {
-        String op = "channelAffine";
-        float[] xs = data(op, "x", x), sc = data(op, "scale", scale), sh = data(op, "shift", shift);
-        int[] d = bci(op, "x", x);
-        expect(op, "scale", scale, d[1], "one per channel of x " + x.shape());
-        expect(op, "shift", shift, d[1], "one per channel of x " + x.shape());
+    @Override protected void doChannelAffine(Tensor x, Tensor scale, Tensor shift) {
+        float[] xs = data(x), sc = data(scale), sh = dataOrNull(shift);
+        int[] d = bciOf(x);
         Parallel.range(d[0] * d[1], Math.max(1, GRAIN / Math.max(1, d[2])), 1, (from, to) -> {
             for (int pl = from; pl < to; pl++) {
-                float a = sc[pl % d[1]], s = sh[pl % d[1]];
-                for (int i = 0, o = pl * d[2]; i < d[2]; i++) xs[o + i] = xs[o + i] * a + s;
+                float a = sc[pl % d[1]];
+                int o = pl * d[2];
+                if (sh == null) {
+                    for (int i = 0; i < d[2]; i++) xs[o + i] = xs[o + i] * a;
+                } else {
+                    float s = sh[pl % d[1]];
+                    for (int i = 0; i < d[2]; i++) xs[o + i] = xs[o + i] * a + s;
+                }
             }
         });
     }
 
-    @Override public void randomCropFlip(Tensor x, Tensor y, int pad, boolean flip, long seed, long stream) {
-        String op = "randomCropFlip";
-        float[] xs = data(op, "x", x), ys = data(op, "y", y);
-        images(op, "x", x);
-        if (!x.shape().equals(y.shape())) throw new IllegalArgumentException(op + ": x " + x.shape() + " and y " + y.shape() + " differ");
-        if (xs == ys) throw new IllegalArgumentException(op + ": y " + y.shape() + " shares x's memory; the crop cannot run in place");
-        if (pad < 0) throw new IllegalArgumentException(op + ": pad " + pad + " is negative");
-        Augment.randomCropFlip(xs, ys, x.dim(0), x.dim(1), x.dim(2), x.dim(3), pad, flip, seed, stream);
+    @Override protected void doRandomCropFlip(Tensor x, Tensor y, int pad, boolean flip, long seed, long stream) {
+        Augment.randomCropFlip(data(x), data(y), x.dim(0), x.dim(1), x.dim(2), x.dim(3), pad, flip, seed, stream);
     }
 
-    @Override public void cutout(Tensor x, int length, long seed, long stream) {
-        String op = "cutout";
-        float[] xs = data(op, "x", x);
-        images(op, "x", x);
-        if (length < 0) throw new IllegalArgumentException(op + ": length " + length + " is negative");
-        Augment.cutout(xs, x.dim(0), x.dim(1), x.dim(2), x.dim(3), length, seed, stream);
+    @Override protected void doCutout(Tensor x, int length, long seed, long stream) {
+        Augment.cutout(data(x), x.dim(0), x.dim(1), x.dim(2), x.dim(3), length, seed, stream);
     }
 }

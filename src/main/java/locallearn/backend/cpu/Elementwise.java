@@ -47,6 +47,19 @@ final class Elementwise {
         for (; i < to; i++) dx[i] = y[i] > 0 ? dy[i] : slope * dy[i];
     }
 
+    /** out = a * b, or out + a * b when accumulating, over [from, to): a float multiply (and add) per element; out may be a or b. */
+    static void multiply(float[] a, float[] b, float[] out, boolean accumulate, int from, int to) {
+        int i = from;
+        if (Lanes.FAST) {
+            for (int end = from + S.loopBound(to - from); i < end; i += S.length()) {
+                FloatVector p = FloatVector.fromArray(S, a, i).mul(FloatVector.fromArray(S, b, i));
+                (accumulate ? FloatVector.fromArray(S, out, i).add(p) : p).intoArray(out, i);
+            }
+        }
+        if (accumulate) for (; i < to; i++) out[i] += a[i] * b[i];
+        else for (; i < to; i++) out[i] = a[i] * b[i];
+    }
+
     /** y[o + j] += b[j] for j < n: a bias row (a vector add of the plain loop's float add). */
     static void addRow(float[] y, int o, float[] b, int n) {
         int j = 0;

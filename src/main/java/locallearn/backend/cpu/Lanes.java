@@ -106,6 +106,24 @@ final class Lanes {
         out[1] += sdyx;
     }
 
+    /**
+     * sum of x * w over [o, o + n), each product exact in double: gradientSums' second sum with
+     * w in place of xhat, so with w = xhat the same bits.
+     */
+    static double dot(float[] x, float[] w, int o, int n) {
+        DoubleVector a0 = DoubleVector.zero(D), a1 = a0, a2 = a0, a3 = a0;
+        int i = 0;
+        for (int end = n - n % WIDTH; i < end; i += WIDTH) {
+            a0 = a0.add(load(x, o + i).mul(load(w, o + i)));
+            a1 = a1.add(load(x, o + i + 4).mul(load(w, o + i + 4)));
+            a2 = a2.add(load(x, o + i + 8).mul(load(w, o + i + 8)));
+            a3 = a3.add(load(x, o + i + 12).mul(load(w, o + i + 12)));
+        }
+        double s = reduce(a0, a1, a2, a3);
+        for (; i < n; i++) s += x[o + i] * (double) w[o + i];
+        return s;
+    }
+
     private static DoubleVector xhat(float[] x, int i, FloatVector mean, FloatVector invStd) {
         return (DoubleVector) FloatVector.fromArray(F, x, i).sub(mean).mul(invStd).convertShape(VectorOperators.F2D, D, 0);
     }
@@ -117,6 +135,14 @@ final class Lanes {
         int j = 0;
         for (int end = n - n % 4; j < end; j += 4) DoubleVector.fromArray(D, acc, j).add(load(x, o + j)).intoArray(acc, j);
         for (; j < n; j++) acc[j] += x[o + j];
+    }
+
+    /** acc[j] += x[o + j] * w[o + j] for j < n, in double: addGradientRow's second sum with w in place of xhat. */
+    static void addProductRow(float[] x, float[] w, int o, double[] acc, int n) {
+        int j = 0;
+        for (int end = n - n % 4; j < end; j += 4)
+            DoubleVector.fromArray(D, acc, j).add(load(x, o + j).mul(load(w, o + j))).intoArray(acc, j);
+        for (; j < n; j++) acc[j] += x[o + j] * (double) w[o + j];
     }
 
     /** acc[j] += (x[o + j] - mean[j])^2 for j < n, in double. */

@@ -1,25 +1,15 @@
 package locallearn.backend.cuda;
 
-import static locallearn.backend.Checks.bci;
-import static locallearn.backend.Checks.conv;
-import static locallearn.backend.Checks.dropout;
-import static locallearn.backend.Checks.expect;
-import static locallearn.backend.Checks.images;
-import static locallearn.backend.Checks.logitsBK;
-import static locallearn.backend.Checks.pool;
-import static locallearn.backend.Checks.rows;
-import static locallearn.backend.Checks.same;
-
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import locallearn.backend.Backend;
+import locallearn.backend.CheckedBackend;
 import locallearn.backend.ConvGeom;
 import locallearn.backend.PoolGeom;
 import locallearn.tensor.MemoryStats;
 import locallearn.tensor.Shape;
-import locallearn.tensor.Storage;
 import locallearn.tensor.Tensor;
 
 /**
@@ -29,12 +19,11 @@ import locallearn.tensor.Tensor;
  * on the context's one stream; no op waits for the device ({@link #read} is the one place that
  * does), so a training step runs ahead of the host.
  *
- * <p>Arguments are checked like the CPU twin ({@code backend/cpu/CpuBackend}), with the same
- * messages, before anything is launched. The one check the GPU cannot make without waiting is
- * that labels are class indices in [0, K): a bad label gives a NaN loss here instead of an
- * exception.
+ * <p>{@link CheckedBackend} has checked every op's arguments, with the CPU twin's messages, before
+ * anything is launched. The one check the GPU cannot make without waiting is that labels are
+ * class indices in [0, K): a bad label gives a NaN loss here instead of an exception.
  */
-public final class CudaBackend implements Backend {
+public final class CudaBackend extends CheckedBackend {
     /** Threads per block of the elementwise kernels (grid-stride loops). */
     private static final int THREADS = 256;
     /** Threads of the single-block reductions (sum, countCorrect, the losses) and of batch norm's block per channel; common.cuh's REDUCE_THREADS. */
@@ -50,10 +39,10 @@ public final class CudaBackend implements Backend {
 
     /** Every kernel the backend launches: family (the .ptx file) and extern "C" name (lower case of the constant). */
     private enum K {
-        AXPY("elementwise"), SCALE("elementwise"), SUM("elementwise"), COUNT_CORRECT("elementwise"),
+        AXPY("elementwise"), SCALE("elementwise"), MULTIPLY("elementwise"), SUM("elementwise"), COUNT_CORRECT("elementwise"),
         LEAKY_RELU_FORWARD("elementwise"), LEAKY_RELU_BACKWARD("elementwise"), BIAS_ADD("elementwise"), BIAS_BACKWARD("elementwise"),
         GEMM("gemm"), IM2COL("conv"), COL2IM("conv"),
-        BATCH_NORM_FORWARD_TRAIN("batchnorm"), BATCH_NORM_FORWARD_EVAL("batchnorm"), BATCH_NORM_BACKWARD("batchnorm"),
+        BATCH_NORM_FORWARD_TRAIN("batchnorm"), BATCH_NORM_FORWARD_EVAL("batchnorm"), BATCH_NORM_BACKWARD("batchnorm"), CHANNEL_SUM("batchnorm"),
         DROPOUT_FORWARD("dropout"), DROPOUT_BACKWARD("dropout"),
         MAX_POOL_FORWARD("pool"), MAX_POOL_BACKWARD("pool"), AVG_POOL_FORWARD("pool"), AVG_POOL_BACKWARD("pool"),
         CROSS_ENTROPY_FORWARD("loss"), CROSS_ENTROPY_BACKWARD("loss"), BCE_WITH_LOGITS_FORWARD("loss"),
@@ -80,6 +69,7 @@ public final class CudaBackend implements Backend {
     private final Map<K, Kernel> kernels = new EnumMap<>(K.class);
 
     private CudaBackend(CudaContext ctx, boolean ownsContext, boolean ownKernels) {
+        super("CUDA", CudaStorage.class);
         this.ctx = ctx;
         this.ownsContext = ownsContext;
         this.allocator = ctx.allocator();
@@ -143,17 +133,10 @@ public final class CudaBackend implements Backend {
         if (ownsContext) ctx.close();
     }
 
-    // ---- argument checks (the CPU twin's, with its messages) ----------------------------------
+    /** The device address behind a tensor the boundary checked to be a live CUDA tensor. */
+    private static long addr(Tensor t) { return storage(t).address(); }
 
-    /** The device address behind {@code t}, after checking it is a live tensor of this device. */
-    private static long addr(String op, String name, Tensor t) {
-        if (t == null) throw new IllegalArgumentException(op + ": " + name + " is null");
-        if (t.isReleased()) throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " used after release");
-        Storage s = t.storage();
-        if (!(s instanceof CudaStorage c))
-            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " is not a CUDA tensor (" + s.getClass().getSimpleName() + ")");
-        return c.address();
-    }
+    private static CudaStorage storage(Tensor t) { return (CudaStorage) t.storage(); }
 
     // ---- launching --------------------------------------------------------------------------
 
@@ -182,6 +165,7 @@ public final class CudaBackend implements Backend {
 
     private static long bytes(long elements) { return elements * Float.BYTES; }
 
+
     // ---- memory -----------------------------------------------------------------------------
 
     @Override public Tensor allocate(Shape shape) {
@@ -192,127 +176,69 @@ public final class CudaBackend implements Backend {
 
     @Override public void resetPeakMemory() { allocator.resetPeak(); }
 
-    @Override public void write(Tensor dst, float[] src) {
-        addr("write", "dst", dst);
-        if (src.length != dst.numel())
-            throw new IllegalArgumentException("write: dst " + dst.shape() + " has " + dst.numel() + " elements, source has " + src.length);
-        if (src.length > 0) ctx.upload((CudaStorage) dst.storage(), src, src.length);
+    @Override protected void doWrite(Tensor dst, float[] src) {
+        if (src.length > 0) ctx.upload(storage(dst), src, src.length);
     }
 
-    @Override public float[] read(Tensor src) {
-        addr("read", "src", src);
+    @Override protected float[] doRead(Tensor src) {
         float[] out = new float[src.numel()];
-        if (out.length > 0) ctx.download((CudaStorage) src.storage(), out, out.length);
+        if (out.length > 0) ctx.download(storage(src), out, out.length);
         return out;
     }
 
     // ---- elementwise and reductions ----------------------------------------------------------
 
-    @Override public void fill(Tensor x, float value) {
-        addr("fill", "x", x);
-        if (x.numel() > 0) ctx.memset((CudaStorage) x.storage(), Float.floatToRawIntBits(value), x.numel());
+    @Override protected void doFill(Tensor x, float value) {
+        if (x.numel() > 0) ctx.memset(storage(x), Float.floatToRawIntBits(value), x.numel());
     }
 
-    @Override public void copy(Tensor src, Tensor dst) {
-        addr("copy", "src", src);
-        addr("copy", "dst", dst);
-        same("copy", "src", src, "dst", dst);
-        if (src.numel() > 0) ctx.copy((CudaStorage) src.storage(), (CudaStorage) dst.storage(), bytes(src.numel()));
+    @Override protected void doCopy(Tensor src, Tensor dst) {
+        if (src.numel() > 0) ctx.copy(storage(src), storage(dst), bytes(src.numel()));
     }
 
-    @Override public void copyRange(Tensor src, int srcOffset, Tensor dst, int dstOffset, int count) {
-        addr("copyRange", "src", src);
-        addr("copyRange", "dst", dst);
-        if (srcOffset < 0 || dstOffset < 0 || count < 0 || (long) srcOffset + count > src.numel() || (long) dstOffset + count > dst.numel())
-            throw new IllegalArgumentException("copyRange: " + count + " elements from " + srcOffset + " of src " + src.shape()
-                    + " to " + dstOffset + " of dst " + dst.shape() + " do not fit");
-        if (count > 0) ctx.copy((CudaStorage) src.storage(), bytes(srcOffset), (CudaStorage) dst.storage(), bytes(dstOffset), bytes(count));
+    @Override protected void doCopyRange(Tensor src, int srcOffset, Tensor dst, int dstOffset, int count) {
+        if (count > 0) ctx.copy(storage(src), bytes(srcOffset), storage(dst), bytes(dstOffset), bytes(count));
     }
 
-    @Override public void axpy(float a, Tensor x, Tensor y) {
-        addr("axpy", "x", x);
-        addr("axpy", "y", y);
-        same("axpy", "x", x, "y", y);
-        elementwise(K.AXPY, x.numel(), x.numel(), a, x, y);
+    @Override protected void doAxpy(float a, Tensor x, Tensor y) { elementwise(K.AXPY, x.numel(), x.numel(), a, x, y); }
+
+    @Override protected void doScale(Tensor x, float a) { elementwise(K.SCALE, x.numel(), x.numel(), x, a); }
+
+    @Override protected void doMultiply(Tensor a, Tensor b, Tensor out, boolean accumulate) {
+        elementwise(K.MULTIPLY, a.numel(), a.numel(), a, b, out, accumulate);
     }
 
-    @Override public void scale(Tensor x, float a) {
-        addr("scale", "x", x);
-        elementwise(K.SCALE, x.numel(), x.numel(), x, a);
+    @Override protected void doSum(Tensor x, Tensor out, boolean accumulate) { single(K.SUM, x, x.numel(), out, accumulate); }
+
+    @Override protected void doCountCorrect(Tensor logits, Tensor labels, Tensor out, boolean accumulate) {
+        single(K.COUNT_CORRECT, logits, labels, logits.dim(0), logits.dim(1), out, accumulate);
     }
 
-    @Override public void sum(Tensor x, Tensor out, boolean accumulate) {
-        addr("sum", "x", x);
-        addr("sum", "out", out);
-        expect("sum", "out", out, 1, "a scalar");
-        single(K.SUM, x, x.numel(), out, accumulate);
-    }
-
-    @Override public void countCorrect(Tensor logits, Tensor labels, Tensor out, boolean accumulate) {
-        String op = "countCorrect";
-        addr(op, "logits", logits);
-        addr(op, "labels", labels);
-        addr(op, "out", out);
-        if (logits.rank() != 2) throw new IllegalArgumentException(op + ": logits " + logits.shape() + " must be (B, K)");
-        int b = logits.dim(0), k = logits.dim(1);
-        expect(op, "labels", labels, b, "one per row of logits " + logits.shape());
-        expect(op, "out", out, 1, "a scalar");
-        if (k < 1 && b > 0) throw new IllegalArgumentException(op + ": logits " + logits.shape() + " has no classes");
-        single(K.COUNT_CORRECT, logits, labels, b, k, out, accumulate);
-    }
-
-    @Override public void leakyReluForward(Tensor x, Tensor y, float slope) {
-        addr("leakyReluForward", "x", x);
-        addr("leakyReluForward", "y", y);
-        same("leakyReluForward", "x", x, "y", y);
+    @Override protected void doLeakyReluForward(Tensor x, Tensor y, float slope) {
         elementwise(K.LEAKY_RELU_FORWARD, x.numel(), x.numel(), x, y, slope);
     }
 
-    @Override public void leakyReluBackward(Tensor y, Tensor dy, Tensor dx, float slope) {
-        String op = "leakyReluBackward";
-        addr(op, "y", y);
-        addr(op, "dy", dy);
-        addr(op, "dx", dx);
-        same(op, "y", y, "dy", dy);
-        same(op, "y", y, "dx", dx);
+    @Override protected void doLeakyReluBackward(Tensor y, Tensor dy, Tensor dx, float slope) {
         elementwise(K.LEAKY_RELU_BACKWARD, y.numel(), y.numel(), y, dy, dx, slope);
     }
 
     // ---- bias ---------------------------------------------------------------------------------
 
-    @Override public void biasAdd(Tensor y, Tensor bias) {
-        addr("biasAdd", "y", y);
-        addr("biasAdd", "bias", bias);
-        int[] d = bci("biasAdd", "y", y);
-        expect("biasAdd", "bias", bias, d[1], "one per channel of y " + y.shape());
+    @Override protected void doBiasAdd(Tensor y, Tensor bias) {
+        int[] d = bciOf(y);
         elementwise(K.BIAS_ADD, y.numel(), y, bias, d[0], d[1], d[2]);
     }
 
-    @Override public void biasBackward(Tensor dy, Tensor dbias, boolean accumulate) {
-        addr("biasBackward", "dy", dy);
-        addr("biasBackward", "dbias", dbias);
-        int[] d = bci("biasBackward", "dy", dy);
-        expect("biasBackward", "dbias", dbias, d[1], "one per channel of dy " + dy.shape());
+    @Override protected void doBiasBackward(Tensor dy, Tensor dbias, boolean accumulate) {
+        int[] d = bciOf(dy);
         perRow(K.BIAS_BACKWARD, d[1], dy, dbias, d[0], d[1], d[2], accumulate);
     }
 
     // ---- GEMM ---------------------------------------------------------------------------------
 
-    @Override public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a, Tensor b, float beta, Tensor c,
-                               int batch, long strideA, long strideB, long strideC) {
-        String op = "gemm";
-        long pa = addr(op, "a", a), pb = addr(op, "b", b), pc = addr(op, "c", c);
-        if (m < 0 || n < 0 || k < 0 || batch < 1 || strideA < 0 || strideB < 0 || strideC < 0)
-            throw new IllegalArgumentException(op + ": bad sizes m=" + m + " n=" + n + " k=" + k + " batch=" + batch
-                    + " strides=" + strideA + "," + strideB + "," + strideC);
-        String dims = "m=" + m + " n=" + n + " k=" + k + " batch=" + batch;
-        if ((batch - 1) * strideA + (long) m * k > a.numel())
-            throw new IllegalArgumentException(op + ": a " + a.shape() + " too small for " + dims + " strideA=" + strideA);
-        if ((batch - 1) * strideB + (long) k * n > b.numel())
-            throw new IllegalArgumentException(op + ": b " + b.shape() + " too small for " + dims + " strideB=" + strideB);
-        if ((batch - 1) * strideC + (long) m * n > c.numel())
-            throw new IllegalArgumentException(op + ": c " + c.shape() + " too small for " + dims + " strideC=" + strideC);
-        gemmAt(transA, transB, m, n, k, alpha, pa, pb, beta, pc, batch, strideA, strideB, strideC);
+    @Override protected void doGemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a, Tensor b, float beta, Tensor c,
+                                    int batch, long strideA, long strideB, long strideC) {
+        gemmAt(transA, transB, m, n, k, alpha, addr(a), addr(b), beta, addr(c), batch, strideA, strideB, strideC);
     }
 
     /** The GEMM on raw device addresses (checked by the caller): cuBLAS when loaded, else our kernel. */
@@ -333,16 +259,8 @@ public final class CudaBackend implements Backend {
 
     // ---- convolution --------------------------------------------------------------------------
 
-    @Override public void conv2dForward(Tensor x, Tensor w, Tensor bias, Tensor y, ConvGeom g) {
-        String op = "conv2dForward";
-        long px = addr(op, "x", x), pw = addr(op, "w", w), py = addr(op, "y", y);
-        conv(op, "x", x, g.batch(), g.inC(), g.inH(), g.inW(), g);
-        conv(op, "w", w, g.outC(), g.inC(), g.kh(), g.kw(), g);
-        conv(op, "y", y, g.batch(), g.outC(), g.outH(), g.outW(), g);
-        if (bias != null) {
-            addr(op, "bias", bias);
-            expect(op, "bias", bias, g.outC(), "one per output channel of " + g);
-        }
+    @Override protected void doConv2dForward(Tensor x, Tensor w, Tensor bias, Tensor y, ConvGeom g) {
+        long px = addr(x), pw = addr(w), py = addr(y);
         if (cudnn != null) {
             cudnn.convForward(g, px, pw, py);
         } else {
@@ -364,12 +282,8 @@ public final class CudaBackend implements Backend {
         if (bias != null) elementwise(K.BIAS_ADD, y.numel(), y, bias, g.batch(), g.outC(), g.outH() * g.outW());
     }
 
-    @Override public void conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvGeom g) {
-        String op = "conv2dBackwardData";
-        long pdy = addr(op, "dy", dy), pw = addr(op, "w", w), pdx = addr(op, "dx", dx);
-        conv(op, "dy", dy, g.batch(), g.outC(), g.outH(), g.outW(), g);
-        conv(op, "w", w, g.outC(), g.inC(), g.kh(), g.kw(), g);
-        conv(op, "dx", dx, g.batch(), g.inC(), g.inH(), g.inW(), g);
+    @Override protected void doConv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvGeom g) {
+        long pdy = addr(dy), pw = addr(w), pdx = addr(dx);
         if (cudnn != null) {
             cudnn.convBackwardData(g, pdy, pw, pdx);
             return;
@@ -392,16 +306,8 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    @Override public void conv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, Tensor dbias, ConvGeom g, boolean accumulate) {
-        String op = "conv2dBackwardFilter";
-        long px = addr(op, "x", x), pdy = addr(op, "dy", dy), pdw = addr(op, "dw", dw);
-        conv(op, "x", x, g.batch(), g.inC(), g.inH(), g.inW(), g);
-        conv(op, "dy", dy, g.batch(), g.outC(), g.outH(), g.outW(), g);
-        conv(op, "dw", dw, g.outC(), g.inC(), g.kh(), g.kw(), g);
-        if (dbias != null) {
-            addr(op, "dbias", dbias);
-            expect(op, "dbias", dbias, g.outC(), "one per output channel of " + g);
-        }
+    @Override protected void doConv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, Tensor dbias, ConvGeom g, boolean accumulate) {
+        long px = addr(x), pdy = addr(dy), pdw = addr(dw);
         int p = g.outH() * g.outW();
         if (cudnn != null) {
             cudnn.convBackwardFilter(g, px, pdy, pdw, accumulate);
@@ -448,59 +354,28 @@ public final class CudaBackend implements Backend {
 
     // ---- batch norm ---------------------------------------------------------------------------
 
-    private static void bnParams(String op, int c, Tensor... ts) {
-        String[] names = {"gamma", "beta", "runningMean", "runningVar"};
-        for (int i = 0; i < ts.length; i++) {
-            addr(op, names[i], ts[i]);
-            expect(op, names[i], ts[i], c, "one per channel");
-        }
-    }
-
-    @Override public void batchNormForwardTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-                                                float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
-        String op = "batchNormForwardTrain";
-        addr(op, "x", x);
-        addr(op, "y", y);
-        addr(op, "saveMean", saveMean);
-        addr(op, "saveInvStd", saveInvStd);
-        int[] d = bci(op, "x", x);
-        same(op, "x", x, "y", y);
-        bnParams(op, d[1], gamma, beta, runningMean, runningVar);
-        expect(op, "saveMean", saveMean, d[1], "one per channel");
-        expect(op, "saveInvStd", saveInvStd, d[1], "one per channel");
-        if ((long) d[0] * d[2] < 2)
-            throw new IllegalArgumentException(op + ": x " + x.shape() + " has one value per channel; batch statistics need more");
+    @Override protected void doBatchNormForwardTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                                     float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+        int[] d = bciOf(x);
         perChannel(K.BATCH_NORM_FORWARD_TRAIN, d[1], x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd,
                 d[0], d[1], d[2]);
     }
 
-    @Override public void batchNormForwardEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, float eps, Tensor y) {
-        String op = "batchNormForwardEval";
-        addr(op, "x", x);
-        addr(op, "y", y);
-        int[] d = bci(op, "x", x);
-        same(op, "x", x, "y", y);
-        bnParams(op, d[1], gamma, beta, runningMean, runningVar);
+    @Override protected void doBatchNormForwardEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, float eps, Tensor y) {
+        int[] d = bciOf(x);
         elementwise(K.BATCH_NORM_FORWARD_EVAL, x.numel(), x, gamma, beta, runningMean, runningVar, eps, y, d[0], d[1], d[2]);
     }
 
-    @Override public void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
-                                            Tensor dx, Tensor dgamma, Tensor dbeta, boolean accumulate) {
-        String op = "batchNormBackward";
-        addr(op, "x", x);
-        addr(op, "dy", dy);
-        addr(op, "dx", dx);
-        int[] d = bci(op, "x", x);
-        same(op, "x", x, "dy", dy);
-        same(op, "x", x, "dx", dx);
-        int nc = d[1];
-        String[] names = {"gamma", "saveMean", "saveInvStd", "dgamma", "dbeta"};
-        Tensor[] ts = {gamma, saveMean, saveInvStd, dgamma, dbeta};
-        for (int i = 0; i < ts.length; i++) {
-            addr(op, names[i], ts[i]);
-            expect(op, names[i], ts[i], nc, "one per channel");
-        }
-        perChannel(K.BATCH_NORM_BACKWARD, nc, x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, d[0], nc, d[2], accumulate);
+    @Override protected void doBatchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
+                                                 Tensor dx, Tensor dgamma, Tensor dbeta, boolean accumulate) {
+        int[] d = bciOf(x);
+        perChannel(K.BATCH_NORM_BACKWARD, d[1], x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, d[0], d[1], d[2], accumulate);
+    }
+
+    @Override protected void doChannelSum(Tensor x, Tensor weight, Tensor out, boolean accumulate) {
+        int[] d = bciOf(x);
+        Object w = weight == null ? (Object) 0L : weight; // a null device pointer: no weight
+        perChannel(K.CHANNEL_SUM, d[1], x, w, out, d[0], d[1], d[2], accumulate);
     }
 
     // ---- dropout ------------------------------------------------------------------------------
@@ -508,21 +383,11 @@ public final class CudaBackend implements Backend {
     /** 1 / (1 - p) rounded once in float, as the CPU twin, so kept values agree bit for bit. */
     private static float keepScale(float p) { return p < 1 ? 1f / (1f - p) : 0f; }
 
-    @Override public void dropoutForward(Tensor x, Tensor y, float p, long seed, long stream, int inner) {
-        String op = "dropoutForward";
-        addr(op, "x", x);
-        addr(op, "y", y);
-        same(op, "x", x, "y", y);
-        dropout(op, x, p, inner);
+    @Override protected void doDropoutForward(Tensor x, Tensor y, float p, long seed, long stream, int inner) {
         elementwise(K.DROPOUT_FORWARD, x.numel(), x, y, x.numel(), p, keepScale(p), seed, stream, inner);
     }
 
-    @Override public void dropoutBackward(Tensor dy, Tensor dx, float p, long seed, long stream, int inner) {
-        String op = "dropoutBackward";
-        addr(op, "dy", dy);
-        addr(op, "dx", dx);
-        same(op, "dy", dy, "dx", dx);
-        dropout(op, dy, p, inner);
+    @Override protected void doDropoutBackward(Tensor dy, Tensor dx, float p, long seed, long stream, int inner) {
         elementwise(K.DROPOUT_BACKWARD, dy.numel(), dy, dx, dy.numel(), p, keepScale(p), seed, stream, inner);
     }
 
@@ -532,23 +397,11 @@ public final class CudaBackend implements Backend {
         return new Object[] {a, b, g.batch(), g.channels(), g.inH(), g.inW(), g.kh(), g.kw(), g.sh(), g.sw(), g.ph(), g.pw(), g.outH(), g.outW()};
     }
 
-    @Override public void maxPoolForward(Tensor x, Tensor y, PoolGeom g) {
-        String op = "maxPoolForward";
-        addr(op, "x", x);
-        addr(op, "y", y);
-        pool(op, "x", x, g.inH(), g.inW(), g);
-        pool(op, "y", y, g.outH(), g.outW(), g);
+    @Override protected void doMaxPoolForward(Tensor x, Tensor y, PoolGeom g) {
         elementwise(K.MAX_POOL_FORWARD, y.numel(), poolArgs(x, y, g));
     }
 
-    @Override public void maxPoolBackward(Tensor x, Tensor dy, Tensor dx, PoolGeom g) {
-        String op = "maxPoolBackward";
-        addr(op, "x", x);
-        addr(op, "dy", dy);
-        addr(op, "dx", dx);
-        pool(op, "x", x, g.inH(), g.inW(), g);
-        pool(op, "dy", dy, g.outH(), g.outW(), g);
-        pool(op, "dx", dx, g.inH(), g.inW(), g);
+    @Override protected void doMaxPoolBackward(Tensor x, Tensor dy, Tensor dx, PoolGeom g) {
         Object[] args = poolArgs(dy, dx, g);
         Object[] withX = new Object[args.length + 1];
         withX[0] = x;
@@ -556,109 +409,43 @@ public final class CudaBackend implements Backend {
         elementwise(K.MAX_POOL_BACKWARD, dx.numel(), withX);
     }
 
-    @Override public void avgPoolForward(Tensor x, Tensor y, PoolGeom g) {
-        String op = "avgPoolForward";
-        addr(op, "x", x);
-        addr(op, "y", y);
-        pool(op, "x", x, g.inH(), g.inW(), g);
-        pool(op, "y", y, g.outH(), g.outW(), g);
+    @Override protected void doAvgPoolForward(Tensor x, Tensor y, PoolGeom g) {
         elementwise(K.AVG_POOL_FORWARD, y.numel(), poolArgs(x, y, g));
     }
 
-    @Override public void avgPoolBackward(Tensor dy, Tensor dx, PoolGeom g) {
-        String op = "avgPoolBackward";
-        addr(op, "dy", dy);
-        addr(op, "dx", dx);
-        pool(op, "dy", dy, g.outH(), g.outW(), g);
-        pool(op, "dx", dx, g.inH(), g.inW(), g);
+    @Override protected void doAvgPoolBackward(Tensor dy, Tensor dx, PoolGeom g) {
         elementwise(K.AVG_POOL_BACKWARD, dx.numel(), poolArgs(dy, dx, g));
     }
 
     // ---- losses -------------------------------------------------------------------------------
 
-    @Override public void crossEntropyForward(Tensor logits, Tensor labels, Tensor loss, Tensor probs) {
-        String op = "crossEntropyForward";
-        addr(op, "logits", logits);
-        addr(op, "labels", labels);
-        addr(op, "loss", loss);
-        addr(op, "probs", probs);
-        int[] bk = logitsBK(op, logits, labels);
-        expect(op, "loss", loss, 1, "a scalar");
-        same(op, "logits", logits, "probs", probs);
-        single(K.CROSS_ENTROPY_FORWARD, logits, labels, loss, probs, bk[0], bk[1]);
+    @Override protected void doCrossEntropyForward(Tensor logits, Tensor labels, Tensor loss, Tensor probs) {
+        single(K.CROSS_ENTROPY_FORWARD, logits, labels, loss, probs, logits.dim(0), logits.dim(1));
     }
 
-    @Override public void crossEntropyBackward(Tensor probs, Tensor labels, Tensor dloss, Tensor dlogits) {
-        String op = "crossEntropyBackward";
-        addr(op, "probs", probs);
-        addr(op, "labels", labels);
-        addr(op, "dloss", dloss);
-        addr(op, "dlogits", dlogits);
-        int[] bk = logitsBK(op, probs, labels);
-        expect(op, "dloss", dloss, 1, "a scalar");
-        same(op, "probs", probs, "dlogits", dlogits);
-        elementwise(K.CROSS_ENTROPY_BACKWARD, probs.numel(), probs, labels, dloss, dlogits, bk[0], bk[1]);
+    @Override protected void doCrossEntropyBackward(Tensor probs, Tensor labels, Tensor dloss, Tensor dlogits) {
+        elementwise(K.CROSS_ENTROPY_BACKWARD, probs.numel(), probs, labels, dloss, dlogits, probs.dim(0), probs.dim(1));
     }
 
-    @Override public void bceWithLogitsForward(Tensor logits, Tensor targets, Tensor loss) {
-        String op = "bceWithLogitsForward";
-        addr(op, "logits", logits);
-        addr(op, "targets", targets);
-        addr(op, "loss", loss);
-        same(op, "logits", logits, "targets", targets);
-        expect(op, "loss", loss, 1, "a scalar");
-        if (logits.numel() == 0) throw new IllegalArgumentException(op + ": logits " + logits.shape() + " is empty");
+    @Override protected void doBceWithLogitsForward(Tensor logits, Tensor targets, Tensor loss) {
         single(K.BCE_WITH_LOGITS_FORWARD, logits, targets, loss, logits.numel());
     }
 
-    @Override public void bceWithLogitsBackward(Tensor logits, Tensor targets, Tensor dloss, Tensor dlogits) {
-        String op = "bceWithLogitsBackward";
-        addr(op, "logits", logits);
-        addr(op, "targets", targets);
-        addr(op, "dloss", dloss);
-        addr(op, "dlogits", dlogits);
-        same(op, "logits", logits, "targets", targets);
-        same(op, "logits", logits, "dlogits", dlogits);
-        expect(op, "dloss", dloss, 1, "a scalar");
+    @Override protected void doBceWithLogitsBackward(Tensor logits, Tensor targets, Tensor dloss, Tensor dlogits) {
         elementwise(K.BCE_WITH_LOGITS_BACKWARD, logits.numel(), logits, targets, dloss, dlogits, logits.numel());
     }
 
-    @Override public void mseForward(Tensor a, Tensor b, Tensor loss) {
-        String op = "mseForward";
-        addr(op, "a", a);
-        addr(op, "b", b);
-        addr(op, "loss", loss);
-        same(op, "a", a, "b", b);
-        expect(op, "loss", loss, 1, "a scalar");
-        if (a.numel() == 0) throw new IllegalArgumentException(op + ": a " + a.shape() + " is empty");
-        single(K.MSE_FORWARD, a, b, loss, a.numel());
-    }
+    @Override protected void doMseForward(Tensor a, Tensor b, Tensor loss) { single(K.MSE_FORWARD, a, b, loss, a.numel()); }
 
-    @Override public void mseBackward(Tensor a, Tensor b, Tensor dloss, Tensor da) {
-        String op = "mseBackward";
-        addr(op, "a", a);
-        addr(op, "b", b);
-        addr(op, "dloss", dloss);
-        addr(op, "da", da);
-        same(op, "a", a, "b", b);
-        same(op, "a", a, "da", da);
-        expect(op, "dloss", dloss, 1, "a scalar");
+    @Override protected void doMseBackward(Tensor a, Tensor b, Tensor dloss, Tensor da) {
         elementwise(K.MSE_BACKWARD, a.numel(), a, b, dloss, da, a.numel());
     }
 
     // ---- similarity matrix --------------------------------------------------------------------
 
-    @Override public void similarityForward(Tensor x, Tensor s, Tensor xc, Tensor norm) {
-        String op = "similarityForward";
-        addr(op, "x", x);
-        long ps = addr(op, "s", s);
-        addr(op, "xc", xc);
-        addr(op, "norm", norm);
-        int[] bd = rows(op, "x", x);
-        int nb = bd[0], d = bd[1];
-        expect(op, "s", s, (long) nb * nb, "(B, B) for x " + x.shape());
-        same(op, "x", x, "xc", xc);
-        expect(op, "norm", norm, nb, "one per row of x " + x.shape());
+    @Override protected void doSimilarityForward(Tensor x, Tensor s, Tensor xc, Tensor norm) {
+        long ps = addr(s);
+        int nb = x.dim(0), d = x.shape().sizeFrom(1);
         // xn (B, D), the normalised rows, lives only for the Gram product
         CudaStorage xn = scratch((long) nb * d);
         try {
@@ -670,19 +457,9 @@ public final class CudaBackend implements Backend {
         elementwise(K.SIMILARITY_CLAMP, (long) nb * nb, s, nb * nb);
     }
 
-    @Override public void similarityBackward(Tensor xc, Tensor norm, Tensor s, Tensor ds, Tensor dx) {
-        String op = "similarityBackward";
-        long pxc = addr(op, "xc", xc);
-        addr(op, "norm", norm);
-        addr(op, "s", s);
-        addr(op, "ds", ds);
-        long pdx = addr(op, "dx", dx);
-        int[] bd = rows(op, "xc", xc);
-        int nb = bd[0], d = bd[1];
-        expect(op, "norm", norm, nb, "one per row of xc " + xc.shape());
-        expect(op, "s", s, (long) nb * nb, "(B, B) for xc " + xc.shape());
-        expect(op, "ds", ds, (long) nb * nb, "(B, B) for xc " + xc.shape());
-        same(op, "xc", xc, "dx", dx);
+    @Override protected void doSimilarityBackward(Tensor xc, Tensor norm, Tensor s, Tensor ds, Tensor dx) {
+        long pxc = addr(xc), pdx = addr(dx);
+        int nb = xc.dim(0), d = xc.shape().sizeFrom(1);
         // dx first holds dxn = g xc with g = (dG + dG^T) / (eps + norm_j), then goes back through the rows
         CudaStorage g = scratch((long) nb * nb);
         try {
@@ -702,97 +479,45 @@ public final class CudaBackend implements Backend {
         kernels.get(k).launch((maps + 7) / 8, 1, 1, 256, 1, 1, 0, args);
     }
 
-    @Override public void featureMapStdForward(Tensor x, Tensor y) {
-        String op = "featureMapStdForward";
-        addr(op, "x", x);
-        addr(op, "y", y);
-        int[] d = bci(op, "x", x);
-        expect(op, "y", y, (long) d[0] * d[1], "(B, C) for x " + x.shape());
-        if (d[2] < 2) throw new IllegalArgumentException(op + ": x " + x.shape() + " has " + d[2] + " element per map; the unbiased std needs 2");
+    @Override protected void doFeatureMapStdForward(Tensor x, Tensor y) {
+        int[] d = bciOf(x);
         perMap(K.FEATURE_MAP_STD_FORWARD, d[0] * d[1], x, y, d[0] * d[1], d[2]);
     }
 
-    @Override public void featureMapStdBackward(Tensor x, Tensor y, Tensor dy, Tensor dx) {
-        String op = "featureMapStdBackward";
-        addr(op, "x", x);
-        addr(op, "y", y);
-        addr(op, "dy", dy);
-        addr(op, "dx", dx);
-        int[] d = bci(op, "x", x);
-        expect(op, "y", y, (long) d[0] * d[1], "(B, C) for x " + x.shape());
-        expect(op, "dy", dy, (long) d[0] * d[1], "(B, C) for x " + x.shape());
-        same(op, "x", x, "dx", dx);
-        if (d[2] < 2) throw new IllegalArgumentException(op + ": x " + x.shape() + " has " + d[2] + " element per map; the unbiased std needs 2");
+    @Override protected void doFeatureMapStdBackward(Tensor x, Tensor y, Tensor dy, Tensor dx) {
+        int[] d = bciOf(x);
         perMap(K.FEATURE_MAP_STD_BACKWARD, d[0] * d[1], x, y, dy, dx, d[0] * d[1], d[2]);
     }
 
     // ---- optimizers ---------------------------------------------------------------------------
 
-    @Override public void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor vmax, float lr, float beta1, float beta2,
-                                   float eps, float weightDecay, int step) {
-        String op = "adamStep";
-        addr(op, "param", param);
-        addr(op, "grad", grad);
-        addr(op, "m", m);
-        addr(op, "v", v);
-        same(op, "param", param, "grad", grad);
-        same(op, "param", param, "m", m);
-        same(op, "param", param, "v", v);
-        Object vm = 0L; // a null device pointer: plain Adam
-        if (vmax != null) {
-            addr(op, "vmax", vmax);
-            same(op, "param", param, "vmax", vmax);
-            vm = vmax;
-        }
-        if (step < 1) throw new IllegalArgumentException(op + ": step " + step + " must count from 1");
+    @Override protected void doAdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor vmax, float lr, float beta1, float beta2,
+                                        float eps, float weightDecay, int step) {
+        Object vm = vmax == null ? (Object) 0L : vmax; // a null device pointer: plain Adam
         // the bias corrections as torch and the CPU twin compute them: in double, then rounded once
         double bc1 = 1 - Math.pow(beta1, step), bc2 = 1 - Math.pow(beta2, step);
         float stepSize = (float) (lr / bc1), bc2Sqrt = (float) Math.sqrt(bc2);
         elementwise(K.ADAM_STEP, param.numel(), param, grad, m, v, vm, param.numel(), stepSize, beta1, beta2, eps, weightDecay, bc2Sqrt);
     }
 
-    @Override public void sgdStep(Tensor param, Tensor grad, Tensor momentumBuf, float lr, float momentum, float weightDecay, boolean firstStep) {
-        String op = "sgdStep";
-        addr(op, "param", param);
-        addr(op, "grad", grad);
-        same(op, "param", param, "grad", grad);
-        Object buf = 0L; // no momentum: the kernel skips the buffer
-        if (momentum != 0) {
-            addr(op, "momentumBuf", momentumBuf);
-            same(op, "param", param, "momentumBuf", momentumBuf);
-            buf = momentumBuf;
-        }
+    @Override protected void doSgdStep(Tensor param, Tensor grad, Tensor momentumBuf, float lr, float momentum, float weightDecay, boolean firstStep) {
+        Object buf = momentum != 0 ? momentumBuf : (Object) 0L; // no momentum: the kernel skips the buffer
         elementwise(K.SGD_STEP, param.numel(), param, grad, buf, param.numel(), lr, momentum, weightDecay, firstStep);
     }
 
     // ---- augmentation -------------------------------------------------------------------------
 
-    @Override public void channelAffine(Tensor x, Tensor scale, Tensor shift) {
-        String op = "channelAffine";
-        addr(op, "x", x);
-        addr(op, "scale", scale);
-        addr(op, "shift", shift);
-        int[] d = bci(op, "x", x);
-        expect(op, "scale", scale, d[1], "one per channel of x " + x.shape());
-        expect(op, "shift", shift, d[1], "one per channel of x " + x.shape());
-        elementwise(K.CHANNEL_AFFINE, x.numel(), x, scale, shift, d[0], d[1], d[2]);
+    @Override protected void doChannelAffine(Tensor x, Tensor scale, Tensor shift) {
+        int[] d = bciOf(x);
+        Object sh = shift == null ? (Object) 0L : shift; // a null device pointer: no shift
+        elementwise(K.CHANNEL_AFFINE, x.numel(), x, scale, sh, d[0], d[1], d[2]);
     }
 
-    @Override public void randomCropFlip(Tensor x, Tensor y, int pad, boolean flip, long seed, long stream) {
-        String op = "randomCropFlip";
-        long px = addr(op, "x", x), py = addr(op, "y", y);
-        images(op, "x", x);
-        if (!x.shape().equals(y.shape())) throw new IllegalArgumentException(op + ": x " + x.shape() + " and y " + y.shape() + " differ");
-        if (px == py) throw new IllegalArgumentException(op + ": y " + y.shape() + " shares x's memory; the crop cannot run in place");
-        if (pad < 0) throw new IllegalArgumentException(op + ": pad " + pad + " is negative");
+    @Override protected void doRandomCropFlip(Tensor x, Tensor y, int pad, boolean flip, long seed, long stream) {
         elementwise(K.RANDOM_CROP_FLIP, x.numel(), x, y, x.dim(0), x.dim(1), x.dim(2), x.dim(3), pad, flip, seed, stream);
     }
 
-    @Override public void cutout(Tensor x, int length, long seed, long stream) {
-        String op = "cutout";
-        addr(op, "x", x);
-        images(op, "x", x);
-        if (length < 0) throw new IllegalArgumentException(op + ": length " + length + " is negative");
+    @Override protected void doCutout(Tensor x, int length, long seed, long stream) {
         elementwise(K.CUTOUT, x.numel(), x, x.dim(0), x.dim(1), x.dim(2), x.dim(3), length, seed, stream);
     }
 }

@@ -155,6 +155,71 @@ class FastPathsMatchPlainTest {
         return new float[][] {y, sm, si, rm, rv, dx, dg, db, ey};
     }
 
+    @Test void multiplyMatchesPlainBitForBit() {
+        for (int n : new int[] {1, 3, 7, 15, 16, 17, 129}) {
+            float[] a = coarse(n, true), b = rand(n, 0), out0 = rand(n, 0);
+            for (boolean acc : new boolean[] {false, true}) {
+                float[] e = out0.clone(), got = out0.clone();
+                for (int i = 0; i < n; i++) e[i] = acc ? e[i] + a[i] * b[i] : a[i] * b[i];
+                Elementwise.multiply(a, b, got, acc, 0, n);
+                same("multiply n=" + n + (acc ? " accumulate" : ""), e, got);
+                // a range that starts past 0, as a second thread's part does
+                float[] part = out0.clone();
+                Elementwise.multiply(a, b, part, acc, n / 2, n);
+                for (int i = 0; i < n / 2; i++) e[i] = out0[i];
+                same("multiply n=" + n + " from " + n / 2, e, part);
+            }
+        }
+    }
+
+    /** The shapes of batchNormMatchesPlain: fc tensors, maps of 2..15, 16, 17 and more, a split over two threads. */
+    private static final int[][] CHANNEL_SHAPES = {{2, 3, 1}, {3, 129, 1}, {128, 17, 1}, {2, 3, 7}, {3, 2, 15}, {2, 3, 16}, {3, 5, 17},
+            {2, 3, 129}, {4, 3, 1024}, {512, 1027, 1}, {2, 9, 32771}};
+
+    @Test void channelSumIsBatchNormBackwardsSumsBitForBit() {
+        // what SlicedStep relies on: sum(dy) and sum(dy * xhat) as batch norm's backward takes them (here with
+        // mean 0 and invStd 1, so its xhat is x), by the fast paths of both and by the plain loops of both
+        for (int[] s : CHANNEL_SHAPES) {
+            int nb = s[0], nc = s[1], inner = s[2], n = nb * nc * inner;
+            float[] x = rand(n, 3f), dy = rand(n, 0), ones = new float[nc], zeros = new float[nc], out0 = rand(nc, 0);
+            java.util.Arrays.fill(ones, 1f);
+            String what = "channelSum (" + nb + ", " + nc + ", " + inner + ")";
+            for (boolean acc : new boolean[] {false, true})
+                for (boolean fast : new boolean[] {true, false}) {
+                    float[] dg = out0.clone(), db = out0.clone(), sum = out0.clone(), dot = out0.clone(), dx = new float[n];
+                    if (fast) {
+                        BatchNorm.backward(x, dy, ones, zeros, ones, dx, dg, db, acc, nb, nc, inner);
+                        BatchNorm.channelSum(dy, null, sum, acc, nb, nc, inner);
+                        BatchNorm.channelSum(dy, x, dot, acc, nb, nc, inner);
+                    } else {
+                        BatchNorm.backwardPlain(x, dy, ones, zeros, ones, dx, dg, db, acc, nb, nc, inner);
+                        BatchNorm.channelSumPlain(dy, null, sum, acc, nb, nc, inner);
+                        BatchNorm.channelSumPlain(dy, x, dot, acc, nb, nc, inner);
+                    }
+                    String how = (fast ? " fast" : " plain") + (acc ? " accumulate" : "");
+                    same(what + how + ": sum against dbeta", db, sum);
+                    same(what + how + ": weighted sum against dgamma", dg, dot);
+                }
+        }
+    }
+
+    @Test void channelSumMatchesPlain() {
+        for (int[] s : CHANNEL_SHAPES) {
+            int nb = s[0], nc = s[1], inner = s[2], n = nb * nc * inner;
+            float[] x = rand(n, 0), w = rand(n, 3f);
+            for (float[] weight : new float[][] {null, w}) {
+                float[] fast = new float[nc], plain = new float[nc];
+                BatchNorm.channelSum(x, weight, fast, false, nb, nc, inner);
+                BatchNorm.channelSumPlain(x, weight, plain, false, nb, nc, inner);
+                String what = "channelSum (" + nb + ", " + nc + ", " + inner + ")" + (weight == null ? "" : " weighted");
+                // fc tensors and maps below 16 keep the plain order; else the double sums differ by double rounding only,
+                // so the float results by at most a rounding step (1e-6 absolute for sums that cancel to near 0)
+                if (inner < Lanes.WIDTH) same(what, plain, fast);
+                else near(what, plain, fast, 1e-6, 2.4e-7 * 2);
+            }
+        }
+    }
+
     @Test void batchNormInPlaceMatchesOutOfPlace() {
         int nb = 3, nc = 5, inner = 33, n = nb * nc * inner;
         float[] x = rand(n, 1f), dy = rand(n, 0), gamma = rand(nc, 1f), beta = rand(nc, 0);

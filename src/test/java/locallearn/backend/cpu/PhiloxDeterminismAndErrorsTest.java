@@ -74,6 +74,13 @@ class PhiloxDeterminismAndErrorsTest {
                     be.allocate(32), be.allocate(32));
             return be.read(y);
         });
+        // (8, 64, 1024): channels in two ranges, one per thread on a 2-core machine
+        float[] cx = rand(r, 8 * 64 * 1024), cw = rand(r, 8 * 64 * 1024);
+        sameBits("channelSum", () -> {
+            Tensor out = be.allocate(64);
+            be.channelSum(t(be, cx, 8, 64, 1024), t(be, cw, 8, 64, 1024), out, false);
+            return be.read(out);
+        });
         sameBits("dropoutForward", () -> {
             Tensor y = be.allocate(bx.length);
             be.dropoutForward(t(be, bx, bx.length), y, 0.5f, 3, 4, 1);

@@ -25,6 +25,8 @@ class DelegatingBackend implements Backend {
     @Override public void copyRange(Tensor src, int so, Tensor dst, int d, int count) { inner.copyRange(src, so, dst, d, count); }
     @Override public void axpy(float a, Tensor x, Tensor y) { inner.axpy(a, x, y); }
     @Override public void scale(Tensor x, float a) { inner.scale(x, a); }
+    @Override public void multiply(Tensor a, Tensor b, Tensor out, boolean accumulate) { inner.multiply(a, b, out, accumulate); }
+    @Override public void channelSum(Tensor x, Tensor weight, Tensor out, boolean accumulate) { inner.channelSum(x, weight, out, accumulate); }
     @Override public void sum(Tensor x, Tensor out, boolean accumulate) { inner.sum(x, out, accumulate); }
     @Override public void countCorrect(Tensor logits, Tensor labels, Tensor out, boolean accumulate) { inner.countCorrect(logits, labels, out, accumulate); }
     @Override public void leakyReluForward(Tensor x, Tensor y, float slope) { inner.leakyReluForward(x, y, slope); }

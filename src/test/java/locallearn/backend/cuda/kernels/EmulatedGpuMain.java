@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import locallearn.autograd.Tape;
 import locallearn.autograd.Var;
+import locallearn.backend.BadArguments;
 import locallearn.backend.Backend;
 import locallearn.backend.Philox;
 import locallearn.backend.SelfTest;
@@ -20,7 +21,8 @@ import locallearn.tensor.Tensor;
 /**
  * The child JVM of {@link EmulatedGpuTest}: the whole selftest, CPU against CudaBackend, where
  * libcuda.so.1 is the emulating stand-in, then one sliced local step of a small conv block on
- * both (the ops composed as training uses them). Prints one line per case and a last line "done N".
+ * both (the ops composed as training uses them), then every wrong call of BadArguments on both,
+ * whose messages must be equal. Prints one line per case and a last line "done N".
  */
 public final class EmulatedGpuMain {
     private EmulatedGpuMain() {}
@@ -32,8 +34,18 @@ public final class EmulatedGpuMain {
             System.out.println("device: " + gpu.describe());
             List<SelfTest.Line> lines = test.run(new CpuBackend(), gpu, op -> true, l -> System.out.println(l.format()));
             System.out.println(slicedStepCheck(new CpuBackend(), gpu));
-            System.out.println("done " + (lines.size() + 1));
+            System.out.println(badArgumentsCheck(new CpuBackend(), gpu));
+            System.out.println("done " + (lines.size() + 2));
         }
+    }
+
+    /** "ok   bad arguments ..." when every call of BadArguments fails on the GPU with the CPU's message, else the differences. */
+    static String badArgumentsCheck(Backend cpu, Backend gpu) {
+        List<String> a = BadArguments.messages(cpu), b = BadArguments.messages(gpu);
+        List<String> differ = new ArrayList<>();
+        for (int i = 0; i < a.size(); i++) if (!a.get(i).equals(b.get(i))) differ.add("cpu '" + a.get(i) + "' cuda '" + b.get(i) + "'");
+        return differ.isEmpty() ? "ok   bad arguments: " + a.size() + " wrong calls rejected with the same message on both"
+                : "FAIL bad arguments: " + String.join("; ", differ);
     }
 
     /** "ok   sliced local step ..." when h, the loss and every gradient agree, else the first difference. */

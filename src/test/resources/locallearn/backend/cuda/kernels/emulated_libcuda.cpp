@@ -170,9 +170,9 @@ struct Entry { void (*run)(void**); bool sync; };
 #define PLAIN(k) {#k, Entry{[](void** p) { call(k, p); }, false}}
 #define SYNC(k) {#k, Entry{[](void** p) { call(k, p); }, true}}
 static const std::map<std::string, Entry> KERNELS = {
-    PLAIN(axpy), PLAIN(scale), SYNC(sum), SYNC(count_correct), PLAIN(leaky_relu_forward), PLAIN(leaky_relu_backward),
+    PLAIN(axpy), PLAIN(scale), PLAIN(multiply), SYNC(sum), SYNC(count_correct), PLAIN(leaky_relu_forward), PLAIN(leaky_relu_backward),
     PLAIN(bias_add), SYNC(bias_backward),
-    SYNC(batch_norm_forward_train), PLAIN(batch_norm_forward_eval), SYNC(batch_norm_backward),
+    SYNC(batch_norm_forward_train), PLAIN(batch_norm_forward_eval), SYNC(batch_norm_backward), SYNC(channel_sum),
     PLAIN(dropout_forward), PLAIN(dropout_backward),
     PLAIN(max_pool_forward), PLAIN(max_pool_backward), PLAIN(avg_pool_forward), PLAIN(avg_pool_backward),
     SYNC(cross_entropy_forward), PLAIN(cross_entropy_backward), SYNC(bce_with_logits_forward), PLAIN(bce_with_logits_backward),

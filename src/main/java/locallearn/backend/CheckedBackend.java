@@ -1,0 +1,692 @@
+package locallearn.backend;
+
+import locallearn.tensor.Storage;
+import locallearn.tensor.Tensor;
+
+/**
+ * The one checked boundary of every backend: each public op of {@link Backend} is a final method
+ * here that checks its arguments (null, released, on this device, element counts against each
+ * other and against the geometry, scalar ranges), then calls the device's {@code do...}
+ * implementation, which trusts what was checked. So a bad argument fails with the same message
+ * on every device, naming the op, the argument and the shapes, and a backend cannot be built
+ * without the checks.
+ *
+ * <p>Why a base class and not a decorator around the device backend: nothing can construct a
+ * backend that skips the checks (tests and benchmarks build {@code new CpuBackend()} directly),
+ * {@code instanceof CpuBackend} and the CUDA backend's own methods keep working, and an op costs
+ * one monomorphic call more, which the JIT inlines, instead of a second interface dispatch
+ * through a wrapper object.
+ *
+ * <p>The one check that stays on a device is a data check: labels must be class indices in
+ * [0, K). The CPU checks each label as it reads it; the GPU could only check by waiting for the
+ * device, so a bad label gives a NaN loss there instead of an exception.
+ */
+public abstract class CheckedBackend implements Backend {
+    private final String device;
+    private final Class<? extends Storage> storage;
+
+    /** {@code device} names this backend's tensors in messages ("CPU", "CUDA"); its tensors' storage is a {@code storage}. */
+    protected CheckedBackend(String device, Class<? extends Storage> storage) {
+        this.device = device;
+        this.storage = storage;
+    }
+
+    // ---- the argument checks --------------------------------------------------------------------
+
+    /** {@code t} is a live tensor of this device. */
+    private void live(String op, String name, Tensor t) {
+        if (t == null) throw new IllegalArgumentException(op + ": " + name + " is null");
+        if (t.isReleased()) throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " used after release");
+        Storage s = t.storage();
+        if (!storage.isInstance(s))
+            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " is not a " + device + " tensor (" + s.getClass().getSimpleName() + ")");
+    }
+
+    private static void expect(String op, String name, Tensor t, long numel, String what) {
+        if (t.numel() != numel)
+            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " has " + t.numel() + " elements, expected " + numel + " (" + what + ")");
+    }
+
+    private static void same(String op, String na, Tensor a, String nb, Tensor b) {
+        if (a.numel() != b.numel())
+            throw new IllegalArgumentException(op + ": " + na + " " + a.shape() + " and " + nb + " " + b.shape() + " differ in element count");
+    }
+
+    /** (B, C, inner) of a tensor of rank >= 2. */
+    private static int[] bci(String op, String name, Tensor t) {
+        if (t.rank() < 2) throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must have rank >= 2 (B, C, ...)");
+        return bciOf(t);
+    }
+
+    /** (B, D) of a tensor of rank >= 1: rows are the first dimension, everything else is a row. */
+    private static int[] rows(String op, String name, Tensor t) {
+        if (t.rank() < 1 || t.dim(0) < 1) throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must be (B, D) with B >= 1");
+        return new int[] {t.dim(0), t.shape().sizeFrom(1)};
+    }
+
+    private static void images(String op, String name, Tensor t) {
+        if (t.rank() != 4) throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must be (B, C, H, W)");
+    }
+
+    private static void conv(String op, String name, Tensor t, int b, int c, int h, int w, ConvGeom g) {
+        if (t.numel() != (long) b * c * h * w)
+            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " does not match geometry " + g + " (expected (" + b + ", " + c + ", " + h + ", " + w + "))");
+    }
+
+    private static void pool(String op, String name, Tensor t, int h, int w, PoolGeom g) {
+        if (t.numel() != (long) g.batch() * g.channels() * h * w)
+            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " does not match geometry " + g + " (expected (" + g.batch() + ", " + g.channels() + ", " + h + ", " + w + "))");
+    }
+
+    /** logits (B, K), B and K at least 1, with one label per row. */
+    private static void logitsBK(String op, Tensor logits, Tensor labels) {
+        if (logits.rank() != 2) throw new IllegalArgumentException(op + ": logits " + logits.shape() + " must be (B, K)");
+        if (logits.dim(0) < 1 || logits.dim(1) < 1) throw new IllegalArgumentException(op + ": logits " + logits.shape() + " is empty");
+        expect(op, "labels", labels, logits.dim(0), "one per row of logits " + logits.shape());
+    }
+
+    /** Dropout's probability and unit size (inner elements per unit) against the tensor it drops. */
+    private static void dropout(String op, Tensor a, float p, int inner) {
+        if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException(op + ": p = " + p + " is not in [0, 1]");
+        if (inner < 1 || a.numel() % inner != 0)
+            throw new IllegalArgumentException(op + ": inner = " + inner + " does not divide the " + a.numel() + " elements of " + a.shape());
+    }
+
+    private static void featureMaps(String op, Tensor x, int inner) {
+        if (inner < 2) throw new IllegalArgumentException(op + ": x " + x.shape() + " has " + inner + " element per map; the unbiased std needs 2");
+    }
+
+    /** {B, C, inner} of a tensor checked to have rank >= 2: what the implementations index with. */
+    protected static int[] bciOf(Tensor t) { return new int[] {t.dim(0), t.dim(1), t.shape().sizeFrom(2)}; }
+
+    // ---- memory ----------------------------------------------------------------------------
+
+    @Override public final void write(Tensor dst, float[] src) {
+        live("write", "dst", dst);
+        if (src.length != dst.numel())
+            throw new IllegalArgumentException("write: dst " + dst.shape() + " has " + dst.numel() + " elements, source has " + src.length);
+        doWrite(dst, src);
+    }
+
+    @Override public final float[] read(Tensor src) {
+        live("read", "src", src);
+        return doRead(src);
+    }
+
+    // ---- elementwise and reductions ----------------------------------------------------------
+
+    @Override public final void fill(Tensor x, float value) {
+        live("fill", "x", x);
+        doFill(x, value);
+    }
+
+    @Override public final void copy(Tensor src, Tensor dst) {
+        live("copy", "src", src);
+        live("copy", "dst", dst);
+        same("copy", "src", src, "dst", dst);
+        doCopy(src, dst);
+    }
+
+    @Override public final void copyRange(Tensor src, int srcOffset, Tensor dst, int dstOffset, int count) {
+        live("copyRange", "src", src);
+        live("copyRange", "dst", dst);
+        if (srcOffset < 0 || dstOffset < 0 || count < 0 || (long) srcOffset + count > src.numel() || (long) dstOffset + count > dst.numel())
+            throw new IllegalArgumentException("copyRange: " + count + " elements from " + srcOffset + " of src " + src.shape()
+                    + " to " + dstOffset + " of dst " + dst.shape() + " do not fit");
+        doCopyRange(src, srcOffset, dst, dstOffset, count);
+    }
+
+    @Override public final void axpy(float a, Tensor x, Tensor y) {
+        live("axpy", "x", x);
+        live("axpy", "y", y);
+        same("axpy", "x", x, "y", y);
+        doAxpy(a, x, y);
+    }
+
+    @Override public final void scale(Tensor x, float a) {
+        live("scale", "x", x);
+        doScale(x, a);
+    }
+
+    @Override public final void multiply(Tensor a, Tensor b, Tensor out, boolean accumulate) {
+        String op = "multiply";
+        live(op, "a", a);
+        live(op, "b", b);
+        live(op, "out", out);
+        same(op, "a", a, "b", b);
+        same(op, "a", a, "out", out);
+        doMultiply(a, b, out, accumulate);
+    }
+
+    @Override public final void sum(Tensor x, Tensor out, boolean accumulate) {
+        live("sum", "x", x);
+        live("sum", "out", out);
+        expect("sum", "out", out, 1, "a scalar");
+        doSum(x, out, accumulate);
+    }
+
+    @Override public final void channelSum(Tensor x, Tensor weight, Tensor out, boolean accumulate) {
+        String op = "channelSum";
+        live(op, "x", x);
+        live(op, "out", out);
+        int[] d = bci(op, "x", x);
+        if (weight != null) {
+            live(op, "weight", weight);
+            same(op, "x", x, "weight", weight);
+        }
+        expect(op, "out", out, d[1], "one per channel of x " + x.shape());
+        doChannelSum(x, weight, out, accumulate);
+    }
+
+    @Override public final void countCorrect(Tensor logits, Tensor labels, Tensor out, boolean accumulate) {
+        String op = "countCorrect";
+        live(op, "logits", logits);
+        live(op, "labels", labels);
+        live(op, "out", out);
+        if (logits.rank() != 2) throw new IllegalArgumentException(op + ": logits " + logits.shape() + " must be (B, K)");
+        int b = logits.dim(0), k = logits.dim(1);
+        expect(op, "labels", labels, b, "one per row of logits " + logits.shape());
+        expect(op, "out", out, 1, "a scalar");
+        if (k < 1 && b > 0) throw new IllegalArgumentException(op + ": logits " + logits.shape() + " has no classes");
+        doCountCorrect(logits, labels, out, accumulate);
+    }
+
+    @Override public final void leakyReluForward(Tensor x, Tensor y, float slope) {
+        String op = "leakyReluForward";
+        live(op, "x", x);
+        live(op, "y", y);
+        same(op, "x", x, "y", y);
+        doLeakyReluForward(x, y, slope);
+    }
+
+    @Override public final void leakyReluBackward(Tensor y, Tensor dy, Tensor dx, float slope) {
+        String op = "leakyReluBackward";
+        live(op, "y", y);
+        live(op, "dy", dy);
+        live(op, "dx", dx);
+        same(op, "y", y, "dy", dy);
+        same(op, "y", y, "dx", dx);
+        doLeakyReluBackward(y, dy, dx, slope);
+    }
+
+    // ---- bias ---------------------------------------------------------------------------------
+
+    @Override public final void biasAdd(Tensor y, Tensor bias) {
+        live("biasAdd", "y", y);
+        live("biasAdd", "bias", bias);
+        int[] d = bci("biasAdd", "y", y);
+        expect("biasAdd", "bias", bias, d[1], "one per channel of y " + y.shape());
+        doBiasAdd(y, bias);
+    }
+
+    @Override public final void biasBackward(Tensor dy, Tensor dbias, boolean accumulate) {
+        live("biasBackward", "dy", dy);
+        live("biasBackward", "dbias", dbias);
+        int[] d = bci("biasBackward", "dy", dy);
+        expect("biasBackward", "dbias", dbias, d[1], "one per channel of dy " + dy.shape());
+        doBiasBackward(dy, dbias, accumulate);
+    }
+
+    // ---- GEMM ---------------------------------------------------------------------------------
+
+    @Override public final void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a, Tensor b, float beta, Tensor c,
+                                     int batch, long strideA, long strideB, long strideC) {
+        String op = "gemm";
+        live(op, "a", a);
+        live(op, "b", b);
+        live(op, "c", c);
+        if (m < 0 || n < 0 || k < 0 || batch < 1 || strideA < 0 || strideB < 0 || strideC < 0)
+            throw new IllegalArgumentException(op + ": bad sizes m=" + m + " n=" + n + " k=" + k + " batch=" + batch
+                    + " strides=" + strideA + "," + strideB + "," + strideC);
+        String dims = "m=" + m + " n=" + n + " k=" + k + " batch=" + batch;
+        if ((batch - 1) * strideA + (long) m * k > a.numel())
+            throw new IllegalArgumentException(op + ": a " + a.shape() + " too small for " + dims + " strideA=" + strideA);
+        if ((batch - 1) * strideB + (long) k * n > b.numel())
+            throw new IllegalArgumentException(op + ": b " + b.shape() + " too small for " + dims + " strideB=" + strideB);
+        if ((batch - 1) * strideC + (long) m * n > c.numel())
+            throw new IllegalArgumentException(op + ": c " + c.shape() + " too small for " + dims + " strideC=" + strideC);
+        doGemm(transA, transB, m, n, k, alpha, a, b, beta, c, batch, strideA, strideB, strideC);
+    }
+
+    // ---- convolution --------------------------------------------------------------------------
+
+    @Override public final void conv2dForward(Tensor x, Tensor w, Tensor bias, Tensor y, ConvGeom g) {
+        String op = "conv2dForward";
+        live(op, "x", x);
+        live(op, "w", w);
+        live(op, "y", y);
+        conv(op, "x", x, g.batch(), g.inC(), g.inH(), g.inW(), g);
+        conv(op, "w", w, g.outC(), g.inC(), g.kh(), g.kw(), g);
+        conv(op, "y", y, g.batch(), g.outC(), g.outH(), g.outW(), g);
+        if (bias != null) {
+            live(op, "bias", bias);
+            expect(op, "bias", bias, g.outC(), "one per output channel of " + g);
+        }
+        doConv2dForward(x, w, bias, y, g);
+    }
+
+    @Override public final void conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvGeom g) {
+        String op = "conv2dBackwardData";
+        live(op, "dy", dy);
+        live(op, "w", w);
+        live(op, "dx", dx);
+        conv(op, "dy", dy, g.batch(), g.outC(), g.outH(), g.outW(), g);
+        conv(op, "w", w, g.outC(), g.inC(), g.kh(), g.kw(), g);
+        conv(op, "dx", dx, g.batch(), g.inC(), g.inH(), g.inW(), g);
+        doConv2dBackwardData(dy, w, dx, g);
+    }
+
+    @Override public final void conv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, Tensor dbias, ConvGeom g, boolean accumulate) {
+        String op = "conv2dBackwardFilter";
+        live(op, "x", x);
+        live(op, "dy", dy);
+        live(op, "dw", dw);
+        conv(op, "x", x, g.batch(), g.inC(), g.inH(), g.inW(), g);
+        conv(op, "dy", dy, g.batch(), g.outC(), g.outH(), g.outW(), g);
+        conv(op, "dw", dw, g.outC(), g.inC(), g.kh(), g.kw(), g);
+        if (dbias != null) {
+            live(op, "dbias", dbias);
+            expect(op, "dbias", dbias, g.outC(), "one per output channel of " + g);
+        }
+        doConv2dBackwardFilter(x, dy, dw, dbias, g, accumulate);
+    }
+
+    // ---- batch norm ---------------------------------------------------------------------------
+
+    /** Per-channel tensors of a batch-norm op, by name: each live and of c elements. */
+    private void perChannel(String op, int c, String[] names, Tensor... ts) {
+        for (int i = 0; i < ts.length; i++) {
+            live(op, names[i], ts[i]);
+            expect(op, names[i], ts[i], c, "one per channel");
+        }
+    }
+
+    private static final String[] BN_PARAMS = {"gamma", "beta", "runningMean", "runningVar"};
+
+    @Override public final void batchNormForwardTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                                      float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+        String op = "batchNormForwardTrain";
+        live(op, "x", x);
+        live(op, "y", y);
+        live(op, "saveMean", saveMean);
+        live(op, "saveInvStd", saveInvStd);
+        int[] d = bci(op, "x", x);
+        same(op, "x", x, "y", y);
+        perChannel(op, d[1], BN_PARAMS, gamma, beta, runningMean, runningVar);
+        expect(op, "saveMean", saveMean, d[1], "one per channel");
+        expect(op, "saveInvStd", saveInvStd, d[1], "one per channel");
+        if ((long) d[0] * d[2] < 2)
+            throw new IllegalArgumentException(op + ": x " + x.shape() + " has one value per channel; batch statistics need more");
+        doBatchNormForwardTrain(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd);
+    }
+
+    @Override public final void batchNormForwardEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, float eps, Tensor y) {
+        String op = "batchNormForwardEval";
+        live(op, "x", x);
+        live(op, "y", y);
+        int[] d = bci(op, "x", x);
+        same(op, "x", x, "y", y);
+        perChannel(op, d[1], BN_PARAMS, gamma, beta, runningMean, runningVar);
+        doBatchNormForwardEval(x, gamma, beta, runningMean, runningVar, eps, y);
+    }
+
+    @Override public final void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
+                                                  Tensor dx, Tensor dgamma, Tensor dbeta, boolean accumulate) {
+        String op = "batchNormBackward";
+        live(op, "x", x);
+        live(op, "dy", dy);
+        live(op, "dx", dx);
+        int[] d = bci(op, "x", x);
+        same(op, "x", x, "dy", dy);
+        same(op, "x", x, "dx", dx);
+        perChannel(op, d[1], new String[] {"gamma", "saveMean", "saveInvStd", "dgamma", "dbeta"}, gamma, saveMean, saveInvStd, dgamma, dbeta);
+        doBatchNormBackward(x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, accumulate);
+    }
+
+    // ---- dropout ------------------------------------------------------------------------------
+
+    @Override public final void dropoutForward(Tensor x, Tensor y, float p, long seed, long stream, int inner) {
+        String op = "dropoutForward";
+        live(op, "x", x);
+        live(op, "y", y);
+        same(op, "x", x, "y", y);
+        dropout(op, x, p, inner);
+        doDropoutForward(x, y, p, seed, stream, inner);
+    }
+
+    @Override public final void dropoutBackward(Tensor dy, Tensor dx, float p, long seed, long stream, int inner) {
+        String op = "dropoutBackward";
+        live(op, "dy", dy);
+        live(op, "dx", dx);
+        same(op, "dy", dy, "dx", dx);
+        dropout(op, dy, p, inner);
+        doDropoutBackward(dy, dx, p, seed, stream, inner);
+    }
+
+    // ---- pooling ------------------------------------------------------------------------------
+
+    @Override public final void maxPoolForward(Tensor x, Tensor y, PoolGeom g) {
+        String op = "maxPoolForward";
+        live(op, "x", x);
+        live(op, "y", y);
+        pool(op, "x", x, g.inH(), g.inW(), g);
+        pool(op, "y", y, g.outH(), g.outW(), g);
+        doMaxPoolForward(x, y, g);
+    }
+
+    @Override public final void maxPoolBackward(Tensor x, Tensor dy, Tensor dx, PoolGeom g) {
+        String op = "maxPoolBackward";
+        live(op, "x", x);
+        live(op, "dy", dy);
+        live(op, "dx", dx);
+        pool(op, "x", x, g.inH(), g.inW(), g);
+        pool(op, "dy", dy, g.outH(), g.outW(), g);
+        pool(op, "dx", dx, g.inH(), g.inW(), g);
+        doMaxPoolBackward(x, dy, dx, g);
+    }
+
+    @Override public final void avgPoolForward(Tensor x, Tensor y, PoolGeom g) {
+        String op = "avgPoolForward";
+        live(op, "x", x);
+        live(op, "y", y);
+        pool(op, "x", x, g.inH(), g.inW(), g);
+        pool(op, "y", y, g.outH(), g.outW(), g);
+        doAvgPoolForward(x, y, g);
+    }
+
+    @Override public final void avgPoolBackward(Tensor dy, Tensor dx, PoolGeom g) {
+        String op = "avgPoolBackward";
+        live(op, "dy", dy);
+        live(op, "dx", dx);
+        pool(op, "dy", dy, g.outH(), g.outW(), g);
+        pool(op, "dx", dx, g.inH(), g.inW(), g);
+        doAvgPoolBackward(dy, dx, g);
+    }
+
+    // ---- losses -------------------------------------------------------------------------------
+
+    @Override public final void crossEntropyForward(Tensor logits, Tensor labels, Tensor loss, Tensor probs) {
+        String op = "crossEntropyForward";
+        live(op, "logits", logits);
+        live(op, "labels", labels);
+        live(op, "loss", loss);
+        live(op, "probs", probs);
+        logitsBK(op, logits, labels);
+        expect(op, "loss", loss, 1, "a scalar");
+        same(op, "logits", logits, "probs", probs);
+        doCrossEntropyForward(logits, labels, loss, probs);
+    }
+
+    @Override public final void crossEntropyBackward(Tensor probs, Tensor labels, Tensor dloss, Tensor dlogits) {
+        String op = "crossEntropyBackward";
+        live(op, "probs", probs);
+        live(op, "labels", labels);
+        live(op, "dloss", dloss);
+        live(op, "dlogits", dlogits);
+        logitsBK(op, probs, labels);
+        expect(op, "dloss", dloss, 1, "a scalar");
+        same(op, "probs", probs, "dlogits", dlogits);
+        doCrossEntropyBackward(probs, labels, dloss, dlogits);
+    }
+
+    @Override public final void bceWithLogitsForward(Tensor logits, Tensor targets, Tensor loss) {
+        String op = "bceWithLogitsForward";
+        live(op, "logits", logits);
+        live(op, "targets", targets);
+        live(op, "loss", loss);
+        same(op, "logits", logits, "targets", targets);
+        expect(op, "loss", loss, 1, "a scalar");
+        if (logits.numel() == 0) throw new IllegalArgumentException(op + ": logits " + logits.shape() + " is empty");
+        doBceWithLogitsForward(logits, targets, loss);
+    }
+
+    @Override public final void bceWithLogitsBackward(Tensor logits, Tensor targets, Tensor dloss, Tensor dlogits) {
+        String op = "bceWithLogitsBackward";
+        live(op, "logits", logits);
+        live(op, "targets", targets);
+        live(op, "dloss", dloss);
+        live(op, "dlogits", dlogits);
+        same(op, "logits", logits, "targets", targets);
+        same(op, "logits", logits, "dlogits", dlogits);
+        expect(op, "dloss", dloss, 1, "a scalar");
+        doBceWithLogitsBackward(logits, targets, dloss, dlogits);
+    }
+
+    @Override public final void mseForward(Tensor a, Tensor b, Tensor loss) {
+        String op = "mseForward";
+        live(op, "a", a);
+        live(op, "b", b);
+        live(op, "loss", loss);
+        same(op, "a", a, "b", b);
+        expect(op, "loss", loss, 1, "a scalar");
+        if (a.numel() == 0) throw new IllegalArgumentException(op + ": a " + a.shape() + " is empty");
+        doMseForward(a, b, loss);
+    }
+
+    @Override public final void mseBackward(Tensor a, Tensor b, Tensor dloss, Tensor da) {
+        String op = "mseBackward";
+        live(op, "a", a);
+        live(op, "b", b);
+        live(op, "dloss", dloss);
+        live(op, "da", da);
+        same(op, "a", a, "b", b);
+        same(op, "a", a, "da", da);
+        expect(op, "dloss", dloss, 1, "a scalar");
+        doMseBackward(a, b, dloss, da);
+    }
+
+    // ---- similarity matrix --------------------------------------------------------------------
+
+    @Override public final void similarityForward(Tensor x, Tensor s, Tensor xc, Tensor norm) {
+        String op = "similarityForward";
+        live(op, "x", x);
+        live(op, "s", s);
+        live(op, "xc", xc);
+        live(op, "norm", norm);
+        int[] bd = rows(op, "x", x);
+        expect(op, "s", s, (long) bd[0] * bd[0], "(B, B) for x " + x.shape());
+        same(op, "x", x, "xc", xc);
+        expect(op, "norm", norm, bd[0], "one per row of x " + x.shape());
+        doSimilarityForward(x, s, xc, norm);
+    }
+
+    @Override public final void similarityBackward(Tensor xc, Tensor norm, Tensor s, Tensor ds, Tensor dx) {
+        String op = "similarityBackward";
+        live(op, "xc", xc);
+        live(op, "norm", norm);
+        live(op, "s", s);
+        live(op, "ds", ds);
+        live(op, "dx", dx);
+        int[] bd = rows(op, "xc", xc);
+        expect(op, "norm", norm, bd[0], "one per row of xc " + xc.shape());
+        expect(op, "s", s, (long) bd[0] * bd[0], "(B, B) for xc " + xc.shape());
+        expect(op, "ds", ds, (long) bd[0] * bd[0], "(B, B) for xc " + xc.shape());
+        same(op, "xc", xc, "dx", dx);
+        doSimilarityBackward(xc, norm, s, ds, dx);
+    }
+
+    // ---- feature-map standard deviation -------------------------------------------------------
+
+    @Override public final void featureMapStdForward(Tensor x, Tensor y) {
+        String op = "featureMapStdForward";
+        live(op, "x", x);
+        live(op, "y", y);
+        int[] d = bci(op, "x", x);
+        expect(op, "y", y, (long) d[0] * d[1], "(B, C) for x " + x.shape());
+        featureMaps(op, x, d[2]);
+        doFeatureMapStdForward(x, y);
+    }
+
+    @Override public final void featureMapStdBackward(Tensor x, Tensor y, Tensor dy, Tensor dx) {
+        String op = "featureMapStdBackward";
+        live(op, "x", x);
+        live(op, "y", y);
+        live(op, "dy", dy);
+        live(op, "dx", dx);
+        int[] d = bci(op, "x", x);
+        expect(op, "y", y, (long) d[0] * d[1], "(B, C) for x " + x.shape());
+        expect(op, "dy", dy, (long) d[0] * d[1], "(B, C) for x " + x.shape());
+        same(op, "x", x, "dx", dx);
+        featureMaps(op, x, d[2]);
+        doFeatureMapStdBackward(x, y, dy, dx);
+    }
+
+    // ---- optimizers ---------------------------------------------------------------------------
+
+    @Override public final void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor vmax, float lr, float beta1, float beta2,
+                                         float eps, float weightDecay, int step) {
+        String op = "adamStep";
+        live(op, "param", param);
+        live(op, "grad", grad);
+        live(op, "m", m);
+        live(op, "v", v);
+        same(op, "param", param, "grad", grad);
+        same(op, "param", param, "m", m);
+        same(op, "param", param, "v", v);
+        if (vmax != null) {
+            live(op, "vmax", vmax);
+            same(op, "param", param, "vmax", vmax);
+        }
+        if (step < 1) throw new IllegalArgumentException(op + ": step " + step + " must count from 1");
+        doAdamStep(param, grad, m, v, vmax, lr, beta1, beta2, eps, weightDecay, step);
+    }
+
+    @Override public final void sgdStep(Tensor param, Tensor grad, Tensor momentumBuf, float lr, float momentum, float weightDecay, boolean firstStep) {
+        String op = "sgdStep";
+        live(op, "param", param);
+        live(op, "grad", grad);
+        same(op, "param", param, "grad", grad);
+        if (momentum != 0) {
+            live(op, "momentumBuf", momentumBuf);
+            same(op, "param", param, "momentumBuf", momentumBuf);
+        }
+        doSgdStep(param, grad, momentumBuf, lr, momentum, weightDecay, firstStep);
+    }
+
+    // ---- augmentation -------------------------------------------------------------------------
+
+    @Override public final void channelAffine(Tensor x, Tensor scale, Tensor shift) {
+        String op = "channelAffine";
+        live(op, "x", x);
+        live(op, "scale", scale);
+        int[] d = bci(op, "x", x);
+        expect(op, "scale", scale, d[1], "one per channel of x " + x.shape());
+        if (shift != null) {
+            live(op, "shift", shift);
+            expect(op, "shift", shift, d[1], "one per channel of x " + x.shape());
+        }
+        doChannelAffine(x, scale, shift);
+    }
+
+    @Override public final void randomCropFlip(Tensor x, Tensor y, int pad, boolean flip, long seed, long stream) {
+        String op = "randomCropFlip";
+        live(op, "x", x);
+        live(op, "y", y);
+        images(op, "x", x);
+        if (!x.shape().equals(y.shape())) throw new IllegalArgumentException(op + ": x " + x.shape() + " and y " + y.shape() + " differ");
+        // views share their owner's storage from its start, so one storage is one memory
+        if (x.storage() == y.storage()) throw new IllegalArgumentException(op + ": y " + y.shape() + " shares x's memory; the crop cannot run in place");
+        if (pad < 0) throw new IllegalArgumentException(op + ": pad " + pad + " is negative");
+        doRandomCropFlip(x, y, pad, flip, seed, stream);
+    }
+
+    @Override public final void cutout(Tensor x, int length, long seed, long stream) {
+        String op = "cutout";
+        live(op, "x", x);
+        images(op, "x", x);
+        if (length < 0) throw new IllegalArgumentException(op + ": length " + length + " is negative");
+        doCutout(x, length, seed, stream);
+    }
+
+    // ---- what each device implements, on checked arguments ---------------------------------------
+
+    protected abstract void doWrite(Tensor dst, float[] src);
+
+    protected abstract float[] doRead(Tensor src);
+
+    protected abstract void doFill(Tensor x, float value);
+
+    protected abstract void doCopy(Tensor src, Tensor dst);
+
+    protected abstract void doCopyRange(Tensor src, int srcOffset, Tensor dst, int dstOffset, int count);
+
+    protected abstract void doAxpy(float a, Tensor x, Tensor y);
+
+    protected abstract void doScale(Tensor x, float a);
+
+    protected abstract void doMultiply(Tensor a, Tensor b, Tensor out, boolean accumulate);
+
+    protected abstract void doSum(Tensor x, Tensor out, boolean accumulate);
+
+    protected abstract void doChannelSum(Tensor x, Tensor weight, Tensor out, boolean accumulate);
+
+    protected abstract void doCountCorrect(Tensor logits, Tensor labels, Tensor out, boolean accumulate);
+
+    protected abstract void doLeakyReluForward(Tensor x, Tensor y, float slope);
+
+    protected abstract void doLeakyReluBackward(Tensor y, Tensor dy, Tensor dx, float slope);
+
+    protected abstract void doBiasAdd(Tensor y, Tensor bias);
+
+    protected abstract void doBiasBackward(Tensor dy, Tensor dbias, boolean accumulate);
+
+    protected abstract void doGemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a, Tensor b, float beta, Tensor c,
+                                   int batch, long strideA, long strideB, long strideC);
+
+    protected abstract void doConv2dForward(Tensor x, Tensor w, Tensor bias, Tensor y, ConvGeom g);
+
+    protected abstract void doConv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvGeom g);
+
+    protected abstract void doConv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, Tensor dbias, ConvGeom g, boolean accumulate);
+
+    protected abstract void doBatchNormForwardTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                                    float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd);
+
+    protected abstract void doBatchNormForwardEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, float eps, Tensor y);
+
+    protected abstract void doBatchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
+                                                Tensor dx, Tensor dgamma, Tensor dbeta, boolean accumulate);
+
+    protected abstract void doDropoutForward(Tensor x, Tensor y, float p, long seed, long stream, int inner);
+
+    protected abstract void doDropoutBackward(Tensor dy, Tensor dx, float p, long seed, long stream, int inner);
+
+    protected abstract void doMaxPoolForward(Tensor x, Tensor y, PoolGeom g);
+
+    protected abstract void doMaxPoolBackward(Tensor x, Tensor dy, Tensor dx, PoolGeom g);
+
+    protected abstract void doAvgPoolForward(Tensor x, Tensor y, PoolGeom g);
+
+    protected abstract void doAvgPoolBackward(Tensor dy, Tensor dx, PoolGeom g);
+
+    protected abstract void doCrossEntropyForward(Tensor logits, Tensor labels, Tensor loss, Tensor probs);
+
+    protected abstract void doCrossEntropyBackward(Tensor probs, Tensor labels, Tensor dloss, Tensor dlogits);
+
+    protected abstract void doBceWithLogitsForward(Tensor logits, Tensor targets, Tensor loss);
+
+    protected abstract void doBceWithLogitsBackward(Tensor logits, Tensor targets, Tensor dloss, Tensor dlogits);
+
+    protected abstract void doMseForward(Tensor a, Tensor b, Tensor loss);
+
+    protected abstract void doMseBackward(Tensor a, Tensor b, Tensor dloss, Tensor da);
+
+    protected abstract void doSimilarityForward(Tensor x, Tensor s, Tensor xc, Tensor norm);
+
+    protected abstract void doSimilarityBackward(Tensor xc, Tensor norm, Tensor s, Tensor ds, Tensor dx);
+
+    protected abstract void doFeatureMapStdForward(Tensor x, Tensor y);
+
+    protected abstract void doFeatureMapStdBackward(Tensor x, Tensor y, Tensor dy, Tensor dx);
+
+    protected abstract void doAdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor vmax, float lr, float beta1, float beta2,
+                                       float eps, float weightDecay, int step);
+
+    protected abstract void doSgdStep(Tensor param, Tensor grad, Tensor momentumBuf, float lr, float momentum, float weightDecay, boolean firstStep);
+
+    protected abstract void doChannelAffine(Tensor x, Tensor scale, Tensor shift);
+
+    protected abstract void doRandomCropFlip(Tensor x, Tensor y, int pad, boolean flip, long seed, long stream);
+
+    protected abstract void doCutout(Tensor x, int length, long seed, long stream);
+}
