@@ -27,18 +27,12 @@ import locallearn.tensor.Tensor;
 public final class LocalBlock extends Layer {
     final Layer encoder;
     final BatchNorm bn;
-    final Layer simHead;      // linear_loss / conv_loss, null without sim or in the backprop-free variant
-    final Pool2d avgPool;     // before decoder_y (and before the backprop-free sim), conv blocks only
-    final Layer decoder;      // decoder_y: Linear to classes, or LinearFA to the target projection
-    final Var projY;          // proj_y.weight (P, K): fixed random target projection of the backprop-free variants, a buffer
-    final Tensor projSign;    // (P, K): 1 where proj_y > 0, so onehot · projSign^T = (proj_y(onehot) > 0)
-    final LossConfig loss;
-    final TrainingMode mode;
-    final boolean hasPred, hasSim; // the heads this block has: its loss's, when the mode has local losses
+    final LocalHeads heads;
     final float slope, dropout;
     final boolean conv;
     final int channels, height, width;
-    final int memoryChunks;   // the local step's slices on this block's device (TrainingMode.memoryChunksOn)
+    private final TrainingMode mode;
+    private final SlicedStep sliced; // the conv block's local step in slices of the batch, or null: on the tape
     private Optimizer optimizer;
 
     /** A fully connected block, in -> out units. */
@@ -64,37 +58,36 @@ public final class LocalBlock extends Layer {
         this.width = width;
         this.slope = slope;
         this.dropout = dropout;
-        this.loss = loss;
         this.mode = mode;
-        this.hasPred = mode.hasLocalLosses() && loss.hasPred();
-        this.hasSim = mode.hasLocalLosses() && loss.hasSim();
-        this.memoryChunks = mode.memoryChunksOn(init.backend());
+        boolean hasPred = mode.hasLocalLosses() && loss.hasPred(), hasSim = mode.hasLocalLosses() && loss.hasSim();
         this.bn = child("bn", batchNorm ? new BatchNorm(init, channels) : null);
         boolean bio = loss.bio();
-        this.simHead = hasSim && !bio
+        Layer simHead = hasSim && !bio
                 ? child(conv ? "conv_loss" : "linear_loss", conv ? new Conv2d(init, channels, channels, 3, 1, 1, false) : new Linear(init, channels, channels, false))
                 : null;
-        this.avgPool = conv && (hasPred || (hasSim && bio)) ? decoderPool(channels, height, width, loss.dimInDecoder()) : null;
+        Pool2d avgPool = conv && (hasPred || (hasSim && bio)) ? decoderPool(channels, height, width, loss.dimInDecoder()) : null;
         int dim = avgPool == null ? channels * height * width : channels * avgPool.outH(height) * avgPool.outW(width);
+        Layer decoder = null;
         if (hasPred) {
             Layer d = bio ? new LinearFA(init, dim, loss.targetProjSize(), true) : new Linear(init, dim, classes, true);
             init.backend().fill(d instanceof Linear l ? l.weight().data() : ((LinearFA) d).weight().data(), 0f);
-            this.decoder = child("decoder_y", d);
-        } else {
-            this.decoder = null;
+            decoder = child("decoder_y", d);
         }
+        Var projY = null;
+        Tensor projSign = null;
         if (bio && mode.hasLocalLosses()) {
             // drawn like a Linear(classes, P) without bias, but never trained: a buffer, not a parameter
-            this.projY = buffer("proj_y.weight", Var.constant(init.uniform((float) (1 / Math.sqrt(classes)), loss.targetProjSize(), classes)));
+            projY = buffer("proj_y.weight", Var.constant(init.uniform((float) (1 / Math.sqrt(classes)), loss.targetProjSize(), classes)));
             Backend be = init.backend();
             float[] w = be.read(projY.data());
             for (int i = 0; i < w.length; i++) w[i] = w[i] > 0 ? 1f : 0f;
-            this.projSign = be.allocate(loss.targetProjSize(), classes);
+            projSign = be.allocate(loss.targetProjSize(), classes);
             be.write(projSign, w);
-        } else {
-            this.projY = null;
-            this.projSign = null;
         }
+        this.heads = new LocalHeads(loss, hasPred, hasSim, simHead, avgPool, decoder, projY, projSign);
+        int chunks = mode.memoryChunksOn(init.backend());
+        this.sliced = conv && mode.detached() && chunks > 0 && SlicedStep.applies(encoder, heads, channels, height)
+                ? new SlicedStep((Conv2d) encoder, bn, slope, heads, mode, chunks, channels, height, width) : null;
     }
 
     /**
@@ -128,6 +121,9 @@ public final class LocalBlock extends Layer {
 
     public boolean isConv() { return conv; }
 
+    /** Does the local step run in slices of the batch (SlicedStep)? */
+    boolean slicesItsStep() { return sliced != null; }
+
     /** Output shape of one example: (channels) or (channels, height, width). */
     public int[] outShape() { return conv ? new int[] {channels, height, width} : new int[] {channels}; }
 
@@ -138,7 +134,7 @@ public final class LocalBlock extends Layer {
      * > 0 take the sliced step (SlicedStep); the rest record everything on the tape.
      */
     public Var localStep(Tape tape, Var x, Targets targets, Tensor lossSum, Tensor correct) {
-        if (SlicedStep.applies(this)) return SlicedStep.run(this, tape, x, targets, lossSum, correct);
+        if (sliced != null) return sliced.run(tape, x, targets, lossSum, correct);
         Var h = forward(tape, x);
         Var l = localLoss(tape, h, targets, lossSum, correct);
         tape.retain(h); // dropout reads it after the update
@@ -174,59 +170,12 @@ public final class LocalBlock extends Layer {
      * predictions to correct[0], on the device.
      */
     public Var localLoss(Tape tape, Var h, Targets targets, Tensor lossSum, Tensor correct) {
-        // pooled first, so the sim head's backward (run first) frees conv_loss's output and
-        // gradient before the pool's backward makes h's gradient
-        Var pooled = avgPool != null ? avgPool.forward(tape, h) : h;
-        Var rows = null;
-        if (hasSim) rows = similarityInput(tape, simHead != null ? simHead.forward(tape, h) : pooled);
-        return headsLoss(tape, rows, hasPred ? pooled : null, targets, lossSum, correct);
-    }
-
-    /**
-     * The losses of the heads: sim on {@code rows} (B, D) when not null, pred on {@code predIn}
-     * (h or its pooling) when not null, and their weighted sum; lossSum and correct as in localLoss.
-     */
-    Var headsLoss(Tape tape, Var rows, Var predIn, Targets targets, Tensor lossSum, Tensor correct) {
-        Backend be = tape.backend();
-        Var pred = null, sim = null;
-        Tensor proj = null;
-        if (loss.bio()) {
-            // proj_y(onehot) (B, P): a fixed random projection of the one-hot targets replaces them
-            proj = be.allocate(targets.onehot().dim(0), loss.targetProjSize());
-            be.gemm(false, true, proj.dim(0), proj.dim(1), targets.onehot().dim(1), 1f, targets.onehot(), projY.data(), 0f, proj);
-        }
-        if (rows != null) {
-            Tensor target = loss.bio() ? Targets.similarityOf(be, proj) : targets.similarity();
-            sim = Ops.mse(tape, Ops.similarity(tape, rows), target);
-        }
-        if (predIn != null) {
-            Var logits = decoder.forward(tape, predIn);
-            if (loss.bio()) {
-                Tensor sign = be.allocate(proj.shape());
-                be.gemm(false, true, sign.dim(0), sign.dim(1), targets.onehot().dim(1), 1f, targets.onehot(), projSign, 0f, sign);
-                pred = Ops.bceWithLogits(tape, logits, sign);
-            } else {
-                pred = Ops.crossEntropy(tape, logits, targets.labels());
-                if (correct != null) be.countCorrect(logits.data(), targets.labels(), correct, true);
-            }
-        }
-        Var total;
-        if (pred != null && sim != null) total = Ops.weightedSum(tape, loss.predWeight(), pred, loss.simWeight(), sim);
-        else total = pred != null ? pred : sim;
-        if (lossSum != null) be.sum(total.data(), lossSum, true);
-        return total;
-    }
-
-    /** (B, D) rows for the similarity matrix: conv maps become their std (c > 3, h > 1) or are flattened. */
-    Var similarityInput(Tape tape, Var x) {
-        Tensor d = x.data();
-        if (d.rank() == 4 && loss.similarityStd() && d.dim(1) > 3 && d.dim(2) > 1) return Ops.featureMapStd(tape, x);
-        return Ops.flatten(tape, x);
+        return heads.localLoss(tape, h, targets, lossSum, correct);
     }
 
     @Override public void close() {
         super.close();
-        if (projSign != null) projSign.close();
+        heads.close();
         if (optimizer != null) optimizer.close();
     }
 }

@@ -1,12 +1,13 @@
 package locallearn.local;
 
-import locallearn.config.LossConfig;
 import locallearn.config.TrainingMode;
 import locallearn.autograd.Tape;
 import locallearn.autograd.Var;
 import locallearn.backend.Backend;
 import locallearn.backend.ConvGeom;
+import locallearn.nn.BatchNorm;
 import locallearn.nn.Conv2d;
+import locallearn.nn.Layer;
 import locallearn.tensor.Tensor;
 
 /**
@@ -33,247 +34,264 @@ import locallearn.tensor.Tensor;
  * keeps one more weight-sized tensor (x*xhat) than the held one: nothing at batch 32 and up,
  * but at a batch of 2 the weights outweigh the activations and the held step keeps less.
  */
-final class SlicedStep implements AutoCloseable {
-    private final LocalBlock blk;
-    private final Backend be;
-    private final Tensor x, h;
-    private final int nb, slice, xRow, hRow, poolRow;
+final class SlicedStep {
     private final Conv2d encoder, simHead;
-    // slice buffers: hb holds h's rows, later x's; s and d take turns as conv outputs and gradients
-    private final Tensor hb, s, d, stdSlice, dStdSlice, poolSlice;
-    private final Tensor mean, invStd; // batch norm's statistics, null without batch norm
-    private Tensor stds, dStds, dPooled;
+    private final BatchNorm bn;
+    private final float slope;
+    private final LocalHeads heads;
+    private final TrainingMode mode;
+    private final int chunks, channels, height, width;
 
-    /** True when {@code blk}'s local step can run sliced: a conv block whose sim head, if any, ends in per-map stds. */
-    static boolean applies(LocalBlock blk) {
-        LossConfig l = blk.loss;
-        return blk.conv && blk.mode.detached() && blk.memoryChunks > 0 && blk.encoder instanceof Conv2d
-                && (blk.simHead == null || (l.similarityStd() && blk.channels > 3 && blk.height > 1));
+    /** True when a conv block of these parts can run sliced: its sim head, if any, ends in per-map stds. */
+    static boolean applies(Layer encoder, LocalHeads heads, int channels, int height) {
+        return encoder instanceof Conv2d && (heads.simHead == null || (heads.loss.similarityStd() && channels > 3 && height > 1));
+    }
+
+    /** The sliced step of a conv block: its encoder, batch norm (or null), leaky ReLU slope and heads, in at most {@code chunks} slices. */
+    SlicedStep(Conv2d encoder, BatchNorm bn, float slope, LocalHeads heads, TrainingMode mode, int chunks, int channels, int height, int width) {
+        this.encoder = encoder;
+        this.simHead = heads.simHead instanceof Conv2d c ? c : null;
+        this.bn = bn;
+        this.slope = slope;
+        this.heads = heads;
+        this.mode = mode;
+        this.chunks = chunks;
+        this.channels = channels;
+        this.height = height;
+        this.width = width;
     }
 
     /** The step (see LocalBlock.localStep): returns h; the block's parameters hold their gradients. */
-    static Var run(LocalBlock blk, Tape tape, Var x, Targets targets, Tensor lossSum, Tensor correct) {
+    Var run(Tape tape, Var x, Targets targets, Tensor lossSum, Tensor correct) {
         Backend be = tape.backend();
-        Tensor xd = x.data(), h = be.allocate(xd.dim(0), blk.channels, blk.height, blk.width);
-        try (SlicedStep step = new SlicedStep(blk, be, xd, h)) {
-            step.forward();
-            step.headsAndBackward(tape, targets, lossSum, correct);
+        Tensor xd = x.data(), h = be.allocate(xd.dim(0), channels, height, width);
+        try (Pass pass = new Pass(be, xd, h)) {
+            pass.forward();
+            pass.headsAndBackward(tape, targets, lossSum, correct);
         }
         return Var.constant(h);
     }
 
-    private SlicedStep(LocalBlock blk, Backend be, Tensor x, Tensor h) {
-        this.blk = blk;
-        this.be = be;
-        this.x = x;
-        this.h = h;
-        this.encoder = (Conv2d) blk.encoder;
-        this.simHead = blk.simHead instanceof Conv2d c ? c : null;
-        nb = x.dim(0);
-        slice = blk.mode.sliceImages(blk.memoryChunks, nb);
-        xRow = x.numel() / nb;
-        hRow = h.numel() / nb;
-        poolRow = blk.avgPool == null ? hRow : blk.channels * blk.avgPool.outH(blk.height) * blk.avgPool.outW(blk.width);
-        hb = be.allocate(slice * Math.max(xRow, hRow));
-        s = be.allocate(slice * hRow);
-        d = be.allocate(slice * hRow);
-        stdSlice = be.allocate(slice * blk.channels);
-        dStdSlice = be.allocate(slice * blk.channels);
-        poolSlice = be.allocate(slice * poolRow);
-        if (blk.bn != null) {
-            mean = be.allocate(blk.channels);
-            invStd = be.allocate(blk.channels);
-        } else {
-            mean = invStd = null;
-        }
-    }
+    /** One step's buffers and the sums it carries from the heads to the slices' backward. */
+    private final class Pass implements AutoCloseable {
+        private final Backend be;
+        private final Tensor x, h;
+        private final int nb, slice, xRow, hRow, poolRow;
+        // slice buffers: hb holds h's rows, later x's; s and d take turns as conv outputs and gradients
+        private final Tensor hb, s, d, stdSlice, dStdSlice, poolSlice;
+        private final Tensor mean, invStd; // batch norm's statistics, null without batch norm
+        private Tensor stds, dStds, dPooled;
 
-    /** h = leakyRelu(bn(encoder(x))) for the whole batch, batch norm and leaky ReLU in place. */
-    private void forward() {
-        be.conv2dForward(x, encoder.weight().data(), dataOf(encoder.bias()), h, geometry(nb));
-        if (blk.bn != null) blk.bn.forwardTrainInPlace(be, h, mean, invStd);
-        be.leakyReluForward(h, h, blk.slope);
-    }
-
-    /** The heads on the tape from h's summaries, their backward, then the block's sliced backward. */
-    private void headsAndBackward(Tape tape, Targets targets, Tensor lossSum, Tensor correct) {
-        Var stdsVar = null, pooled = null;
-        if (simHead != null) stdsVar = new Var(stds = simStds(), true);
-        if (blk.avgPool != null) {
-            Tensor p = be.allocate(nb, blk.channels, blk.avgPool.outH(blk.height), blk.avgPool.outW(blk.width));
-            be.avgPoolForward(h, p, blk.avgPool.geom(nb, blk.channels, blk.height, blk.width));
-            pooled = new Var(p, true);
-        } else if (blk.hasPred || blk.hasSim && simHead == null) {
-            pooled = new Var(h, true); // no pooling needed: h is at most dimInDecoder numbers per example
-        }
-        Var rows = simHead != null ? stdsVar : blk.hasSim ? blk.similarityInput(tape, pooled) : null;
-        tape.backward(blk.headsLoss(tape, rows, blk.hasPred ? pooled : null, targets, lossSum, correct));
-        dStds = stdsVar == null ? null : stdsVar.grad();
-        dPooled = pooled == null ? null : pooled.grad();
-        backward();
-        if (stdsVar != null) stdsVar.clearGrad();
-        if (pooled != null) {
-            pooled.clearGrad();
-            if (pooled.data() != h) pooled.data().close();
-        }
-    }
-
-    /** (B, C): the per-map std of conv_loss(h), a slice at a time. */
-    private Tensor simStds() {
-        int c = blk.channels;
-        Tensor out = be.allocate(nb, c);
-        for (int from = 0; from < nb; from += slice) {
-            int n = Math.min(slice, nb - from);
-            Tensor sv = shaped(s, n);
-            be.conv2dForward(hRows(from, n), simHead.weight().data(), null, sv, simHead.geometry(n, blk.height, blk.width));
-            Tensor sd = stdSlice.prefix(n, c);
-            be.featureMapStdForward(sv, sd);
-            be.copyRange(sd, 0, out, from * c, n * c);
-        }
-        return out;
-    }
-
-    /** The block's parameter gradients, one pass over the slices. */
-    private void backward() {
-        Tensor wEnc = encoder.weight().data(), bEnc = dataOf(encoder.bias());
-        Tensor gEnc = be.allocate(wEnc.shape()), gEncBias = bEnc == null ? null : be.allocate(bEnc.shape());
-        Tensor gSim = simHead == null || dStds == null ? null : be.allocate(simHead.weight().data().shape());
-        if (blk.bn == null) {
-            // da is dz
-            for (int from = 0; from < nb; from += slice) {
-                int n = Math.min(slice, nb - from);
-                Tensor da = sliceDa(from, n, gSim);
-                be.conv2dBackwardFilter(xRows(from, n), da, gEnc, gEncBias, geometry(n), from > 0);
-            }
-        } else {
-            encoderGradientsThroughBatchNorm(gEnc, gEncBias, gSim);
-        }
-        encoder.weight().addGrad(be, gEnc);
-        if (gEncBias != null) encoder.bias().addGrad(be, gEncBias);
-        if (gSim != null) simHead.weight().addGrad(be, gSim);
-    }
-
-    /**
-     * da of examples [from, from + n), in {@code s}: the gradient the heads send to those rows of
-     * h, through leaky ReLU. Adds conv_loss's weight gradient into {@code gSim} when not null.
-     * Leaves h's rows in hb.
-     */
-    private Tensor sliceDa(int from, int n, Tensor gSim) {
-        int c = blk.channels;
-        Tensor hv = hRows(from, n), sv = shaped(s, n), dv = shaped(d, n);
-        boolean any = false;
-        if (dStds != null) {
-            ConvGeom g = simHead.geometry(n, blk.height, blk.width);
-            Tensor sd = stdSlice.prefix(n, c), dsd = dStdSlice.prefix(n, c);
-            be.conv2dForward(hv, simHead.weight().data(), null, sv, g);
-            be.copyRange(stds, from * c, sd, 0, n * c);
-            be.copyRange(dStds, from * c, dsd, 0, n * c);
-            be.featureMapStdBackward(sv, sd, dsd, dv);
-            if (gSim != null) be.conv2dBackwardFilter(hv, dv, gSim, null, g, from > 0);
-            be.conv2dBackwardData(dv, simHead.weight().data(), sv, g);
-            any = true;
-        }
-        if (dPooled != null) {
-            Tensor into = any ? dv : sv;
-            if (blk.avgPool != null) {
-                Tensor pv = poolSlice.prefix(n * poolRow);
-                be.copyRange(dPooled, from * poolRow, pv, 0, n * poolRow);
-                be.avgPoolBackward(pv, into, blk.avgPool.geom(n, c, blk.height, blk.width));
+        private Pass(Backend be, Tensor x, Tensor h) {
+            this.be = be;
+            this.x = x;
+            this.h = h;
+            nb = x.dim(0);
+            slice = mode.sliceImages(chunks, nb);
+            xRow = x.numel() / nb;
+            hRow = h.numel() / nb;
+            poolRow = heads.avgPool == null ? hRow : channels * heads.avgPool.outH(height) * heads.avgPool.outW(width);
+            hb = be.allocate(slice * Math.max(xRow, hRow));
+            s = be.allocate(slice * hRow);
+            d = be.allocate(slice * hRow);
+            stdSlice = be.allocate(slice * channels);
+            dStdSlice = be.allocate(slice * channels);
+            poolSlice = be.allocate(slice * poolRow);
+            if (bn != null) {
+                mean = be.allocate(channels);
+                invStd = be.allocate(channels);
             } else {
-                be.copyRange(dPooled, from * hRow, into, 0, n * hRow);
+                mean = invStd = null;
             }
-            if (any) be.axpy(1f, dv, sv);
-            any = true;
         }
-        if (!any) be.fill(sv, 0f);
-        be.leakyReluBackward(hv, sv, sv, blk.slope);
-        return sv;
-    }
 
-    /** Examples [from, from + n) of h, copied into hb. */
-    private Tensor hRows(int from, int n) {
-        Tensor v = hb.prefix(n, blk.channels, blk.height, blk.width);
-        be.copyRange(h, from * hRow, v, 0, n * hRow);
-        return v;
-    }
+        /** h = leakyRelu(bn(encoder(x))) for the whole batch, batch norm and leaky ReLU in place. */
+        private void forward() {
+            be.conv2dForward(x, encoder.weight().data(), dataOf(encoder.bias()), h, geometry(nb));
+            if (bn != null) bn.forwardTrainInPlace(be, h, mean, invStd);
+            be.leakyReluForward(h, h, slope);
+        }
 
-    /** Examples [from, from + n) of x, copied into hb. */
-    private Tensor xRows(int from, int n) {
-        Tensor v = hb.prefix(n, x.dim(1), x.dim(2), x.dim(3));
-        be.copyRange(x, from * xRow, v, 0, n * xRow);
-        return v;
-    }
+        /** The heads on the tape from h's summaries, their backward, then the block's sliced backward. */
+        private void headsAndBackward(Tape tape, Targets targets, Tensor lossSum, Tensor correct) {
+            Var stdsVar = null, pooled = null;
+            if (simHead != null) stdsVar = new Var(stds = simStds(), true);
+            if (heads.avgPool != null) {
+                Tensor p = be.allocate(nb, channels, heads.avgPool.outH(height), heads.avgPool.outW(width));
+                be.avgPoolForward(h, p, heads.avgPool.geom(nb, channels, height, width));
+                pooled = new Var(p, true);
+            } else if (heads.hasPred || heads.hasSim && simHead == null) {
+                pooled = new Var(h, true); // no pooling needed: h is at most dimInDecoder numbers per example
+            }
+            Var rows = simHead != null ? stdsVar : heads.hasSim ? heads.similarityInput(tape, pooled) : null;
+            tape.backward(heads.headsLoss(tape, rows, heads.hasPred ? pooled : null, targets, lossSum, correct));
+            dStds = stdsVar == null ? null : stdsVar.grad();
+            dPooled = pooled == null ? null : pooled.grad();
+            backward();
+            if (stdsVar != null) stdsVar.clearGrad();
+            if (pooled != null) {
+                pooled.clearGrad();
+                if (pooled.data() != h) pooled.data().close();
+            }
+        }
 
-    /** The first n examples' worth of a slice buffer, shaped like h. */
-    private Tensor shaped(Tensor buffer, int n) { return buffer.prefix(n, blk.channels, blk.height, blk.width); }
-
-    private ConvGeom geometry(int n) { return encoder.geometry(n, x.dim(2), x.dim(3)); }
-
-    private Tensor copyOf(Tensor t) {
-        Tensor out = be.allocate(t.shape());
-        be.copy(t, out);
-        return out;
-    }
-
-    private static Tensor dataOf(Var v) { return v == null ? null : v.data(); }
-
-    @Override public void close() {
-        for (Tensor t : new Tensor[] {hb, s, d, stdSlice, dStdSlice, poolSlice, stds, mean, invStd}) if (t != null) t.close();
-    }
-
-    /**
-     * The encoder's gradients through batch norm in one pass over the slices. Batch norm's
-     * dz = a da - k sum(da) - k sum(da xhat) xhat per channel (a = gamma invStd, k = a / N,
-     * xhat = (z - mean) invStd) needs two sums over the whole batch, but the encoder's weight
-     * gradient is linear in dz: dW = a (x*da) - k sum(da) (x*1) - k sum(da xhat) (x*xhat), with
-     * x*g the filter gradient for output gradient g. So each slice adds to three filter
-     * gradients (x*1 has a single output channel), and the sums weigh them at the end.
-     * The encoder's bias gradient is sum(dz) = -k sum(da xhat) sum(xhat): the first two terms
-     * cancel exactly, and sum(xhat) is 0 up to rounding (batch norm removes the bias).
-     */
-    private void encoderGradientsThroughBatchNorm(Tensor gEnc, Tensor gEncBias, Tensor gSim) {
-        int c = blk.channels;
-        Tensor wEnc = encoder.weight().data(), bEnc = dataOf(encoder.bias());
-        ConvGeom full = geometry(nb);
-        int taps = wEnc.numel() / c, outPixels = full.outH() * full.outW();
-        try (Tensor sumDa = be.allocate(c); Tensor sumDaXhat = be.allocate(c); Tensor sumXhat = be.allocate(c);
-             Tensor gXhat = be.allocate(wEnc.shape()); Tensor gOnes = be.allocate(1, x.dim(1), wEnc.dim(2), wEnc.dim(3));
-             Tensor ones = be.allocate(slice * outPixels); Tensor shift = be.allocate(c)) {
-            be.fill(ones, 1f);
-            be.multiply(mean, invStd, shift, false);
-            be.scale(shift, -1f); // xhat = z invStd - mean invStd
+        /** (B, C): the per-map std of conv_loss(h), a slice at a time. */
+        private Tensor simStds() {
+            int c = channels;
+            Tensor out = be.allocate(nb, c);
             for (int from = 0; from < nb; from += slice) {
                 int n = Math.min(slice, nb - from);
-                Tensor da = sliceDa(from, n, gSim), xhat = shaped(d, n), xv = xRows(from, n);
-                ConvGeom g = geometry(n);
-                be.conv2dForward(xv, wEnc, bEnc, xhat, g);
-                be.channelAffine(xhat, invStd, shift);
-                boolean acc = from > 0;
-                be.conv2dBackwardFilter(xv, da, gEnc, null, g, acc);
-                be.conv2dBackwardFilter(xv, xhat, gXhat, sumXhat, g, acc);
-                ConvGeom one = new ConvGeom(n, g.inC(), g.inH(), g.inW(), 1, g.kh(), g.kw(), g.stride(), g.pad());
-                be.conv2dBackwardFilter(xv, ones.prefix(n, 1, g.outH(), g.outW()), gOnes, null, one, acc);
-                // sum(da) and sum(da xhat) per channel
-                be.channelSum(da, null, sumDa, acc);
-                be.channelSum(da, xhat, sumDaXhat, acc);
+                Tensor sv = shaped(s, n);
+                be.conv2dForward(hRows(from, n), simHead.weight().data(), null, sv, simHead.geometry(n, height, width));
+                Tensor sd = stdSlice.prefix(n, c);
+                be.featureMapStdForward(sv, sd);
+                be.copyRange(sd, 0, out, from * c, n * c);
             }
-            try (Tensor a = be.allocate(c); Tensor u = be.allocate(c); Tensor v = be.allocate(c)) {
-                be.multiply(blk.bn.weight().data(), invStd, a, false);
-                be.multiply(sumDa, a, u, false);
-                be.scale(u, -1f / count(c));                                   // -k sum(da)
-                be.multiply(sumDaXhat, a, v, false);
-                be.scale(v, -1f / count(c));                                   // -k sum(da xhat)
-                be.channelAffine(gEnc.view(1, c, taps), a, null);              // a (x*da)
-                be.channelAffine(gXhat.view(1, c, taps), v, null);
-                be.axpy(1f, gXhat, gEnc);                                      // + v (x*xhat)
-                be.gemm(false, false, c, taps, 1, 1f, u, gOnes, 1f, gEnc);    // + u (x*1), the same for every output channel
-                if (gEncBias != null) be.multiply(v, sumXhat, gEncBias, false);
-            }
-            blk.bn.weight().addGrad(be, copyOf(sumDaXhat));
-            blk.bn.bias().addGrad(be, copyOf(sumDa));
+            return out;
         }
-    }
 
-    /** N: the elements per channel batch norm normalised over. */
-    private float count(int c) { return (float) ((double) nb * hRow / c); }
+        /** The block's parameter gradients, one pass over the slices. */
+        private void backward() {
+            Tensor wEnc = encoder.weight().data(), bEnc = dataOf(encoder.bias());
+            Tensor gEnc = be.allocate(wEnc.shape()), gEncBias = bEnc == null ? null : be.allocate(bEnc.shape());
+            Tensor gSim = simHead == null || dStds == null ? null : be.allocate(simHead.weight().data().shape());
+            if (bn == null) {
+                // da is dz
+                for (int from = 0; from < nb; from += slice) {
+                    int n = Math.min(slice, nb - from);
+                    Tensor da = sliceDa(from, n, gSim);
+                    be.conv2dBackwardFilter(xRows(from, n), da, gEnc, gEncBias, geometry(n), from > 0);
+                }
+            } else {
+                encoderGradientsThroughBatchNorm(gEnc, gEncBias, gSim);
+            }
+            encoder.weight().addGrad(be, gEnc);
+            if (gEncBias != null) encoder.bias().addGrad(be, gEncBias);
+            if (gSim != null) simHead.weight().addGrad(be, gSim);
+        }
+
+        /**
+         * da of examples [from, from + n), in {@code s}: the gradient the heads send to those rows of
+         * h, through leaky ReLU. Adds conv_loss's weight gradient into {@code gSim} when not null.
+         * Leaves h's rows in hb.
+         */
+        private Tensor sliceDa(int from, int n, Tensor gSim) {
+            int c = channels;
+            Tensor hv = hRows(from, n), sv = shaped(s, n), dv = shaped(d, n);
+            boolean any = false;
+            if (dStds != null) {
+                ConvGeom g = simHead.geometry(n, height, width);
+                Tensor sd = stdSlice.prefix(n, c), dsd = dStdSlice.prefix(n, c);
+                be.conv2dForward(hv, simHead.weight().data(), null, sv, g);
+                be.copyRange(stds, from * c, sd, 0, n * c);
+                be.copyRange(dStds, from * c, dsd, 0, n * c);
+                be.featureMapStdBackward(sv, sd, dsd, dv);
+                if (gSim != null) be.conv2dBackwardFilter(hv, dv, gSim, null, g, from > 0);
+                be.conv2dBackwardData(dv, simHead.weight().data(), sv, g);
+                any = true;
+            }
+            if (dPooled != null) {
+                Tensor into = any ? dv : sv;
+                if (heads.avgPool != null) {
+                    Tensor pv = poolSlice.prefix(n * poolRow);
+                    be.copyRange(dPooled, from * poolRow, pv, 0, n * poolRow);
+                    be.avgPoolBackward(pv, into, heads.avgPool.geom(n, c, height, width));
+                } else {
+                    be.copyRange(dPooled, from * hRow, into, 0, n * hRow);
+                }
+                if (any) be.axpy(1f, dv, sv);
+                any = true;
+            }
+            if (!any) be.fill(sv, 0f);
+            be.leakyReluBackward(hv, sv, sv, slope);
+            return sv;
+        }
+
+        /** Examples [from, from + n) of h, copied into hb. */
+        private Tensor hRows(int from, int n) {
+            Tensor v = hb.prefix(n, channels, height, width);
+            be.copyRange(h, from * hRow, v, 0, n * hRow);
+            return v;
+        }
+
+        /** Examples [from, from + n) of x, copied into hb. */
+        private Tensor xRows(int from, int n) {
+            Tensor v = hb.prefix(n, x.dim(1), x.dim(2), x.dim(3));
+            be.copyRange(x, from * xRow, v, 0, n * xRow);
+            return v;
+        }
+
+        /** The first n examples' worth of a slice buffer, shaped like h. */
+        private Tensor shaped(Tensor buffer, int n) { return buffer.prefix(n, channels, height, width); }
+
+        private ConvGeom geometry(int n) { return encoder.geometry(n, x.dim(2), x.dim(3)); }
+
+        private Tensor copyOf(Tensor t) {
+            Tensor out = be.allocate(t.shape());
+            be.copy(t, out);
+            return out;
+        }
+
+        private static Tensor dataOf(Var v) { return v == null ? null : v.data(); }
+
+        @Override public void close() {
+            for (Tensor t : new Tensor[] {hb, s, d, stdSlice, dStdSlice, poolSlice, stds, mean, invStd}) if (t != null) t.close();
+        }
+
+        /**
+         * The encoder's gradients through batch norm in one pass over the slices. Batch norm's
+         * dz = a da - k sum(da) - k sum(da xhat) xhat per channel (a = gamma invStd, k = a / N,
+         * xhat = (z - mean) invStd) needs two sums over the whole batch, but the encoder's weight
+         * gradient is linear in dz: dW = a (x*da) - k sum(da) (x*1) - k sum(da xhat) (x*xhat), with
+         * x*g the filter gradient for output gradient g. So each slice adds to three filter
+         * gradients (x*1 has a single output channel), and the sums weigh them at the end.
+         * The encoder's bias gradient is sum(dz) = -k sum(da xhat) sum(xhat): the first two terms
+         * cancel exactly, and sum(xhat) is 0 up to rounding (batch norm removes the bias).
+         */
+        private void encoderGradientsThroughBatchNorm(Tensor gEnc, Tensor gEncBias, Tensor gSim) {
+            int c = channels;
+            Tensor wEnc = encoder.weight().data(), bEnc = dataOf(encoder.bias());
+            ConvGeom full = geometry(nb);
+            int taps = wEnc.numel() / c, outPixels = full.outH() * full.outW();
+            try (Tensor sumDa = be.allocate(c); Tensor sumDaXhat = be.allocate(c); Tensor sumXhat = be.allocate(c);
+                 Tensor gXhat = be.allocate(wEnc.shape()); Tensor gOnes = be.allocate(1, x.dim(1), wEnc.dim(2), wEnc.dim(3));
+                 Tensor ones = be.allocate(slice * outPixels); Tensor shift = be.allocate(c)) {
+                be.fill(ones, 1f);
+                be.multiply(mean, invStd, shift, false);
+                be.scale(shift, -1f); // xhat = z invStd - mean invStd
+                for (int from = 0; from < nb; from += slice) {
+                    int n = Math.min(slice, nb - from);
+                    Tensor da = sliceDa(from, n, gSim), xhat = shaped(d, n), xv = xRows(from, n);
+                    ConvGeom g = geometry(n);
+                    be.conv2dForward(xv, wEnc, bEnc, xhat, g);
+                    be.channelAffine(xhat, invStd, shift);
+                    boolean acc = from > 0;
+                    be.conv2dBackwardFilter(xv, da, gEnc, null, g, acc);
+                    be.conv2dBackwardFilter(xv, xhat, gXhat, sumXhat, g, acc);
+                    ConvGeom one = new ConvGeom(n, g.inC(), g.inH(), g.inW(), 1, g.kh(), g.kw(), g.stride(), g.pad());
+                    be.conv2dBackwardFilter(xv, ones.prefix(n, 1, g.outH(), g.outW()), gOnes, null, one, acc);
+                    // sum(da) and sum(da xhat) per channel
+                    be.channelSum(da, null, sumDa, acc);
+                    be.channelSum(da, xhat, sumDaXhat, acc);
+                }
+                try (Tensor a = be.allocate(c); Tensor u = be.allocate(c); Tensor v = be.allocate(c)) {
+                    be.multiply(bn.weight().data(), invStd, a, false);
+                    be.multiply(sumDa, a, u, false);
+                    be.scale(u, -1f / count(c));                                   // -k sum(da)
+                    be.multiply(sumDaXhat, a, v, false);
+                    be.scale(v, -1f / count(c));                                   // -k sum(da xhat)
+                    be.channelAffine(gEnc.view(1, c, taps), a, null);              // a (x*da)
+                    be.channelAffine(gXhat.view(1, c, taps), v, null);
+                    be.axpy(1f, gXhat, gEnc);                                      // + v (x*xhat)
+                    be.gemm(false, false, c, taps, 1, 1f, u, gOnes, 1f, gEnc);    // + u (x*1), the same for every output channel
+                    if (gEncBias != null) be.multiply(v, sumXhat, gEncBias, false);
+                }
+                bn.weight().addGrad(be, copyOf(sumDaXhat));
+                bn.bias().addGrad(be, copyOf(sumDa));
+            }
+        }
+
+        /** N: the elements per channel batch norm normalised over. */
+        private float count(int c) { return (float) ((double) nb * hRow / c); }
+    }
 }

@@ -34,7 +34,7 @@ class SlicedStepTest {
         LossConfig loss = new LossConfig(kind, bio, bio ? 0.01f : 0.99f, dimInDecoder, 8, true);
         LocalBlock b = LocalBlock.conv(new Init(be, 7), IN, SIDE, SIDE, OUT, 3, 1, 1, batchNorm, slope, 0f, loss, new TrainingMode.Local(chunks), CLASSES);
         // decoder_y starts at zero (the paper's init), which would leave the pred head's gradient to h zero
-        if (b.decoder != null) for (Var p : b.decoder.parameters()) be.write(p.data(), random(p.data().numel(), 11));
+        if (b.heads.decoder != null) for (Var p : b.heads.decoder.parameters()) be.write(p.data(), random(p.data().numel(), 11));
         return b;
     }
 
@@ -69,7 +69,7 @@ class SlicedStepTest {
         float[][] held = step(block(kind, bio, batchNorm, dimInDecoder, 0));
         for (int chunks : new int[] {1, 3, 7, 20}) {
             LocalBlock b = block(kind, bio, batchNorm, dimInDecoder, chunks);
-            assertTrue(SlicedStep.applies(b), "takes the sliced step");
+            assertTrue(b.slicesItsStep(), "takes the sliced step");
             float[][] sliced = step(b);
             for (int i = 0; i < held.length; i++)
                 for (int j = 0; j < held[i].length; j++)
@@ -107,7 +107,7 @@ class SlicedStepTest {
         float[][] g = step(b);
         List<Var> params = b.parameters();
         List<Var> checked = List.of(b.encoder.parameters().get(0), b.encoder.parameters().get(1), b.bn.weight(), b.bn.bias(),
-                b.simHead.parameters().get(0));
+                b.heads.simHead.parameters().get(0));
         for (Var p : checked) {
             float[] grad = g[params.indexOf(p) + 2], w = be.read(p.data());
             for (int i = 0; i < w.length; i++) {
