@@ -4,7 +4,7 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import locallearn.backend.Backend;
 import locallearn.backend.ConvGeom;
-import locallearn.backend.cpu.ConvAlgorithm;
+import locallearn.backend.ConvAlgorithm;
 import locallearn.backend.cpu.CpuBackend;
 import locallearn.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;

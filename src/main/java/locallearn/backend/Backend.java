@@ -86,8 +86,10 @@ public interface Backend extends AutoCloseable {
     /** y = x > 0 ? x : slope * x (ReLU is slope 0); may run in place (y == x). */
     void leakyReluForward(Tensor x, Tensor y, float slope);
 
-    /** dx = y > 0 ? dy : slope * dy, from the forward's output y (so the input need not be kept). */
-    /** dx may be dy (in place: the tape hands the output's gradient on as the input's). */
+    /**
+     * dx = y > 0 ? dy : slope * dy, from the forward's output y (so the input need not be kept);
+     * dx may be dy (in place: the tape hands the output's gradient on as the input's).
+     */
     void leakyReluBackward(Tensor y, Tensor dy, Tensor dx, float slope);
 
     // ---- bias (family "elementwise") ----------------------------------------------------------

@@ -1,7 +1,7 @@
 package locallearn.backend;
 
 import java.util.function.Consumer;
-import locallearn.backend.cpu.ConvAlgorithm;
+import locallearn.backend.ConvAlgorithm;
 import locallearn.backend.cpu.CpuBackend;
 import locallearn.backend.cuda.CudaBackend;
 import locallearn.backend.cuda.CudaContext;

@@ -1,8 +1,8 @@
-package locallearn.backend.cpu;
+package locallearn.backend;
 
 /**
  * How the CPU backend computes convolutions: {@code AUTO} picks per geometry by a fixed rule
- * (see {@link CpuBackend#winogradTile}), {@code DIRECT} is always the implicit GEMM, {@code WINOGRAD}
+ * (see CpuBackend.winogradTile), {@code DIRECT} is always the implicit GEMM, {@code WINOGRAD}
  * uses Winograd wherever it can (3x3, stride 1) and the implicit GEMM elsewhere.
  */
 public enum ConvAlgorithm {

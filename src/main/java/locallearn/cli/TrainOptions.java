@@ -3,7 +3,7 @@ package locallearn.cli;
 import locallearn.config.OptimizerKind;
 import java.nio.file.Path;
 import java.util.Arrays;
-import locallearn.backend.cpu.ConvAlgorithm;
+import locallearn.backend.ConvAlgorithm;
 import locallearn.config.LossConfig;
 import locallearn.config.TrainingMode;
 import locallearn.config.ModelConfig;

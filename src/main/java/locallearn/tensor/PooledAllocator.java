@@ -17,6 +17,9 @@ public abstract class PooledAllocator<S extends Storage> {
     private final Map<Long, ArrayDeque<S>> pool = new HashMap<>();
     private long current, peak, reserved;
 
+    /** For a device's allocator, which says how it gets and frees blocks. */
+    protected PooledAllocator() {}
+
     /** Size of the block that serves a request of {@code bytes}. */
     protected long blockBytes(long bytes) { return bytes; }
 

@@ -66,7 +66,7 @@ public final class Checkpoints {
     private static SafeTensors.Entry entry(Backend be, Tensor t) { return new SafeTensors.Entry(t.shape().dims(), be.read(t)); }
 
     /** Loads a checkpoint's weights into {@code net}; every tensor must be there with its shape. */
-    public static Map<String, String> loadWeights(Path file, Net net, Backend be) {
+    static Map<String, String> loadWeights(Path file, Net net, Backend be) {
         SafeTensors.Contents c = readFile(file);
         for (var e : net.state("").entrySet()) put(be, file, c, e.getKey(), e.getValue().data());
         if (c.tensors().size() != net.state("").size())

@@ -100,7 +100,8 @@ public record TrainConfig(ModelConfig model, int epochs, int batchSize, float lr
     /** The training mode (the model's: it decides the heads the blocks have too). */
     public TrainingMode mode() { return model.mode(); }
 
-    public LrSchedule schedule() { return new LrSchedule(lr, milestonePercents, lrDecayFactor, epochs); }
+    /** The learning rate of each epoch. */
+    LrSchedule schedule() { return new LrSchedule(lr, milestonePercents, lrDecayFactor, epochs); }
 
     @Override public int[] milestonePercents() { return milestonePercents.clone(); }
 }

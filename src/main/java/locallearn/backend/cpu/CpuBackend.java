@@ -1,5 +1,6 @@
 package locallearn.backend.cpu;
 
+import locallearn.backend.ConvAlgorithm;
 import locallearn.backend.Backend;
 import locallearn.backend.CheckedBackend;
 import locallearn.backend.ConvGeom;

@@ -1,5 +1,6 @@
 package locallearn.backend.cpu;
 
+import locallearn.backend.ConvAlgorithm;
 import static locallearn.backend.cpu.Check.*;
 
 import java.util.Random;

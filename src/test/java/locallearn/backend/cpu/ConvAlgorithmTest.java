@@ -1,5 +1,6 @@
 package locallearn.backend.cpu;
 
+import locallearn.backend.ConvAlgorithm;
 import static locallearn.backend.cpu.Check.rand;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
