@@ -31,8 +31,9 @@ fi
 
 # The modules the code really uses, plus the Vector API (added at run time with --add-modules,
 # which jdeps cannot see) and jdk.unsupported (JCuda's loader and picocli may reach for it).
+# locallearn.jar is a module: its "requires" resolve on the module path (the jars' own descriptors or automatic names)
 deps=$("$java_home/bin/jdeps" --ignore-missing-deps --print-module-deps --multi-release 25 \
-        --class-path "$out/lib/*" "$out"/lib/*.jar 2>/dev/null | tail -1 || true)
+        --module-path "$out/lib" "$out"/lib/*.jar 2>/dev/null | tail -1 || true)
 [[ "$deps" =~ ^[a-z.]+(,[a-z.]+)*$ ]] || { echo "dist: jdeps gave no module list ('$deps'); using java.base,java.logging" >&2; deps=java.base,java.logging; }
 # java.desktop is left out: only predict's PNG and JPEG reading (javax.imageio) uses it, besides the
 # java.beans listeners of Commons Compress' Pack200 and commons-lang3's circuit breakers, which the
