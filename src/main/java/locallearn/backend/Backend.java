@@ -62,7 +62,7 @@ public interface Backend extends AutoCloseable {
     void copy(Tensor src, Tensor dst);
 
     /**
-     * dst[dstOffset + i] = src[srcOffset + i] for i < count (flat element offsets; src and dst
+     * dst[dstOffset + i] = src[srcOffset + i] for i &lt; count (flat element offsets; src and dst
      * distinct, sizes may differ): how a batch is worked through in chunks (a local block's sim
      * head) without tensors that start inside another one's memory.
      */
@@ -204,7 +204,7 @@ public interface Backend extends AutoCloseable {
     void similarityForward(Tensor x, Tensor s, Tensor xc, Tensor norm);
 
     /**
-     * dx from ds (B, B): the clamp passes gradient where -1 <= s <= 1 (as torch.clamp), then
+     * dx from ds (B, B): the clamp passes gradient where -1 &lt;= s &lt;= 1 (as torch.clamp), then
      * back through the Gram product, the normalisation and the centring.
      */
     void similarityBackward(Tensor xc, Tensor norm, Tensor s, Tensor ds, Tensor dx);
@@ -245,7 +245,7 @@ public interface Backend extends AutoCloseable {
     /**
      * Random crop with zero padding and optional horizontal flip, per image of x (B, C, H, W)
      * into y of the same shape. For image b: dy = floor(u0 * (2 pad + 1)) - pad, dx likewise from
-     * u1, flip when u2 < 0.5, with u0, u1, u2 = Philox.uniform(seed, stream, 3b + 0, 1, 2).
+     * u1, flip when u2 &lt; 0.5, with u0, u1, u2 = Philox.uniform(seed, stream, 3b + 0, 1, 2).
      * y[b, c, i, j] = x[b, c, i + dy, jj + dx] (0 outside), jj = flip ? W-1-j : j.
      */
     void randomCropFlip(Tensor x, Tensor y, int pad, boolean flip, long seed, long stream);

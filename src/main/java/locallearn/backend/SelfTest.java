@@ -16,7 +16,7 @@ import locallearn.tensor.Tensor;
  * grid-stride tails are all exercised. One {@link Line} per case; a case that throws on either
  * side is reported as a failure with the exception, and the next case runs.
  *
- * <p>An element passes when |got - expected| <= atol * max(1, max|expected|) + rtol * |expected|
+ * <p>An element passes when |got - expected| &lt;= atol * max(1, max|expected|) + rtol * |expected|
  * (NaN only matches NaN). The atol is scaled by the output's largest magnitude so one rule fits
  * outputs of any size. Each case states its tolerance and why:
  * <ul>
