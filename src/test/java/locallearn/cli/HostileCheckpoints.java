@@ -28,7 +28,21 @@ final class HostileCheckpoints {
         tensors.remove(tensors.keySet().iterator().next());
         Path missing = dir.resolve("missing-tensor").resolve("checkpoint.safetensors");
         SafeTensors.write(missing, tensors, c.metadata());
-        return List.of(truncated, wrongDtype, missing);
+        var garbageMeta = new LinkedHashMap<>(c.metadata());
+        garbageMeta.put("loss", "garbage");
+        Path garbage = dir.resolve("garbage-metadata").resolve("checkpoint.safetensors");
+        SafeTensors.write(garbage, c.tensors(), garbageMeta);
+        // a header of 100,000 nested arrays, and one that claims more bytes than the file has
+        byte[] deep = ("[".repeat(100_000) + "]".repeat(100_000)).getBytes(StandardCharsets.US_ASCII);
+        Path nested = write(dir.resolve("nested"), withHeader(deep.length, deep));
+        Path huge = write(dir.resolve("huge-length"), withHeader(Long.MAX_VALUE / 2, "{}".getBytes(StandardCharsets.US_ASCII)));
+        return List.of(truncated, wrongDtype, missing, garbage, nested, huge);
+    }
+
+    /** A safetensors file: the little-endian header length {@code declared}, then {@code header}. */
+    private static byte[] withHeader(long declared, byte[] header) {
+        var b = java.nio.ByteBuffer.allocate(8 + header.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        return b.putLong(declared).put(header).array();
     }
 
     private static Path write(Path folder, byte[] b) throws IOException {
