@@ -430,49 +430,44 @@ public abstract class CheckedBackend implements Backend {
     }
 
     @Override public final void bceWithLogitsForward(Tensor logits, Tensor targets, Tensor loss) {
-        String op = "bceWithLogitsForward";
-        live(op, "logits", logits);
-        live(op, "targets", targets);
-        live(op, "loss", loss);
-        same(op, "logits", logits, "targets", targets);
-        expect(op, "loss", loss, 1, "a scalar");
-        if (logits.numel() == 0) throw new IllegalArgumentException(op + ": logits " + logits.shape() + " is empty");
+        elementwiseLoss("bceWithLogitsForward", "logits", logits, "targets", targets, loss);
         doBceWithLogitsForward(logits, targets, loss);
     }
 
     @Override public final void bceWithLogitsBackward(Tensor logits, Tensor targets, Tensor dloss, Tensor dlogits) {
-        String op = "bceWithLogitsBackward";
-        live(op, "logits", logits);
-        live(op, "targets", targets);
-        live(op, "dloss", dloss);
-        live(op, "dlogits", dlogits);
-        same(op, "logits", logits, "targets", targets);
-        same(op, "logits", logits, "dlogits", dlogits);
-        expect(op, "dloss", dloss, 1, "a scalar");
+        elementwiseLossBackward("bceWithLogitsBackward", "logits", logits, "targets", targets, dloss, "dlogits", dlogits);
         doBceWithLogitsBackward(logits, targets, dloss, dlogits);
     }
 
     @Override public final void mseForward(Tensor a, Tensor b, Tensor loss) {
-        String op = "mseForward";
-        live(op, "a", a);
-        live(op, "b", b);
-        live(op, "loss", loss);
-        same(op, "a", a, "b", b);
-        expect(op, "loss", loss, 1, "a scalar");
-        if (a.numel() == 0) throw new IllegalArgumentException(op + ": a " + a.shape() + " is empty");
+        elementwiseLoss("mseForward", "a", a, "b", b, loss);
         doMseForward(a, b, loss);
     }
 
     @Override public final void mseBackward(Tensor a, Tensor b, Tensor dloss, Tensor da) {
-        String op = "mseBackward";
-        live(op, "a", a);
-        live(op, "b", b);
-        live(op, "dloss", dloss);
-        live(op, "da", da);
-        same(op, "a", a, "b", b);
-        same(op, "a", a, "da", da);
-        expect(op, "dloss", dloss, 1, "a scalar");
+        elementwiseLossBackward("mseBackward", "a", a, "b", b, dloss, "da", da);
         doMseBackward(a, b, dloss, da);
+    }
+
+    /** A scalar loss of two same-sized, non-empty inputs (binary cross-entropy, MSE). */
+    private void elementwiseLoss(String op, String na, Tensor a, String nb, Tensor b, Tensor loss) {
+        live(op, na, a);
+        live(op, nb, b);
+        live(op, "loss", loss);
+        same(op, na, a, nb, b);
+        expect(op, "loss", loss, 1, "a scalar");
+        if (a.numel() == 0) throw new IllegalArgumentException(op + ": " + na + " " + a.shape() + " is empty");
+    }
+
+    /** Its backward: the scalar's gradient dloss to {@code da}, the size of a. */
+    private void elementwiseLossBackward(String op, String na, Tensor a, String nb, Tensor b, Tensor dloss, String nda, Tensor da) {
+        live(op, na, a);
+        live(op, nb, b);
+        live(op, "dloss", dloss);
+        live(op, nda, da);
+        same(op, na, a, nb, b);
+        same(op, na, a, nda, da);
+        expect(op, "dloss", dloss, 1, "a scalar");
     }
 
     // ---- similarity matrix --------------------------------------------------------------------
