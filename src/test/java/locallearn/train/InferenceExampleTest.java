@@ -34,7 +34,7 @@ class InferenceExampleTest {
         // checkpoint: a checkpoint.safetensors written by train; png: a 28x28 gray PNG; dataDir: null looks in the usual places
         Prediction p;
         Classifier.Evaluation e;
-        try (Backend be = Backends.create("auto"); Classifier clf = Classifier.load(checkpoint, be)) {
+        try (Backend be = Backends.auto(); Classifier clf = Classifier.load(checkpoint, be)) {
             p = clf.predict(ImageFile.read(png, clf.dataset()));   // C*H*W floats, pixel/255, normalised inside
             e = clf.evaluate(Datasets.load(clf.dataset().name(), dataDir, Datasets.LoadOptions.defaults()).test());
         }
@@ -52,7 +52,7 @@ class InferenceExampleTest {
         float[] image = Arrays.copyOfRange(TestCheckpoints.testImages().images(), 0, 784);
         // ---- README snippet starts
         // checkpoint: a checkpoint.safetensors written by train; onnxFile: where the model goes; image: 1x28x28 floats, pixel/255
-        try (Backend be = Backends.create("cpu"); Classifier clf = Classifier.load(checkpoint, be)) {
+        try (Backend be = Backends.cpu(); Classifier clf = Classifier.load(checkpoint, be)) {
             clf.exportOnnx(onnxFile); // input "images" (N, C, H, W) as pixel/255, output "logits" (N, classes)
         }
         // any ONNX runtime runs it; here ONNX Runtime's Java API (com.microsoft.onnxruntime:onnxruntime)
