@@ -366,11 +366,7 @@ public abstract class CheckedBackend implements Backend {
     // ---- pooling ------------------------------------------------------------------------------
 
     @Override public final void maxPoolForward(Tensor x, Tensor y, PoolGeom g) {
-        String op = "maxPoolForward";
-        live(op, "x", x);
-        live(op, "y", y);
-        pool(op, "x", x, g.inH(), g.inW(), g);
-        pool(op, "y", y, g.outH(), g.outW(), g);
+        poolForward("maxPoolForward", x, y, g);
         doMaxPoolForward(x, y, g);
     }
 
@@ -386,12 +382,16 @@ public abstract class CheckedBackend implements Backend {
     }
 
     @Override public final void avgPoolForward(Tensor x, Tensor y, PoolGeom g) {
-        String op = "avgPoolForward";
+        poolForward("avgPoolForward", x, y, g);
+        doAvgPoolForward(x, y, g);
+    }
+
+    /** A pool's input x and output y against its geometry. */
+    private void poolForward(String op, Tensor x, Tensor y, PoolGeom g) {
         live(op, "x", x);
         live(op, "y", y);
         pool(op, "x", x, g.inH(), g.inW(), g);
         pool(op, "y", y, g.outH(), g.outW(), g);
-        doAvgPoolForward(x, y, g);
     }
 
     @Override public final void avgPoolBackward(Tensor dy, Tensor dx, PoolGeom g) {

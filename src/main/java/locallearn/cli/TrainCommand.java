@@ -62,7 +62,7 @@ final class TrainCommand implements Callable<Integer> {
             PrintStream err = System.err;
             err.printf("locallearn train: %s on %s (%s: %d train, %d test), %s, %s, %s, batch %d, lr %s, seed %d -> %s%n",
                     mc.name(), spec.name(), split.source(), split.train().size(), split.test().size(), describeMode(mc), be.describe(),
-                    trainer.greedyBlock(0) >= 0 ? "greedy: " + trainer.blockNames().size() + " blocks x " + config.epochs() + " epochs"
+                    config.mode() instanceof TrainingMode.Greedy ? "greedy: " + trainer.blockNames().size() + " blocks x " + config.epochs() + " epochs"
                             : config.epochs() + " epochs", config.batchSize(), config.lr(), config.seed(), dir);
             if (resume != null) err.printf("resumed from %s at epoch %d (step %d)%n", resume, trainer.epoch(), trainer.step());
             List<TrainListener> listeners = new ArrayList<>();

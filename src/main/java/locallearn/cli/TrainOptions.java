@@ -108,8 +108,7 @@ final class TrainOptions {
         int set = (backprop ? 1 : 0) + (noDetach ? 1 : 0) + (greedy ? 1 : 0);
         if (set > 1) throw new IllegalArgumentException("--backprop, --no-detach and --greedy exclude each other");
         TrainingMode m = backprop ? TrainingMode.global() : noDetach ? TrainingMode.globalAndLocal() : greedy ? TrainingMode.greedy() : TrainingMode.local();
-        int chunks = TrainingMode.parseMemoryChunks(memoryChunks);
-        return m.detached() ? m.withMemoryChunks(chunks) : m;
+        return m.withMemoryChunks(TrainingMode.parseMemoryChunks(memoryChunks));
     }
 
     ModelConfig modelConfig() {

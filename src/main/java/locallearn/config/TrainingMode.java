@@ -61,16 +61,15 @@ public sealed interface TrainingMode {
     /** Does each block learn on its own, from a detached input (Local, Greedy)? */
     default boolean detached() { return this instanceof Local || this instanceof Greedy; }
 
-    /** The same mode with the conv blocks' memory strategy set; only the detached modes have one. */
+    /**
+     * The same mode with the conv blocks' memory strategy set. Only the detached modes have one;
+     * the global modes hold everything for their one backward anyway and stay as they are.
+     */
     default TrainingMode withMemoryChunks(int chunks) {
         return switch (this) {
             case Local l -> new Local(chunks);
             case Greedy g -> new Greedy(chunks);
-            default -> {
-                if (chunks != 0 && chunks != AUTO_MEMORY_CHUNKS)
-                    throw new IllegalArgumentException("memory-chunks applies to local and greedy training, not to " + text());
-                yield this;
-            }
+            default -> this;
         };
     }
 

@@ -64,7 +64,7 @@ public final class Bench {
      * layer-wise training steps differ by the block that trains: one step of each, the largest.
      */
     public static StepMemory measuredStep(Trainer t, Dataset data) {
-        if (t.greedyBlock(0) < 0) return measuredOneStep(t, data, -1);
+        if (!(t.config().mode() instanceof TrainingMode.Greedy)) return measuredOneStep(t, data, -1);
         StepMemory most = null;
         for (int b = 0; b < t.net().blocks().size(); b++) {
             StepMemory m = measuredOneStep(t, data, b);
@@ -88,7 +88,7 @@ public final class Bench {
 
     /** Training step number {@code index} of a run on the first batch of {@code data}; greedy runs cycle through their blocks, one block's step each. */
     public static void step(Trainer t, Dataset data, long index) {
-        int block = t.greedyBlock(0) < 0 ? -1 : (int) (index % t.net().blocks().size());
+        int block = t.config().mode() instanceof TrainingMode.Greedy ? (int) (index % t.net().blocks().size()) : -1;
         try (Scope s = Scope.open()) {
             t.trainStep(t.batch(data, null, 0, t.config().batchSize(), false, index), t.config().lr(), block);
         }
@@ -124,7 +124,7 @@ public final class Bench {
     public static TrainConfig config(String model, String method, int batch, Integer numLayers, int numHidden, int memoryChunks) {
         ModelConfig m = ModelConfig.named(model).withMethod(method);
         m = m.withNumLayers(numLayers != null ? numLayers : model.equals("mlp") ? 3 : 1).withNumHidden(numHidden)
-                .withMode(m.mode().withMemoryChunks(m.mode().detached() ? memoryChunks : 0));
+                .withMode(m.mode().withMemoryChunks(memoryChunks));
         return TrainConfig.of(m, 1).withBatchSize(batch).withLrDecay(0.25f);
     }
 }

@@ -169,7 +169,7 @@ public final class Checkpoints {
         String name = meta.get("model", v -> v);
         return meta.check("model", () -> new ModelConfig(name, meta.get("num_layers", Integer::parseInt), meta.get("num_hidden", Integer::parseInt),
                 meta.get("feat_mult", Float::parseFloat), meta.get("dropout", Float::parseFloat), meta.get("batch_norm", Meta::bool),
-                meta.get("slope", Float::parseFloat), l, mode.withMemoryChunks(mode.detached() ? chunks : 0)));
+                meta.get("slope", Float::parseFloat), l, mode.withMemoryChunks(chunks)));
     }
 
     /** The images and classes the checkpoint's model takes. */
