@@ -104,6 +104,44 @@ public final class Ops {
         return out;
     }
 
+    /**
+     * y (B, C, H, W) = the transpose of the convolution by w (K, C, kh, kw) applied to x (B, K,
+     * oH, oW), plus b (C): PyTorch's ConvTranspose2d(K, C), whose weight has this layout. H is
+     * (oH - 1) stride - 2 pad + kh (no output padding). Its forward is conv2d's backward-data,
+     * so the backend needs no op of its own: x's gradient is the convolution of dy by w, and w's
+     * is conv2d's filter gradient with dy as the input and x as the output gradient.
+     */
+    public static Var convTranspose2d(Tape tape, Var x, Var w, Var b, int stride, int pad) {
+        Backend be = tape.backend;
+        Tensor xd = x.data(), wd = w.data();
+        if (xd.rank() != 4 || wd.rank() != 4 || xd.dim(1) != wd.dim(0))
+            throw new IllegalArgumentException("convTranspose2d: input " + xd.shape() + " does not fit weight " + wd.shape());
+        int h = (xd.dim(2) - 1) * stride - 2 * pad + wd.dim(2), wi = (xd.dim(3) - 1) * stride - 2 * pad + wd.dim(3);
+        ConvGeom g = new ConvGeom(xd.dim(0), wd.dim(1), h, wi, wd.dim(0), wd.dim(2), wd.dim(3), stride, pad);
+        Tensor y = be.allocate(g.batch(), g.inC(), h, wi);
+        be.conv2dBackwardData(xd, wd, y, g);
+        if (b != null) be.biasAdd(y, b.data());
+        if (!tape.needs(x, w, b)) return Var.constant(y);
+        Var out = new Var(y, true);
+        tape.record(out, () -> {
+            Tensor dy = out.grad;
+            if (needsGrad(w) || needsGrad(b)) {
+                Grad gw = gradOf(tape, w);
+                be.conv2dBackwardFilter(dy, xd, gw.t, null, g, gw.accumulate);
+                if (b != null) {
+                    Grad gb = gradOf(tape, b);
+                    be.biasBackward(dy, gb.t, gb.accumulate);
+                }
+            }
+            if (needsGrad(x)) {
+                Tensor dx = be.allocate(xd.shape());
+                be.conv2dForward(dy, wd, null, dx, g);
+                tape.accumulate(x, dx);
+            }
+        });
+        return out;
+    }
+
     // ---- batch norm ---------------------------------------------------------------------------
 
     /**

@@ -23,6 +23,10 @@ public final class Conv2d extends Layer {
     /** The bias, or null for a layer without one. */
     public Var bias() { return bias; }
 
+    public int stride() { return stride; }
+
+    public int pad() { return pad; }
+
     public int outChannels() { return weight.data().dim(0); }
 
     /** Output side for an input side of {@code in} pixels. */

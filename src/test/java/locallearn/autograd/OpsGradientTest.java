@@ -74,6 +74,42 @@ class OpsGradientTest {
         check(t -> Ops.mse(t, Ops.conv2d(t, x, w, b, 2, 1), target), x, w, b);
     }
 
+    @Test void convTranspose2dGradientsWithStrideAndPadding() {
+        // x (2, 4, 3, 2) through w (4 in, 3 out, 3, 3), stride 2, pad 1: y (2, 3, 5, 3)
+        Var x = param(1, 2, 4, 3, 2), w = param(2, 4, 3, 3, 3), b = param(3, 3);
+        Tensor target = random(4, 2, 3, 5, 3);
+        check(t -> Ops.mse(t, Ops.convTranspose2d(t, x, w, b, 2, 1), target), x, w, b);
+    }
+
+    /** The transposed convolution's forward against its definition: each input pixel scatters w, scaled, into the output. */
+    @Test void convTranspose2dForwardScattersTheKernel() {
+        int nb = 2, k = 4, c = 3, ih = 3, iw = 2, kk = 3, stride = 2, pad = 1, oh = (ih - 1) * stride - 2 * pad + kk, ow = (iw - 1) * stride - 2 * pad + kk;
+        try (Scope s = Scope.open()) {
+            Tensor x = random(1, nb, k, ih, iw), w = random(2, k, c, kk, kk), b = random(3, c);
+            float[] xv = be.read(x), wv = be.read(w), bv = be.read(b);
+            double[] want = new double[nb * c * oh * ow];
+            for (int n = 0; n < nb; n++)
+                for (int o = 0; o < c; o++)
+                    for (int i = 0; i < oh * ow; i++) want[(n * c + o) * oh * ow + i] = bv[o];
+            for (int n = 0; n < nb; n++)
+                for (int q = 0; q < k; q++)
+                    for (int y = 0; y < ih; y++)
+                        for (int z = 0; z < iw; z++)
+                            for (int o = 0; o < c; o++)
+                                for (int p = 0; p < kk; p++)
+                                    for (int r = 0; r < kk; r++) {
+                                        int i = y * stride - pad + p, j = z * stride - pad + r;
+                                        if (i < 0 || i >= oh || j < 0 || j >= ow) continue;
+                                        want[((n * c + o) * oh + i) * ow + j] += (double) xv[((n * k + q) * ih + y) * iw + z] * wv[((q * c + o) * kk + p) * kk + r];
+                                    }
+            Tensor y = Ops.convTranspose2d(Tape.noGrad(be), Var.constant(x), Var.constant(w), Var.constant(b), stride, pad).data();
+            assertEquals(java.util.List.of(nb, c, oh, ow), java.util.Arrays.stream(y.shape().dims()).boxed().toList());
+            float[] got = be.read(y);
+            // sums of at most 4 * 9 products of numbers in [-1, 1]: float rounding well under 1e-5
+            for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 1e-5, "element " + i);
+        }
+    }
+
     @Test void batchNormGradientsInTraining() {
         Var x = param(1, 4, 3, 2, 2), g = param(2, 3), bt = param(3, 3);
         Tensor rm = be.zeros(3), rv = be.zeros(3), target = random(4, 4, 3, 2, 2);
