@@ -13,6 +13,7 @@ import locallearn.backend.Backends;
 import locallearn.data.DatasetSpec;
 import locallearn.data.Datasets;
 import locallearn.config.TrainingMode;
+import locallearn.config.LossConfig;
 import locallearn.config.ModelConfig;
 import locallearn.train.Checkpoints;
 import locallearn.train.TrainConfig;
@@ -82,6 +83,8 @@ final class TrainCommand implements Callable<Integer> {
             case TrainingMode.Local l -> "local " + mc.loss().text();
             case TrainingMode.Greedy g -> "greedy local " + mc.loss().text();
         };
+        LossConfig l = mc.loss();
+        if (mc.mode().hasLocalLosses() && l.mixesUnsup()) mode += " mixed with " + l.unsup().text() + " by alpha " + l.alpha();
         return mode + (mc.name().equals("mlp") ? " " + mc.numLayers() + "x" + mc.numHidden() : "") + ", " + (mc.slope() > 0 ? "leaky-relu" : "relu")
                 + (mc.dropout() > 0 ? ", dropout " + mc.dropout() : "");
     }

@@ -20,6 +20,11 @@ final class TrainOptions {
     Path data;
     @Option(names = "--loss", description = "pred, sim or predsim (default ${DEFAULT-VALUE})")
     String loss = "predsim";
+    @Option(names = "--loss-unsup", description = "unsupervised local loss mixed in by --alpha: none, sim (h's similarity matrix against the"
+            + " block input's) or recon (decoder_x rebuilds the block's input; not in the first block) (default ${DEFAULT-VALUE})")
+    String lossUnsup = "none";
+    @Option(names = "--alpha", description = "a block's loss is alpha * unsup + (1 - alpha) * the supervised loss (default ${DEFAULT-VALUE})")
+    float alpha = 0f;
     @Option(names = "--backprop", description = "global backprop instead of local losses")
     boolean backprop;
     @Option(names = "--no-detach", description = "global and local losses together, no detach between blocks")
@@ -100,7 +105,8 @@ final class TrainOptions {
         LossConfig l = LossConfig.of(LossConfig.Kind.parse(loss));
         if (bio) l = l.backpropFree();
         if (beta != null) l = l.withBeta(beta);
-        return l.withDimInDecoder(dimInDecoder).withTargetProjSize(targetProjSize).withSimilarityStd(!noSimilarityStd);
+        return l.withDimInDecoder(dimInDecoder).withTargetProjSize(targetProjSize).withSimilarityStd(!noSimilarityStd)
+                .withUnsup(LossConfig.Unsup.parse(lossUnsup), alpha);
     }
 
     /** --backprop, --no-detach and --greedy (at most one) and --memory-chunks: the training mode. */

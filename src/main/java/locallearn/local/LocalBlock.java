@@ -8,6 +8,7 @@ import locallearn.autograd.Var;
 import locallearn.backend.Backend;
 import locallearn.nn.BatchNorm;
 import locallearn.nn.Conv2d;
+import locallearn.nn.ConvTranspose2d;
 import locallearn.nn.Init;
 import locallearn.nn.Layer;
 import locallearn.nn.Linear;
@@ -22,7 +23,8 @@ import locallearn.tensor.Tensor;
  * The two kinds differ only in their encoder and sim head (a Linear or a 3x3 Conv2d) and in the
  * pooling before the pred head, chosen once in the constructor; the loss code is shared.
  *
- * <p>State names follow the reference: encoder, bn, linear_loss or conv_loss, decoder_y, proj_y.
+ * <p>State names follow the reference: encoder, bn, linear_loss or conv_loss, decoder_y, proj_y,
+ * decoder_x.
  */
 public final class LocalBlock extends Layer {
     final Layer encoder;
@@ -35,22 +37,26 @@ public final class LocalBlock extends Layer {
     private final SlicedStep sliced; // the conv block's local step in slices of the batch, or null: on the tape
     private Optimizer optimizer;
 
-    /** A fully connected block, in -> out units. */
+    /**
+     * A fully connected block, in -> out units; {@code first}: the first block of its network (the
+     * mlp's, or the VGG classifier's, as the reference counts), which the recon loss leaves out.
+     */
     public static LocalBlock fc(Init init, int in, int out, boolean batchNorm, float slope, float dropout, LossConfig loss, TrainingMode mode,
-                                int classes) {
-        return new LocalBlock(init, new Linear(init, in, out, true), false, out, 1, 1, batchNorm, slope, dropout, loss, mode, classes);
+                                int classes, boolean first) {
+        return new LocalBlock(init, new Linear(init, in, out, true), false, out, 1, 1, batchNorm, slope, dropout, loss, mode, classes,
+                first, in, 1, 1);
     }
 
-    /** A conv block on (in, h, w) inputs: k x k conv with stride and padding to {@code out} channels. */
+    /** A conv block on (in, h, w) inputs: k x k conv with stride and padding to {@code out} channels; {@code first} as for fc. */
     public static LocalBlock conv(Init init, int in, int h, int w, int out, int k, int stride, int pad, boolean batchNorm,
-                                  float slope, float dropout, LossConfig loss, TrainingMode mode, int classes) {
+                                  float slope, float dropout, LossConfig loss, TrainingMode mode, int classes, boolean first) {
         Conv2d c = new Conv2d(init, in, out, k, stride, pad, true);
         return new LocalBlock(init, c, true, out, (h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1,
-                batchNorm, slope, dropout, loss, mode, classes);
+                batchNorm, slope, dropout, loss, mode, classes, first, in, h, w);
     }
 
     private LocalBlock(Init init, Layer encoder, boolean conv, int channels, int height, int width, boolean batchNorm,
-                       float slope, float dropout, LossConfig loss, TrainingMode mode, int classes) {
+                       float slope, float dropout, LossConfig loss, TrainingMode mode, int classes, boolean first, int inC, int inH, int inW) {
         this.encoder = child("encoder", encoder);
         this.conv = conv;
         this.channels = channels;
@@ -59,7 +65,8 @@ public final class LocalBlock extends Layer {
         this.slope = slope;
         this.dropout = dropout;
         this.mode = mode;
-        boolean hasPred = mode.hasLocalLosses() && loss.hasPred(), hasSim = mode.hasLocalLosses() && loss.hasSim();
+        boolean hasPred = mode.hasLocalLosses() && loss.hasPred();
+        boolean hasSim = mode.hasLocalLosses() && (loss.hasSim() || loss.unsup() == LossConfig.Unsup.SIM);
         this.bn = child("bn", batchNorm ? new BatchNorm(init, channels) : null);
         boolean bio = loss.bio();
         Layer simHead = hasSim && !bio
@@ -84,7 +91,22 @@ public final class LocalBlock extends Layer {
             projSign = be.allocate(loss.targetProjSize(), classes);
             be.write(projSign, w);
         }
-        this.heads = new LocalHeads(loss, hasPred, hasSim, simHead, avgPool, decoder, projY, projSign);
+        Layer decoderX = null;
+        boolean decodes = false;
+        if (mode.hasLocalLosses() && loss.unsup() == LossConfig.Unsup.RECON) {
+            // drawn last, so that the other parameters draw what they draw without recon
+            if (encoder instanceof Conv2d c) {
+                ConvTranspose2d t = new ConvTranspose2d(init, channels, inC, c.weight().data().dim(2), c.stride(), c.pad());
+                if (!first && (t.outSize(height) != inH || t.outSize(width) != inW))
+                    throw new IllegalArgumentException("--loss-unsup recon: decoder_x of a block on " + inH + "x" + inW + " maps would make "
+                            + t.outSize(height) + "x" + t.outSize(width) + " maps, not the block's input size");
+                decoderX = child("decoder_x", t);
+            } else {
+                decoderX = child("decoder_x", new Linear(init, channels, inC, true));
+            }
+            decodes = !first;
+        }
+        this.heads = new LocalHeads(loss, !conv, hasPred, hasSim, simHead, avgPool, decoder, projY, projSign, decoderX, decodes, slope);
         int chunks = mode.memoryChunksOn(init.backend());
         this.sliced = conv && mode.detached() && chunks > 0 && SlicedStep.applies(encoder, heads, channels, height)
                 ? new SlicedStep((Conv2d) encoder, bn, slope, heads, mode, chunks, channels, height, width) : null;
@@ -136,7 +158,7 @@ public final class LocalBlock extends Layer {
     public Var localStep(Tape tape, Var x, Targets targets, Tensor lossSum, Tensor correct) {
         if (sliced != null) return sliced.run(tape, x, targets, lossSum, correct);
         Var h = forward(tape, x);
-        Var l = localLoss(tape, h, targets, lossSum, correct);
+        Var l = localLoss(tape, x, h, targets, lossSum, correct);
         tape.retain(h); // dropout reads it after the update
         tape.backward(l);
         return h;
@@ -165,12 +187,12 @@ public final class LocalBlock extends Layer {
     }
 
     /**
-     * The block's local loss on h (pred, sim or their weighted sum). When {@code lossSum} and
-     * {@code correct} are not null the loss is added to lossSum[0] and the pred head's correct
-     * predictions to correct[0], on the device.
+     * The block's local loss on h, its output for input x (see LocalHeads.localLoss). When
+     * {@code lossSum} and {@code correct} are not null the loss is added to lossSum[0] and the
+     * pred head's correct predictions to correct[0], on the device.
      */
-    public Var localLoss(Tape tape, Var h, Targets targets, Tensor lossSum, Tensor correct) {
-        return heads.localLoss(tape, h, targets, lossSum, correct);
+    public Var localLoss(Tape tape, Var x, Var h, Targets targets, Tensor lossSum, Tensor correct) {
+        return heads.localLoss(tape, x, h, targets, lossSum, correct);
     }
 
     @Override public void close() {

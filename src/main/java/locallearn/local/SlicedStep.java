@@ -42,9 +42,13 @@ final class SlicedStep {
     private final TrainingMode mode;
     private final int chunks, channels, height, width;
 
-    /** True when a conv block of these parts can run sliced: its sim head, if any, ends in per-map stds. */
+    /**
+     * True when a conv block of these parts can run sliced: its sim head, if any, ends in per-map
+     * stds, and it does not decode its input (recon's decoder_x reads all of h, a whole-batch
+     * buffer more; such blocks take the held step).
+     */
     static boolean applies(Layer encoder, LocalHeads heads, int channels, int height) {
-        return encoder instanceof Conv2d && (heads.simHead == null || (heads.loss.similarityStd() && channels > 3 && height > 1));
+        return encoder instanceof Conv2d && !heads.decodes && (heads.simHead == null || (heads.loss.similarityStd() && channels > 3 && height > 1));
     }
 
     /** The sliced step of a conv block: its encoder, batch norm (or null), leaky ReLU slope and heads, in at most {@code chunks} slices. */
@@ -124,7 +128,7 @@ final class SlicedStep {
                 pooled = new Var(h, true); // no pooling needed: h is at most dimInDecoder numbers per example
             }
             Var rows = simHead != null ? stdsVar : heads.hasSim ? heads.similarityInput(tape, pooled) : null;
-            tape.backward(heads.headsLoss(tape, rows, heads.hasPred ? pooled : null, targets, lossSum, correct));
+            tape.backward(heads.headsLoss(tape, x, rows, heads.hasPred ? pooled : null, null, targets, lossSum, correct));
             dStds = stdsVar == null ? null : stdsVar.grad();
             dPooled = pooled == null ? null : pooled.grad();
             backward();

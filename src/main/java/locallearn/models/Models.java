@@ -60,7 +60,7 @@ public final class Models {
                 // inputs over 64 px (STL-10) start with a 7x7 stride-2 conv, as the reference
                 boolean big = i == 0 && Math.max(h, w) > 64;
                 LocalBlock b = LocalBlock.conv(init, ch, h, w, k, big ? 7 : 3, big ? 2 : 1, big ? 3 : 1, c.batchNorm(), c.slope(),
-                        c.dropout(), loss, mode, in.classes());
+                        c.dropout(), loss, mode, in.classes(), i == 0);
                 features.add(name, b);
                 stages.add(new Net.Stage("features." + i + ".", b));
                 ch = k;
@@ -89,7 +89,7 @@ public final class Models {
 
     private static int fcBlocks(ModelConfig c, ModelInput in, Init init, Group layers, String prefix, int width, List<Net.Stage> stages) {
         for (int i = 0; i < c.numLayers(); i++) {
-            LocalBlock b = LocalBlock.fc(init, width, c.numHidden(), c.batchNorm(), c.slope(), c.dropout(), c.loss(), c.mode(), in.classes());
+            LocalBlock b = LocalBlock.fc(init, width, c.numHidden(), c.batchNorm(), c.slope(), c.dropout(), c.loss(), c.mode(), in.classes(), i == 0);
             layers.add(String.valueOf(i), b);
             stages.add(new Net.Stage(prefix + i + ".", b));
             width = c.numHidden();

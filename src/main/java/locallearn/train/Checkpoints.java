@@ -134,6 +134,8 @@ public final class Checkpoints {
         m.put("dim_in_decoder", String.valueOf(l.dimInDecoder()));
         m.put("target_proj_size", String.valueOf(l.targetProjSize()));
         m.put("similarity_std", String.valueOf(l.similarityStd()));
+        m.put("loss_unsup", l.unsup().text());
+        m.put("alpha", String.valueOf(l.alpha()));
         m.put("memory_chunks", mc.mode().memoryChunksText());
         m.put("epochs", String.valueOf(c.epochs()));
         m.put("batch_size", String.valueOf(c.batchSize()));
@@ -156,7 +158,10 @@ public final class Checkpoints {
         LossConfig.Kind kind = meta.get("loss", v -> LossConfig.Kind.parse(v.toLowerCase(java.util.Locale.ROOT)));
         LossConfig l = new LossConfig(kind, meta.get("bio", Meta::bool), meta.get("beta", Float::parseFloat),
                 meta.get("dim_in_decoder", Integer::parseInt), meta.get("target_proj_size", Integer::parseInt),
-                meta.get("similarity_std", Meta::bool));
+                meta.get("similarity_std", Meta::bool),
+                // checkpoints from before the unsupervised losses have neither key
+                m.containsKey("loss_unsup") ? meta.get("loss_unsup", LossConfig.Unsup::parse) : LossConfig.Unsup.NONE,
+                m.containsKey("alpha") ? meta.get("alpha", Float::parseFloat) : 0f);
         int chunks = m.containsKey("memory_chunks") ? meta.get("memory_chunks", TrainingMode::parseMemoryChunks) : TrainingMode.AUTO_MEMORY_CHUNKS;
         // checkpoints before the mode had its own key said training=LOCAL|GLOBAL|GLOBAL_AND_LOCAL and greedy=true|false
         TrainingMode mode = m.containsKey("mode") ? meta.get("mode", TrainingMode::parse)

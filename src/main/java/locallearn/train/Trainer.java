@@ -233,7 +233,7 @@ public final class Trainer implements AutoCloseable {
                 if (blk == null) return stage.layer().forward(t, in);
                 Var h = blk.forward(t, in);
                 if (withLocal) {
-                    Var l = blk.localLoss(t, h, batch.targets(), sums.blockLoss(k), sums.blockCorrect(k));
+                    Var l = blk.localLoss(t, in, h, batch.targets(), sums.blockLoss(k), sums.blockCorrect(k));
                     local[0] = local[0] == null ? l : Ops.weightedSum(t, 1f, local[0], 1f, l);
                 }
                 return blk.dropout(t, h, Batches.stream(step, Batches.SLOT_LAYER + k));

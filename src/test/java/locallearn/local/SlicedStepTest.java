@@ -3,6 +3,7 @@ package locallearn.local;
 import locallearn.config.LossConfig;
 import locallearn.config.TrainingMode;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -31,8 +32,11 @@ class SlicedStepTest {
     }
 
     private LocalBlock block(LossConfig.Kind kind, boolean bio, boolean batchNorm, int dimInDecoder, int chunks, float slope) {
-        LossConfig loss = new LossConfig(kind, bio, bio ? 0.01f : 0.99f, dimInDecoder, 8, true);
-        LocalBlock b = LocalBlock.conv(new Init(be, 7), IN, SIDE, SIDE, OUT, 3, 1, 1, batchNorm, slope, 0f, loss, new TrainingMode.Local(chunks), CLASSES);
+        return block(new LossConfig(kind, bio, bio ? 0.01f : 0.99f, dimInDecoder, 8, true, LossConfig.Unsup.NONE, 0f), batchNorm, chunks, slope);
+    }
+
+    private LocalBlock block(LossConfig loss, boolean batchNorm, int chunks, float slope) {
+        LocalBlock b = LocalBlock.conv(new Init(be, 7), IN, SIDE, SIDE, OUT, 3, 1, 1, batchNorm, slope, 0f, loss, new TrainingMode.Local(chunks), CLASSES, false);
         // decoder_y starts at zero (the paper's init), which would leave the pred head's gradient to h zero
         if (b.heads.decoder != null) for (Var p : b.heads.decoder.parameters()) be.write(p.data(), random(p.data().numel(), 11));
         return b;
@@ -66,9 +70,14 @@ class SlicedStepTest {
     }
 
     private void assertSlicedEqualsHeld(LossConfig.Kind kind, boolean bio, boolean batchNorm, int dimInDecoder) {
-        float[][] held = step(block(kind, bio, batchNorm, dimInDecoder, 0));
+        assertSlicedEqualsHeld(new LossConfig(kind, bio, bio ? 0.01f : 0.99f, dimInDecoder, 8, true, LossConfig.Unsup.NONE, 0f), batchNorm);
+    }
+
+    private void assertSlicedEqualsHeld(LossConfig loss, boolean batchNorm) {
+        String kind = loss.text() + (loss.mixesUnsup() ? " unsup " + loss.unsup().text() : "");
+        float[][] held = step(block(loss, batchNorm, 0, 0.01f));
         for (int chunks : new int[] {1, 3, 7, 20}) {
-            LocalBlock b = block(kind, bio, batchNorm, dimInDecoder, chunks);
+            LocalBlock b = block(loss, batchNorm, chunks, 0.01f);
             assertTrue(b.slicesItsStep(), "takes the sliced step");
             float[][] sliced = step(b);
             for (int i = 0; i < held.length; i++)
@@ -76,7 +85,7 @@ class SlicedStepTest {
                     // the same float ops in another order (sums slice by slice, batch norm's dx as a dy + b z + c):
                     // rounding of terms that partly cancel, 1e-5 of the gradients' scale (about 1 here) plus 1e-4 relative
                     assertEquals(held[i][j], sliced[i][j], 1e-5 + 1e-4 * Math.abs(held[i][j]),
-                            kind + (bio ? " bpf" : "") + (batchNorm ? "" : " no-bn") + " chunks " + chunks + ": output " + i + " element " + j);
+                            kind + (batchNorm ? "" : " no-bn") + " chunks " + chunks + ": output " + i + " element " + j);
         }
     }
 
@@ -89,6 +98,17 @@ class SlicedStepTest {
     @Test void simOnly() { assertSlicedEqualsHeld(LossConfig.Kind.SIM, false, true, 40); }
 
     @Test void withoutBatchNorm() { assertSlicedEqualsHeld(LossConfig.Kind.PREDSIM, false, false, 40); }
+
+    /** Unsupervised sim reads the same per-map stds of conv_loss(h) as sim; its target, x's similarity, is made from the held x. */
+    @Test void unsupervisedSimMixedIn() {
+        assertSlicedEqualsHeld(LossConfig.predsim().withDimInDecoder(40).withTargetProjSize(8).withUnsup(LossConfig.Unsup.SIM, 0.5f), true);
+        assertSlicedEqualsHeld(LossConfig.pred().withDimInDecoder(40).withUnsup(LossConfig.Unsup.SIM, 0.3f), true);
+        assertSlicedEqualsHeld(LossConfig.sim().backpropFree().withTargetProjSize(8).withUnsup(LossConfig.Unsup.SIM, 0.5f), true);
+    }
+
+    @Test void reconTakesTheHeldStep() {
+        assertFalse(block(LossConfig.predsim().withUnsup(LossConfig.Unsup.RECON, 0.5f), true, 3, 0.01f).slicesItsStep());
+    }
 
     @Test void backpropFreeVariants() {
         assertSlicedEqualsHeld(LossConfig.Kind.PREDSIM, true, true, 40);

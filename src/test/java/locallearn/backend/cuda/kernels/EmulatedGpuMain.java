@@ -20,7 +20,7 @@ import locallearn.tensor.Tensor;
 
 /**
  * The child JVM of {@link EmulatedGpuTest}: the whole selftest, CPU against CudaBackend, where
- * libcuda.so.1 is the emulating stand-in, then one sliced local step of a small conv block on
+ * libcuda.so.1 is the emulating stand-in, then local steps of a small conv block on
  * both (the ops composed as training uses them), then every wrong call of BadArguments on both,
  * whose messages must be equal. Prints one line per case and a last line "done N".
  */
@@ -33,7 +33,7 @@ public final class EmulatedGpuMain {
         try (CudaBackend gpu = CudaBackend.open(0, true)) {
             System.out.println("device: " + gpu.describe());
             List<SelfTest.Line> lines = test.run(new CpuBackend(), gpu, op -> true, l -> System.out.println(l.format()));
-            System.out.println(slicedStepCheck(new CpuBackend(), gpu));
+            System.out.println(localStepsCheck(new CpuBackend(), gpu));
             System.out.println(badArgumentsCheck(new CpuBackend(), gpu));
             System.out.println("done " + (lines.size() + 2));
         }
@@ -48,23 +48,35 @@ public final class EmulatedGpuMain {
                 : "FAIL bad arguments: " + String.join("; ", differ);
     }
 
-    /** "ok   sliced local step ..." when h, the loss and every gradient agree, else the first difference. */
-    static String slicedStepCheck(Backend cpu, Backend gpu) {
-        List<float[]> a = slicedStep(cpu), b = slicedStep(gpu);
-        for (int i = 0; i < a.size(); i++)
-            for (int j = 0; j < a.get(i).length; j++) {
-                float x = a.get(i)[j], y = b.get(i)[j];
-                // float sums in other orders (tree reductions on the device): 1e-5 absolute on values of order 1, 1e-4 relative
-                if (!(Math.abs(x - y) <= 1e-5 + 1e-4 * Math.abs(x)))
-                    return "FAIL sliced local step: output " + i + " element " + j + ": cpu " + x + ", cuda " + y;
-            }
-        return "ok   sliced local step (conv 3->5 on 7x3x6x6, predsim, 3 slices): h, loss and " + (a.size() - 2) + " gradients agree";
+    /**
+     * "ok   local steps ..." when h, the loss and every gradient agree on both backends for a
+     * small conv block's step: sliced predsim, sliced predsim mixed with unsupervised sim, and
+     * held predsim mixed with recon (decoder_x as a transposed convolution). Else the first difference.
+     */
+    static String localStepsCheck(Backend cpu, Backend gpu) {
+        LossConfig predsim = LossConfig.predsim().withDimInDecoder(40).withTargetProjSize(8);
+        LossConfig[] losses = {predsim, predsim.withUnsup(LossConfig.Unsup.SIM, 0.5f), predsim.withUnsup(LossConfig.Unsup.RECON, 0.5f)};
+        int[] chunks = {3, 3, 0};
+        int gradients = 0;
+        for (int c = 0; c < losses.length; c++) {
+            List<float[]> a = localStep(cpu, losses[c], chunks[c]), b = localStep(gpu, losses[c], chunks[c]);
+            gradients += a.size() - 2;
+            for (int i = 0; i < a.size(); i++)
+                for (int j = 0; j < a.get(i).length; j++) {
+                    float x = a.get(i)[j], y = b.get(i)[j];
+                    // float sums in other orders (tree reductions on the device): 1e-5 absolute on values of order 1, 1e-4 relative
+                    if (!(Math.abs(x - y) <= 1e-5 + 1e-4 * Math.abs(x)))
+                        return "FAIL local step (loss " + losses[c].text() + " unsup " + losses[c].unsup().text() + "): output " + i
+                                + " element " + j + ": cpu " + x + ", cuda " + y;
+                }
+        }
+        return "ok   local steps (conv 3->5 on 7x3x6x6: predsim in 3 slices, with unsup sim in 3 slices, with recon held): h, loss and "
+                + gradients + " gradients agree";
     }
 
-    /** {h, loss, each parameter's gradient} of one sliced local step with Philox-drawn weights and input. */
-    private static List<float[]> slicedStep(Backend be) {
-        LossConfig loss = LossConfig.predsim().withDimInDecoder(40).withTargetProjSize(8);
-        LocalBlock blk = LocalBlock.conv(new Init(be, 7), 3, 6, 6, 5, 3, 1, 1, true, 0.01f, 0f, loss, new TrainingMode.Local(3), 3);
+    /** {h, loss, each parameter's gradient} of one local step with Philox-drawn weights and input. */
+    private static List<float[]> localStep(Backend be, LossConfig loss, int chunks) {
+        LocalBlock blk = LocalBlock.conv(new Init(be, 7), 3, 6, 6, 5, 3, 1, 1, true, 0.01f, 0f, loss, new TrainingMode.Local(chunks), 3, false);
         long stream = 1;
         for (Var p : blk.parameters()) be.write(p.data(), centred(stream++, p.data().numel()));
         List<float[]> out = new ArrayList<>();
