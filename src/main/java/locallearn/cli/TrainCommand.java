@@ -121,6 +121,8 @@ final class TrainCommand implements Callable<Integer> {
         m.put("device", o.device());
         m.put("cpu_conv", o.cpuConv);
         m.put("out", dir.toString());
+        m.put("progress", progress);
+        m.put("print_stats", !noPrintStats);
         m.put("resume", resume == null ? null : resume.toString());
         m.put("limit_train", limitTrain);
         m.put("limit_test", limitTest);
