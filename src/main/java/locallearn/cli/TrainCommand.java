@@ -39,7 +39,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--out", description = "folder for metrics.jsonl and checkpoints (default runs/DATASET-MODEL-LOSS)")
     Path out;
-    @Option(names = "--resume", description = "checkpoint.safetensors of an earlier run to continue (train_state.safetensors beside it)")
+    @Option(names = "--resume", description = "checkpoint.safetensors of an earlier run to continue (train_state.safetensors beside it; not the reference's .pth)")
     Path resume;
     @Option(names = "--limit-train", description = "use the first N training images (0 = all)")
     int limitTrain;

@@ -15,7 +15,8 @@ import picocli.CommandLine.Option;
 final class TrainOptions {
     @Option(names = "--model", description = "mlp, vgg6a, vgg6b, vgg8, vgg8a, vgg8b, vgg11, vgg11b, vgg13, vgg16, vgg19 (default ${DEFAULT-VALUE})")
     String model = "mlp";
-    @Option(names = "--dataset", description = "mnist, fashion-mnist, kmnist, cifar10, cifar100, svhn, stl10 (default ${DEFAULT-VALUE})")
+    @Option(names = "--dataset", description = "mnist, fashion-mnist, kmnist, cifar10, cifar100, svhn, stl10, in any case; the reference's MNIST, FashionMNIST,"
+            + " KuzushijiMNIST, CIFAR10, CIFAR100, SVHN, STL10 too (default ${DEFAULT-VALUE})")
     String dataset = "fashion-mnist";
     @Option(names = "--data", description = "folder holding the dataset's files (default: $LOCALLEARN_DATA, ~/.locallearn/data/NAME, ...)")
     Path data;
