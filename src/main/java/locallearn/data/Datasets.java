@@ -146,9 +146,10 @@ public final class Datasets {
 
     /** The {@link Location} of a dataset, from --data's folder or the usual places (class javadoc). */
     public static Location locate(String name, Path dataDir) {
+        DatasetSpec spec = spec(name);
         Places places = Places.fromEnvironment();
-        Source s = find(spec(name), dataDir, places);
-        return new Location(s == null ? null : s.describe(), dataDir != null ? List.of(dataDir) : places.candidates(spec(name).name()));
+        Source s = find(spec, dataDir, places);
+        return new Location(s == null ? null : s.describe(), dataDir != null ? List.of(dataDir) : places.candidates(spec.name()));
     }
 
     /** The source of a dataset in {@code dataDir} or, when that is null, the first of the usual places that holds it; null: none. */

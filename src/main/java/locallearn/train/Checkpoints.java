@@ -79,6 +79,12 @@ public final class Checkpoints {
     /** Restores weights, optimizer state and counters for an exact resume from {@code file} and the state file beside it. */
     public static void resume(Path file, Trainer t) {
         Map<String, String> meta = loadWeights(file, t.net(), t.backend());
+        // milestones once meant percentages: a run that reads an old run's numbers as epochs would silently change its schedule
+        LrMilestones saved = lrMilestones(meta, file.toString());
+        if (saved != null && !saved.equals(t.config().lrDecayMilestones()))
+            throw new IllegalArgumentException("resume: " + file + " was trained with the lr decaying at " + saved + ", this run at "
+                    + t.config().lrDecayMilestones() + "; give the same milestones (" + (saved.percent() ? "--lr-decay-percent " : "--lr-decay-milestones ")
+                    + String.join(",", Arrays.stream(saved.values()).mapToObj(String::valueOf).toList()) + ") to continue it");
         Path statePath = file.toAbsolutePath().resolveSibling(STATE);
         if (!Files.exists(statePath)) throw new IllegalArgumentException("resume: " + statePath + " is missing (it is written beside every checkpoint)");
         SafeTensors.Contents st = readFile(statePath);
@@ -90,11 +96,6 @@ public final class Checkpoints {
             o.getValue().setSteps(Integer.parseInt(steps));
             for (var s : o.getValue().state().entrySet()) put(t.backend(), statePath, st, "optim." + o.getKey() + s.getKey(), s.getValue());
         }
-        LrMilestones saved = lrMilestones(meta, file.toString());
-        if (saved != null && !saved.equals(t.config().lrDecayMilestones()))
-            throw new IllegalArgumentException("resume: " + file + " was trained with the lr decaying at " + saved + ", this run at "
-                    + t.config().lrDecayMilestones() + "; give the same milestones (" + (saved.percent() ? "--lr-decay-percent " : "--lr-decay-milestones ")
-                    + String.join(",", Arrays.stream(saved.values()).mapToObj(String::valueOf).toList()) + ") to continue it");
         t.restore(Integer.parseInt(meta.get("epoch")), Long.parseLong(meta.get("step")));
     }
 
@@ -107,8 +108,13 @@ public final class Checkpoints {
         Meta m = new Meta(meta, file);
         if (meta.containsKey("lr_decay_percent")) return m.get("lr_decay_percent", v -> LrMilestones.percent(ints(v)));
         if (meta.containsKey("lr_decay_epochs")) return m.get("lr_decay_epochs", v -> LrMilestones.epochs(ints(v)));
-        if (meta.containsKey("lr_decay_milestones")) return m.get("lr_decay_milestones", v -> LrMilestones.percent(ints(v)));
+        if (meta.containsKey("lr_decay_milestones")) return m.get("lr_decay_milestones", v -> LrMilestones.percent(sorted(ints(v)))); // their order did not matter
         return null;
+    }
+
+    private static int[] sorted(int[] a) {
+        Arrays.sort(a);
+        return a;
     }
 
     /** "[50, 75, 89, 94]" (List.toString, as written) read back. */
