@@ -1,6 +1,6 @@
 // Data augmentation and normalisation on the device (Backend family "augment"), so a batch goes
 // to the GPU once as raw pixels. The random numbers are Philox uniforms with the exact index use of
-// Backend.java (image b: crop/flip from indices 3b, 3b+1, 3b+2; cutout from 2b, 2b+1), so the GPU
+// Backend.java (image b: crop/flip from indices 3b, 3b+1, 3b+2; its cutout hole k from 2(b*holes+k), +1), so the GPU
 // produces the same images as the CPU for one seed. Products that pick a pixel are single float
 // multiplies rounded like Java's (__fmul_rn keeps nvcc from fusing them), so they agree bit for bit.
 //
@@ -38,16 +38,23 @@ extern "C" __global__ void random_crop_flip(const float* __restrict__ x, float* 
     }
 }
 
-// One square hole of side `length` per image, centre (floor(u0 H), floor(u1 W)), rows and columns
+// `holes` square holes of side `length` per image (they may overlap), hole k's centre
+// (floor(u0 H), floor(u1 W)) from uniforms 2(b*holes+k) and +1, rows and columns
 // centre - length/2 .. centre + length/2 - 1 clipped at the borders, set to 0 in every channel.
-extern "C" __global__ void cutout(float* x, int B, int C, int H, int W, int length, long long seed, long long stream) {
+// Each thread tests its pixel against every hole of its image.
+extern "C" __global__ void cutout(float* x, int B, int C, int H, int W, int length, int holes, long long seed, long long stream) {
     int n = B * C * H * W;
     int half = length / 2;
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += blockDim.x * gridDim.x) {
         int j = i % W, r = (i / W) % H, b = i / (W * H * C);
-        uint64_t base = 2ull * (uint64_t) b;
-        int cy = (int) floorf(__fmul_rn(philox_uniform(seed, stream, base), (float) H));
-        int cx = (int) floorf(__fmul_rn(philox_uniform(seed, stream, base + 1), (float) W));
-        if (r >= cy - half && r < cy + half && j >= cx - half && j < cx + half) x[i] = 0.0f;
+        for (int k = 0; k < holes; k++) {
+            uint64_t base = 2ull * ((uint64_t) b * (uint64_t) holes + (uint64_t) k);
+            int cy = (int) floorf(__fmul_rn(philox_uniform(seed, stream, base), (float) H));
+            int cx = (int) floorf(__fmul_rn(philox_uniform(seed, stream, base + 1), (float) W));
+            if (r >= cy - half && r < cy + half && j >= cx - half && j < cx + half) {
+                x[i] = 0.0f;
+                break;
+            }
+        }
     }
 }

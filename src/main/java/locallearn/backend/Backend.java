@@ -251,9 +251,11 @@ public interface Backend extends AutoCloseable {
     void randomCropFlip(Tensor x, Tensor y, int pad, boolean flip, long seed, long stream);
 
     /**
-     * Cutout in place: one square hole of side {@code length} per image, centre (cy, cx) =
-     * (floor(u0 * H), floor(u1 * W)) with u0, u1 = Philox.uniform(seed, stream, 2b + 0, 1),
-     * rows cy - length/2 .. cy + length/2 - 1 (same for columns) clipped at the borders, set to 0.
+     * Cutout in place: {@code holes} square holes of side {@code length} per image, set to 0 in
+     * every channel. Hole k of image b has its centre (cy, cx) = (floor(u0 * H), floor(u1 * W))
+     * with u0, u1 = Philox.uniform(seed, stream, 2(b * holes + k) + 0, 1) (one hole: 2b, 2b + 1),
+     * rows cy - length/2 .. cy + length/2 - 1 (same for columns) clipped at the borders; holes
+     * may overlap, as the reference's Cutout.
      */
-    void cutout(Tensor x, int length, long seed, long stream);
+    void cutout(Tensor x, int length, int holes, long seed, long stream);
 }

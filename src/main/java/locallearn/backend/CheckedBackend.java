@@ -585,12 +585,13 @@ public abstract class CheckedBackend implements Backend {
         doRandomCropFlip(x, y, pad, flip, seed, stream);
     }
 
-    @Override public final void cutout(Tensor x, int length, long seed, long stream) {
+    @Override public final void cutout(Tensor x, int length, int holes, long seed, long stream) {
         String op = "cutout";
         live(op, "x", x);
         images(op, "x", x);
         if (length < 0) throw new IllegalArgumentException(op + ": length " + length + " is negative");
-        doCutout(x, length, seed, stream);
+        if (holes < 1) throw new IllegalArgumentException(op + ": holes " + holes + " is not >= 1");
+        doCutout(x, length, holes, seed, stream);
     }
 
     // ---- what each device implements, on checked arguments ---------------------------------------
@@ -683,5 +684,5 @@ public abstract class CheckedBackend implements Backend {
 
     protected abstract void doRandomCropFlip(Tensor x, Tensor y, int pad, boolean flip, long seed, long stream);
 
-    protected abstract void doCutout(Tensor x, int length, long seed, long stream);
+    protected abstract void doCutout(Tensor x, int length, int holes, long seed, long stream);
 }

@@ -625,10 +625,10 @@ public final class SelfTest {
                     return outs(be, "y", y);
                 });
             }
-            for (int length : new int[] {0, 3, 4, 16}) {
-                add("cutout", dims(d) + " length=" + length, 0, 0, be -> {
+            for (int[] lh : new int[][] {{0, 1}, {3, 1}, {4, 1}, {16, 1}, {3, 5}, {4, 3}, {16, 2}}) {
+                add("cutout", dims(d) + " length=" + lh[0] + " holes=" + lh[1], 0, 0, be -> {
                     Tensor t = in(be, x, d);
-                    be.cutout(t, length, seed, stream);
+                    be.cutout(t, lh[0], lh[1], seed, stream);
                     return outs(be, "x", t);
                 });
             }

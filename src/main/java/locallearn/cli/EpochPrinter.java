@@ -8,10 +8,12 @@ import locallearn.train.TrainListener;
 final class EpochPrinter implements TrainListener {
     private final PrintStream out;
     private final PrintStream bar; // the progress bar's stream, cleared before printing; null without a bar
+    private final boolean layers;  // false: the epoch's line alone (the reference's --no-print-stats)
 
-    EpochPrinter(PrintStream out, PrintStream bar) {
+    EpochPrinter(PrintStream out, PrintStream bar, boolean layers) {
         this.out = out;
         this.bar = bar;
+        this.layers = layers;
     }
 
     @Override public void onEpoch(EpochMetrics m) {
@@ -21,7 +23,7 @@ final class EpochPrinter implements TrainListener {
         String train = Double.isNaN(m.trainLoss()) ? "train -" : String.format("train loss %.4f err %.2f%%", m.trainLoss(), 100 * m.trainError());
         b.append(String.format("epoch %d  lr %.2e  %s  test loss %.4f err %.2f%%  %.0f img/s  %.1fs  peak %s",
                 m.epoch(), m.lr(), train, m.testLoss(), 100 * m.testError(), m.imagesPerSecond(), m.seconds(), bytes(m.peakBytes())));
-        for (int i = 0; i < m.layers().size(); i++) {
+        for (int i = 0; layers && i < m.layers().size(); i++) {
             if (Double.isNaN(m.layerLoss()[i])) {
                 b.append(String.format("%n  %-22s not training", m.layers().get(i)));
                 continue;

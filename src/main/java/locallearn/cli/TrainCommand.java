@@ -6,7 +6,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import locallearn.backend.Backend;
 import locallearn.backend.Backends;
@@ -15,13 +17,17 @@ import locallearn.data.Datasets;
 import locallearn.config.TrainingMode;
 import locallearn.config.LossConfig;
 import locallearn.config.ModelConfig;
+import locallearn.config.ModelInput;
 import locallearn.train.Checkpoints;
 import locallearn.train.TrainConfig;
 import locallearn.train.TrainListener;
 import locallearn.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code locallearn train}: loads the dataset, builds the model, trains it, prints one line per
@@ -34,7 +40,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--out", description = "folder for metrics.jsonl and checkpoints (default runs/DATASET-MODEL-LOSS)")
     Path out;
-    @Option(names = "--resume", description = "checkpoint.safetensors of an earlier run to continue (train_state.safetensors beside it)")
+    @Option(names = "--resume", description = "checkpoint.safetensors of an earlier run to continue (train_state.safetensors beside it; not the reference's .pth)")
     Path resume;
     @Option(names = "--limit-train", description = "use the first N training images (0 = all)")
     int limitTrain;
@@ -44,17 +50,43 @@ final class TrainCommand implements Callable<Integer> {
     boolean svhnNoExtra;
     @Option(names = "--progress", description = "progress bar: auto (when stderr is a terminal), always, never (default ${DEFAULT-VALUE})")
     String progress = "auto";
+    @Option(names = "--dry-run", description = "print the resolved configuration (every hyper-parameter, the lr milestones in epochs, where the"
+            + " dataset was found or would be looked for) and exit, without loading data or training")
+    boolean dryRun;
+    @Option(names = "--json", description = "with --dry-run: the configuration as one JSON object")
+    boolean json;
+    // the reference's flags that its run_experiments.sh does not use, each with its meaning here
+    @Option(names = "--save-dir", description = "the reference's output root: the run goes to DIR/DATASET-MODEL-LOSS instead of runs/DATASET-MODEL-LOSS")
+    Path saveDir;
+    @Option(names = "--progress-bar", description = "the reference's spelling of --progress always")
+    boolean progressBar;
+    @Option(names = "--no-print-stats", description = "epoch lines without the per-layer local losses and errors (metrics.jsonl keeps them)")
+    boolean noPrintStats;
+
+    @Spec CommandSpec command;
 
     @Override public Integer call() {
+        ParseResult given = command.commandLine().getParseResult();
+        o.applyDefaults(given::hasMatchedOption);
+        if (progressBar && given.hasMatchedOption("--progress") && !progress.equals("always"))
+            throw new UserError("--progress-bar and --progress " + progress + " contradict each other");
+        if (progressBar) progress = "always";
+        else if (o.defaults.equals("reference") && !given.hasMatchedOption("--progress")) progress = "never"; // train.py shows no bar unless asked
         if (!List.of("auto", "always", "never").contains(progress))
             throw new IllegalArgumentException("--progress must be auto, always or never, got '" + progress + "'");
+        if (out != null && saveDir != null) throw new UserError("--out and --save-dir exclude each other");
         var cpuConv = TrainOptions.cpuConv(o.cpuConv);
         DatasetSpec spec = Datasets.spec(o.dataset);
         TrainConfig config = o.trainConfig();
         ModelConfig mc = config.model();
+        Path dir = out != null ? out : (saveDir != null ? saveDir : Path.of("runs"))
+                .resolve(spec.name() + "-" + mc.name() + "-" + (o.backprop ? "backprop" : o.loss + (o.bio ? "-bio" : "")));
+        if (dryRun) {
+            System.out.println(dryRun(spec, config, dir));
+            return 0;
+        }
         var split = Datasets.load(o.dataset, o.data, new Datasets.LoadOptions(limitTrain, limitTest, !svhnNoExtra));
-        Path dir = out != null ? out : Path.of("runs", spec.name() + "-" + mc.name() + "-" + (o.backprop ? "backprop" : o.loss + (o.bio ? "-bio" : "")));
-        try (Backend be = Backends.create(o.device, cpuConv, msg -> System.err.println("locallearn: " + msg)); Trainer trainer = new Trainer(be, config, split.train(), split.test(), spec)) {
+        try (Backend be = Backends.create(o.device(), cpuConv, msg -> System.err.println("locallearn: " + msg)); Trainer trainer = new Trainer(be, config, split.train(), split.test(), spec)) {
             MetricsFile metrics = new MetricsFile(dir.resolve("metrics.jsonl"));
             if (resume != null) {
                 Checkpoints.resume(resume, trainer);
@@ -69,11 +101,40 @@ final class TrainCommand implements Callable<Integer> {
             List<TrainListener> listeners = new ArrayList<>();
             boolean bar = progress.equals("always") || (progress.equals("auto") && System.console() != null && System.console().isTerminal());
             if (bar) listeners.add(new ProgressBar(err));
-            listeners.add(new EpochPrinter(System.out, bar ? err : null));
+            listeners.add(new EpochPrinter(System.out, bar ? err : null, !noPrintStats));
             listeners.add(metrics);
             trainer.fit(trainer.totalEpochs(), listeners, dir);
         }
         return 0;
+    }
+
+    /**
+     * --dry-run's report: the configuration a checkpoint of this run would hold (every
+     * hyper-parameter, lr_decay_epochs the milestones in epochs), then what only this run decides:
+     * device, output folder, limits, and where the dataset is (null when not found) or was looked for.
+     */
+    private String dryRun(DatasetSpec spec, TrainConfig config, Path dir) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("defaults", o.defaults);
+        m.putAll(Checkpoints.configMap(config, spec.name(), new ModelInput(spec.channels(), spec.height(), spec.width(), spec.classes())));
+        m.remove("format"); // the checkpoint's, not the run's
+        m.put("nonlin", config.model().slope() > 0 ? "leakyrelu" : "relu");
+        m.put("device", o.device());
+        m.put("cpu_conv", o.cpuConv);
+        m.put("out", dir.toString());
+        m.put("progress", progress);
+        m.put("print_stats", !noPrintStats);
+        m.put("resume", resume == null ? null : resume.toString());
+        m.put("limit_train", limitTrain);
+        m.put("limit_test", limitTest);
+        if (spec.name().equals("svhn")) m.put("svhn_extra", !svhnNoExtra);
+        Datasets.Location where = Datasets.locate(o.dataset, o.data);
+        m.put("data", where.found());
+        m.put("data_looked_in", where.looked().stream().map(Path::toString).toList());
+        if (json) return Json.object(m);
+        StringBuilder b = new StringBuilder();
+        m.forEach((k, v) -> b.append(String.format("%-30s %s%n", k, v == null ? "-" : v)));
+        return b.toString().stripTrailing();
     }
 
     private static String describeMode(ModelConfig mc) {

@@ -2,11 +2,12 @@ package locallearn.cli;
 
 import locallearn.config.OptimizerKind;
 import java.nio.file.Path;
-import java.util.Arrays;
+import java.util.function.Predicate;
 import locallearn.backend.ConvAlgorithm;
 import locallearn.config.LossConfig;
 import locallearn.config.TrainingMode;
 import locallearn.config.ModelConfig;
+import locallearn.optim.LrMilestones;
 import locallearn.train.TrainConfig;
 import picocli.CommandLine.Option;
 
@@ -14,11 +15,12 @@ import picocli.CommandLine.Option;
 final class TrainOptions {
     @Option(names = "--model", description = "mlp, vgg6a, vgg6b, vgg8, vgg8a, vgg8b, vgg11, vgg11b, vgg13, vgg16, vgg19 (default ${DEFAULT-VALUE})")
     String model = "mlp";
-    @Option(names = "--dataset", description = "mnist, fashion-mnist, kmnist, cifar10, cifar100, svhn, stl10 (default ${DEFAULT-VALUE})")
+    @Option(names = "--dataset", description = "mnist, fashion-mnist, kmnist, cifar10, cifar100, svhn, stl10, in any case; the reference's MNIST, FashionMNIST,"
+            + " KuzushijiMNIST, CIFAR10, CIFAR100, SVHN, STL10 too (default ${DEFAULT-VALUE})")
     String dataset = "fashion-mnist";
     @Option(names = "--data", description = "folder holding the dataset's files (default: $LOCALLEARN_DATA, ~/.locallearn/data/NAME, ...)")
     Path data;
-    @Option(names = "--loss", description = "pred, sim or predsim (default ${DEFAULT-VALUE})")
+    @Option(names = {"--loss", "--loss-sup"}, description = "pred, sim or predsim (default ${DEFAULT-VALUE})")
     String loss = "predsim";
     @Option(names = "--loss-unsup", description = "unsupervised local loss mixed in by --alpha: none, sim (h's similarity matrix against the"
             + " block input's) or recon (decoder_x rebuilds the block's input; not in the first block) (default ${DEFAULT-VALUE})")
@@ -39,8 +41,12 @@ final class TrainOptions {
     int batchSize = 128;
     @Option(names = "--lr", description = "(default ${DEFAULT-VALUE})")
     float lr = 5e-4f;
-    @Option(names = "--lr-decay-milestones", split = ",", description = "percent of epochs (default 50,75,89,94)")
-    int[] milestones = {50, 75, 89, 94};
+    @Option(names = "--lr-decay-milestones", split = ",", arity = "1..*", paramLabel = "EPOCH", description = "epochs at which the lr is"
+            + " multiplied by --lr-decay-fact, as the reference: 100 150 175 188 or 100,150,175,188 (default: --lr-decay-percent)")
+    int[] milestoneEpochs;
+    @Option(names = "--lr-decay-percent", split = ",", arity = "1..*", paramLabel = "PERCENT", description = "the milestones in percent of"
+            + " --epochs, rounded down, so they follow a run of any length (default 50,75,89,94: of 400 epochs 200 300 356 376)")
+    int[] milestonePercents;
     @Option(names = "--lr-decay-fact", description = "(default ${DEFAULT-VALUE})")
     float lrDecayFact = 0.25f;
     @Option(names = "--optim", description = "adam, amsgrad or sgd (default ${DEFAULT-VALUE})")
@@ -73,10 +79,12 @@ final class TrainOptions {
     boolean greedy;
     @Option(names = "--no-batch-norm", description = "no batch norm in the blocks")
     boolean noBatchNorm;
-    @Option(names = "--cutout", description = "cut one square hole per training image")
+    @Option(names = "--cutout", description = "cut square holes out of each training image (after normalisation)")
     boolean cutout;
     @Option(names = "--length", description = "cutout side in pixels (default ${DEFAULT-VALUE})")
     int length = 16;
+    @Option(names = {"--n-holes", "--n_holes"}, description = "cutout holes per image, centres drawn independently, may overlap (default ${DEFAULT-VALUE})")
+    int nHoles = 1;
     @Option(names = "--classes-per-batch", description = "(default ${DEFAULT-VALUE}: plain shuffling)")
     int classesPerBatch = 0;
     @Option(names = "--classes-per-batch-until-epoch", description = "(default ${DEFAULT-VALUE}: all epochs)")
@@ -85,6 +93,12 @@ final class TrainOptions {
     long seed = 1;
     @Option(names = "--device", description = "auto, cpu or cuda (default ${DEFAULT-VALUE})")
     String device = "auto";
+    @Option(names = "--no-cuda", description = "the reference's spelling of --device cpu")
+    boolean noCuda;
+    @Option(names = "--defaults", description = "locallearn or reference: with reference, every flag not given takes train.py's default"
+            + " (--model vgg8b --dataset CIFAR10 --epochs 400 --lr-decay-milestones 200 300 350 375 --dim-in-decoder 4096 --momentum 0"
+            + " --nonlin relu --beta 0.99 --progress never), so a line of its run_experiments.sh is the same run (default ${DEFAULT-VALUE})")
+    String defaults = "locallearn";
     @Option(names = "--cpu-conv", description = CPU_CONV_HELP)
     String cpuConv = "auto";
 
@@ -99,6 +113,50 @@ final class TrainOptions {
         } catch (IllegalArgumentException e) {
             throw new UserError("--cpu-conv " + e.getMessage());
         }
+    }
+
+    /** Percentages of our recipe when no milestones are given (the paper's 50, 75, 89 and 94% of training). */
+    private static final int[] DEFAULT_PERCENTS = {50, 75, 89, 94};
+
+    /**
+     * --defaults reference: train.py's argparse defaults, compared with ours one by one, for every
+     * flag the command line did not give ({@code given} tells, by option name). The flags whose
+     * defaults agree (batch 128, lr 5e-4, factor 0.25, adam, one fc block of 1024, feat-mult 1,
+     * cutout length 16 and one hole, seed 1, ...) are left alone; README, "The reference's command
+     * lines", lists the differences.
+     */
+    void applyDefaults(Predicate<String> given) {
+        switch (defaults) {
+            case "locallearn" -> { return; }
+            case "reference" -> { }
+            default -> throw new UserError("--defaults must be locallearn or reference, got '" + defaults + "'");
+        }
+        if (!given.test("--model")) model = "vgg8b";
+        if (!given.test("--dataset")) dataset = "CIFAR10";
+        if (!given.test("--epochs")) epochs = 400;
+        if (!given.test("--lr-decay-milestones") && !given.test("--lr-decay-percent")) {
+            milestoneEpochs = new int[] {200, 300, 350, 375};
+            referenceMilestones = true;
+        }
+        if (!given.test("--dim-in-decoder")) dimInDecoder = 4096;
+        if (!given.test("--momentum")) momentum = 0f;
+        if (!given.test("--nonlin")) nonlin = "relu";   // ours: leaky ReLU for sim and predsim
+        if (!given.test("--beta")) beta = 0.99f;       // ours: 0.01 with --bio
+    }
+
+    private boolean referenceMilestones; // the milestones are --defaults reference's, not the user's
+
+    /** --lr-decay-milestones (epochs) or --lr-decay-percent, at most one; neither: our percentages. */
+    LrMilestones lrDecayMilestones() {
+        if (milestoneEpochs != null && milestonePercents != null)
+            throw new UserError("--lr-decay-milestones (epochs) and --lr-decay-percent exclude each other");
+        return milestoneEpochs != null ? LrMilestones.epochs(milestoneEpochs) : LrMilestones.percent(milestonePercents != null ? milestonePercents : DEFAULT_PERCENTS);
+    }
+
+    /** --device, or cpu with the reference's --no-cuda. */
+    String device() {
+        if (noCuda && !device.equals("auto") && !device.equals("cpu")) throw new UserError("--no-cuda and --device " + device + " contradict each other");
+        return noCuda ? "cpu" : device;
     }
 
     LossConfig lossConfig() {
@@ -138,10 +196,14 @@ final class TrainOptions {
     }
 
     TrainConfig trainConfig() {
-        return TrainConfig.of(modelConfig(), epochs).withBatchSize(batchSize).withLr(lr).withLrDecay(lrDecayFact, milestones)
+        if (nHoles < 1) throw new UserError("--n-holes must be >= 1, got " + nHoles);
+        if (referenceMilestones && milestoneEpochs[milestoneEpochs.length - 1] >= epochs)
+            throw new UserError("--defaults reference decays the lr at epochs 200 300 350 375 (train.py's default), not all before --epochs "
+                    + epochs + "; give --lr-decay-milestones in epochs or --lr-decay-percent");
+        return TrainConfig.of(modelConfig(), epochs).withBatchSize(batchSize).withLr(lr).withLrDecay(lrDecayFact, lrDecayMilestones())
                 .withOptimizer(optimizerKind()).withMomentum(momentum).withWeightDecay(weightDecay).withSeed(seed)
-                .withCutout(cutout ? length : 0).withClassesPerBatch(classesPerBatch, classesPerBatchUntilEpoch);
+                .withCutout(cutout ? length : 0, nHoles).withClassesPerBatch(classesPerBatch, classesPerBatchUntilEpoch);
     }
 
-    @Override public String toString() { return model + " " + loss + " " + Arrays.toString(milestones); }
+    @Override public String toString() { return model + " " + loss + " " + lrDecayMilestones(); }
 }

@@ -63,7 +63,11 @@ public final class Datasets {
     /** mnist, fashion-mnist, kmnist, cifar10, cifar100, svhn, stl10. */
     public static List<String> names() { return List.copyOf(SPECS.keySet()); }
 
-    /** The reference implementation's spellings (--dataset FashionMNIST, KuzushijiMNIST, ...). */
+    /**
+     * The reference implementation's spellings (--dataset FashionMNIST, KuzushijiMNIST, ...); names
+     * are compared in lower case, so MNIST, CIFAR10, CIFAR100, SVHN and STL10 need no entry, nor
+     * will ImageNet once the image-folder dataset registers itself as "imagenet".
+     */
     private static final Map<String, String> ALIASES = Map.of("fashionmnist", "fashion-mnist", "kuzushijimnist", "kmnist",
             "cifar-10", "cifar10", "cifar-100", "cifar100", "stl-10", "stl10");
 
@@ -133,27 +137,44 @@ public final class Datasets {
         }
     }
 
+    /**
+     * Where {@link #load} would read a dataset from, without reading it: {@code found} describes
+     * the folder, archive or embedded sample (null when there is none), {@code looked} the places
+     * looked at, in order ({@code --data}'s folder alone when it is given).
+     */
+    public record Location(String found, List<Path> looked) {}
+
+    /** The {@link Location} of a dataset, from --data's folder or the usual places (class javadoc). */
+    public static Location locate(String name, Path dataDir) {
+        DatasetSpec spec = spec(name);
+        Places places = Places.fromEnvironment();
+        Source s = find(spec, dataDir, places);
+        return new Location(s == null ? null : s.describe(), dataDir != null ? List.of(dataDir) : places.candidates(spec.name()));
+    }
+
+    /** The source of a dataset in {@code dataDir} or, when that is null, the first of the usual places that holds it; null: none. */
+    private static Source find(DatasetSpec spec, Path dataDir, Places places) {
+        Layout layout = LAYOUTS.get(spec.name());
+        if (dataDir != null) return resolve(dataDir, layout);
+        for (Path p : places.candidates(spec.name())) {
+            Source s = resolve(p, layout);
+            if (s != null) return s;
+        }
+        return spec.name().equals("fashion-mnist") ? new Source.Embedded(EMBEDDED_FASHION_MNIST) : null;
+    }
+
     static Split load(String name, Path dataDir, LoadOptions options, Places places) {
         DatasetSpec spec = spec(name);
         Layout layout = LAYOUTS.get(spec.name());
-        Source source;
-        if (dataDir != null) {
-            source = resolve(dataDir, layout);
-            if (source == null)
+        Source source = find(spec, dataDir, places);
+        if (source == null) {
+            if (dataDir != null)
                 throw new DataException(spec.name() + ": " + dataDir + " " + (Files.exists(dataDir) ? "holds no " + expected(layout) : "does not exist")
                         + "; get " + layout.getIt());
-        } else {
-            source = null;
-            List<Path> looked = places.candidates(spec.name());
-            for (Path p : looked) {
-                if ((source = resolve(p, layout)) != null) break;
-            }
-            if (source == null && spec.name().equals("fashion-mnist")) source = new Source.Embedded(EMBEDDED_FASHION_MNIST);
-            if (source == null)
-                throw new DataException(spec.name() + ": dataset not found; looked in " + describe(looked, places)
-                        + "; get " + layout.getIt() + " and pass --data with its folder"
-                        + (layout.archive() != null ? " or archive" : "") + ", or put it in ~/.locallearn/data/" + spec.name()
-                        + " or $LOCALLEARN_DATA/" + spec.name());
+            throw new DataException(spec.name() + ": dataset not found; looked in " + describe(places.candidates(spec.name()), places)
+                    + "; get " + layout.getIt() + " and pass --data with its folder"
+                    + (layout.archive() != null ? " or archive" : "") + ", or put it in ~/.locallearn/data/" + spec.name()
+                    + " or $LOCALLEARN_DATA/" + spec.name());
         }
         return read(spec, source, options);
     }

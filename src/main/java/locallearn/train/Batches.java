@@ -21,21 +21,22 @@ final class Batches implements AutoCloseable {
     private final Backend be;
     private final DatasetSpec spec;
     private final long seed;
-    private final int cutout;
+    private final int cutout, cutoutHoles;
     private final boolean similarityTargets;
     private final Tensor normScale, normShift;
 
     /** The batches a run trains and evaluates on: its seed, cutout and the targets its losses read. */
     Batches(Backend be, DatasetSpec spec, TrainConfig config) {
-        this(be, spec, config.seed(), config.cutout(), config.model().hasSimLoss() && !config.model().loss().bio());
+        this(be, spec, config.seed(), config.cutout(), config.cutoutHoles(), config.model().hasSimLoss() && !config.model().loss().bio());
     }
 
     /** Batches normalised for {@code spec}, augmented (when asked) from {@code seed}, with similarity targets when {@code similarityTargets}. */
-    Batches(Backend be, DatasetSpec spec, long seed, int cutout, boolean similarityTargets) {
+    Batches(Backend be, DatasetSpec spec, long seed, int cutout, int cutoutHoles, boolean similarityTargets) {
         this.be = be;
         this.spec = spec;
         this.seed = seed;
         this.cutout = cutout;
+        this.cutoutHoles = cutoutHoles;
         this.similarityTargets = similarityTargets;
         float[] mean = spec.mean(), std = spec.std(), scale = new float[mean.length], shift = new float[mean.length];
         for (int c = 0; c < mean.length; c++) {
@@ -70,7 +71,7 @@ final class Batches implements AutoCloseable {
             x = y;
         }
         normalise(x);
-        if (augment && cutout > 0) be.cutout(x, cutout, seed, stream(step, SLOT_CUTOUT));
+        if (augment && cutout > 0) be.cutout(x, cutout, cutoutHoles, seed, stream(step, SLOT_CUTOUT));
         return new Trainer.Batch(x, Targets.of(be, labels, d.classes(), similarityTargets));
     }
 

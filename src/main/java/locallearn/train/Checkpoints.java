@@ -14,6 +14,7 @@ import locallearn.config.TrainingMode;
 import locallearn.config.ModelConfig;
 import locallearn.config.ModelInput;
 import locallearn.models.Net;
+import locallearn.optim.LrMilestones;
 import locallearn.optim.Optimizer;
 import locallearn.tensor.Tensor;
 
@@ -33,7 +34,8 @@ public final class Checkpoints {
     public static Path save(Path dir, Trainer t) {
         try {
             Backend be = t.backend();
-            Map<String, String> meta = configMap(t.config(), t.datasetName(), t.net().input());
+            Map<String, String> meta = new LinkedHashMap<>();
+            configMap(t.config(), t.datasetName(), t.net().input()).forEach((k, v) -> meta.put(k, String.valueOf(v)));
             meta.put("epoch", String.valueOf(t.epoch()));
             meta.put("step", String.valueOf(t.step()));
             Map<String, SafeTensors.Entry> opt = new LinkedHashMap<>();
@@ -77,6 +79,12 @@ public final class Checkpoints {
     /** Restores weights, optimizer state and counters for an exact resume from {@code file} and the state file beside it. */
     public static void resume(Path file, Trainer t) {
         Map<String, String> meta = loadWeights(file, t.net(), t.backend());
+        // milestones once meant percentages: a run that reads an old run's numbers as epochs would silently change its schedule
+        LrMilestones saved = lrMilestones(meta, file.toString());
+        if (saved != null && !saved.equals(t.config().lrDecayMilestones()))
+            throw new IllegalArgumentException("resume: " + file + " was trained with the lr decaying at " + saved + ", this run at "
+                    + t.config().lrDecayMilestones() + "; give the same milestones (" + (saved.percent() ? "--lr-decay-percent " : "--lr-decay-milestones ")
+                    + String.join(",", Arrays.stream(saved.values()).mapToObj(String::valueOf).toList()) + ") to continue it");
         Path statePath = file.toAbsolutePath().resolveSibling(STATE);
         if (!Files.exists(statePath)) throw new IllegalArgumentException("resume: " + statePath + " is missing (it is written beside every checkpoint)");
         SafeTensors.Contents st = readFile(statePath);
@@ -89,6 +97,32 @@ public final class Checkpoints {
             for (var s : o.getValue().state().entrySet()) put(t.backend(), statePath, st, "optim." + o.getKey() + s.getKey(), s.getValue());
         }
         t.restore(Integer.parseInt(meta.get("epoch")), Long.parseLong(meta.get("step")));
+    }
+
+    /**
+     * The lr milestones a checkpoint's run was given, null when it says nothing. Its metadata
+     * holds lr_decay_percent (given as percentages) or lr_decay_epochs (given in epochs);
+     * checkpoints from before milestones could be epochs hold lr_decay_milestones, percentages.
+     */
+    static LrMilestones lrMilestones(Map<String, String> meta, String file) {
+        Meta m = new Meta(meta, file);
+        if (meta.containsKey("lr_decay_percent")) return m.get("lr_decay_percent", v -> LrMilestones.percent(ints(v)));
+        if (meta.containsKey("lr_decay_epochs")) return m.get("lr_decay_epochs", v -> LrMilestones.epochs(ints(v)));
+        if (meta.containsKey("lr_decay_milestones")) return m.get("lr_decay_milestones", v -> LrMilestones.percent(sorted(ints(v)))); // their order did not matter
+        return null;
+    }
+
+    private static int[] sorted(int[] a) {
+        Arrays.sort(a);
+        return a;
+    }
+
+    /** "[50, 75, 89, 94]" (List.toString, as written) read back. */
+    private static int[] ints(String list) {
+        String inner = list.strip();
+        if (!inner.startsWith("[") || !inner.endsWith("]")) throw new IllegalArgumentException("expected [a, b, ...]");
+        inner = inner.substring(1, inner.length() - 1).strip();
+        return inner.isEmpty() ? new int[0] : Arrays.stream(inner.split(",")).mapToInt(x -> Integer.parseInt(x.strip())).toArray();
     }
 
     private static SafeTensors.Contents readFile(Path file) {
@@ -111,46 +145,53 @@ public final class Checkpoints {
         be.write(dst, e.values());
     }
 
-    /** The run's configuration as string metadata (safetensors metadata is string to string). */
-    static Map<String, String> configMap(TrainConfig c, String dataset, ModelInput in) {
-        Map<String, String> m = new LinkedHashMap<>();
+    /**
+     * The run's configuration, every hyper-parameter by the reference's name: what a checkpoint's
+     * metadata holds (each value as String.valueOf writes it) and what {@code train --dry-run} prints.
+     */
+    public static Map<String, Object> configMap(TrainConfig c, String dataset, ModelInput in) {
+        Map<String, Object> m = new LinkedHashMap<>();
         ModelConfig mc = c.model();
         LossConfig l = mc.loss();
         m.put("format", "locallearn-1");
         m.put("dataset", dataset);
         m.put("model", mc.name());
         m.put("input", in.text());
-        m.put("classes", String.valueOf(in.classes()));
-        m.put("num_layers", String.valueOf(mc.numLayers()));
-        m.put("num_hidden", String.valueOf(mc.numHidden()));
-        m.put("feat_mult", String.valueOf(mc.featMult()));
-        m.put("dropout", String.valueOf(mc.dropout()));
-        m.put("batch_norm", String.valueOf(mc.batchNorm()));
-        m.put("slope", String.valueOf(mc.slope()));
+        m.put("classes", in.classes());
+        m.put("num_layers", mc.numLayers());
+        m.put("num_hidden", mc.numHidden());
+        m.put("feat_mult", mc.featMult());
+        m.put("dropout", mc.dropout());
+        m.put("batch_norm", mc.batchNorm());
+        m.put("slope", mc.slope());
         m.put("loss", l.kind().text());
         m.put("mode", mc.mode().text());
-        m.put("bio", String.valueOf(l.bio()));
-        m.put("beta", String.valueOf(l.beta()));
-        m.put("dim_in_decoder", String.valueOf(l.dimInDecoder()));
-        m.put("target_proj_size", String.valueOf(l.targetProjSize()));
-        m.put("similarity_std", String.valueOf(l.similarityStd()));
+        m.put("bio", l.bio());
+        m.put("beta", l.beta());
+        m.put("dim_in_decoder", l.dimInDecoder());
+        m.put("target_proj_size", l.targetProjSize());
+        m.put("similarity_std", l.similarityStd());
         m.put("loss_unsup", l.unsup().text());
-        m.put("alpha", String.valueOf(l.alpha()));
+        m.put("alpha", l.alpha());
         m.put("memory_chunks", mc.mode().memoryChunksText());
-        m.put("epochs", String.valueOf(c.epochs()));
-        m.put("batch_size", String.valueOf(c.batchSize()));
-        m.put("lr", String.valueOf(c.lr()));
-        m.put("lr_decay_milestones", Arrays.toString(c.milestonePercents()));
-        m.put("lr_decay_fact", String.valueOf(c.lrDecayFactor()));
+        m.put("epochs", c.epochs());
+        m.put("batch_size", c.batchSize());
+        m.put("lr", c.lr());
+        if (c.lrDecayMilestones().percent()) m.put("lr_decay_percent", list(c.lrDecayMilestones().values()));
+        m.put("lr_decay_epochs", list(c.lrDecayEpochs()));
+        m.put("lr_decay_fact", c.lrDecayFactor());
         m.put("optim", c.optimizer().name());
-        m.put("momentum", String.valueOf(c.momentum()));
-        m.put("weight_decay", String.valueOf(c.weightDecay()));
-        m.put("seed", String.valueOf(c.seed()));
-        m.put("cutout", String.valueOf(c.cutout()));
-        m.put("classes_per_batch", String.valueOf(c.classesPerBatch()));
-        m.put("classes_per_batch_until_epoch", String.valueOf(c.classesPerBatchUntilEpoch()));
+        m.put("momentum", c.momentum());
+        m.put("weight_decay", c.weightDecay());
+        m.put("seed", c.seed());
+        m.put("cutout", c.cutout());
+        m.put("n_holes", c.cutoutHoles());
+        m.put("classes_per_batch", c.classesPerBatch());
+        m.put("classes_per_batch_until_epoch", c.classesPerBatchUntilEpoch());
         return m;
     }
+
+    private static java.util.List<Integer> list(int[] a) { return Arrays.stream(a).boxed().toList(); }
 
     /** The model configuration stored in a checkpoint's metadata (what eval rebuilds); a missing or bad entry is one line naming it. */
     public static ModelConfig modelConfig(Map<String, String> m, String file) {

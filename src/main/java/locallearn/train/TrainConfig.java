@@ -3,6 +3,7 @@ package locallearn.train;
 import locallearn.config.OptimizerKind;
 import locallearn.config.TrainingMode;
 import locallearn.config.ModelConfig;
+import locallearn.optim.LrMilestones;
 import locallearn.optim.LrSchedule;
 
 /**
@@ -11,12 +12,13 @@ import locallearn.optim.LrSchedule;
  * {@code TrainConfig.of(model, 100).withBatchSize(64).withLr(1e-3f)}.
  *
  * @param epochs            epochs of the run; greedy training runs that many per block
- * @param milestonePercents lr decay points as percentages of {@code epochs}
- * @param cutout            side of the cutout hole in pixels, 0 = no cutout
+ * @param lrDecayMilestones when the lr is multiplied by {@code lrDecayFactor}: epochs, or percentages of {@code epochs}
+ * @param cutout            side of the cutout holes in pixels, 0 = no cutout
+ * @param cutoutHoles       holes per image (the reference's n_holes), >= 1
  * @param classesPerBatch   K of the classes-per-batch sampler, 0 = plain shuffling
  */
-public record TrainConfig(ModelConfig model, int epochs, int batchSize, float lr, int[] milestonePercents, float lrDecayFactor,
-                          OptimizerKind optimizer, float momentum, float weightDecay, long seed, int cutout,
+public record TrainConfig(ModelConfig model, int epochs, int batchSize, float lr, LrMilestones lrDecayMilestones, float lrDecayFactor,
+                          OptimizerKind optimizer, float momentum, float weightDecay, long seed, int cutout, int cutoutHoles,
                           int classesPerBatch, int classesPerBatchUntilEpoch) {
 
     public TrainConfig {
@@ -28,72 +30,79 @@ public record TrainConfig(ModelConfig model, int epochs, int batchSize, float lr
         if (optimizer == null) throw new IllegalArgumentException("optim must be adam, amsgrad or sgd");
         if (momentum < 0 || weightDecay < 0) throw new IllegalArgumentException("momentum and weight-decay must be >= 0");
         if (cutout < 0) throw new IllegalArgumentException("cutout length must be >= 0, got " + cutout);
+        if (cutoutHoles < 1) throw new IllegalArgumentException("cutout holes (n-holes) must be >= 1, got " + cutoutHoles);
         if (classesPerBatch < 0 || classesPerBatchUntilEpoch < 0) throw new IllegalArgumentException("classes-per-batch values must be >= 0");
-        milestonePercents = milestonePercents.clone();
-        new LrSchedule(lr, milestonePercents, lrDecayFactor, epochs); // validates the milestones
+        if (lrDecayMilestones == null) throw new IllegalArgumentException("lr decay milestones are needed (none: LrMilestones.percent())");
+        lrDecayMilestones.epochsOf(epochs); // milestones given in epochs must lie inside the run
     }
 
     /** The paper's recipe: batch 128, Adam with lr 5e-4, times 0.25 at 50, 75, 89 and 94% of the epochs, seed 1. */
     public static TrainConfig of(ModelConfig model, int epochs) {
-        return new TrainConfig(model, epochs, 128, 5e-4f, new int[] {50, 75, 89, 94}, 0.25f, OptimizerKind.ADAM, 0.9f, 0f, 1, 0, 0, 0);
+        return new TrainConfig(model, epochs, 128, 5e-4f, LrMilestones.percent(50, 75, 89, 94), 0.25f, OptimizerKind.ADAM, 0.9f, 0f, 1, 0, 1, 0, 0);
     }
 
     public TrainConfig withModel(ModelConfig m) {
-        return new TrainConfig(m, epochs, batchSize, lr, milestonePercents, lrDecayFactor, optimizer, momentum, weightDecay, seed, cutout,
+        return new TrainConfig(m, epochs, batchSize, lr, lrDecayMilestones, lrDecayFactor, optimizer, momentum, weightDecay, seed, cutout, cutoutHoles,
                 classesPerBatch, classesPerBatchUntilEpoch);
     }
 
     public TrainConfig withEpochs(int e) {
-        return new TrainConfig(model, e, batchSize, lr, milestonePercents, lrDecayFactor, optimizer, momentum, weightDecay, seed, cutout,
+        return new TrainConfig(model, e, batchSize, lr, lrDecayMilestones, lrDecayFactor, optimizer, momentum, weightDecay, seed, cutout, cutoutHoles,
                 classesPerBatch, classesPerBatchUntilEpoch);
     }
 
     public TrainConfig withBatchSize(int b) {
-        return new TrainConfig(model, epochs, b, lr, milestonePercents, lrDecayFactor, optimizer, momentum, weightDecay, seed, cutout,
+        return new TrainConfig(model, epochs, b, lr, lrDecayMilestones, lrDecayFactor, optimizer, momentum, weightDecay, seed, cutout, cutoutHoles,
                 classesPerBatch, classesPerBatchUntilEpoch);
     }
 
     public TrainConfig withLr(float l) {
-        return new TrainConfig(model, epochs, batchSize, l, milestonePercents, lrDecayFactor, optimizer, momentum, weightDecay, seed, cutout,
+        return new TrainConfig(model, epochs, batchSize, l, lrDecayMilestones, lrDecayFactor, optimizer, momentum, weightDecay, seed, cutout, cutoutHoles,
                 classesPerBatch, classesPerBatchUntilEpoch);
     }
 
     /** The lr times {@code factor} at each of {@code percents} of the epochs (none: a constant lr). */
-    public TrainConfig withLrDecay(float factor, int... percents) {
-        return new TrainConfig(model, epochs, batchSize, lr, percents, factor, optimizer, momentum, weightDecay, seed, cutout,
+    public TrainConfig withLrDecay(float factor, int... percents) { return withLrDecay(factor, LrMilestones.percent(percents)); }
+
+    /** The lr times {@code factor} at each milestone (epochs or percentages). */
+    public TrainConfig withLrDecay(float factor, LrMilestones milestones) {
+        return new TrainConfig(model, epochs, batchSize, lr, milestones, factor, optimizer, momentum, weightDecay, seed, cutout, cutoutHoles,
                 classesPerBatch, classesPerBatchUntilEpoch);
     }
 
     public TrainConfig withOptimizer(OptimizerKind o) {
-        return new TrainConfig(model, epochs, batchSize, lr, milestonePercents, lrDecayFactor, o, momentum, weightDecay, seed, cutout,
+        return new TrainConfig(model, epochs, batchSize, lr, lrDecayMilestones, lrDecayFactor, o, momentum, weightDecay, seed, cutout, cutoutHoles,
                 classesPerBatch, classesPerBatchUntilEpoch);
     }
 
     /** SGD's momentum. */
     public TrainConfig withMomentum(float m) {
-        return new TrainConfig(model, epochs, batchSize, lr, milestonePercents, lrDecayFactor, optimizer, m, weightDecay, seed, cutout,
+        return new TrainConfig(model, epochs, batchSize, lr, lrDecayMilestones, lrDecayFactor, optimizer, m, weightDecay, seed, cutout, cutoutHoles,
                 classesPerBatch, classesPerBatchUntilEpoch);
     }
 
     public TrainConfig withWeightDecay(float w) {
-        return new TrainConfig(model, epochs, batchSize, lr, milestonePercents, lrDecayFactor, optimizer, momentum, w, seed, cutout,
+        return new TrainConfig(model, epochs, batchSize, lr, lrDecayMilestones, lrDecayFactor, optimizer, momentum, w, seed, cutout, cutoutHoles,
                 classesPerBatch, classesPerBatchUntilEpoch);
     }
 
     public TrainConfig withSeed(long s) {
-        return new TrainConfig(model, epochs, batchSize, lr, milestonePercents, lrDecayFactor, optimizer, momentum, weightDecay, s, cutout,
+        return new TrainConfig(model, epochs, batchSize, lr, lrDecayMilestones, lrDecayFactor, optimizer, momentum, weightDecay, s, cutout, cutoutHoles,
                 classesPerBatch, classesPerBatchUntilEpoch);
     }
 
     /** One square hole of {@code length} pixels cut out of each training image (0: none). */
-    public TrainConfig withCutout(int length) {
-        return new TrainConfig(model, epochs, batchSize, lr, milestonePercents, lrDecayFactor, optimizer, momentum, weightDecay, seed, length,
+    public TrainConfig withCutout(int length) { return withCutout(length, 1); }
+
+    /** {@code holes} square holes of {@code length} pixels cut out of each training image, centres drawn independently (they may overlap). */
+    public TrainConfig withCutout(int length, int holes) {
+        return new TrainConfig(model, epochs, batchSize, lr, lrDecayMilestones, lrDecayFactor, optimizer, momentum, weightDecay, seed, length, holes,
                 classesPerBatch, classesPerBatchUntilEpoch);
     }
 
     /** Batches of {@code k} classes each, until {@code untilEpoch} (0: every epoch). */
     public TrainConfig withClassesPerBatch(int k, int untilEpoch) {
-        return new TrainConfig(model, epochs, batchSize, lr, milestonePercents, lrDecayFactor, optimizer, momentum, weightDecay, seed, cutout,
+        return new TrainConfig(model, epochs, batchSize, lr, lrDecayMilestones, lrDecayFactor, optimizer, momentum, weightDecay, seed, cutout, cutoutHoles,
                 k, untilEpoch);
     }
 
@@ -101,7 +110,8 @@ public record TrainConfig(ModelConfig model, int epochs, int batchSize, float lr
     public TrainingMode mode() { return model.mode(); }
 
     /** The learning rate of each epoch. */
-    LrSchedule schedule() { return new LrSchedule(lr, milestonePercents, lrDecayFactor, epochs); }
+    LrSchedule schedule() { return new LrSchedule(lr, lrDecayEpochs(), lrDecayFactor); }
 
-    @Override public int[] milestonePercents() { return milestonePercents.clone(); }
+    /** The lr decay milestones of this run in epochs (0-based: the decayed lr holds from that epoch on). */
+    public int[] lrDecayEpochs() { return lrDecayMilestones.epochsOf(epochs); }
 }

@@ -91,7 +91,8 @@ public final class BadArguments {
             be.randomCropFlip(x, x, 1, true, 1, 1);
         });
         call("randomCropFlip pad", be -> be.randomCropFlip(be.allocate(1, 1, 4, 4), be.allocate(1, 1, 4, 4), -1, true, 1, 1));
-        call("cutout rank", be -> be.cutout(be.allocate(4, 4), 2, 1, 1));
+        call("cutout rank", be -> be.cutout(be.allocate(4, 4), 2, 1, 1, 1));
+        call("cutout holes", be -> be.cutout(be.allocate(1, 1, 4, 4), 2, 0, 1, 1));
     }
 
     /** Names of the calls, in order. */

@@ -27,17 +27,20 @@ final class Augment {
         });
     }
 
-    // x (B, C, H, W) in place; image b uses uniforms 2b, 2b+1 for the hole's centre
-    static void cutout(float[] x, int nb, int nc, int h, int w, int length, long seed, long stream) {
+    // x (B, C, H, W) in place; hole k of image b uses uniforms 2(b*holes + k), 2(b*holes + k) + 1 for its centre
+    static void cutout(float[] x, int nb, int nc, int h, int w, int length, int holes, long seed, long stream) {
         Parallel.range(nb, 1, 1, (b0, b1) -> {
             for (int b = b0; b < b1; b++) {
-                int cy = (int) Math.floor(Philox.uniform(seed, stream, 2L * b) * h);
-                int cx = (int) Math.floor(Philox.uniform(seed, stream, 2L * b + 1) * w);
-                int y0 = Math.max(0, cy - length / 2), y1 = Math.min(h, cy + length / 2);
-                int x0 = Math.max(0, cx - length / 2), x1 = Math.min(w, cx + length / 2);
-                for (int c = 0; c < nc; c++) {
-                    int plane = (b * nc + c) * h * w;
-                    for (int i = y0; i < y1; i++) java.util.Arrays.fill(x, plane + i * w + x0, plane + i * w + Math.max(x0, x1), 0f);
+                for (int k = 0; k < holes; k++) {
+                    long u = 2L * ((long) b * holes + k);
+                    int cy = (int) Math.floor(Philox.uniform(seed, stream, u) * h);
+                    int cx = (int) Math.floor(Philox.uniform(seed, stream, u + 1) * w);
+                    int y0 = Math.max(0, cy - length / 2), y1 = Math.min(h, cy + length / 2);
+                    int x0 = Math.max(0, cx - length / 2), x1 = Math.min(w, cx + length / 2);
+                    for (int c = 0; c < nc; c++) {
+                        int plane = (b * nc + c) * h * w;
+                        for (int i = y0; i < y1; i++) java.util.Arrays.fill(x, plane + i * w + x0, plane + i * w + Math.max(x0, x1), 0f);
+                    }
                 }
             }
         });

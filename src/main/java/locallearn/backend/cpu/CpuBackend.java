@@ -400,7 +400,7 @@ public final class CpuBackend extends CheckedBackend {
         Augment.randomCropFlip(data(x), data(y), x.dim(0), x.dim(1), x.dim(2), x.dim(3), pad, flip, seed, stream);
     }
 
-    @Override protected void doCutout(Tensor x, int length, long seed, long stream) {
-        Augment.cutout(data(x), x.dim(0), x.dim(1), x.dim(2), x.dim(3), length, seed, stream);
+    @Override protected void doCutout(Tensor x, int length, int holes, long seed, long stream) {
+        Augment.cutout(data(x), x.dim(0), x.dim(1), x.dim(2), x.dim(3), length, holes, seed, stream);
     }
 }

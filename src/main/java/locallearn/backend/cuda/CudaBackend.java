@@ -517,7 +517,7 @@ public final class CudaBackend extends CheckedBackend {
         elementwise(K.RANDOM_CROP_FLIP, x.numel(), x, y, x.dim(0), x.dim(1), x.dim(2), x.dim(3), pad, flip, seed, stream);
     }
 
-    @Override protected void doCutout(Tensor x, int length, long seed, long stream) {
-        elementwise(K.CUTOUT, x.numel(), x, x.dim(0), x.dim(1), x.dim(2), x.dim(3), length, seed, stream);
+    @Override protected void doCutout(Tensor x, int length, int holes, long seed, long stream) {
+        elementwise(K.CUTOUT, x.numel(), x, x.dim(0), x.dim(1), x.dim(2), x.dim(3), length, holes, seed, stream);
     }
 }

@@ -413,20 +413,32 @@ class ForwardReferenceTest {
         near("randomCropFlip", e, be.read(y), 0, 0);
     }
 
-    @Test void cutoutZeroesOneClippedSquarePerImage() {
-        int b = 7, c = 2, h = 6, w = 9, len = 4;
+    @Test void cutoutZeroesOneClippedSquarePerImage() { cutoutZeroesClippedSquares(4, 1); }
+
+    @Test void cutoutZeroesSeveralClippedPossiblyOverlappingSquaresPerImage() { cutoutZeroesClippedSquares(3, 4); }
+
+    /** The expected mask written out from Backend.cutout's contract: hole k of image i centred by uniforms 2(i*holes+k), +1. */
+    private void cutoutZeroesClippedSquares(int len, int holes) {
+        int b = 7, c = 2, h = 6, w = 9;
         float[] x = new float[b * c * h * w];
         java.util.Arrays.fill(x, 1f);
         float[] e = x.clone();
-        for (int i = 0; i < b; i++) {
-            int cy = (int) (Philox.uniform(8, 1, 2 * i) * h), cx = (int) (Philox.uniform(8, 1, 2 * i + 1) * w);
-            for (int ch = 0; ch < c; ch++)
-                for (int r = cy - len / 2; r < cy + len / 2; r++)
-                    for (int q = cx - len / 2; q < cx + len / 2; q++)
-                        if (r >= 0 && r < h && q >= 0 && q < w) e[((i * c + ch) * h + r) * w + q] = 0f;
-        }
+        for (int i = 0; i < b; i++)
+            for (int k = 0; k < holes; k++) {
+                int u = 2 * (i * holes + k);
+                int cy = (int) (Philox.uniform(8, 1, u) * h), cx = (int) (Philox.uniform(8, 1, u + 1) * w);
+                for (int ch = 0; ch < c; ch++)
+                    for (int r = cy - len / 2; r < cy + len / 2; r++)
+                        for (int q = cx - len / 2; q < cx + len / 2; q++)
+                            if (r >= 0 && r < h && q >= 0 && q < w) e[((i * c + ch) * h + r) * w + q] = 0f;
+            }
         Tensor xt = t(be, x, b, c, h, w);
-        be.cutout(xt, len, 8, 1);
-        near("cutout", e, be.read(xt), 0, 0);
+        be.cutout(xt, len, holes, 8, 1);
+        float[] got = be.read(xt);
+        near("cutout", e, got, 0, 0);
+        int zeros = 0;
+        for (float v : got) zeros += v == 0f ? 1 : 0;
+        // several holes cut more than one: 4 holes of 2x2 (length 3 cuts rows cy-1..cy) in 7 images of 6x9
+        if (holes > 1) assertTrue(zeros > b * c * 4, "4 holes should cut more than one hole's pixels, cut " + zeros);
     }
 }

@@ -78,5 +78,5 @@ class DelegatingBackend implements Backend {
     }
     @Override public void channelAffine(Tensor x, Tensor scale, Tensor shift) { inner.channelAffine(x, scale, shift); }
     @Override public void randomCropFlip(Tensor x, Tensor y, int pad, boolean flip, long seed, long stream) { inner.randomCropFlip(x, y, pad, flip, seed, stream); }
-    @Override public void cutout(Tensor x, int length, long seed, long stream) { inner.cutout(x, length, seed, stream); }
+    @Override public void cutout(Tensor x, int length, int holes, long seed, long stream) { inner.cutout(x, length, holes, seed, stream); }
 }
