@@ -182,23 +182,30 @@ public final class Trainer implements AutoCloseable {
         int[] order = sampler.epochOrder(e);
         int bs = config.batchSize(), steps = (order.length + bs - 1) / bs;
         long t0 = System.nanoTime();
-        // a pipeline to be balanced first runs two steps in sequence, timing its blocks
+        // a pipeline to be balanced first runs two steps in sequence, timing its blocks in the second (the first warms up)
         int sequential = pipeline == null ? steps : stageFirstBlock == null ? Math.min(2, steps) : 0;
-        double[] blockTimes = pipeline != null && stageFirstBlock == null ? new double[sums.blocks()] : null;
         for (int b = 0; b < sequential; b++) {
             int from = b * bs, to = Math.min(order.length, from + bs);
             try (Scope s = Scope.open()) {
                 Batch batch = batches.of(train, order, from, to, true, step);
-                if (blockTimes != null && (b == 1 || sequential == 1)) localStep(batch, lr, -1, step, blockTimes);
+                if (pipeline != null && b == sequential - 1) balance(batch, lr);
                 else trainStep(batch, lr, only);
             }
             step++;
             double secs = (System.nanoTime() - t0) * 1e-9;
             for (TrainListener l : listeners) l.onStep(e, b + 1, steps, to, secs);
         }
-        if (blockTimes != null) stageFirstBlock = pipeline.split(sums.blocks(), blockTimes);
         EpochMetrics.PipelineStats stats = null;
-        if (sequential < steps) stats = pipelinedSteps(order, sequential, steps, lr, e, t0, listeners);
+        if (sequential < steps) {
+            int first = sequential;
+            long base = step; // the field moves on as steps finish, while stage 0 already makes later batches
+            stats = pipelinedSteps(t -> batches.of(train, order, (first + t) * bs, Math.min(order.length, (first + t + 1) * bs), true, base + t),
+                    steps - first, lr, t -> {
+                        int b = first + t;
+                        double secs = (System.nanoTime() - t0) * 1e-9;
+                        for (TrainListener l : listeners) l.onStep(e, b + 1, steps, Math.min(order.length, (b + 1) * bs), secs);
+                    });
+        }
         be.synchronize();
         double secs = (System.nanoTime() - t0) * 1e-9;
         long peak = be.memory().peak();
@@ -294,19 +301,32 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
+    /** A local step on {@code batch} that times each block, and the pipeline's split from those times (a balanced plan's, once). */
+    void balance(Batch batch, float lr) {
+        double[] blockTimes = new double[sums.blocks()];
+        localStep(batch, lr, -1, step, blockTimes);
+        if (stageFirstBlock == null) stageFirstBlock = pipeline.split(sums.blocks(), blockTimes);
+    }
+
+    /** Is this a pipeline whose split is still to be measured (by {@link #balance})? */
+    boolean needsBalance() { return pipeline != null && stageFirstBlock == null; }
+
+    /** Is this a pipeline ready to run steps (pipelinedSteps)? */
+    boolean pipelinesSteps() { return pipeline != null && stageFirstBlock != null; }
+
     /**
-     * Steps [first, steps) of the epoch through the pipeline (Pipeline): stage s walks the
-     * stages of its blocks and the layers after them, the last one also the output layer's step;
-     * the listeners hear of each step as it leaves the last stage.
+     * The next {@code count} steps through the pipeline (Pipeline), step t on {@code batchOf(t)}
+     * (made on stage 0, owned by the scope open on the call): stage s walks the stages of its
+     * blocks and the layers after them, the last one also the output layer's step;
+     * {@code finished} hears of step t as it leaves the last stage.
      */
-    private EpochMetrics.PipelineStats pipelinedSteps(int[] order, int first, int steps, float lr, int e, long t0, List<TrainListener> listeners) {
-        int bs = config.batchSize(), nStages = stageFirstBlock.length - 1;
+    EpochMetrics.PipelineStats pipelinedSteps(java.util.function.IntFunction<Batch> batchOf, int count, float lr, java.util.function.IntConsumer finished) {
+        int nStages = stageFirstBlock.length - 1;
         int[] from = new int[nStages + 1];
         for (int s = 0; s < nStages; s++) from[s] = s == 0 ? 0 : stages.stageOfBlock(stageFirstBlock[s]);
         from[nStages] = stages.size();
         long base = step;
-        double[][] times = Pipeline.run(be, nStages, pipeline.depth(), steps - first,
-                t -> batches.of(train, order, (first + t) * bs, Math.min(order.length, (first + t + 1) * bs), true, base + t),
+        double[][] times = Pipeline.run(be, nStages, pipeline.depth(), count, batchOf,
                 (s, t, input, batch) -> {
                     Var in = Var.constant(input != null ? input : batch.images());
                     Var x = stages.walk(in, from[s], from[s + 1], true, localStage(batch, lr, -1, base + t));
@@ -316,9 +336,7 @@ public final class Trainer implements AutoCloseable {
                 },
                 t -> {
                     step = base + t + 1;
-                    int b = first + t;
-                    double secs = (System.nanoTime() - t0) * 1e-9;
-                    for (TrainListener l : listeners) l.onStep(e, b + 1, steps, Math.min(order.length, (b + 1) * bs), secs);
+                    finished.accept(t);
                 });
         long[] peak = new long[nStages];
         for (int s = 0; s < nStages; s++) peak[s] = be.laneMemory(s).peak();

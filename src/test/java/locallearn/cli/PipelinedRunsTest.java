@@ -80,6 +80,17 @@ class PipelinedRunsTest {
         assertSameTensors(dir.resolve("straight"), dir.resolve("resumed"));
     }
 
+    @Test void benchTimesThePipelineAndNamesItsStages() {
+        TrainCliTest.Run r = TrainCliTest.run("bench", "--model", "vgg6b", "--input", "3x16x16", "--batch", "4", "--warmup", "1", "--steps", "4",
+                "--num-hidden", "16", "--mode", "predsim", "--pipeline", "3", "--json");
+        assertEquals(0, r.code(), r.err());
+        String line = r.out().strip();
+        assertTrue(line.contains("\"pipeline\":3") && line.contains("\"stage_blocks\":[") && line.contains("\"stage_busy_s\":["), line);
+        TrainCliTest.Run bad = TrainCliTest.run("bench", "--model", "mlp", "--input", "1x8x8", "--pipeline", "2", "--mode", "global");
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("local training"), bad.err());
+    }
+
     @Test void badPipelinesAreOneLineAndExitTwo(@TempDir Path dir) {
         String[][] bad = {
             {"--pipeline 2 --backprop", "local training"}, {"--pipeline 2 --no-detach", "local training"}, {"--pipeline 2 --greedy", "local training"},
