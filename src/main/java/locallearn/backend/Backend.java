@@ -44,6 +44,22 @@ public interface Backend extends AutoCloseable {
 
     void resetPeakMemory();
 
+    /** The calling thread's binding to a lane, undone by close (by the same thread). */
+    interface Lane extends AutoCloseable {
+        @Override void close();
+    }
+
+    /**
+     * Makes the calling thread lane {@code lane} of {@code lanes}, a pipeline stage's share of
+     * the device, until the returned binding is closed. Ops give the same results on a lane as
+     * off one; tensors the thread allocates count for {@link #laneMemory}. The CPU gives each lane
+     * cores / lanes workers of its own (at least one: with fewer cores than lanes they share).
+     */
+    Lane openLane(int lane, int lanes);
+
+    /** What lane {@code lane}'s threads hold: live now, and the most since resetPeakMemory. */
+    MemoryStats laneMemory(int lane);
+
     /** Copies host floats into {@code dst} (same element count). */
     void write(Tensor dst, float[] src);
 

@@ -2,6 +2,7 @@ package locallearn.cli;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
@@ -38,6 +39,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--classes", defaultValue = "10", description = "model: classes (default ${DEFAULT-VALUE})") int classes;
     @Option(names = "--steps", defaultValue = "5", description = "model: timed training steps (default ${DEFAULT-VALUE})") int steps;
     @Option(names = "--num-layers", description = "model: fc blocks (default 3 for mlp, 1 for vgg)") Integer numLayers;
+    @Option(names = "--pipeline", description = "model: time the steps with the blocks as a pipeline of S stages (local modes; see train --pipeline)") Integer pipeline;
+    @Option(names = "--pipeline-depth", defaultValue = "1", description = "model: batches between two pipeline stages, 1 or 2 (default ${DEFAULT-VALUE})") int pipelineDepth;
     @Option(names = "--num-hidden", defaultValue = "1024", description = "model: fc width (default ${DEFAULT-VALUE})") int numHidden;
     @Option(names = "--memory-chunks", defaultValue = "auto", description = "model: local conv blocks hold only their input and output and rebuild the rest in N slices of the batch; 0 holds more and runs faster; auto: on the CPU 16 slices of at least 8 images (batch 32: 4), 0 on CUDA (default ${DEFAULT-VALUE})") String memoryChunks;
     @Option(names = "--out-channels", defaultValue = "256", description = "conv: output channels") int outChannels;
@@ -131,7 +134,12 @@ final class BenchCommand implements Callable<Integer> {
     private Map<String, Object> model(Backend be) {
         if (steps < 1 || batch < 2) throw new UserError("--steps must be >= 1 and --batch >= 2");
         var tc = locallearn.train.Bench.config(model, mode, batch, numLayers, numHidden, locallearn.config.TrainingMode.parseMemoryChunks(memoryChunks));
-        var res = locallearn.train.Bench.run(be, tc, input(), warmup, steps);
+        locallearn.train.PipelinePlan plan = null;
+        if (pipeline != null) {
+            if (pipeline < 2) throw new UserError("--pipeline must be >= 2 stages, got " + pipeline + " (leave it out to time the blocks in sequence)");
+            plan = locallearn.train.PipelinePlan.balanced(pipeline).withDepth(pipelineDepth);
+        }
+        var res = locallearn.train.Bench.run(be, tc, input(), warmup, steps, plan);
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("impl", "locallearn");
         r.put("model", model);
@@ -143,6 +151,15 @@ final class BenchCommand implements Callable<Integer> {
         r.put("peak_activation_bytes", res.peakActivationBytes());
         r.put("device", be.name());
         r.put("steps", steps);
+        if (res.pipeline() != null) {
+            var p = res.pipeline();
+            List<String> blocks = new java.util.ArrayList<>();
+            for (int s = 0; s < p.stages(); s++) blocks.add(EpochPrinter.blocks(p, s));
+            r.put("pipeline", p.stages());
+            r.put("stage_blocks", blocks);
+            r.put("stage_busy_s", java.util.Arrays.stream(p.busySeconds()).boxed().toList());
+            r.put("stage_idle_s", java.util.Arrays.stream(p.idleSeconds()).boxed().toList());
+        }
         return r;
     }
 

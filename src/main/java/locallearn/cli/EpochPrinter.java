@@ -31,8 +31,22 @@ final class EpochPrinter implements TrainListener {
             b.append(String.format("%n  %-22s local loss %.4f", m.layers().get(i), m.layerLoss()[i]));
             if (!Double.isNaN(m.layerError()[i])) b.append(String.format("  local err %.2f%%", 100 * m.layerError()[i]));
         }
+        EpochMetrics.PipelineStats p = m.pipeline();
+        if (p != null) {
+            for (int s = 0; s < p.stages(); s++) {
+                double busy = p.busySeconds()[s], idle = p.idleSeconds()[s];
+                b.append(String.format("%n  stage %d, blocks %-10s busy %.1fs  idle %.1fs (%.0f%%)  peak %s", s, blocks(p, s), busy, idle,
+                        100 * idle / Math.max(1e-9, busy + idle), bytes(p.peakBytes()[s])));
+            }
+        }
         out.println(b);
         out.flush();
+    }
+
+    /** Stage s's blocks, "0-2" or "3". */
+    static String blocks(EpochMetrics.PipelineStats p, int s) {
+        int a = p.firstBlock()[s], b = p.firstBlock()[s + 1] - 1;
+        return a == b ? String.valueOf(a) : a + "-" + b;
     }
 
     static String bytes(long n) {

@@ -87,6 +87,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         var split = Datasets.load(o.dataset, o.data, new Datasets.LoadOptions(limitTrain, limitTest, !svhnNoExtra));
         try (Backend be = Backends.create(o.device(), cpuConv, msg -> System.err.println("locallearn: " + msg)); Trainer trainer = new Trainer(be, config, split.train(), split.test(), spec)) {
+            if (o.pipelinePlan() != null) trainer.pipelined(o.pipelinePlan());
             MetricsFile metrics = new MetricsFile(dir.resolve("metrics.jsonl"));
             if (resume != null) {
                 Checkpoints.resume(resume, trainer);
@@ -183,6 +184,19 @@ final class TrainCommand implements Callable<Integer> {
             map.put("images_per_s", m.imagesPerSecond());
             map.put("peak_bytes", m.peakBytes());
             map.put("seconds", m.seconds());
+            if (m.pipeline() != null) {
+                var p = m.pipeline();
+                List<String> blocks = new ArrayList<>();
+                List<Long> peaks = new ArrayList<>();
+                for (int s = 0; s < p.stages(); s++) {
+                    blocks.add(EpochPrinter.blocks(p, s));
+                    peaks.add(p.peakBytes()[s]);
+                }
+                map.put("stage_blocks", blocks);
+                map.put("stage_busy_s", toList(p.busySeconds()));
+                map.put("stage_idle_s", toList(p.idleSeconds()));
+                map.put("stage_peak_bytes", peaks);
+            }
             lines.add(Json.object(map));
             try {
                 Files.createDirectories(file.toAbsolutePath().getParent());

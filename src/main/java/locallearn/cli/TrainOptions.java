@@ -8,6 +8,7 @@ import locallearn.config.LossConfig;
 import locallearn.config.TrainingMode;
 import locallearn.config.ModelConfig;
 import locallearn.optim.LrMilestones;
+import locallearn.train.PipelinePlan;
 import locallearn.train.TrainConfig;
 import picocli.CommandLine.Option;
 
@@ -77,6 +78,13 @@ final class TrainOptions {
     @Option(names = "--greedy", description = "greedy layer-wise: train the blocks one after the other, --epochs each,"
             + " earlier blocks frozen; the output layer trains with the last block")
     boolean greedy;
+    @Option(names = "--pipeline", description = "train the blocks as a pipeline of S stages, each on its own share of the cores and its own"
+            + " batch, split where the blocks' step times (measured in the first two steps) balance; the same results as without (local mode only)")
+    Integer pipeline;
+    @Option(names = "--stages", description = "the pipeline's stages as block ranges, e.g. 0-2,3-5,6-7 (instead of --pipeline S)")
+    String stages;
+    @Option(names = "--pipeline-depth", description = "batches that may wait between two pipeline stages, 1 or 2 (default ${DEFAULT-VALUE})")
+    int pipelineDepth = 1;
     @Option(names = "--no-batch-norm", description = "no batch norm in the blocks")
     boolean noBatchNorm;
     @Option(names = "--cutout", description = "cut square holes out of each training image (after normalisation)")
@@ -184,6 +192,15 @@ final class TrainOptions {
             case "relu" -> 0f;
             default -> throw new IllegalArgumentException("--nonlin must be leakyrelu or relu, got '" + nonlin + "'");
         });
+    }
+
+    /** --pipeline or --stages (not both) with --pipeline-depth, or null for the run in sequence. */
+    PipelinePlan pipelinePlan() {
+        if (pipeline != null && stages != null) throw new IllegalArgumentException("--pipeline and --stages exclude each other");
+        if (pipeline == null && stages == null) return null;
+        if (pipeline != null && pipeline < 2)
+            throw new IllegalArgumentException("--pipeline must be >= 2 stages, got " + pipeline + " (leave it out to train in sequence)");
+        return (pipeline != null ? PipelinePlan.balanced(pipeline) : PipelinePlan.parse(stages)).withDepth(pipelineDepth);
     }
 
     OptimizerKind optimizerKind() {

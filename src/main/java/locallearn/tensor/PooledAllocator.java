@@ -11,11 +11,15 @@ import java.util.Map;
  *
  * <p>The accounting is exact: {@code current} is the sum of {@code bytes} of the blocks handed
  * out and not yet released; sizes are what the subclass's {@link #blockBytes} rounds a request to
- * (the CPU rounds nothing).
+ * (the CPU rounds nothing). A block also counts for the lane (pipeline stage) of the thread that
+ * acquired it, until it is released, by whichever thread: what a stage holds, its activations
+ * in flight to the next stage included.
  */
 public abstract class PooledAllocator<S extends Storage> {
     private final Map<Long, ArrayDeque<S>> pool = new HashMap<>();
     private long current, peak, reserved;
+    private long[] laneCurrent = new long[0], lanePeak = new long[0];
+    private static final ThreadLocal<Integer> LANE = new ThreadLocal<>();
 
     /** For a device's allocator, which says how it gets and frees blocks. */
     protected PooledAllocator() {}
@@ -46,6 +50,16 @@ public abstract class PooledAllocator<S extends Storage> {
         s.markReleased(false);
         current += bytes;
         peak = Math.max(peak, current);
+        Integer lane = LANE.get();
+        s.lane = lane == null ? -1 : lane;
+        if (lane != null) {
+            if (lane >= laneCurrent.length) {
+                laneCurrent = java.util.Arrays.copyOf(laneCurrent, lane + 1);
+                lanePeak = java.util.Arrays.copyOf(lanePeak, lane + 1);
+            }
+            laneCurrent[lane] += bytes;
+            lanePeak[lane] = Math.max(lanePeak[lane], laneCurrent[lane]);
+        }
         return s;
     }
 
@@ -53,6 +67,7 @@ public abstract class PooledAllocator<S extends Storage> {
         if (s.released()) return;
         s.markReleased(true);
         current -= s.bytes;
+        if (s.lane >= 0) laneCurrent[s.lane] -= s.bytes;
         pool.computeIfAbsent(s.bytes, k -> new ArrayDeque<>()).push(s);
     }
 
@@ -69,6 +84,25 @@ public abstract class PooledAllocator<S extends Storage> {
 
     public final synchronized MemoryStats stats() { return new MemoryStats(current, peak, reserved); }
 
-    /** Starts a new peak measurement from what is live now. */
-    public final synchronized void resetPeak() { peak = current; }
+    /** Starts a new peak measurement from what is live now (each lane's too). */
+    public final synchronized void resetPeak() {
+        peak = current;
+        lanePeak = laneCurrent.clone();
+    }
+
+    /**
+     * Counts the calling thread's blocks for {@code lane} (>= 0) until {@link #leaveLane}; lanes
+     * are numbered per process, for the allocators of all devices alike.
+     */
+    public static void enterLane(int lane) {
+        if (lane < 0) throw new IllegalArgumentException("allocator: lane must be >= 0, got " + lane);
+        LANE.set(lane);
+    }
+
+    public static void leaveLane() { LANE.remove(); }
+
+    /** What the blocks of {@code lane} held: live now and at most since the last reset (reserved: the whole pool's). */
+    public final synchronized MemoryStats laneStats(int lane) {
+        return lane < laneCurrent.length ? new MemoryStats(laneCurrent[lane], lanePeak[lane], reserved) : new MemoryStats(0, 0, reserved);
+    }
 }

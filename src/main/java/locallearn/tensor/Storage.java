@@ -7,6 +7,7 @@ package locallearn.tensor;
 public abstract class Storage {
     public final long bytes;
     private boolean released;
+    int lane = -1; // the pipeline lane whose thread acquired it, -1 for none (PooledAllocator's accounting)
 
     protected Storage(long bytes) { this.bytes = bytes; }
 

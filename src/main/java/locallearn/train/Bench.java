@@ -19,7 +19,9 @@ import locallearn.tensor.Scope;
 public final class Bench {
     private Bench() {}
 
-    public record Result(double imagesPerSecond, long peakBytes, long stateBytes, long peakActivationBytes, int steps) {}
+    /** The figures of a run; {@code pipeline}: the stages of a pipelined run (their split, busy and idle time over the timed steps), else null. */
+    public record Result(double imagesPerSecond, long peakBytes, long stateBytes, long peakActivationBytes, int steps,
+                         EpochMetrics.PipelineStats pipeline) {}
 
     /** A dataset of {@code n} random images in [0, 1) and labels cycling through the classes. */
     public static Dataset synthetic(int n, int c, int h, int w, int classes, long seed) {
@@ -38,20 +40,30 @@ public final class Bench {
     }
 
     /** {@code warmup} untimed steps, then {@code steps} timed ones, on synthetic images of {@code input}; memory is measured on the last. */
-    public static Result run(Backend be, TrainConfig config, ModelInput input, int warmup, int steps) {
+    public static Result run(Backend be, TrainConfig config, ModelInput input, int warmup, int steps) { return run(be, config, input, warmup, steps, null); }
+
+    /**
+     * The same with the blocks as a pipeline of {@code plan} when it is not null: the timed steps
+     * run through it (a balanced plan times its blocks in one more untimed step first); the memory
+     * figures stay those of one step in sequence, the per-stage peaks are in the result's stats.
+     */
+    public static Result run(Backend be, TrainConfig config, ModelInput input, int warmup, int steps, PipelinePlan plan) {
         int bs = config.batchSize();
         Dataset data = synthetic(bs, input.channels(), input.height(), input.width(), input.classes(), config.seed());
         try (Trainer t = new Trainer(be, config, data, data, syntheticSpec(input.channels(), input.height(), input.width(), input.classes()))) {
+            if (plan != null) t.pipelined(plan);
             for (int i = 0; i < warmup; i++) step(t, data, i);
+            long next = balance(t, data, warmup);
             be.synchronize();
+            be.resetPeakMemory();
             // no synchronisation between timed steps: the host queues step i+1 while the GPU runs step i
             long t0 = System.nanoTime();
-            for (int i = 0; i < steps; i++) step(t, data, warmup + i);
+            EpochMetrics.PipelineStats stats = steps(t, data, next, steps);
             be.synchronize();
             double secs = (System.nanoTime() - t0) * 1e-9;
             StepMemory mem = measuredStep(t, data);
             return new Result(steps * (double) bs / secs, mem.stateBytes() + mem.peakActivationBytes(), mem.stateBytes(),
-                    mem.peakActivationBytes(), steps);
+                    mem.peakActivationBytes(), steps, stats);
         }
     }
 
@@ -84,6 +96,33 @@ public final class Bench {
             be.synchronize();
             return new StepMemory(state, be.memory().peak() - state);
         }
+    }
+
+    /**
+     * A pipelined trainer whose split is still to be measured: step number {@code index}, in
+     * sequence, timing its blocks for the split; returns the next step's number ({@code index}
+     * itself when nothing was to be done).
+     */
+    public static long balance(Trainer t, Dataset data, long index) {
+        if (!t.needsBalance()) return index;
+        try (Scope s = Scope.open()) {
+            t.balance(t.batch(data, null, 0, t.config().batchSize(), false, index), t.config().lr());
+        }
+        return index + 1;
+    }
+
+    /**
+     * Steps {@code first} .. {@code first + count - 1} on the first batch of {@code data}: through
+     * the trainer's pipeline (see {@link #balance}) when it has one, returning its stages'
+     * figures; else one after the other, returning null.
+     */
+    public static EpochMetrics.PipelineStats steps(Trainer t, Dataset data, long first, int count) {
+        if (!t.pipelinesSteps()) {
+            for (int i = 0; i < count; i++) step(t, data, first + i);
+            return null;
+        }
+        int bs = t.config().batchSize();
+        return t.pipelinedSteps(i -> t.batch(data, null, 0, bs, false, first + i), count, t.config().lr(), i -> {});
     }
 
     /** Training step number {@code index} of a run on the first batch of {@code data}; greedy runs cycle through their blocks, one block's step each. */

@@ -33,10 +33,13 @@ final class Stages {
      * Runs stages [0, until) on {@code x}. Scoped: each stage in its own scope, the last
      * output kept in the caller's; otherwise everything stays in the caller's scope.
      */
-    Var walk(Var x, int until, boolean scoped, StageStep step) {
+    Var walk(Var x, int until, boolean scoped, StageStep step) { return walk(x, 0, until, scoped, step); }
+
+    /** Runs stages [from, until) on {@code x}, the output of stage from - 1 (a pipeline stage's share of the walk), as walk. */
+    Var walk(Var x, int from, int until, boolean scoped, StageStep step) {
         Tensor owned = null; // the previous stage's output, released once the next stage has read it
-        int block = 0;
-        for (int i = 0; i < until; i++) {
+        int block = blocksBefore(from);
+        for (int i = from; i < until; i++) {
             Net.Stage stage = stages.get(i);
             int k = stage.block() != null ? block++ : -1;
             if (!scoped) {
@@ -57,6 +60,16 @@ final class Stages {
 
     /** Every stage. */
     int size() { return stages.size(); }
+
+    /** The index of {@code stage} in the walk. */
+    int indexOf(Net.Stage stage) { return stages.indexOf(stage); }
+
+    /** The hidden blocks among stages [0, stage). */
+    int blocksBefore(int stage) {
+        int n = 0;
+        for (int i = 0; i < stage; i++) if (stages.get(i).block() != null) n++;
+        return n;
+    }
 
     /** The index of the stage of hidden block {@code k}, or size() past the last block. */
     int stageOfBlock(int k) {

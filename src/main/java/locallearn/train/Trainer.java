@@ -50,9 +50,23 @@ public final class Trainer implements AutoCloseable {
     private final EpochSums sums;
     private int epoch;   // epochs completed
     private long step;   // training steps completed
+    private PipelinePlan pipeline; // null: the blocks run in sequence
+    private int[] stageFirstBlock; // the pipeline's split, once known
 
     /** A batch on the device: normalised images (B, C, H, W) and its targets; owned by the scope open when made. */
-    record Batch(Tensor images, Targets targets) {}
+    record Batch(Tensor images, Targets targets) {
+        /** The same batch, its tensors moved out of {@code s} (to travel between pipeline stages until {@link #close}). */
+        Batch keptFrom(Scope s) {
+            for (Tensor t : tensors()) if (t != null) s.keep(t);
+            return this;
+        }
+
+        void close() {
+            for (Tensor t : tensors()) if (t != null) t.close();
+        }
+
+        private Tensor[] tensors() { return new Tensor[] {images, targets.labels(), targets.onehot(), targets.similarity()}; }
+    }
 
     /** Trains on a loaded dataset: its train and test sets and its facts. */
     public Trainer(Backend backend, TrainConfig config, Datasets.Split data) { this(backend, config, data.train(), data.test(), data.spec()); }
@@ -110,6 +124,30 @@ public final class Trainer implements AutoCloseable {
      */
     public int greedyBlock(int e) { return greedy() ? e / config.epochs() : -1; }
 
+    /**
+     * Trains the blocks as a pipeline from now on: each stage of {@code plan} on a thread and
+     * device lane of its own, on a different batch at a time (DESIGN.md, "Layer-parallel
+     * training"). The results are those of the run in sequence, bit for bit. Only the local mode
+     * can: the global modes have one backward through every block, greedy trains one block at a
+     * time. Balanced plans are split by the block times measured in the first two steps.
+     */
+    public Trainer pipelined(PipelinePlan plan) {
+        if (!(config.mode() instanceof TrainingMode.Local))
+            throw new IllegalArgumentException("--pipeline needs local training: --backprop and --no-detach have one backward through every block,"
+                    + " --greedy trains one block at a time");
+        int blocks = net.blocks().size();
+        if (plan.stages() > blocks)
+            throw new IllegalArgumentException("--pipeline " + plan.stages() + ": the model has " + blocks + (blocks == 1 ? " block" : " blocks")
+                    + ", and a stage needs one");
+        this.stageFirstBlock = plan.explicit() ? plan.split(blocks, null) : null;
+        be.openLane(0, plan.stages()).close(); // a backend without lanes says so now, not in the first epoch
+        this.pipeline = plan;
+        return this;
+    }
+
+    /** The pipeline's split into stages as block ranges ("0-2,3-5,6-7"), or null: in sequence or not yet measured. */
+    public String pipelineStages() { return stageFirstBlock == null ? null : PipelinePlan.text(stageFirstBlock); }
+
     /** Trains every epoch of the run (or what is left of it after a resume), writing a checkpoint into {@code outDir} after each when it is not null. */
     public List<EpochMetrics> fit(Path outDir, TrainListener... listeners) { return fit(totalEpochs(), List.of(listeners), outDir); }
 
@@ -144,14 +182,29 @@ public final class Trainer implements AutoCloseable {
         int[] order = sampler.epochOrder(e);
         int bs = config.batchSize(), steps = (order.length + bs - 1) / bs;
         long t0 = System.nanoTime();
-        for (int b = 0; b < steps; b++) {
+        // a pipeline to be balanced first runs two steps in sequence, timing its blocks in the second (the first warms up)
+        int sequential = pipeline == null ? steps : stageFirstBlock == null ? Math.min(2, steps) : 0;
+        for (int b = 0; b < sequential; b++) {
             int from = b * bs, to = Math.min(order.length, from + bs);
             try (Scope s = Scope.open()) {
-                trainStep(batches.of(train, order, from, to, true, step), lr, only);
+                Batch batch = batches.of(train, order, from, to, true, step);
+                if (pipeline != null && b == sequential - 1) balance(batch, lr);
+                else trainStep(batch, lr, only);
             }
             step++;
             double secs = (System.nanoTime() - t0) * 1e-9;
             for (TrainListener l : listeners) l.onStep(e, b + 1, steps, to, secs);
+        }
+        EpochMetrics.PipelineStats stats = null;
+        if (sequential < steps) {
+            int first = sequential;
+            long base = step; // the field moves on as steps finish, while stage 0 already makes later batches
+            stats = pipelinedSteps(t -> batches.of(train, order, (first + t) * bs, Math.min(order.length, (first + t + 1) * bs), true, base + t),
+                    steps - first, lr, t -> {
+                        int b = first + t;
+                        double secs = (System.nanoTime() - t0) * 1e-9;
+                        for (TrainListener l : listeners) l.onStep(e, b + 1, steps, Math.min(order.length, (b + 1) * bs), secs);
+                    });
         }
         be.synchronize();
         double secs = (System.nanoTime() - t0) * 1e-9;
@@ -175,7 +228,7 @@ public final class Trainer implements AutoCloseable {
         else if (Double.isNaN(tl)) throw new IllegalStateException("training diverged: output loss (" + net.outputPrefix() + ") is NaN in epoch " + e + "; try a smaller --lr");
         double[] ev = evaluate(test);
         epoch++;
-        return new EpochMetrics(e, lr, tl, terr, ev[0], ev[1], names, ll, le, order.length / secs, peak, secs);
+        return new EpochMetrics(e, lr, tl, terr, ev[0], ev[1], names, ll, le, order.length / secs, peak, secs, stats);
     }
 
     /** Uploads examples order[from..to) of {@code d} (order null: in order), augments them when asked, normalises them on the device. */
@@ -189,8 +242,8 @@ public final class Trainer implements AutoCloseable {
     /** The step, with {@code only} the block that trains when greedy (-1: all blocks). */
     void trainStep(Batch batch, float lr, int only) {
         switch (config.mode()) {
-            case TrainingMode.Local l -> localStep(batch, lr, -1);
-            case TrainingMode.Greedy g -> localStep(batch, lr, only);
+            case TrainingMode.Local l -> localStep(batch, lr, -1, step, null);
+            case TrainingMode.Greedy g -> localStep(batch, lr, only, step, null);
             case TrainingMode.Global g -> globalStep(batch, lr, false);
             case TrainingMode.GlobalAndLocal g -> globalStep(batch, lr, true);
         }
@@ -199,13 +252,34 @@ public final class Trainer implements AutoCloseable {
     /**
      * The local step; with {@code only} >= 0 (greedy) just block {@code only} trains: the blocks
      * before it run frozen in eval mode (running statistics, no dropout) and the stages after it
-     * wait, except after the last block, when the output layer trains too.
+     * wait, except after the last block, when the output layer trains too. With {@code blockTimes}
+     * each block's time (its stage's, the layers after it and, for the last, the output layer's)
+     * is added there.
      */
-    private void localStep(Batch batch, float lr, int only) {
+    private void localStep(Batch batch, float lr, int only, long step, double[] blockTimes) {
         int blocks = sums.blocks();
         boolean outputTrains = only < 0 || only == blocks - 1;
         int until = outputTrains ? stages.size() : stages.stageOfBlock(only + 1);
-        Var x = stages.walk(Var.constant(batch.images()), until, true, (stage, k, in) -> {
+        Stages.StageStep run = localStage(batch, lr, only, step);
+        Var x = stages.walk(Var.constant(batch.images()), 0, until, true, blockTimes == null ? run : (stage, k, in) -> {
+            long t0 = System.nanoTime();
+            Var out = run.run(stage, k, in);
+            be.synchronize();
+            blockTimes[Math.max(0, k >= 0 ? k : stages.blocksBefore(stages.indexOf(stage)) - 1)] += (System.nanoTime() - t0) * 1e-9;
+            return out;
+        });
+        if (!outputTrains) return;
+        long t0 = System.nanoTime();
+        outputStep(x, batch, lr, step);
+        if (blockTimes != null) {
+            be.synchronize();
+            blockTimes[blocks - 1] += (System.nanoTime() - t0) * 1e-9;
+        }
+    }
+
+    /** What a stage of the local step does: a block's local step, update and dropout, or a plain layer's forward (greedy: frozen blocks before {@code only}). */
+    private Stages.StageStep localStage(Batch batch, float lr, int only, long step) {
+        return (stage, k, in) -> {
             LocalBlock blk = stage.block();
             if (blk != null && k < only) return blk.forward(Tape.noGrad(be), in); // frozen
             Tape t = new Tape(be, blk != null, true, config.seed(), step);
@@ -213,8 +287,11 @@ public final class Trainer implements AutoCloseable {
             Var h = blk.localStep(t, in, batch.targets(), sums.blockLoss(k), sums.blockCorrect(k));
             blk.optimizer().step(lr);
             return blk.dropout(t.withoutGrad(), h, Batches.stream(step, Batches.SLOT_LAYER + k));
-        });
-        if (!outputTrains) return;
+        };
+    }
+
+    /** The output layer's step on the last stage's output x. */
+    private void outputStep(Var x, Batch batch, float lr, long step) {
         try (Scope s = Scope.open()) {
             Tape t = new Tape(be, true, true, config.seed(), step);
             Var ce = outputLoss(t, x, batch.targets());
@@ -222,6 +299,48 @@ public final class Trainer implements AutoCloseable {
             t.backward(w == 1f ? ce : Ops.weightedSum(t, w, ce, 0f, null));
             net.globalOptimizer().step(lr);
         }
+    }
+
+    /** A local step on {@code batch} that times each block, and the pipeline's split from those times (a balanced plan's, once). */
+    void balance(Batch batch, float lr) {
+        double[] blockTimes = new double[sums.blocks()];
+        localStep(batch, lr, -1, step, blockTimes);
+        if (stageFirstBlock == null) stageFirstBlock = pipeline.split(sums.blocks(), blockTimes);
+    }
+
+    /** Is this a pipeline whose split is still to be measured (by {@link #balance})? */
+    boolean needsBalance() { return pipeline != null && stageFirstBlock == null; }
+
+    /** Is this a pipeline ready to run steps (pipelinedSteps)? */
+    boolean pipelinesSteps() { return pipeline != null && stageFirstBlock != null; }
+
+    /**
+     * The next {@code count} steps through the pipeline (Pipeline), step t on {@code batchOf(t)}
+     * (made on stage 0, owned by the scope open on the call): stage s walks the stages of its
+     * blocks and the layers after them, the last one also the output layer's step;
+     * {@code finished} hears of step t as it leaves the last stage.
+     */
+    EpochMetrics.PipelineStats pipelinedSteps(java.util.function.IntFunction<Batch> batchOf, int count, float lr, java.util.function.IntConsumer finished) {
+        int nStages = stageFirstBlock.length - 1;
+        int[] from = new int[nStages + 1];
+        for (int s = 0; s < nStages; s++) from[s] = s == 0 ? 0 : stages.stageOfBlock(stageFirstBlock[s]);
+        from[nStages] = stages.size();
+        long base = step;
+        double[][] times = Pipeline.run(be, nStages, pipeline.depth(), count, batchOf,
+                (s, t, input, batch) -> {
+                    Var in = Var.constant(input != null ? input : batch.images());
+                    Var x = stages.walk(in, from[s], from[s + 1], true, localStage(batch, lr, -1, base + t));
+                    if (s + 1 < nStages) return x.data();
+                    outputStep(x, batch, lr, base + t);
+                    return null;
+                },
+                t -> {
+                    step = base + t + 1;
+                    finished.accept(t);
+                });
+        long[] peak = new long[nStages];
+        for (int s = 0; s < nStages; s++) peak[s] = be.laneMemory(s).peak();
+        return new EpochMetrics.PipelineStats(stageFirstBlock.clone(), times[0], times[1], peak);
     }
 
     private void globalStep(Batch batch, float lr, boolean withLocal) {

@@ -11,9 +11,12 @@ import org.junit.jupiter.api.Test;
 class OutOfMemoryCliTest {
 
     /** Runs the command line in a JVM with a 96 MiB heap; returns {exit code, stderr}. */
-    static Object[] runSmallHeap(String... args) throws Exception {
+    static Object[] runSmallHeap(String... args) throws Exception { return runWithHeap("96m", args); }
+
+    /** Runs the command line in a JVM with a heap of {@code xmx} (-Xmx's value); returns {exit code, stderr}. */
+    static Object[] runWithHeap(String xmx, String... args) throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = new java.util.ArrayList<>(List.of(java, "-Xmx96m", "--enable-native-access=ALL-UNNAMED", "--add-modules",
+        List<String> cmd = new java.util.ArrayList<>(List.of(java, "-Xmx" + xmx, "--enable-native-access=ALL-UNNAMED", "--add-modules",
                 "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();

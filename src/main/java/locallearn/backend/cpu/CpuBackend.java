@@ -6,6 +6,7 @@ import locallearn.backend.CheckedBackend;
 import locallearn.backend.ConvGeom;
 import locallearn.backend.PoolGeom;
 import locallearn.tensor.MemoryStats;
+import locallearn.tensor.PooledAllocator;
 import locallearn.tensor.Shape;
 import locallearn.tensor.Tensor;
 
@@ -90,6 +91,18 @@ public final class CpuBackend extends CheckedBackend {
     @Override public MemoryStats memory() { return allocator.stats(); }
 
     @Override public void resetPeakMemory() { allocator.resetPeak(); }
+
+    @Override public Lane openLane(int lane, int lanes) {
+        if (lane < 0 || lane >= lanes) throw new IllegalArgumentException("lane " + lane + " of " + lanes + " does not exist");
+        Runnable share = Parallel.share(Math.max(1, Parallel.threads() / lanes));
+        PooledAllocator.enterLane(lane);
+        return () -> {
+            PooledAllocator.leaveLane();
+            share.run();
+        };
+    }
+
+    @Override public MemoryStats laneMemory(int lane) { return allocator.laneStats(lane); }
 
     @Override protected void doWrite(Tensor dst, float[] src) { System.arraycopy(src, 0, data(dst), 0, src.length); }
 

@@ -5,14 +5,15 @@ import java.util.concurrent.ForkJoinTask;
 import java.util.function.IntConsumer;
 
 /**
- * The one worker pool of the CPU backend, sized by the property {@code locallearn.threads} (read
- * once, when the first op runs; default all cores), and a static
- * partition over it. Work is always split into a fixed number of parts that depends only on the
- * sizes and the thread count, never on timing, and every output element (or partial sum) is
- * written by exactly one part: that is what keeps multi-threaded results bit-identical run to run.
- * A call from inside a part (on a worker, or on the caller, which runs part 0) runs its parts in
- * order on that thread, so nested parallel ops (a GEMM inside a parallel convolution) do not
- * oversubscribe the cores.
+ * The worker pools of the CPU backend, sized by the property {@code locallearn.threads} (read
+ * once, when the first op runs; default all cores), and a static partition over them. Work is
+ * always split into a fixed number of parts that depends only on the sizes and that thread
+ * count, never on timing nor on which pool runs the parts, and every output element (or partial
+ * sum) is written by exactly one part: that is what keeps multi-threaded results bit-identical
+ * run to run, and a pipeline stage's (which runs on a share of the cores, see {@link #share})
+ * identical to the same op run alone. A call from inside a part (on a worker, or on the caller,
+ * which runs part 0) runs its parts in order on that thread, so nested parallel ops (a GEMM
+ * inside a parallel convolution) do not oversubscribe the cores.
  */
 final class Parallel {
     private static final int THREADS = Math.max(1, Integer.getInteger("locallearn.threads", Runtime.getRuntime().availableProcessors()));
@@ -25,8 +26,35 @@ final class Parallel {
     /** Set on a caller while it runs a part of its own split, so that calls inside that part run serially, as on a worker. */
     private static final ThreadLocal<boolean[]> IN_PART = ThreadLocal.withInitial(() -> new boolean[1]);
 
+    /** The pool that runs this thread's parts when it is a pipeline stage's: its share of the cores; null (the default) means POOL. */
+    private static final ThreadLocal<Share> SHARE = new ThreadLocal<>();
+
+    /** A pipeline stage's share of the cores: its own pool, or none when the share is one core (the stage's thread runs every part). */
+    record Share(ForkJoinPool pool) {}
+
+    /**
+     * Makes {@code threads} cores the calling thread's own until the returned handle is closed:
+     * its ops run their parts on a pool of that many workers (on the thread itself when 1),
+     * split exactly as they would be on the whole machine.
+     */
+    static Runnable share(int threads) {
+        if (SHARE.get() != null) throw new IllegalStateException("parallel: this thread already has a share of the cores");
+        ForkJoinPool pool = threads > 1 ? new ForkJoinPool(threads) : null;
+        SHARE.set(new Share(pool));
+        return () -> {
+            SHARE.remove();
+            if (pool != null) pool.shutdown();
+        };
+    }
+
     /** True when a parallel split would only add overhead: one thread, or already running a part (on a worker or the caller). */
     static boolean serial() { return POOL == null || ForkJoinTask.inForkJoinPool() || IN_PART.get()[0]; }
+
+    /** The pool this thread's parts go to, or null when the thread runs them all itself. */
+    private static ForkJoinPool pool() {
+        Share s = SHARE.get();
+        return s != null ? s.pool() : POOL;
+    }
 
     /**
      * Runs part(0) .. part(parts - 1), in parallel when possible, and returns when all are done.
@@ -39,12 +67,23 @@ final class Parallel {
             for (int i = 0; i < parts; i++) part.accept(i);
             return;
         }
+        ForkJoinPool pool = pool();
+        boolean[] inPart = IN_PART.get();
+        if (pool == null) {
+            // a stage's one core: the parts run here in order, each marked as a part, as it would be on a worker
+            inPart[0] = true;
+            try {
+                for (int i = 0; i < parts; i++) part.accept(i);
+            } finally {
+                inPart[0] = false;
+            }
+            return;
+        }
         ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[parts];
         for (int i = 1; i < parts; i++) {
             int p = i;
-            tasks[i] = POOL.submit(() -> part.accept(p));
+            tasks[i] = pool.submit(() -> part.accept(p));
         }
-        boolean[] inPart = IN_PART.get();
         inPart[0] = true;
         try {
             part.accept(0);

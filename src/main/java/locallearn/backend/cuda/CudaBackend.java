@@ -176,6 +176,13 @@ public final class CudaBackend extends CheckedBackend {
 
     @Override public void resetPeakMemory() { allocator.resetPeak(); }
 
+    /** One stream, one cuBLAS and one cuDNN handle for now: a pipeline's stages would serialise on them, so it is refused. */
+    @Override public Lane openLane(int lane, int lanes) {
+        throw new IllegalStateException("--pipeline runs on the CPU only for now (CUDA has one stream); use --device cpu or leave --pipeline out");
+    }
+
+    @Override public MemoryStats laneMemory(int lane) { return allocator.laneStats(lane); }
+
     @Override protected void doWrite(Tensor dst, float[] src) {
         if (src.length > 0) ctx.upload(storage(dst), src, src.length);
     }
