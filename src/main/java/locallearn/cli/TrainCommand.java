@@ -6,7 +6,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import locallearn.backend.Backend;
 import locallearn.backend.Backends;
@@ -24,7 +26,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code locallearn train}: loads the dataset, builds the model, trains it, prints one line per
- * epoch, writes metrics.jsonl and a checkpoint each epoch into --out. With no flags: mlp 1x1024
+ * epoch, writes run.json, metrics.jsonl and a checkpoint each epoch into --out (with --report
+ * also report.html). With no flags: mlp 1x1024
  * predsim on Fashion-MNIST (the embedded sample when the full set is not installed).
  */
 @Command(name = "train", mixinStandardHelpOptions = true, description = "Train a network with local error signals (or --backprop).")
@@ -43,6 +46,8 @@ final class TrainCommand implements Callable<Integer> {
     boolean svhnNoExtra;
     @Option(names = "--progress", description = "progress bar: auto (when stderr is a terminal), always, never (default ${DEFAULT-VALUE})")
     String progress = "auto";
+    @Option(names = "--report", description = "keep report.html in the run folder: rewritten after every epoch; open in a browser, it reloads itself while the run trains")
+    boolean report;
 
     @Override public Integer call() {
         if (!List.of("auto", "always", "never").contains(progress))
@@ -70,9 +75,31 @@ final class TrainCommand implements Callable<Integer> {
             if (bar) listeners.add(new ProgressBar(err));
             listeners.add(new EpochPrinter(System.out, bar ? err : null));
             listeners.add(metrics);
-            trainer.fit(trainer.totalEpochs(), listeners, dir);
+            if (report) listeners.add(TrainListener.eachEpoch(m -> ReportCommand.writeLive(dir)));  // after metrics: it reads metrics.jsonl
+            RunFile run = new RunFile(dir, runConfig(trainer, be, split));
+            String outcome = "stopped";
+            try {
+                trainer.fit(trainer.totalEpochs(), listeners, dir);
+                outcome = "completed";
+            } catch (RuntimeException e) {
+                outcome = "stopped: " + e.getMessage();
+                throw e;
+            } finally {
+                run.end(outcome);
+                if (report) ReportCommand.writeLive(dir);
+            }
         }
         return 0;
+    }
+
+    /** What run.json records: the checkpoint's metadata, and the device and data, which a report compares too. */
+    private static Map<String, String> runConfig(Trainer trainer, Backend be, Datasets.Split split) {
+        Map<String, String> c = new LinkedHashMap<>(Checkpoints.configuration(trainer));
+        c.put("device", be.describe());
+        c.put("data", split.source());
+        c.put("train_images", String.valueOf(split.train().size()));
+        c.put("test_images", String.valueOf(split.test().size()));
+        return c;
     }
 
     private static String describeMode(ModelConfig mc) {

@@ -111,6 +111,9 @@ public final class Checkpoints {
         be.write(dst, e.values());
     }
 
+    /** The configuration a checkpoint of this trainer's run records in its metadata (train also writes it into run.json). */
+    public static Map<String, String> configuration(Trainer t) { return configMap(t.config(), t.datasetName(), t.net().input()); }
+
     /** The run's configuration as string metadata (safetensors metadata is string to string). */
     static Map<String, String> configMap(TrainConfig c, String dataset, ModelInput in) {
         Map<String, String> m = new LinkedHashMap<>();
