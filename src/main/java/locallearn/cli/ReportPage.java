@@ -42,7 +42,7 @@ final class ReportPage {
                 .append("table{border-collapse:collapse}td{max-width:440px;overflow-wrap:anywhere}th,td{border:1px solid #bbb;padding:2px 8px;text-align:left}thead th{background:#eee}")
                 .append("tr.differs th,tr.differs td{background:#ffe8a8;font-weight:bold}tr.result td{font-weight:bold}.note{color:#555}.wide{grid-column:1/-1}\n")
                 .append("</style></head><body>\n<h1>").append(escape(title)).append("</h1>\n<ul class=\"runs\">\n");
-        for (int i = 0; i < shown.size(); i++) b.append(runLine(shown.get(i), i, now));
+        for (RecordedRun r : runs) b.append(runLine(r, shown.indexOf(r), now));
         b.append("</ul>\n");
         if (!shown.isEmpty()) {
             b.append("<div class=\"grid\">\n").append(errorChart(shown)).append(lrChart(shown)).append(speedBars(shown)).append(memoryBars(shown))
@@ -63,13 +63,16 @@ final class ReportPage {
         return b.append("</body></html>\n").toString();
     }
 
-    private static String runLine(RecordedRun r, int i, Instant now) {
+    /** A run's name in its colour (none for a run without epochs, which has no lines), its folder, and how far it got. */
+    private static String runLine(RecordedRun r, int color, Instant now) {
         String state = switch (r.state(now)) {
             case ENDED -> "ended " + TIME.format(r.runFile().ended()) + " (" + r.runFile().outcome() + ")";
             case TRAINING -> "training: last epoch written " + TIME.format(r.lastEpochWritten());
-            case SILENT -> silent(r.lastEpochWritten(), r.silentAfter());
+            case SILENT -> r.epochs().isEmpty() ? "no epoch to show" + (r.runFile() != null ? " (started " + TIME.format(r.runFile().started()) + ")" : "")
+                    : silent(r.lastEpochWritten(), r.silentAfter());
         };
-        return "<li><span class=\"swatch\" style=\"background:" + SvgChart.color(i) + "\"></span><b>" + escape(r.name()) + "</b> ("
+        String swatch = color < 0 ? "#fff" : SvgChart.color(color);
+        return "<li><span class=\"swatch\" style=\"background:" + swatch + "\"></span><b>" + escape(r.name()) + "</b> ("
                 + escape(r.dir().toString()) + "): " + r.epochs().size() + (r.epochs().size() == 1 ? " epoch" : " epochs")
                 + ", <span class=\"state\">" + escape(state) + "</span></li>\n";
     }

@@ -30,6 +30,16 @@ class ReportCliTest {
         assertEquals(2, circles(page, dir.getFileName() + " test"));
     }
 
+    @Test void aRunThatFailsSaysWhyInRunJsonAndOnItsPage(@TempDir Path dir) throws Exception {
+        TrainCliTest.Run r = TrainCliTest.run(TrainCliTest.train(dir, "--lr", "1e38", "--report"));
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("training diverged"), r.err());
+        assertTrue(RunFile.read(dir.resolve(RunFile.NAME)).outcome().startsWith("stopped: training diverged: "));
+        String page = Files.readString(dir.resolve("report.html"));
+        assertTrue(page.contains("0 epochs, <span class=\"state\">ended ") && page.contains("(stopped: training diverged: "), page);
+        assertFalse(page.contains("<script"), "a run that stopped does not reload");
+    }
+
     @Test void aRunStillTrainingGetsAPageThatReloadsUntilItGoesSilent(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("metrics.jsonl"), RecordedRunTest.line(1, 0.5, 8) + "\n");
         new RunFile(dir, Map.of("model", "mlp"));  // started, not ended
