@@ -27,8 +27,8 @@ import picocli.CommandLine.Option;
 /**
  * {@code locallearn train}: loads the dataset, builds the model, trains it, prints one line per
  * epoch, writes run.json, metrics.jsonl and a checkpoint each epoch into --out (with --report
- * also report.html). With no flags: mlp 1x1024
- * predsim on Fashion-MNIST (the embedded sample when the full set is not installed).
+ * also report.html). With no flags: mlp 1x1024 predsim on Fashion-MNIST (the embedded sample when
+ * the full set is not installed).
  */
 @Command(name = "train", mixinStandardHelpOptions = true, description = "Train a network with local error signals (or --backprop).")
 final class TrainCommand implements Callable<Integer> {
