@@ -1,10 +1,7 @@
 package locallearn.cli;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -71,32 +68,21 @@ final class BenchMemoryCommand implements Callable<Integer> {
                 }
             }
         }
-        if (csv != null) writeAtomically(csv, table.toString());
+        if (csv != null) AtomicFile.write(csv, table.toString());
         if (svg != null) {
-            String[] colors = {"#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf"};
             List<SvgChart.Series> series = new ArrayList<>();
-            int c = 0;
-            for (var e : mib.entrySet()) series.add(new SvgChart.Series(e.getKey(), colors[c++ % colors.length], e.getValue()));
-            writeAtomically(svg, SvgChart.lines("Peak activation memory of one training step (batch " + batch + ", " + input + ")",
-                    "model (shallow to deep)", "MiB", models, series));
+            for (var e : mib.entrySet()) {
+                int c = series.size();
+                // series after the second are dashed: one that coincides with an earlier one (greedy and predsim) still shows
+                series.add(new SvgChart.Series(e.getKey(), SvgChart.color(c), c >= 2, SvgChart.indices(models.size()), e.getValue()));
+            }
+            AtomicFile.write(svg, SvgChart.lines("Peak activation memory of one training step (batch " + batch + ", " + input + ")",
+                    SvgChart.Axis.categories("model (shallow to deep)", models), SvgChart.Axis.linear("peak activation (MiB)"), series, 720, 420));
         }
         return 0;
     }
 
     private locallearn.train.TrainConfig config(String model, String mode) {
         return Bench.config(model, mode, batch, null, 1024, TrainingMode.parseMemoryChunks(memoryChunks));
-    }
-
-    /** Writes to a temporary file beside {@code target} and renames it, so a failure leaves the old file intact. */
-    private static void writeAtomically(Path target, String text) throws IOException {
-        Path abs = target.toAbsolutePath();
-        Files.createDirectories(abs.getParent());
-        Path tmp = abs.resolveSibling(abs.getFileName() + ".tmp");
-        try {
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
-            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
     }
 }

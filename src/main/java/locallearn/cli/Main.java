@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "locallearn", mixinStandardHelpOptions = true, version = "locallearn 0.1.0",
         description = "Train neural networks with layer-local error signals (Nøkland & Eidnes, 2019) or global backprop.",
-        subcommands = {TrainCommand.class, EvalCommand.class, PredictCommand.class, ExportCommand.class, InfoCommand.class, BenchCommand.class, BenchMemoryCommand.class, SelfTestCommand.class})
+        subcommands = {TrainCommand.class, EvalCommand.class, PredictCommand.class, ExportCommand.class, InfoCommand.class, BenchCommand.class, BenchMemoryCommand.class, ReportCommand.class, SelfTestCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

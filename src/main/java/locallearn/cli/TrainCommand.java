@@ -31,8 +31,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code locallearn train}: loads the dataset, builds the model, trains it, prints one line per
- * epoch, writes metrics.jsonl and a checkpoint each epoch into --out. With no flags: mlp 1x1024
- * predsim on Fashion-MNIST (the embedded sample when the full set is not installed).
+ * epoch, writes run.json, metrics.jsonl and a checkpoint each epoch into --out (with --report
+ * also report.html). With no flags: mlp 1x1024 predsim on Fashion-MNIST (the embedded sample when
+ * the full set is not installed).
  */
 @Command(name = "train", mixinStandardHelpOptions = true, description = "Train a network with local error signals (or --backprop).")
 final class TrainCommand implements Callable<Integer> {
@@ -64,6 +65,8 @@ final class TrainCommand implements Callable<Integer> {
     boolean noPrintStats;
 
     @Spec CommandSpec command;
+    @Option(names = "--report", description = "keep report.html in the run folder: rewritten after every epoch; open in a browser, it reloads itself while the run trains")
+    boolean report;
 
     @Override public Integer call() {
         ParseResult given = command.commandLine().getParseResult();
@@ -104,7 +107,19 @@ final class TrainCommand implements Callable<Integer> {
             if (bar) listeners.add(new ProgressBar(err));
             listeners.add(new EpochPrinter(System.out, bar ? err : null, !noPrintStats));
             listeners.add(metrics);
-            trainer.fit(trainer.totalEpochs(), listeners, dir);
+            if (report) listeners.add(TrainListener.eachEpoch(m -> ReportCommand.writeLive(dir)));  // after metrics: it reads metrics.jsonl
+            RunFile run = new RunFile(dir, runConfig(trainer, be, split));
+            String outcome = "stopped";
+            try {
+                trainer.fit(trainer.totalEpochs(), listeners, dir);
+                outcome = "completed";
+            } catch (RuntimeException e) {
+                outcome = "stopped: " + e.getMessage();
+                throw e;
+            } finally {
+                run.end(outcome);
+                if (report) ReportCommand.writeLive(dir);
+            }
         }
         return 0;
     }
@@ -136,6 +151,16 @@ final class TrainCommand implements Callable<Integer> {
         StringBuilder b = new StringBuilder();
         m.forEach((k, v) -> b.append(String.format("%-30s %s%n", k, v == null ? "-" : v)));
         return b.toString().stripTrailing();
+    }
+
+    /** What run.json records: the checkpoint's metadata, and the device and data, which a report compares too. */
+    private static Map<String, String> runConfig(Trainer trainer, Backend be, Datasets.Split split) {
+        Map<String, String> c = new LinkedHashMap<>(Checkpoints.configuration(trainer));
+        c.put("device", be.describe());
+        c.put("data", split.source());
+        c.put("train_images", String.valueOf(split.train().size()));
+        c.put("test_images", String.valueOf(split.test().size()));
+        return c;
     }
 
     private static String describeMode(ModelConfig mc) {

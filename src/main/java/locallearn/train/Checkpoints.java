@@ -34,8 +34,7 @@ public final class Checkpoints {
     public static Path save(Path dir, Trainer t) {
         try {
             Backend be = t.backend();
-            Map<String, String> meta = new LinkedHashMap<>();
-            configMap(t.config(), t.datasetName(), t.net().input()).forEach((k, v) -> meta.put(k, String.valueOf(v)));
+            Map<String, String> meta = new LinkedHashMap<>(configuration(t));
             meta.put("epoch", String.valueOf(t.epoch()));
             meta.put("step", String.valueOf(t.step()));
             Map<String, SafeTensors.Entry> opt = new LinkedHashMap<>();
@@ -143,6 +142,13 @@ public final class Checkpoints {
         if (!Arrays.equals(e.shape(), dst.shape().dims()))
             throw new IllegalArgumentException(file + ": tensor '" + name + "' is " + Arrays.toString(e.shape()) + ", the model's is " + dst.shape());
         be.write(dst, e.values());
+    }
+
+    /** The configuration a checkpoint of this trainer's run records in its metadata, as strings (train also writes it into run.json). */
+    public static Map<String, String> configuration(Trainer t) {
+        Map<String, String> m = new LinkedHashMap<>();
+        configMap(t.config(), t.datasetName(), t.net().input()).forEach((k, v) -> m.put(k, String.valueOf(v)));
+        return m;
     }
 
     /**

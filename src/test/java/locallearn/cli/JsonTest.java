@@ -36,4 +36,22 @@ class JsonTest {
         assertEquals("{\"layer_loss\":[1.5,null],\"list\":[1,\"two\",{\"z\":true,\"a\":null}],"
                 + "\"text\":\"say \\\"hi\\\"\\\\\\n\\tok\",\"mode\":\"NEW\"}", Json.object(m));
     }
+
+    @Test void parseGivesBackWhatObjectWrote() {
+        Map<String, Object> m = Json.parseObject("{\"epoch\":3,\"lr\":5.0E-4,\"layers\":[\"a\",\"b\"],\"err\":[0.25,null],\"ok\":true,\"c\":{\"k\":\"v\"}}");
+        assertEquals(List.of("epoch", "lr", "layers", "err", "ok", "c"), List.copyOf(m.keySet()));
+        assertEquals(3.0, m.get("epoch"));
+        assertEquals(5e-4, m.get("lr"));
+        assertEquals(java.util.Arrays.asList(0.25, null), m.get("err"));
+        assertEquals(Map.of("k", "v"), m.get("c"));
+        assertEquals(Boolean.TRUE, m.get("ok"));
+    }
+
+    @Test void truncatedDeepOrNonObjectTextIsOneLineWhy() {
+        String deep = "{\"a\":" + "[".repeat(100_000);
+        for (String bad : List.of("{\"epoch\":1,\"lr\":5.0E-4,\"tra", "[1,2]", "{\"a\":1} x", deep, "{\"a\":[1,2")) {
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Json.parseObject(bad), bad);
+            assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+        }
+    }
 }
