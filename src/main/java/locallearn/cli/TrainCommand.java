@@ -48,10 +48,15 @@ final class TrainCommand implements Callable<Integer> {
         if (!List.of("auto", "always", "never").contains(progress))
             throw new IllegalArgumentException("--progress must be auto, always or never, got '" + progress + "'");
         var cpuConv = TrainOptions.cpuConv(o.cpuConv);
-        DatasetSpec spec = Datasets.spec(o.dataset);
+        int[] imageSize = TrainOptions.imageSize(o.imageSize);
+        if (o.imageSize != null && !Datasets.isImageFolder(o.dataset))
+            throw new UserError("--image-size is for --dataset folder; " + o.dataset + " has the size its files have");
         TrainConfig config = o.trainConfig();
         ModelConfig mc = config.model();
-        var split = Datasets.load(o.dataset, o.data, new Datasets.LoadOptions(limitTrain, limitTest, !svhnNoExtra));
+        boolean terminal = System.console() != null && System.console().isTerminal();
+        var split = Datasets.load(o.dataset, o.data, new Datasets.LoadOptions(limitTrain, limitTest, !svhnNoExtra, imageSize[0], imageSize[1]),
+                new DecodeProgress(System.err, !progress.equals("never") && (terminal || progress.equals("always"))));
+        DatasetSpec spec = split.spec();
         Path dir = out != null ? out : Path.of("runs", spec.name() + "-" + mc.name() + "-" + (o.backprop ? "backprop" : o.loss + (o.bio ? "-bio" : "")));
         try (Backend be = Backends.create(o.device, cpuConv, msg -> System.err.println("locallearn: " + msg)); Trainer trainer = new Trainer(be, config, split.train(), split.test(), spec)) {
             MetricsFile metrics = new MetricsFile(dir.resolve("metrics.jsonl"));
@@ -66,7 +71,7 @@ final class TrainCommand implements Callable<Integer> {
                             : config.epochs() + " epochs", config.batchSize(), config.lr(), config.seed(), dir);
             if (resume != null) err.printf("resumed from %s at epoch %d (step %d)%n", resume, trainer.epoch(), trainer.step());
             List<TrainListener> listeners = new ArrayList<>();
-            boolean bar = progress.equals("always") || (progress.equals("auto") && System.console() != null && System.console().isTerminal());
+            boolean bar = progress.equals("always") || (progress.equals("auto") && terminal);
             if (bar) listeners.add(new ProgressBar(err));
             listeners.add(new EpochPrinter(System.out, bar ? err : null));
             listeners.add(metrics);

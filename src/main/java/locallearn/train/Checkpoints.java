@@ -34,6 +34,7 @@ public final class Checkpoints {
         try {
             Backend be = t.backend();
             Map<String, String> meta = configMap(t.config(), t.datasetName(), t.net().input());
+            meta.putAll(datasetMap(t.dataset()));
             meta.put("epoch", String.valueOf(t.epoch()));
             meta.put("step", String.valueOf(t.step()));
             Map<String, SafeTensors.Entry> opt = new LinkedHashMap<>();
@@ -148,6 +149,43 @@ public final class Checkpoints {
         m.put("classes_per_batch", String.valueOf(c.classesPerBatch()));
         m.put("classes_per_batch_until_epoch", String.valueOf(c.classesPerBatchUntilEpoch()));
         return m;
+    }
+
+    /** Metadata keys of a dataset whose facts come from its files (an image folder), so that eval and predict need not read them again. */
+    static final String CLASS_NAMES = "class_names", MEAN = "dataset_mean", STD = "dataset_std", CROP_FROM = "dataset_crop_from";
+
+    /** An image folder's facts (class names one a line, as folder names never hold a line break); nothing for the paper's datasets. */
+    static Map<String, String> datasetMap(locallearn.data.DatasetSpec s) {
+        Map<String, String> m = new LinkedHashMap<>();
+        if (s.classNames().isEmpty()) return m;
+        m.put(CLASS_NAMES, String.join("\n", s.classNames()));
+        m.put(MEAN, floats(s.mean()));
+        m.put(STD, floats(s.std()));
+        m.put(CROP_FROM, String.valueOf(s.resizedCropFrom()));
+        return m;
+    }
+
+    private static String floats(float[] v) {
+        StringBuilder b = new StringBuilder();
+        for (float f : v) b.append(b.isEmpty() ? "" : ",").append(f);
+        return b.toString();
+    }
+
+    /** The facts of an image-folder dataset from a checkpoint's metadata and its model's input. */
+    static locallearn.data.DatasetSpec datasetSpec(Map<String, String> m, ModelInput in, String file) {
+        Meta meta = new Meta(m, file);
+        java.util.function.Function<String, float[]> floats = v -> {
+            String[] p = v.split(",");
+            float[] f = new float[p.length];
+            for (int i = 0; i < p.length; i++) f[i] = Float.parseFloat(p[i]);
+            return f;
+        };
+        float[] mean = meta.get(MEAN, floats), std = meta.get(STD, floats);
+        int cropFrom = meta.get(CROP_FROM, Integer::parseInt);
+        java.util.List<String> names = java.util.List.of(meta.get(CLASS_NAMES, v -> v).split("\n", -1));
+        String name = meta.get("dataset", v -> v);
+        return meta.check("dataset", () -> new locallearn.data.DatasetSpec(name, in.channels(), in.height(), in.width(), in.classes(), mean, std,
+                0, false, cropFrom, names));
     }
 
     /** The model configuration stored in a checkpoint's metadata (what eval rebuilds); a missing or bad entry is one line naming it. */
