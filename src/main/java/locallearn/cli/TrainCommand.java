@@ -54,8 +54,9 @@ final class TrainCommand implements Callable<Integer> {
         TrainConfig config = o.trainConfig();
         ModelConfig mc = config.model();
         boolean terminal = System.console() != null && System.console().isTerminal();
-        var split = Datasets.load(o.dataset, o.data, new Datasets.LoadOptions(limitTrain, limitTest, !svhnNoExtra, imageSize[0], imageSize[1]),
-                new DecodeProgress(System.err, !progress.equals("never") && (terminal || progress.equals("always"))));
+        Datasets.Progress decoding = progress.equals("never") ? (what, done, total) -> {}
+                : new DecodeProgress(System.err, progress.equals("always") || terminal);
+        var split = Datasets.load(o.dataset, o.data, new Datasets.LoadOptions(limitTrain, limitTest, !svhnNoExtra, imageSize[0], imageSize[1]), decoding);
         DatasetSpec spec = split.spec();
         Path dir = out != null ? out : Path.of("runs", spec.name() + "-" + mc.name() + "-" + (o.backprop ? "backprop" : o.loss + (o.bio ? "-bio" : "")));
         try (Backend be = Backends.create(o.device, cpuConv, msg -> System.err.println("locallearn: " + msg)); Trainer trainer = new Trainer(be, config, split.train(), split.test(), spec)) {
