@@ -223,4 +223,21 @@ class ImageFolderTest {
         assertArrayEquals(new int[] {0, 0}, s.train().labels());
         assertEquals(2, s.spec().classes(), "the classes stay those of the folders");
     }
+
+    @Test void mappedPixelsAreAddressedPastTwoGigabytes(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("sparse.u8");
+        long size = 3L << 30; // 3 GiB: no int indexes it, and no heap array could hold it as floats
+        try (var ch = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(new byte[] {(byte) 255, 0, 51, 0, 0, (byte) 128}), size - 6); // the rest is a hole, no disk used
+        }
+        try (var ch = java.nio.channels.FileChannel.open(f); var arena = java.lang.foreign.Arena.ofConfined()) {
+            Pixels.Mapped px = new Pixels.Mapped(ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, size, arena));
+            Dataset d = new Dataset("big", 1, 1024, 1024, 2, px, new int[3072]); // 3072 images of 1 MiB
+            float[] last = new float[1 << 20];
+            d.copyImage(3071, last, 0);
+            assertArrayEquals(new float[] {1f, 0f, 0.2f, 0f, 0f, 128 / 255f}, java.util.Arrays.copyOfRange(last, (1 << 20) - 6, 1 << 20));
+            assertEquals("Dataset big: its pixels are memory-mapped, not one float array; read images with copyImage",
+                    org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, d::images).getMessage());
+        }
+    }
 }
