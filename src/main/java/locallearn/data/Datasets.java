@@ -10,7 +10,8 @@ import java.util.Map;
 
 /**
  * The seven datasets of the paper: their facts ({@link #spec}) and loading them from the files
- * their authors distribute ({@link #load}). Nothing is downloaded: a missing dataset is an error
+ * their authors distribute ({@link #load}); and image folders ({@code folder}, {@code imagenet}:
+ * {@link ImageFolder}), whose facts come with their files. Nothing is downloaded: a missing dataset is an error
  * that says where to get it, except Fashion-MNIST, which falls back to a sample inside the jar.
  *
  * <p>Where files are looked for, for dataset NAME, when no folder is given: {@code $LOCALLEARN_DATA/NAME},

@@ -75,6 +75,7 @@ final class ImageFolder {
             height = o.imageHeight();
             width = o.imageWidth();
         } else {
+            ImageFile.requireDecoder(layout.train.getFirst().file, "train");
             ImageDecoder.Header first = ImageDecoder.header(layout.train.getFirst().file);
             height = first.height();
             width = first.width();
@@ -191,6 +192,7 @@ final class ImageFolder {
      */
     private static void build(Layout l, int height, int width, byte[] fingerprint, Path cache, String kind, Datasets.Progress progress) {
         int total = l.train.size() + l.test.size();
+        ImageFile.requireDecoder(l.train.getFirst().file, "train");
         // headers first: every file's size and colours, checked in seconds before hours of decoding
         List<ImageDecoder.Header> headers = new ArrayList<>(total);
         List<Entry> all = new ArrayList<>(l.train);
