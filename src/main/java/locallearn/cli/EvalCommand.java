@@ -35,7 +35,7 @@ final class EvalCommand implements Callable<Integer> {
             boolean folder = Datasets.isImageFolder(name);
             DatasetSpec spec = folder ? null : Datasets.spec(name);
             if (spec != null) name = spec.name();
-            var loaded = folder ? Datasets.load(name, data, new Datasets.LoadOptions(1, limitTest, false, own.storedHeight(), own.storedWidth())) : null;
+            var loaded = folder ? Datasets.load(name, data, new Datasets.LoadOptions(1, limitTest, false, own.height(), own.width())) : null;
             if (folder) spec = loaded.spec();
             if (spec.channels() != own.channels() || spec.height() != own.height() || spec.width() != own.width() || spec.classes() != own.classes())
                 throw new UserError(checkpoint + ": model takes " + own.channels() + "x" + own.height() + "x" + own.width() + " images of "

@@ -147,11 +147,11 @@ final class TrainOptions {
         String[] p = value.split("x", -1);
         try {
             int h = Integer.parseInt(p[0].trim()), w = p.length == 2 ? Integer.parseInt(p[1].trim()) : h;
-            if (p.length <= 2 && h >= 1 && w >= 1 && (long) h * w <= 1 << 24) return new int[] {h, w};
+            if (p.length <= 2 && h >= 1 && w >= 1 && (long) h * w <= 1 << 22) return new int[] {h, w};
         } catch (NumberFormatException e) {
             // the message below says what is expected
         }
-        throw new UserError("--image-size must be N or HxW with positive sizes (at most 16M pixels), got '" + value + "'");
+        throw new UserError("--image-size must be N or HxW with positive sizes (at most 4M pixels), got '" + value + "'");
     }
 
     @Override public String toString() { return model + " " + loss + " " + Arrays.toString(milestones); }

@@ -194,16 +194,12 @@ final class ImageFolder {
         int total = l.train.size() + l.test.size();
         ImageFile.requireDecoder(l.train.getFirst().file, "train");
         // headers first: every file's size and colours, checked in seconds before hours of decoding
-        List<ImageDecoder.Header> headers = new ArrayList<>(total);
         List<Entry> all = new ArrayList<>(l.train);
         all.addAll(l.test);
+        ImageDecoder.Header[] headers = new ImageDecoder.Header[total];
+        inChunks(total, 64, i -> headers[i] = ImageDecoder.header(all.get(i).file), done -> progress.decoded("reading headers of " + l.dir, done, total));
         boolean colour = false;
-        for (int i = 0; i < total; i++) {
-            ImageDecoder.Header h = ImageDecoder.header(all.get(i).file);
-            headers.add(h);
-            colour |= h.colours() == 3;
-            if ((i + 1) % 256 == 0 || i + 1 == total) progress.decoded("reading headers of " + l.dir, i + 1, total);
-        }
+        for (ImageDecoder.Header h : headers) colour |= h.colours() == 3;
         int channels = colour ? 3 : 1;
         int size = channels * height * width;
         long[] sum = new long[channels], sumSq = new long[channels];
@@ -213,22 +209,23 @@ final class ImageFolder {
             tmp = Files.createTempFile(dir, kind, ".tmp");
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 ch.position(PAGE);
-                byte[] img = new byte[size];
-                ByteBuffer buf = ByteBuffer.wrap(img);
-                for (int i = 0; i < total; i++) {
-                    ImageDecoder.decodeCovering(all.get(i).file, headers.get(i), channels, height, width, img, 0);
-                    if (i < l.train.size()) {
-                        int plane = height * width;
+                // DECODERS images at a time, each into its own slot of the buffer, written in order
+                byte[] chunk = new byte[DECODERS * size];
+                int plane = height * width;
+                for (int from = 0; from < total; from += DECODERS) {
+                    int start = from, n = Math.min(DECODERS, total - from);
+                    inChunks(n, n, k -> ImageDecoder.decodeCovering(all.get(start + k).file, headers[start + k], channels, height, width, chunk, k * size),
+                            done -> {});
+                    for (int k = 0; k < n && start + k < l.train.size(); k++)
                         for (int c = 0; c < channels; c++)
-                            for (int k = c * plane; k < (c + 1) * plane; k++) {
-                                int v = img[k] & 0xff;
+                            for (int at = k * size + c * plane, end = at + plane; at < end; at++) {
+                                int v = chunk[at] & 0xff;
                                 sum[c] += v;
                                 sumSq[c] += v * v;
                             }
-                    }
-                    buf.clear();
+                    ByteBuffer buf = ByteBuffer.wrap(chunk, 0, n * size);
                     while (buf.hasRemaining()) ch.write(buf);
-                    progress.decoded("decoding " + l.dir + " into " + cache.getFileName(), i + 1, total);
+                    progress.decoded("decoding " + l.dir + " into " + cache.getFileName(), start + n, total);
                 }
                 ByteBuffer head = ByteBuffer.allocate(PAGE).order(ByteOrder.LITTLE_ENDIAN);
                 head.putLong(MAGIC).putInt(1).putInt(channels).putInt(height).putInt(width).putInt(l.train.size()).putInt(l.test.size());
@@ -250,6 +247,33 @@ final class ImageFolder {
             if (tmp != null) {
                 try { Files.deleteIfExists(tmp); } catch (IOException ignored) { /* the build's own error is what the user needs */ }
             }
+        }
+    }
+
+    /**
+     * Images decoded at once, on the common fork-join pool: the cores, at most 8, so the decoded
+     * originals held at one time (up to 100 MB each, {@link ImageDecoder#MAX_PIXELS}) stay bounded.
+     */
+    private static final int DECODERS = Math.clamp(Runtime.getRuntime().availableProcessors(), 1, 8);
+
+    /**
+     * Runs {@code job} for 0..n-1 in parallel, {@code chunk} at a time, reporting after each chunk;
+     * when several fail, the error of the lowest index is thrown, so the file named does not
+     * depend on which thread came first.
+     */
+    private static void inChunks(int n, int chunk, java.util.function.IntConsumer job, java.util.function.IntConsumer done) {
+        for (int from = 0; from < n; from += chunk) {
+            int start = from, m = Math.min(chunk, n - from);
+            RuntimeException[] failed = new RuntimeException[m];
+            java.util.stream.IntStream.range(0, m).parallel().forEach(k -> {
+                try {
+                    job.accept(start + k);
+                } catch (RuntimeException e) {
+                    failed[k] = e;
+                }
+            });
+            for (RuntimeException e : failed) if (e != null) throw e;
+            done.accept(start + m);
         }
     }
 

@@ -98,8 +98,11 @@ class FolderCliTest {
         try (Stream<Path> s = Files.list(data.resolve(".locallearn-cache"))) {
             assertTrue(s.anyMatch(p -> p.getFileName().toString().startsWith("imagenet-256x256-")), "cached at 256 pixels");
         }
-        assertTrue(Files.readString(dir.resolve("run/checkpoint.safetensors"), java.nio.charset.StandardCharsets.ISO_8859_1)
-                .contains("\"input\":\"3x224x224\""), "the model takes 224-pixel crops");
+        Path ck = dir.resolve("run/checkpoint.safetensors");
+        assertTrue(Files.readString(ck, java.nio.charset.StandardCharsets.ISO_8859_1).contains("\"input\":\"3x224x224\""), "the model takes 224-pixel crops");
+        TrainCliTest.Run ev = TrainCliTest.run("eval", "--checkpoint", ck.toString(), "--data", data.toString(), "--device", "cpu", "--json");
+        assertEquals(0, ev.code(), ev.err());
+        assertTrue(ev.out().contains("\"dataset\":\"imagenet\"") && ev.out().contains("\"test_images\":2"), ev.out());
     }
 
     // ---- hostile input: one line naming the file, exit 2, nothing cached
