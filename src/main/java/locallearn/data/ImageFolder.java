@@ -89,16 +89,15 @@ final class ImageFolder {
                 ? new DatasetSpec(name, m.channels, IMAGENET_CROP, IMAGENET_CROP, layout.classes.size(), IMAGENET_MEAN, IMAGENET_STD, 0, false,
                         IMAGENET_STORED, layout.classes)
                 : new DatasetSpec(name, m.channels, m.height, m.width, layout.classes.size(), m.mean, m.std, 0, false, 0, layout.classes);
-        long size = (long) m.channels * m.height * m.width;
-        int nTrain = layout.train.size(), nTest = layout.test.size();
-        int[] labels = new int[nTrain + nTest];
-        for (int i = 0; i < nTrain; i++) labels[i] = layout.train.get(i).label;
-        for (int i = 0; i < nTest; i++) labels[nTrain + i] = layout.test.get(i).label;
-        Dataset train = new Dataset(name, m.channels, m.height, m.width, spec.classes(), new Pixels.Mapped(m.pixels.asSlice(0, nTrain * size)),
-                java.util.Arrays.copyOf(labels, nTrain));
-        Dataset test = new Dataset(name, m.channels, m.height, m.width, spec.classes(), new Pixels.Mapped(m.pixels.asSlice(nTrain * size, nTest * size)),
-                java.util.Arrays.copyOfRange(labels, nTrain, labels.length));
+        Dataset train = split(name, m, spec.classes(), layout.train, 0), test = split(name, m, spec.classes(), layout.test, layout.train.size());
         return new Datasets.Split(train.limit(o.limitTrain()), test.limit(o.limitTest()), dir + " (cache " + cache + ")", spec);
+    }
+
+    /** The images of {@code entries}, which start at image {@code first} of the cache. */
+    private static Dataset split(String name, Mapped m, int classes, List<Entry> entries, long first) {
+        long size = (long) m.channels * m.height * m.width;
+        return new Dataset(name, m.channels, m.height, m.width, classes, new Pixels.Mapped(m.pixels.asSlice(first * size, entries.size() * size)),
+                entries.stream().mapToInt(Entry::label).toArray());
     }
 
     // ---- the layout

@@ -6,8 +6,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import locallearn.backend.Backend;
+import locallearn.data.DatasetSpec;
 import locallearn.local.LocalBlock;
 import locallearn.config.LossConfig;
 import locallearn.config.TrainingMode;
@@ -155,7 +158,7 @@ public final class Checkpoints {
     static final String CLASS_NAMES = "class_names", MEAN = "dataset_mean", STD = "dataset_std", CROP_FROM = "dataset_crop_from";
 
     /** An image folder's facts (class names one a line, as folder names never hold a line break); nothing for the paper's datasets. */
-    static Map<String, String> datasetMap(locallearn.data.DatasetSpec s) {
+    static Map<String, String> datasetMap(DatasetSpec s) {
         Map<String, String> m = new LinkedHashMap<>();
         if (s.classNames().isEmpty()) return m;
         m.put(CLASS_NAMES, String.join("\n", s.classNames()));
@@ -172,9 +175,9 @@ public final class Checkpoints {
     }
 
     /** The facts of an image-folder dataset from a checkpoint's metadata and its model's input. */
-    static locallearn.data.DatasetSpec datasetSpec(Map<String, String> m, ModelInput in, String file) {
+    static DatasetSpec datasetSpec(Map<String, String> m, ModelInput in, String file) {
         Meta meta = new Meta(m, file);
-        java.util.function.Function<String, float[]> floats = v -> {
+        Function<String, float[]> floats = v -> {
             String[] p = v.split(",");
             float[] f = new float[p.length];
             for (int i = 0; i < p.length; i++) f[i] = Float.parseFloat(p[i]);
@@ -182,9 +185,9 @@ public final class Checkpoints {
         };
         float[] mean = meta.get(MEAN, floats), std = meta.get(STD, floats);
         int cropFrom = meta.get(CROP_FROM, Integer::parseInt);
-        java.util.List<String> names = java.util.List.of(meta.get(CLASS_NAMES, v -> v).split("\n", -1));
+        List<String> names = List.of(meta.get(CLASS_NAMES, v -> v).split("\n", -1));
         String name = meta.get("dataset", v -> v);
-        return meta.check("dataset", () -> new locallearn.data.DatasetSpec(name, in.channels(), in.height(), in.width(), in.classes(), mean, std,
+        return meta.check("dataset", () -> new DatasetSpec(name, in.channels(), in.height(), in.width(), in.classes(), mean, std,
                 0, false, cropFrom, names));
     }
 

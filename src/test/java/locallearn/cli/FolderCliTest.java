@@ -187,6 +187,13 @@ class FolderCliTest {
         refused(data, f + ": declares a 200000x100000 image, more than the");
     }
 
+    @Test void anImageDeclaringNoPixelsIsRefused(@TempDir Path dir) throws Exception {
+        Path data = collection(dir.resolve("data"), 8, 8);
+        Path f = data.resolve("val/dark/flat.png");
+        Files.write(f, pngDeclaring(0, 7));
+        refused(data, f + ":");
+    }
+
     @Test void aClassFolderWithoutImagesIsRefused(@TempDir Path dir) throws Exception {
         Path data = collection(dir.resolve("data"), 8, 8);
         Files.createDirectories(data.resolve("train/cat"));
