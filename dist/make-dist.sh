@@ -35,10 +35,12 @@ fi
 deps=$("$java_home/bin/jdeps" --ignore-missing-deps --print-module-deps --multi-release 25 \
         --module-path "$out/lib" "$out"/lib/*.jar 2>/dev/null | tail -1 || true)
 [[ "$deps" =~ ^[a-z.]+(,[a-z.]+)*$ ]] || { echo "dist: jdeps gave no module list ('$deps'); using java.base,java.logging" >&2; deps=java.base,java.logging; }
-# java.desktop is left out: only predict's PNG and JPEG reading (javax.imageio) uses it, besides the
+# java.desktop is left out: only the PNG and JPEG reading (javax.imageio) of predict and of an image
+# folder's one-time decoding into its cache uses it, besides the
 # java.beans listeners of Commons Compress' Pack200 and commons-lang3's circuit breakers, which the
 # tar reader never loads (the jars run on the class path, so their descriptors' "requires" do not
-# count); it would add 19 MiB, a third of the limit, and the bundle's predict says so in one line
+# count); it would add 19 MiB (measured with jlink, zip-6), taking the 54 MiB bundle past its 60 MiB
+# limit, and the bundle's predict and train --dataset folder say so in one line
 modules=$(echo "$deps,jdk.incubator.vector,jdk.unsupported" | tr ',' '\n' | grep -vx java.desktop | sort -u | paste -sd, -)
 "$java_home/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files --compress=zip-6 \
     --output "$out/runtime"

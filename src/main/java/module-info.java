@@ -12,7 +12,7 @@
 @SuppressWarnings("requires-automatic") // jcuda and protobuf-java name no module of their own
 module locallearn {
     requires jdk.incubator.vector;
-    requires java.desktop;               // javax.imageio: predict's PNG and JPEG files
+    requires java.desktop;               // javax.imageio: PNG and JPEG files for predict and image folders
     requires info.picocli;
     requires jcuda;
     requires com.fasterxml.jackson.core;

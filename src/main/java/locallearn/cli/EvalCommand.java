@@ -29,12 +29,17 @@ final class EvalCommand implements Callable<Integer> {
              Classifier clf = Classifier.load(checkpoint, be)) {
             // another dataset of the same geometry (mnist for a fashion-mnist model) is read and
             // normalised as the model's own, since that is what the model was trained to see
-            String name = dataset != null ? Datasets.spec(dataset).name() : clf.dataset().name();
-            DatasetSpec spec = Datasets.spec(name), own = clf.dataset();
+            DatasetSpec own = clf.dataset();
+            String asked = dataset != null ? dataset : own.name();
+            // an image folder's facts come with its files: it is read (from its cache) at the size the model takes
+            Datasets.Split folder = Datasets.isImageFolder(asked)
+                    ? Datasets.load(asked, data, new Datasets.LoadOptions(1, limitTest, false, own.height(), own.width())) : null;
+            DatasetSpec spec = folder != null ? folder.spec() : Datasets.spec(asked);
+            String name = spec.name();
             if (spec.channels() != own.channels() || spec.height() != own.height() || spec.width() != own.width() || spec.classes() != own.classes())
                 throw new UserError(checkpoint + ": model takes " + own.channels() + "x" + own.height() + "x" + own.width() + " images of "
                         + own.classes() + " classes, " + name + " has " + spec.channels() + "x" + spec.height() + "x" + spec.width() + " of " + spec.classes());
-            var test = Datasets.load(name, data, new Datasets.LoadOptions(1, limitTest, false)).test();
+            var test = (folder != null ? folder : Datasets.load(name, data, new Datasets.LoadOptions(1, limitTest, false))).test();
             // at least Classifier.BATCH a batch, as the trainer's evaluation, so eval repeats its numbers
             Classifier.Evaluation r = clf.evaluate(test, Math.max(batchSize, Classifier.BATCH));
             Map<String, String> meta = clf.metadata();

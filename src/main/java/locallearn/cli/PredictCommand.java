@@ -37,7 +37,7 @@ final class PredictCommand implements Callable<Integer> {
             List<float[]> pixels = new ArrayList<>();
             for (Path p : images) pixels.add(ImageFile.read(p, clf.dataset()));
             List<Prediction> predictions = clf.predict(pixels);
-            List<String> names = ClassNames.of(clf.dataset().name());
+            List<String> names = ClassNames.of(clf.dataset());
             for (int i = 0; i < images.size(); i++) {
                 Prediction p = predictions.get(i);
                 int[] best = p.top(top);

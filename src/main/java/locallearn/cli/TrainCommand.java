@@ -79,16 +79,24 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--progress must be auto, always or never, got '" + progress + "'");
         if (out != null && saveDir != null) throw new UserError("--out and --save-dir exclude each other");
         var cpuConv = TrainOptions.cpuConv(o.cpuConv);
-        DatasetSpec spec = Datasets.spec(o.dataset);
+        int[] imageSize = TrainOptions.imageSize(o.imageSize);
+        if (o.imageSize != null && !Datasets.isImageFolder(o.dataset))
+            throw new UserError("--image-size is for --dataset folder; " + o.dataset + " has the size its files have");
         TrainConfig config = o.trainConfig();
         ModelConfig mc = config.model();
-        Path dir = out != null ? out : (saveDir != null ? saveDir : Path.of("runs"))
-                .resolve(spec.name() + "-" + mc.name() + "-" + (o.backprop ? "backprop" : o.loss + (o.bio ? "-bio" : "")));
         if (dryRun) {
-            System.out.println(dryRun(spec, config, dir));
+            if (Datasets.isImageFolder(o.dataset))
+                throw new UserError("--dry-run: an image folder's classes and image size come from its files, which a dry run does not read");
+            DatasetSpec spec = Datasets.spec(o.dataset);
+            System.out.println(dryRun(spec, config, runDir(spec, mc)));
             return 0;
         }
-        var split = Datasets.load(o.dataset, o.data, new Datasets.LoadOptions(limitTrain, limitTest, !svhnNoExtra));
+        boolean terminal = System.console() != null && System.console().isTerminal();
+        Datasets.Progress decoding = progress.equals("never") ? (what, done, total) -> {}
+                : new DecodeProgress(System.err, progress.equals("always") || terminal);
+        var split = Datasets.load(o.dataset, o.data, new Datasets.LoadOptions(limitTrain, limitTest, !svhnNoExtra, imageSize[0], imageSize[1]), decoding);
+        DatasetSpec spec = split.spec();
+        Path dir = runDir(spec, mc);
         try (Backend be = Backends.create(o.device(), cpuConv, msg -> System.err.println("locallearn: " + msg)); Trainer trainer = new Trainer(be, config, split.train(), split.test(), spec)) {
             if (o.pipelinePlan() != null) trainer.pipelined(o.pipelinePlan());
             MetricsFile metrics = new MetricsFile(dir.resolve("metrics.jsonl"));
@@ -103,7 +111,7 @@ final class TrainCommand implements Callable<Integer> {
                             : config.epochs() + " epochs", config.batchSize(), config.lr(), config.seed(), dir);
             if (resume != null) err.printf("resumed from %s at epoch %d (step %d)%n", resume, trainer.epoch(), trainer.step());
             List<TrainListener> listeners = new ArrayList<>();
-            boolean bar = progress.equals("always") || (progress.equals("auto") && System.console() != null && System.console().isTerminal());
+            boolean bar = progress.equals("always") || (progress.equals("auto") && terminal);
             if (bar) listeners.add(new ProgressBar(err));
             listeners.add(new EpochPrinter(System.out, bar ? err : null, !noPrintStats));
             listeners.add(metrics);
@@ -151,6 +159,12 @@ final class TrainCommand implements Callable<Integer> {
         StringBuilder b = new StringBuilder();
         m.forEach((k, v) -> b.append(String.format("%-30s %s%n", k, v == null ? "-" : v)));
         return b.toString().stripTrailing();
+    }
+
+    /** The run's folder: --out, or DIR/DATASET-MODEL-LOSS under --save-dir or runs/. */
+    private Path runDir(DatasetSpec spec, ModelConfig mc) {
+        return out != null ? out : (saveDir != null ? saveDir : Path.of("runs"))
+                .resolve(spec.name() + "-" + mc.name() + "-" + (o.backprop ? "backprop" : o.loss + (o.bio ? "-bio" : "")));
     }
 
     /** What run.json records: the checkpoint's metadata, and the device and data, which a report compares too. */

@@ -16,11 +16,15 @@ import picocli.CommandLine.Option;
 final class TrainOptions {
     @Option(names = "--model", description = "mlp, vgg6a, vgg6b, vgg8, vgg8a, vgg8b, vgg11, vgg11b, vgg13, vgg16, vgg19 (default ${DEFAULT-VALUE})")
     String model = "mlp";
-    @Option(names = "--dataset", description = "mnist, fashion-mnist, kmnist, cifar10, cifar100, svhn, stl10, in any case; the reference's MNIST, FashionMNIST,"
-            + " KuzushijiMNIST, CIFAR10, CIFAR100, SVHN, STL10 too (default ${DEFAULT-VALUE})")
+    @Option(names = "--dataset", description = "mnist, fashion-mnist, kmnist, cifar10, cifar100, svhn, stl10, folder, imagenet, in any case; the"
+            + " reference's MNIST, FashionMNIST, KuzushijiMNIST, CIFAR10, CIFAR100, SVHN, STL10, ImageNet too (default ${DEFAULT-VALUE})")
     String dataset = "fashion-mnist";
-    @Option(names = "--data", description = "folder holding the dataset's files (default: $LOCALLEARN_DATA, ~/.locallearn/data/NAME, ...)")
+    @Option(names = "--data", description = "folder holding the dataset's files (default: $LOCALLEARN_DATA, ~/.locallearn/data/NAME, ...);"
+            + " for folder and imagenet: the folder holding train/CLASS/* and val/CLASS/*")
     Path data;
+    @Option(names = "--image-size", description = "folder: the size images are cached and trained at, N (square) or HxW"
+            + " (default: the first training image's); scaled to cover it, then centre-cropped")
+    String imageSize;
     @Option(names = {"--loss", "--loss-sup"}, description = "pred, sim or predsim (default ${DEFAULT-VALUE})")
     String loss = "predsim";
     @Option(names = "--loss-unsup", description = "unsupervised local loss mixed in by --alpha: none, sim (h's similarity matrix against the"
@@ -220,6 +224,19 @@ final class TrainOptions {
         return TrainConfig.of(modelConfig(), epochs).withBatchSize(batchSize).withLr(lr).withLrDecay(lrDecayFact, lrDecayMilestones())
                 .withOptimizer(optimizerKind()).withMomentum(momentum).withWeightDecay(weightDecay).withSeed(seed)
                 .withCutout(cutout ? length : 0, nHoles).withClassesPerBatch(classesPerBatch, classesPerBatchUntilEpoch);
+    }
+
+    /** --image-size as {height, width}; {0, 0} when not given. */
+    static int[] imageSize(String value) {
+        if (value == null) return new int[] {0, 0};
+        String[] p = value.split("x", -1);
+        try {
+            int h = Integer.parseInt(p[0].trim()), w = p.length == 2 ? Integer.parseInt(p[1].trim()) : h;
+            if (p.length <= 2 && h >= 1 && w >= 1 && (long) h * w <= 1 << 22) return new int[] {h, w};
+        } catch (NumberFormatException e) {
+            // the message below says what is expected
+        }
+        throw new UserError("--image-size must be N or HxW with positive sizes (at most 4M pixels), got '" + value + "'");
     }
 
     @Override public String toString() { return model + " " + loss + " " + lrDecayMilestones(); }

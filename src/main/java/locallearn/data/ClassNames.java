@@ -15,4 +15,7 @@ public final class ClassNames {
 
     /** The names of {@code dataset}'s classes (a {@link DatasetSpec#name()}), or an empty list when we know none. */
     public static List<String> of(String dataset) { return NAMES.getOrDefault(dataset, List.of()); }
+
+    /** The names of {@code spec}'s classes: those its data brought (an image folder's), else the well-known ones by its name. */
+    public static List<String> of(DatasetSpec spec) { return spec.classNames().isEmpty() ? of(spec.name()) : spec.classNames(); }
 }

@@ -10,7 +10,8 @@ import java.util.Map;
 
 /**
  * The seven datasets of the paper: their facts ({@link #spec}) and loading them from the files
- * their authors distribute ({@link #load}). Nothing is downloaded: a missing dataset is an error
+ * their authors distribute ({@link #load}); and image folders ({@code folder}, {@code imagenet}:
+ * {@link ImageFolder}), whose facts come with their files. Nothing is downloaded: a missing dataset is an error
  * that says where to get it, except Fashion-MNIST, which falls back to a sample inside the jar.
  *
  * <p>Where files are looked for, for dataset NAME, when no folder is given: {@code $LOCALLEARN_DATA/NAME},
@@ -60,8 +61,12 @@ public final class Datasets {
                         "http://ai.stanford.edu/~acoates/stl10/stl10_binary.tar.gz"));
     }
 
-    /** mnist, fashion-mnist, kmnist, cifar10, cifar100, svhn, stl10. */
-    public static List<String> names() { return List.copyOf(SPECS.keySet()); }
+    /** mnist, fashion-mnist, kmnist, cifar10, cifar100, svhn, stl10, and the image folders: folder, imagenet. */
+    public static List<String> names() {
+        List<String> n = new ArrayList<>(SPECS.keySet());
+        n.addAll(List.of("folder", "imagenet"));
+        return n;
+    }
 
     /**
      * The reference implementation's spellings (--dataset FashionMNIST, KuzushijiMNIST, ...); names
@@ -76,16 +81,32 @@ public final class Datasets {
      * FashionMNIST are accepted too); an unknown name is an IllegalArgumentException listing the known ones.
      */
     public static DatasetSpec spec(String name) {
-        String key = name == null ? null : name.toLowerCase(Locale.ROOT);
-        DatasetSpec s = key == null ? null : SPECS.get(ALIASES.getOrDefault(key, key));
+        String key = canonical(name);
+        if (ImageFolder.serves(key))
+            throw new IllegalArgumentException(key + ": an image folder's classes, image size and statistics come from its files; load it");
+        DatasetSpec s = SPECS.get(key);
         if (s == null) throw new IllegalArgumentException("unknown dataset '" + name + "'; known: " + String.join(", ", names()));
         return s;
     }
 
-    /** A train and a test set, and what they were read from: a folder, an archive, or "embedded sample". */
-    public record Split(Dataset train, Dataset test, String source) {
-        /** The dataset's facts (normalisation, augmentation), by its name. */
-        public DatasetSpec spec() { return Datasets.spec(train.name()); }
+    /** The name as the registry spells it (lower case, aliases resolved), or null. */
+    private static String canonical(String name) {
+        String key = name == null ? null : name.toLowerCase(Locale.ROOT);
+        return key == null ? null : ALIASES.getOrDefault(key, key);
+    }
+
+    /** Is {@code name} an image folder (folder, imagenet), whose facts only its files tell? */
+    public static boolean isImageFolder(String name) { return ImageFolder.serves(String.valueOf(canonical(name))); }
+
+    /** A train and a test set, what they were read from (a folder, an archive, or "embedded sample"), and the dataset's facts. */
+    public record Split(Dataset train, Dataset test, String source, DatasetSpec spec) {
+        /** A split of one of the paper's datasets, whose facts are known by its name. */
+        public Split(Dataset train, Dataset test, String source) { this(train, test, source, Datasets.spec(train.name())); }
+    }
+
+    /** Reports the one-time decoding of an image folder into its cache. */
+    public interface Progress {
+        void decoded(String what, int done, int total);
     }
 
     /** A dataset from the usual places (class javadoc), whole. */
@@ -95,12 +116,17 @@ public final class Datasets {
      * @param limitTrain  keep the first N training images (0 = all); only those are decoded
      * @param limitTest   the same for the test set
      * @param svhnExtra   SVHN: add extra_32x32.mat to training, as the paper did
+     * @param imageHeight image folders: the size images are cached at (0 with imageWidth 0: the first training image's)
      */
-    public record LoadOptions(int limitTrain, int limitTest, boolean svhnExtra) {
+    public record LoadOptions(int limitTrain, int limitTest, boolean svhnExtra, int imageHeight, int imageWidth) {
         public LoadOptions {
             if (limitTrain < 0 || limitTest < 0)
                 throw new IllegalArgumentException("LoadOptions: limits must be >= 0, got train " + limitTrain + ", test " + limitTest);
+            if (imageHeight < 0 || imageWidth < 0 || (imageHeight == 0) != (imageWidth == 0))
+                throw new IllegalArgumentException("LoadOptions: image size must be both > 0 or both 0, got " + imageHeight + "x" + imageWidth);
         }
+
+        public LoadOptions(int limitTrain, int limitTest, boolean svhnExtra) { this(limitTrain, limitTest, svhnExtra, 0, 0); }
 
         public static LoadOptions defaults() { return new LoadOptions(0, 0, true); }
     }
@@ -113,7 +139,12 @@ public final class Datasets {
      * @throws IllegalArgumentException for an unknown dataset name
      */
     public static Split load(String name, Path dataDir, LoadOptions options) {
-        return load(name, dataDir, options, Places.fromEnvironment());
+        return load(name, dataDir, options, Places.fromEnvironment(), (what, done, total) -> {});
+    }
+
+    /** {@link #load(String, Path, LoadOptions)}, reporting an image folder's one-time decoding to {@code progress}. */
+    public static Split load(String name, Path dataDir, LoadOptions options, Progress progress) {
+        return load(name, dataDir, options, Places.fromEnvironment(), progress);
     }
 
     /** The environment that discovery reads, passed in so tests need not change the real one. */
@@ -164,6 +195,11 @@ public final class Datasets {
     }
 
     static Split load(String name, Path dataDir, LoadOptions options, Places places) {
+        return load(name, dataDir, options, places, (what, done, total) -> {});
+    }
+
+    static Split load(String name, Path dataDir, LoadOptions options, Places places, Progress progress) {
+        if (isImageFolder(name)) return loadImageFolder(canonical(name), dataDir, options, places, progress);
         DatasetSpec spec = spec(name);
         Layout layout = LAYOUTS.get(spec.name());
         Source source = find(spec, dataDir, places);
@@ -177,6 +213,16 @@ public final class Datasets {
                     + " or $LOCALLEARN_DATA/" + spec.name());
         }
         return read(spec, source, options);
+    }
+
+    /** An image folder at {@code dataDir}, or (imagenet) the first of the usual places holding train/. */
+    private static Split loadImageFolder(String name, Path dataDir, LoadOptions options, Places places, Progress progress) {
+        Path dir = dataDir;
+        if (dir == null && name.equals("imagenet")) dir = places.candidates(name).stream().filter(ImageFolder::looksLikeOne).findFirst().orElse(null);
+        if (dir == null)
+            throw new DataException(name + ": pass --data DIR, the folder holding train/CLASS/*.png|jpg and val/CLASS/*"
+                    + (name.equals("imagenet") ? " (looked in " + describe(places.candidates(name), places) + ")" : ""));
+        return ImageFolder.load(name, dir, options, places.home(), progress);
     }
 
     static final String EMBEDDED_FASHION_MNIST = "/locallearn/data/fashion-mnist-sample/";

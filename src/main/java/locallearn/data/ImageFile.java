@@ -21,11 +21,17 @@ public final class ImageFile {
      */
     public static float[] read(Path file, DatasetSpec spec) {
         if (!Files.isRegularFile(file)) throw new DataException(file + ": no such file");
-        // javax.imageio lives in java.desktop, which the dist bundle's runtime leaves out (19 MiB);
-        // checked before ImageDecoder, whose loading would fail without it
+        requireDecoder(file, "predict");
+        return ImageDecoder.read(file, spec);
+    }
+
+    /**
+     * javax.imageio lives in java.desktop, which the dist bundle's runtime leaves out (19 MiB);
+     * checked before ImageDecoder is touched, whose loading would fail without it.
+     */
+    static void requireDecoder(Path file, String command) {
         if (ModuleLayer.boot().findModule("java.desktop").isEmpty())
             throw new DataException(file + ": reading PNG and JPEG needs the java.desktop module, which this Java runtime lacks"
-                    + " (the dist bundle leaves it out to stay small); run predict with a JDK 25, e.g. ./locallearn predict");
-        return ImageDecoder.read(file, spec);
+                    + " (the dist bundle leaves it out to stay small); run " + command + " with a JDK 25, e.g. ./locallearn " + command);
     }
 }

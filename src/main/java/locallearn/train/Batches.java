@@ -3,6 +3,7 @@ package locallearn.train;
 import locallearn.backend.Backend;
 import locallearn.data.Dataset;
 import locallearn.data.DatasetSpec;
+import locallearn.data.ResizedCrop;
 import locallearn.local.Targets;
 import locallearn.tensor.Tensor;
 
@@ -52,17 +53,28 @@ final class Batches implements AutoCloseable {
     /** Philox stream of {@code slot} in training step {@code step}. */
     static long stream(long step, int slot) { return step * 64 + slot; }
 
-    /** Uploads examples order[from..to) of {@code d} (order null: in order), augments them when asked, normalises them on the device. */
+    /**
+     * Uploads examples order[from..to) of {@code d} (order null: in order), augments them when
+     * asked, normalises them on the device. Images stored larger than the model takes (imagenet)
+     * are cropped on the host while gathering ({@link ResizedCrop}).
+     */
     Trainer.Batch of(Dataset d, int[] order, int from, int to, boolean augment, long step) {
-        int n = to - from, size = d.imageSize();
-        float[] host = new float[n * size];
+        int n = to - from, size = spec.imageSize();
+        boolean crop = spec.resizedCropFrom() > 0;
+        float[] host = new float[n * size], stored = crop ? new float[d.imageSize()] : null;
         int[] labels = new int[n];
         for (int i = 0; i < n; i++) {
             int idx = order == null ? from + i : order[from + i];
-            System.arraycopy(d.images(), idx * size, host, i * size, size);
+            if (crop) {
+                d.copyImage(idx, stored, 0);
+                ResizedCrop.crop(stored, d.channels(), d.height(), d.width(), host, i * size, spec.height(), spec.width(),
+                        augment, seed, stream(step, SLOT_CROP), i);
+            } else {
+                d.copyImage(idx, host, i * size);
+            }
             labels[i] = d.labels()[idx];
         }
-        Tensor x = be.allocate(n, d.channels(), d.height(), d.width());
+        Tensor x = be.allocate(n, spec.channels(), spec.height(), spec.width());
         be.write(x, host);
         if (augment && (spec.cropPad() > 0 || spec.flip())) {
             Tensor y = be.allocate(x.shape());

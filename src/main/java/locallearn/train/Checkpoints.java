@@ -6,8 +6,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import locallearn.backend.Backend;
+import locallearn.data.DatasetSpec;
 import locallearn.local.LocalBlock;
 import locallearn.config.LossConfig;
 import locallearn.config.TrainingMode;
@@ -35,6 +38,7 @@ public final class Checkpoints {
         try {
             Backend be = t.backend();
             Map<String, String> meta = new LinkedHashMap<>(configuration(t));
+            meta.putAll(datasetMap(t.dataset()));
             meta.put("epoch", String.valueOf(t.epoch()));
             meta.put("step", String.valueOf(t.step()));
             Map<String, SafeTensors.Entry> opt = new LinkedHashMap<>();
@@ -198,6 +202,43 @@ public final class Checkpoints {
     }
 
     private static java.util.List<Integer> list(int[] a) { return Arrays.stream(a).boxed().toList(); }
+
+    /** Metadata keys of a dataset whose facts come from its files (an image folder), so that eval and predict need not read them again. */
+    static final String CLASS_NAMES = "class_names", MEAN = "dataset_mean", STD = "dataset_std", CROP_FROM = "dataset_crop_from";
+
+    /** An image folder's facts (class names one a line, as folder names never hold a line break); nothing for the paper's datasets. */
+    static Map<String, String> datasetMap(DatasetSpec s) {
+        Map<String, String> m = new LinkedHashMap<>();
+        if (s.classNames().isEmpty()) return m;
+        m.put(CLASS_NAMES, String.join("\n", s.classNames()));
+        m.put(MEAN, floats(s.mean()));
+        m.put(STD, floats(s.std()));
+        m.put(CROP_FROM, String.valueOf(s.resizedCropFrom()));
+        return m;
+    }
+
+    private static String floats(float[] v) {
+        StringBuilder b = new StringBuilder();
+        for (float f : v) b.append(b.isEmpty() ? "" : ",").append(f);
+        return b.toString();
+    }
+
+    /** The facts of an image-folder dataset from a checkpoint's metadata and its model's input. */
+    static DatasetSpec datasetSpec(Map<String, String> m, ModelInput in, String file) {
+        Meta meta = new Meta(m, file);
+        Function<String, float[]> floats = v -> {
+            String[] p = v.split(",");
+            float[] f = new float[p.length];
+            for (int i = 0; i < p.length; i++) f[i] = Float.parseFloat(p[i]);
+            return f;
+        };
+        float[] mean = meta.get(MEAN, floats), std = meta.get(STD, floats);
+        int cropFrom = meta.get(CROP_FROM, Integer::parseInt);
+        List<String> names = List.of(meta.get(CLASS_NAMES, v -> v).split("\n", -1));
+        String name = meta.get("dataset", v -> v);
+        return meta.check("dataset", () -> new DatasetSpec(name, in.channels(), in.height(), in.width(), in.classes(), mean, std,
+                0, false, cropFrom, names));
+    }
 
     /** The model configuration stored in a checkpoint's metadata (what eval rebuilds); a missing or bad entry is one line naming it. */
     public static ModelConfig modelConfig(Map<String, String> m, String file) {

@@ -58,7 +58,8 @@ public final class Classifier implements AutoCloseable {
         ModelInput in = Checkpoints.modelInput(meta, checkpoint.toString());
         DatasetSpec spec;
         try {
-            spec = Datasets.spec(meta.getOrDefault("dataset", "fashion-mnist"));
+            spec = meta.containsKey(Checkpoints.CLASS_NAMES) ? Checkpoints.datasetSpec(meta, in, checkpoint.toString())
+                    : Datasets.spec(meta.getOrDefault("dataset", "fashion-mnist"));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(checkpoint + ": " + e.getMessage());
         }
@@ -119,7 +120,7 @@ public final class Classifier implements AutoCloseable {
      * them (the same code), so both give the same bits.
      */
     public Evaluation evaluate(Dataset d, int batchSize) {
-        if (d.channels() != spec.channels() || d.height() != spec.height() || d.width() != spec.width() || d.classes() != spec.classes())
+        if (d.channels() != spec.channels() || d.height() != spec.storedHeight() || d.width() != spec.storedWidth() || d.classes() != spec.classes())
             throw new IllegalArgumentException("evaluate: dataset " + d.name() + " is " + d.channels() + "x" + d.height() + "x" + d.width()
                     + " with " + d.classes() + " classes, the model takes " + input().text() + " with " + spec.classes());
         if (batchSize < 1) throw new IllegalArgumentException("evaluate: batch size must be >= 1, got " + batchSize);

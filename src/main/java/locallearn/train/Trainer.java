@@ -72,7 +72,7 @@ public final class Trainer implements AutoCloseable {
     public Trainer(Backend backend, TrainConfig config, Datasets.Split data) { this(backend, config, data.train(), data.test(), data.spec()); }
 
     public Trainer(Backend backend, TrainConfig config, Dataset train, Dataset test, DatasetSpec spec) {
-        if (train.channels() != spec.channels() || train.height() != spec.height() || train.width() != spec.width() || train.classes() != spec.classes())
+        if (train.channels() != spec.channels() || train.height() != spec.storedHeight() || train.width() != spec.storedWidth() || train.classes() != spec.classes())
             throw new IllegalArgumentException("trainer: dataset " + train.name() + " is " + train.channels() + "x" + train.height() + "x"
                     + train.width() + " with " + train.classes() + " classes, its spec " + spec.name() + " says " + spec.channels() + "x"
                     + spec.height() + "x" + spec.width() + " with " + spec.classes());
@@ -101,6 +101,9 @@ public final class Trainer implements AutoCloseable {
     public Backend backend() { return be; }
 
     public String datasetName() { return spec.name(); }
+
+    /** The facts of the dataset it trains on. */
+    public DatasetSpec dataset() { return spec; }
 
     /** Epochs completed. */
     public int epoch() { return epoch; }

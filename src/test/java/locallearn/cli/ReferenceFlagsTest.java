@@ -115,7 +115,8 @@ class ReferenceFlagsTest {
         cases.put("--no-cuda and --device cuda contradict each other", new String[] {"--no-cuda", "--device", "cuda"});
         cases.put("--out and --save-dir exclude each other", new String[] {"--out", "a", "--save-dir", "b"});
         cases.put("--progress-bar and --progress never contradict each other", new String[] {"--progress-bar", "--progress", "never"});
-        cases.put("unknown dataset 'ImageNet'", new String[] {"--dataset", "ImageNet"});
+        cases.put("unknown dataset 'Places365'", new String[] {"--dataset", "Places365"});
+        cases.put("--dry-run: an image folder", new String[] {"--dataset", "ImageNet"});
         cases.forEach((message, flags) -> {
             List<String> a = new java.util.ArrayList<>(List.of("train", "--dry-run"));
             a.addAll(List.of(flags));

@@ -103,9 +103,12 @@ class IdxAndDiscoveryTest {
     }
 
     @Test void unknownNameListsTheKnownOnes() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Datasets.spec("imagenet"));
-        assertEquals("unknown dataset 'imagenet'; known: mnist, fashion-mnist, kmnist, cifar10, cifar100, svhn, stl10", e.getMessage());
-        assertEquals(List.of("mnist", "fashion-mnist", "kmnist", "cifar10", "cifar100", "svhn", "stl10"), Datasets.names());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Datasets.spec("coco"));
+        assertEquals("unknown dataset 'coco'; known: mnist, fashion-mnist, kmnist, cifar10, cifar100, svhn, stl10, folder, imagenet", e.getMessage());
+        assertEquals(List.of("mnist", "fashion-mnist", "kmnist", "cifar10", "cifar100", "svhn", "stl10", "folder", "imagenet"), Datasets.names());
+        // an image folder's facts come from its files, not from the name
+        assertEquals("imagenet: an image folder's classes, image size and statistics come from its files; load it",
+                assertThrows(IllegalArgumentException.class, () -> Datasets.spec("ImageNet")).getMessage());
         assertEquals("fashion-mnist", Datasets.spec("FashionMNIST").name());  // the reference's spelling
         assertEquals("kmnist", Datasets.spec("KuzushijiMNIST").name());
         assertEquals("cifar10", Datasets.spec("CIFAR10").name());
