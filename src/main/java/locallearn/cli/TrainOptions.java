@@ -12,7 +12,9 @@ import picocli.CommandLine.Option;
 
 /** The flags of {@code train} (and the model flags that {@code bench} shares), turned into a {@link TrainConfig}. */
 final class TrainOptions {
-    @Option(names = "--model", description = "mlp, vgg6a, vgg6b, vgg8, vgg8a, vgg8b, vgg11, vgg11b, vgg13, vgg16, vgg19 (default ${DEFAULT-VALUE})")
+    @Option(names = "--model", description = "mlp, vgg6a, vgg6b, vgg8, vgg8a, vgg8b, vgg11, vgg11b, vgg13, vgg16, vgg19, resnet18, resnet34,"
+            + " resnet50, resnet101, resnet152, wresnet10-8, wresnet16-4, wresnet16-8, wresnet28-10, wresnet40-10 (each also with an a: adapted)"
+            + " (default ${DEFAULT-VALUE})")
     String model = "mlp";
     @Option(names = "--dataset", description = "mnist, fashion-mnist, kmnist, cifar10, cifar100, svhn, stl10 (default ${DEFAULT-VALUE})")
     String dataset = "fashion-mnist";
@@ -66,6 +68,8 @@ final class TrainOptions {
     @Option(names = "--greedy", description = "greedy layer-wise: train the blocks one after the other, --epochs each,"
             + " earlier blocks frozen; the output layer trains with the last block")
     boolean greedy;
+    @Option(names = "--pre-act", description = "resnet models: batch norm and the nonlinearity before each conv of a BasicBlock (pre-activation)")
+    boolean preAct;
     @Option(names = "--no-batch-norm", description = "no batch norm in the blocks")
     boolean noBatchNorm;
     @Option(names = "--cutout", description = "cut one square hole per training image")
@@ -113,7 +117,7 @@ final class TrainOptions {
 
     ModelConfig modelConfig() {
         ModelConfig m = ModelConfig.named(model).withNumLayers(numLayers).withNumHidden(numHidden).withFeatMult(featMult).withDropout(dropout)
-                .withBatchNorm(!noBatchNorm).withLoss(lossConfig()).withMode(mode());
+                .withBatchNorm(!noBatchNorm).withLoss(lossConfig()).withPreAct(preAct).withMode(mode());
         if (nonlin == null) return m;
         return m.withSlope(switch (nonlin) {
             case "leakyrelu" -> 0.01f;

@@ -8,7 +8,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import locallearn.backend.Backend;
-import locallearn.local.LocalBlock;
 import locallearn.config.LossConfig;
 import locallearn.config.TrainingMode;
 import locallearn.config.ModelConfig;
@@ -52,14 +51,11 @@ public final class Checkpoints {
         }
     }
 
-    /** Optimizers by checkpoint prefix: "global." and each block's "layers.0." etc. */
+    /** Optimizers by checkpoint prefix: "global." and each block's "layers.0." etc. (Net.localOptimizers). */
     private static Map<String, Optimizer> optimizers(Net net) {
         Map<String, Optimizer> m = new LinkedHashMap<>();
         m.put("global.", net.globalOptimizer());
-        for (Net.Stage s : net.stages()) {
-            LocalBlock b = s.block();
-            if (b != null && b.optimizer() != null) m.put(s.prefix(), b.optimizer());
-        }
+        m.putAll(net.localOptimizers());
         return m;
     }
 
@@ -127,6 +123,7 @@ public final class Checkpoints {
         m.put("dropout", String.valueOf(mc.dropout()));
         m.put("batch_norm", String.valueOf(mc.batchNorm()));
         m.put("slope", String.valueOf(mc.slope()));
+        m.put("pre_act", String.valueOf(mc.preAct()));
         m.put("loss", l.kind().text());
         m.put("mode", mc.mode().text());
         m.put("bio", String.valueOf(l.bio()));
@@ -169,7 +166,7 @@ public final class Checkpoints {
         String name = meta.get("model", v -> v);
         return meta.check("model", () -> new ModelConfig(name, meta.get("num_layers", Integer::parseInt), meta.get("num_hidden", Integer::parseInt),
                 meta.get("feat_mult", Float::parseFloat), meta.get("dropout", Float::parseFloat), meta.get("batch_norm", Meta::bool),
-                meta.get("slope", Float::parseFloat), l, mode.withMemoryChunks(chunks)));
+                meta.get("slope", Float::parseFloat), l, mode.withMemoryChunks(chunks), m.containsKey("pre_act") && meta.get("pre_act", Meta::bool)));
     }
 
     /** The images and classes the checkpoint's model takes. */

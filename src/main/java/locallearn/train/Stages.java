@@ -20,7 +20,7 @@ import locallearn.tensor.Tensor;
  * tape (global backprop) keeps everything for the backward.
  */
 final class Stages {
-    /** What one stage does on a walk; {@code block} is its index among the hidden blocks, -1 for a plain layer (a pool). */
+    /** What one stage does on a walk; {@code block} is the index of its (first) hidden block, -1 for a plain layer (a pool). */
     interface StageStep {
         Var run(Net.Stage stage, int block, Var x);
     }
@@ -38,7 +38,8 @@ final class Stages {
         int block = 0;
         for (int i = 0; i < until; i++) {
             Net.Stage stage = stages.get(i);
-            int k = stage.block() != null ? block++ : -1;
+            int n = stage.blocks().size(), k = n > 0 ? block : -1;
+            block += n;
             if (!scoped) {
                 x = step.run(stage, k, x);
                 continue;
@@ -58,11 +59,13 @@ final class Stages {
     /** Every stage. */
     int size() { return stages.size(); }
 
-    /** The index of the stage of hidden block {@code k}, or size() past the last block. */
+    /** The index of the stage that holds hidden block {@code k}, or size() past the last block. */
     int stageOfBlock(int k) {
         int block = 0;
-        for (int i = 0; i < stages.size(); i++)
-            if (stages.get(i).block() != null && block++ == k) return i;
+        for (int i = 0; i < stages.size(); i++) {
+            block += stages.get(i).blocks().size();
+            if (block > k) return i;
+        }
         return stages.size();
     }
 

@@ -17,6 +17,7 @@ import locallearn.config.TrainingMode;
 import locallearn.config.ModelInput;
 import locallearn.models.Models;
 import locallearn.models.Net;
+import locallearn.models.ResidualUnit;
 import locallearn.nn.Init;
 import locallearn.optim.Optimizer;
 import locallearn.tensor.Scope;
@@ -199,20 +200,18 @@ public final class Trainer implements AutoCloseable {
     /**
      * The local step; with {@code only} >= 0 (greedy) just block {@code only} trains: the blocks
      * before it run frozen in eval mode (running statistics, no dropout) and the stages after it
-     * wait, except after the last block, when the output layer trains too.
+     * wait, except after the last block, when the output layer trains too. A residual unit's
+     * blocks step one after the other; its last block's tape carries the shortcut.
      */
     private void localStep(Batch batch, float lr, int only) {
         int blocks = sums.blocks();
         boolean outputTrains = only < 0 || only == blocks - 1;
         int until = outputTrains ? stages.size() : stages.stageOfBlock(only + 1);
-        Var x = stages.walk(Var.constant(batch.images()), until, true, (stage, k, in) -> {
-            LocalBlock blk = stage.block();
-            if (blk != null && k < only) return blk.forward(Tape.noGrad(be), in); // frozen
-            Tape t = new Tape(be, blk != null, true, config.seed(), step);
-            if (blk == null) return stage.layer().forward(t, in);
-            Var h = blk.localStep(t, in, batch.targets(), sums.blockLoss(k), sums.blockCorrect(k));
-            blk.optimizer().step(lr);
-            return blk.dropout(t.withoutGrad(), h, Batches.stream(step, Batches.SLOT_LAYER + k));
+        Var x = stages.walk(Var.constant(batch.images()), until, true, (stage, k, in) -> switch (stage.layer()) {
+            case ResidualUnit u -> u.walk(in, (b, i, bx, unitIn) -> localBlockStep(batch, lr, b, k + i, bx, unitIn == null ? null : u, unitIn));
+            case LocalBlock b when k < only -> b.forward(Tape.noGrad(be), in); // frozen
+            case LocalBlock b -> localBlockStep(batch, lr, b, k, in, null, null);
+            default -> stage.layer().forward(new Tape(be, false, true, config.seed(), step), in);
         });
         if (!outputTrains) return;
         try (Scope s = Scope.open()) {
@@ -224,25 +223,48 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
+    /**
+     * Block k's local step on its detached input, its update, then its dropout without recording.
+     * The last block of a residual unit adds the shortcut of {@code unitInput}, recorded on the
+     * same tape, so the block's loss trains the shortcut, which steps with it.
+     */
+    private Var localBlockStep(Batch batch, float lr, LocalBlock blk, int k, Var in, ResidualUnit unit, Var unitInput) {
+        Tape t = new Tape(be, true, true, config.seed(), step);
+        long stream = Batches.stream(step, Batches.SLOT_LAYER + k);
+        Var shortcut = unit == null ? null : unit.shortcut(t, unitInput);
+        Var h = blk.localStep(t, blk.preActivation(t, in, stream), shortcut, batch.targets(), sums.blockLoss(k), sums.blockCorrect(k));
+        blk.optimizer().step(lr);
+        if (unit != null && unit.optimizer() != null) unit.optimizer().step(lr);
+        return blk.dropout(t.withoutGrad(), h, stream);
+    }
+
     private void globalStep(Batch batch, float lr, boolean withLocal) {
         try (Scope s = Scope.open()) {
             Tape t = new Tape(be, true, true, config.seed(), step);
             Var[] local = {null};
-            Var x = stages.walk(Var.constant(batch.images()), stages.size(), false, (stage, k, in) -> {
-                LocalBlock blk = stage.block();
-                if (blk == null) return stage.layer().forward(t, in);
-                Var h = blk.forward(t, in);
-                if (withLocal) {
-                    Var l = blk.localLoss(t, h, batch.targets(), sums.blockLoss(k), sums.blockCorrect(k));
-                    local[0] = local[0] == null ? l : Ops.weightedSum(t, 1f, local[0], 1f, l);
-                }
-                return blk.dropout(t, h, Batches.stream(step, Batches.SLOT_LAYER + k));
-            });
+            Stages.StageStep forward = (stage, k, in) -> switch (stage.layer()) {
+                case ResidualUnit u -> u.walk(in, (b, i, bx, unitIn) -> globalBlock(t, batch, b, k + i, bx, unitIn == null ? null : u.shortcut(t, unitIn),
+                        withLocal, local));
+                case LocalBlock b -> globalBlock(t, batch, b, k, in, null, withLocal, local);
+                default -> stage.layer().forward(t, in);
+            };
+            Var x = stages.walk(Var.constant(batch.images()), stages.size(), false, forward);
             Var ce = outputLoss(t, x, batch.targets());
             t.backward(Ops.weightedSum(t, config.model().outputWeight(), ce, 1f, local[0]));
-            for (LocalBlock b : net.blocks()) if (b.optimizer() != null) b.optimizer().step(lr);
+            for (Optimizer o : net.localOptimizers().values()) o.step(lr);
             net.globalOptimizer().step(lr);
         }
+    }
+
+    /** Block k on the global tape (the shortcut added when not null), its local loss summed into {@code local[0]} when {@code withLocal}, then its dropout. */
+    private Var globalBlock(Tape t, Batch batch, LocalBlock blk, int k, Var in, Var shortcut, boolean withLocal, Var[] local) {
+        long stream = Batches.stream(step, Batches.SLOT_LAYER + k);
+        Var h = blk.forward(t, blk.preActivation(t, in, stream), shortcut);
+        if (withLocal) {
+            Var l = blk.localLoss(t, h, batch.targets(), sums.blockLoss(k), sums.blockCorrect(k));
+            local[0] = local[0] == null ? l : Ops.weightedSum(t, 1f, local[0], 1f, l);
+        }
+        return blk.dropout(t, h, stream);
     }
 
     /** The output layer's cross-entropy, with the epoch's train loss and correct count summed on the device. */
