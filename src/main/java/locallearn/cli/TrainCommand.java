@@ -83,7 +83,7 @@ final class TrainCommand implements Callable<Integer> {
             case TrainingMode.Greedy g -> "greedy local " + mc.loss().text();
         };
         return mode + (mc.name().equals("mlp") ? " " + mc.numLayers() + "x" + mc.numHidden() : "") + ", " + (mc.slope() > 0 ? "leaky-relu" : "relu")
-                + (mc.dropout() > 0 ? ", dropout " + mc.dropout() : "");
+                + (mc.preAct() ? ", pre-act" : "") + (mc.dropout() > 0 ? ", dropout " + mc.dropout() : "");
     }
 
     /** metrics.jsonl: one JSON object per epoch, the whole file rewritten through a temporary file each epoch. */
