@@ -63,7 +63,8 @@ final class TrainOptions {
     @Option(names = "--no-similarity-std", description = "flatten conv maps for the similarity matrix instead of their std")
     boolean noSimilarityStd;
     @Option(names = "--memory-chunks", description = "local conv blocks hold only their input and output and rebuild the rest"
-            + " in N slices of the batch; 0 holds more and runs faster; auto: on the CPU 16 slices of at least 8 images (batch 32: 4), 0 on CUDA (default ${DEFAULT-VALUE})")
+            + " in N slices of the batch; 0 holds more and runs faster; auto: on the CPU 16 slices of at least 8 images (batch 32: 4), 0 on CUDA;"
+            + " the residual models' blocks always hold (default ${DEFAULT-VALUE})")
     String memoryChunks = "auto";
     @Option(names = "--greedy", description = "greedy layer-wise: train the blocks one after the other, --epochs each,"
             + " earlier blocks frozen; the output layer trains with the last block")

@@ -12,7 +12,7 @@ import locallearn.train.SafeTensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The residual models from the command line: the reference's tensor names in the files, resume and eval, and the one-line refusals. */
+/** The residual models from the command line: the reference's tensor names in the files, resume and eval, and the one-line refusals (export too). */
 class ResNetCliTest {
     private static String[] train(Path out, String... extra) {
         List<String> a = new java.util.ArrayList<>(List.of("train", "--data", TrainCliTest.SAMPLE, "--limit-train", "64", "--limit-test", "32",
@@ -41,6 +41,11 @@ class ResNetCliTest {
         TrainCliTest.Run ev = TrainCliTest.run("eval", "--checkpoint", dir.resolve("checkpoint.safetensors").toString(), "--data", TrainCliTest.SAMPLE,
                 "--limit-test", "32");
         assertEquals(0, ev.code(), ev.err());
+        Path onnx = dir.resolve("model.onnx");
+        TrainCliTest.Run ex = TrainCliTest.run("export", "--checkpoint", dir.resolve("checkpoint.safetensors").toString(), "--onnx", onnx.toString());
+        assertEquals(2, ex.code(), ex.err());
+        assertTrue(ex.err().strip().lines().count() == 1 && ex.err().contains("residual network"), ex.err());
+        assertFalse(Files.exists(onnx));
     }
 
     @Test void anInputTheModelCannotTakeIsOneLineBeforeTraining(@TempDir Path dir) throws Exception {
@@ -49,6 +54,15 @@ class ResNetCliTest {
         assertEquals(1, r.err().strip().lines().count(), r.err());
         assertTrue(r.err().contains("wresnet16-4 cannot take 1x28x28 inputs") && r.err().contains("inputs of 29 to 60 px"), r.err());
         assertFalse(Files.exists(dir.resolve("checkpoint.safetensors")));
+    }
+
+    @Test void benchMemoryMeasuresAResnetLocallyAndGlobally() {
+        TrainCliTest.Run r = TrainCliTest.run("bench-memory", "--model", "resnet18", "--input", "1x28x28", "--batch", "2", "--mode", "global,predsim");
+        assertEquals(0, r.code(), r.err());
+        String predsim = r.out().lines().filter(l -> l.startsWith("resnet18") && l.contains("predsim")).findFirst().orElseThrow();
+        double ratio = Double.parseDouble(predsim.trim().replaceAll(".* ", ""));
+        // local: one block's step at a time (its input, output, heads), against every activation and gradient of global backprop
+        assertTrue(ratio > 0 && ratio < 1, predsim);
     }
 
     @Test void greedyAndPreActWhereTheyDoNotApplyAreOneLine(@TempDir Path dir) {
