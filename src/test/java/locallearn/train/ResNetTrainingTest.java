@@ -17,19 +17,19 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The residual models train in every mode they have: narrow ResNets on 32 images of the
- * embedded Fashion-MNIST sample (28 px), a Wide ResNet on 16 random 3x32x32 images (its pooling
+ * embedded Fashion-MNIST sample (28 px), Wide ResNets on 8 random 3x32x32 images (its pooling
  * needs 29 to 60 px), each three epochs of two steps over the same images, so the training loss of the
  * last epoch must be below the first's. The shortcut projection learns from its unit's last
  * block in the local mode.
  */
 class ResNetTrainingTest {
     private static final Dataset FASHION = TrainerTest.DATA.train().limit(32);
-    private static final Dataset RANDOM = Bench.synthetic(16, 3, 32, 32, 10, 5);
+    private static final Dataset RANDOM = Bench.synthetic(8, 3, 32, 32, 10, 5);
     private static final DatasetSpec RANDOM_SPEC = Bench.syntheticSpec(3, 32, 32, 10);
 
     private static List<EpochMetrics> train(ModelConfig m, Dataset d, DatasetSpec spec) {
         TrainConfig c = TrainConfig.of(m, 3).withBatchSize(d.size() / 2).withLr(2e-3f).withLrDecay(0.25f);
-        try (var be = new CpuBackend(); Trainer t = new Trainer(be, c, d, d.limit(8), spec)) {
+        try (var be = new CpuBackend(); Trainer t = new Trainer(be, c, d, d.limit(4), spec)) {
             return t.fit(3, List.of(), null);
         }
     }
@@ -59,12 +59,15 @@ class ResNetTrainingTest {
         assertTrains(train(resnet("resnet18", TrainingMode.local()).withPreAct(true).withDropout(0.1f), FASHION, TrainerTest.SPEC), "pre-act local");
         assertTrains(train(resnet("resnet18", TrainingMode.global()).withPreAct(true), FASHION, TrainerTest.SPEC), "pre-act global");
         assertTrains(train(resnet("resnet50", TrainingMode.local()).withLoss(LossConfig.sim()), FASHION, TrainerTest.SPEC), "resnet50 sim");
+        assertTrains(train(resnet("resnet50", TrainingMode.global()), FASHION, TrainerTest.SPEC), "resnet50 global");
     }
 
     @Test void wideResnetTrainsLocallyAndGloballyWithDropout() {
         ModelConfig wrn = ModelConfig.named("wresnet16-4").withDropout(0.1f);
         assertTrains(train(wrn.withMode(TrainingMode.local()), RANDOM, RANDOM_SPEC), "wrn local");
         assertTrains(train(wrn.withMode(TrainingMode.global()), RANDOM, RANDOM_SPEC), "wrn global");
+        // adapted: Dropout2d inside each conv instead of dropout between them, max-pool before linear
+        assertTrains(train(ModelConfig.named("wresnet16-4a").withDropout(0.1f).withMode(TrainingMode.local()), RANDOM, RANDOM_SPEC), "wrn adapted local");
     }
 
     @Test void theShortcutProjectionLearnsFromItsUnitsLastBlock() {
