@@ -101,6 +101,21 @@ class ResNetsTest {
         assertNotNull(net.localOptimizers().get("layer3.0.shortcut."));
     }
 
+    @Test void resnet18StateDictIsTheReferencesEntryForEntry() throws java.io.IOException {
+        List<String> expected;
+        try (var in = ResNetsTest.class.getResourceAsStream("/locallearn/models/resnet18-cifar10-predsim.state")) {
+            expected = new String(in.readAllBytes()).lines().filter(l -> !l.startsWith("#")).toList();
+        }
+        List<String> ours = new java.util.ArrayList<>();
+        build("resnet18", TrainingMode.local()).state("").forEach((k, v) -> {
+            StringBuilder dims = new StringBuilder();
+            for (int d : v.data().shape().dims()) dims.append(dims.isEmpty() ? "" : "x").append(d);
+            ours.add(k + " " + dims);
+        });
+        ours.sort(java.util.Comparator.naturalOrder());
+        assertEquals(expected, ours);
+    }
+
     @Test void resnet34Counts() {
         assertEquals(21_282_122, count(build("resnet34", TrainingMode.global()).parameters()));
     }
