@@ -51,6 +51,8 @@ public final class LocalBlock extends Layer {
      */
     public record Order(boolean preAct, boolean postAct, float inputDropout) {
         public static final Order POST_ACT = new Order(false, true, 0f), PRE_ACT = new Order(true, false, 0f);
+        /** Neither: the conv's output is passed on (the Wide ResNets' and the pre-act ResNets' conv1). */
+        public static final Order CONV_ONLY = new Order(false, false, 0f);
     }
 
     /** A fully connected block, in -> out units. */

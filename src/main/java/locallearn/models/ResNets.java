@@ -68,7 +68,7 @@ final class ResNets {
         checkInput(c.name(), in, 3, 4, 1, "avg-pool of 4");
         Parts p = new Parts(c, in, init, new ArrayList<>(), new LinkedHashMap<>());
         int ch = (int) (c.featMult() * 64), h = in.height(), w = in.width();
-        LocalBlock stem = p.block(p.conv(in.channels(), ch, 3, 1, false), in.channels(), h, w, c.preAct() ? new Order(false, false, 0f) : Order.POST_ACT,
+        LocalBlock stem = p.block(p.conv(in.channels(), ch, 3, 1, false), in.channels(), h, w, c.preAct() ? Order.CONV_ONLY : Order.POST_ACT,
                 c.dropout());
         p.top.put("conv1", stem);
         p.stages.add(new Net.Stage("conv1.", stem));
@@ -80,6 +80,7 @@ final class ResNets {
                 int stride = u == 0 && l > 0 ? 2 : 1;
                 List<LocalBlock> blocks = new ArrayList<>();
                 int bh = h, bw = w, bc = ch;
+                // {out channels, kernel, stride} of each conv: Bottleneck 1x1, 3x3 with the stride, 1x1 to 4x; BasicBlock two 3x3
                 int[][] convs = shape.bottleneck()
                         ? new int[][] {{planes, 1, 1}, {planes, 3, stride}, {4 * planes, 1, 1}}
                         : new int[][] {{planes, 3, stride}, {planes, 3, 1}};
@@ -114,7 +115,7 @@ final class ResNets {
         Parts p = new Parts(c, in, init, new ArrayList<>(), new LinkedHashMap<>());
         int[] widths = {adapted ? 16 * k : 16, 16 * k, 32 * k, 64 * k};
         int ch = widths[0], h = in.height(), w = in.width();
-        LocalBlock stem = p.block(p.conv(in.channels(), ch, 3, 1, true), in.channels(), h, w, new Order(false, false, 0f), 0f);
+        LocalBlock stem = p.block(p.conv(in.channels(), ch, 3, 1, true), in.channels(), h, w, Order.CONV_ONLY, 0f);
         p.top.put("conv1", stem);
         p.stages.add(new Net.Stage("conv1.", stem));
         float blockDropout = adapted ? c.dropout() : 0f, between = adapted ? 0f : c.dropout();
