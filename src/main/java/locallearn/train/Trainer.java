@@ -31,7 +31,9 @@ import locallearn.tensor.Tensor;
  *   <li>Local: for each block, inside its own scope, forward, the block's local loss and backward
  *       of that loss only (LocalBlock.localStep: on the tape, or for sliced conv blocks SlicedStep),
  *       the block's optimizer step, then dropout without recording; the dropped output is all that
- *       leaves the scope. The output layer is one more such step with the global optimizer.</li>
+ *       leaves the scope. A residual unit's blocks share the unit's scope, which holds its input
+ *       until the last block has added the shortcut. The output layer is one more such step with
+ *       the global optimizer.</li>
  *   <li>Greedy: the same step for one block at a time; the blocks before it run frozen in eval
  *       mode, the stages after it wait, and the output layer trains with the last block.</li>
  *   <li>Global and global+local: one tape over the whole network instead.</li>
