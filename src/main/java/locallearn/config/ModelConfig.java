@@ -15,7 +15,8 @@ import java.util.Map;
  * what differs: {@code ModelConfig.mlp(3, 1024).withDropout(0.025f)}.
  *
  * @param numLayers fc blocks: the mlp's hidden layers, or those of a VGG's classifier
- * @param featMult  multiplies every conv block's channel count (the paper's narrower/wider VGGs)
+ * @param featMult  multiplies every conv block's channel count (the paper's narrower/wider VGGs;
+ *                  the ResNets' too, the Wide ResNets' not, as in the reference)
  * @param slope     slope of the leaky ReLU for negative inputs, 0 is ReLU; NaN: the paper's choice
  *                  (leaky ReLU 0.01 for sim and predsim with local losses, ReLU otherwise), which
  *                  {@link #slope()} resolves

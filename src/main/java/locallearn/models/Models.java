@@ -18,7 +18,7 @@ import locallearn.nn.Module;
 import locallearn.nn.Pool2d;
 import locallearn.optim.Optimizer;
 
-/** Builds the paper's networks: the mlp and the VGG family, all from one table, and the reference's residual networks (ResNets). */
+/** Builds the paper's networks: the mlp and the VGG family, all from one table, and the reference's residual networks ({@link ResNets}). */
 public final class Models {
     private Models() {}
 
