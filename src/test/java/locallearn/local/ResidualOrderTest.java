@@ -7,7 +7,6 @@ import locallearn.autograd.Ops;
 import locallearn.autograd.Tape;
 import locallearn.autograd.Var;
 import locallearn.backend.Backend;
-import locallearn.backend.Philox;
 import locallearn.backend.cpu.CpuBackend;
 import locallearn.config.LossConfig;
 import locallearn.config.TrainingMode;
@@ -15,7 +14,6 @@ import locallearn.local.LocalBlock.Order;
 import locallearn.nn.Conv2d;
 import locallearn.nn.Init;
 import locallearn.tensor.Scope;
-import locallearn.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,14 +25,8 @@ class ResidualOrderTest {
     private final Backend be = new CpuBackend();
     private static final float SLOPE = 0.01f;
 
-    private Var random(long stream, int... dims) {
-        Tensor t = be.allocate(dims);
-        float[] v = new float[t.numel()];
-        Philox.uniforms(3, stream, v, 0, v.length);
-        for (int i = 0; i < v.length; i++) v[i] = 2 * v[i] - 1;
-        be.write(t, v);
-        return Var.constant(t);
-    }
+    /** Uniform in [-1, 1), drawn from {@code seed}. */
+    private Var random(long seed, int... dims) { return Var.constant(new Init(be, seed).uniform(1f, dims)); }
 
     private LocalBlock block(Order order) {
         Init init = new Init(be, 1);
