@@ -374,6 +374,34 @@ public final class Ops {
         return out;
     }
 
+    /**
+     * x + y, both of one shape: how a residual unit adds its shortcut to its last block's
+     * normalised conv output. The backward hands the output's gradient to both.
+     */
+    public static Var add(Tape tape, Var x, Var y) {
+        Backend be = tape.backend;
+        Tensor xd = x.data(), yd = y.data();
+        if (!xd.shape().equals(yd.shape())) throw new IllegalArgumentException("add: shapes " + xd.shape() + " and " + yd.shape() + " differ");
+        Tensor s = be.allocate(xd.shape());
+        be.copy(xd, s);
+        be.axpy(1f, yd, s);
+        if (!tape.needs(x, y)) return Var.constant(s);
+        Var out = new Var(s, true);
+        tape.record(out, () -> {
+            Tensor g = out.grad;
+            out.grad = null; // handed on, not released with the entry
+            if (needsGrad(x) && needsGrad(y)) {
+                Tensor gx = be.allocate(g.shape());
+                be.copy(g, gx);
+                tape.accumulate(x, gx);
+                tape.accumulate(y, g);
+            } else {
+                tape.accumulate(needsGrad(x) ? x : y, g);
+            }
+        });
+        return out;
+    }
+
     /** a * x + b * y for scalars x and y (y may be null): how a block combines its losses. */
     public static Var weightedSum(Tape tape, float a, Var x, float b, Var y) {
         Backend be = tape.backend;

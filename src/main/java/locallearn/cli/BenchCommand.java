@@ -33,7 +33,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--input", defaultValue = "128x32x32", description = "conv or model: input CxHxW (default ${DEFAULT-VALUE})") String input;
 
-    @Option(names = "--model", description = "model: time training steps of this network (mlp, vgg8b, ...)") String model;
+    @Option(names = "--model", description = "model: time training steps of this network (mlp, vgg8b, resnet18, wresnet16-4, ...)") String model;
     @Option(names = "--mode", defaultValue = "predsim", description = "model: predsim, pred, sim, global, a backprop-free pred-bpf, sim-bpf, predsim-bpf, a loss + -greedy, or global+ a loss (no detach)"
             + " (greedy layer-wise; the timed steps cycle through the blocks) (default ${DEFAULT-VALUE})") String mode;
     @Option(names = "--classes", defaultValue = "10", description = "model: classes (default ${DEFAULT-VALUE})") int classes;

@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
         + " with several models, the memory-versus-depth study (CSV and SVG chart).")
 final class BenchMemoryCommand implements Callable<Integer> {
     @Option(names = "--model", split = ",", defaultValue = "vgg8b",
-            description = "model(s), comma separated, e.g. vgg6b,vgg8b,vgg11b,vgg13,vgg16,vgg19 (default ${DEFAULT-VALUE})")
+            description = "model(s), comma separated, e.g. vgg6b,vgg8b,vgg11b,vgg13,vgg16,vgg19 or resnet18,resnet34 (default ${DEFAULT-VALUE})")
     List<String> models;
     @Option(names = "--mode", split = ",", defaultValue = "global,predsim",
             description = "modes, comma separated: global, pred, sim, predsim, pred-bpf, sim-bpf, predsim-bpf, a loss + -greedy"
@@ -50,7 +50,7 @@ final class BenchMemoryCommand implements Callable<Integer> {
         StringBuilder table = new StringBuilder("model,mode,batch,state_bytes,peak_activation_bytes,ratio_to_global\n");
         Map<String, double[]> mib = new LinkedHashMap<>();
         for (String mode : modes) mib.put(mode, new double[models.size()]);
-        System.out.printf("%-8s %-15s %14s %14s %8s%n", "model", "mode", "state MiB", "activation MiB", "/global");
+        System.out.printf("%-12s %-15s %14s %14s %8s%n", "model", "mode", "state MiB", "activation MiB", "/global");
         try (Backend be = Backends.create(device, msg -> System.err.println("locallearn: " + msg))) {
             for (int i = 0; i < models.size(); i++) {
                 String model = models.get(i);
@@ -60,7 +60,7 @@ final class BenchMemoryCommand implements Callable<Integer> {
                 for (var e : byMode.entrySet()) {
                     Bench.Result r = e.getValue();
                     String ratio = global == null ? "" : String.format(Locale.ROOT, "%.3f", (double) r.peakActivationBytes() / global.peakActivationBytes());
-                    System.out.printf(Locale.ROOT, "%-8s %-15s %14.1f %14.1f %8s%n", model, e.getKey(), r.stateBytes() / 1048576.0,
+                    System.out.printf(Locale.ROOT, "%-12s %-15s %14.1f %14.1f %8s%n", model, e.getKey(), r.stateBytes() / 1048576.0,
                             r.peakActivationBytes() / 1048576.0, ratio);
                     table.append(String.join(",", model, e.getKey(), String.valueOf(batch), String.valueOf(r.stateBytes()),
                             String.valueOf(r.peakActivationBytes()), ratio)).append('\n');

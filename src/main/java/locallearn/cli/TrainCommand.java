@@ -187,7 +187,7 @@ final class TrainCommand implements Callable<Integer> {
         LossConfig l = mc.loss();
         if (mc.mode().hasLocalLosses() && l.mixesUnsup()) mode += " mixed with " + l.unsup().text() + " by alpha " + l.alpha();
         return mode + (mc.name().equals("mlp") ? " " + mc.numLayers() + "x" + mc.numHidden() : "") + ", " + (mc.slope() > 0 ? "leaky-relu" : "relu")
-                + (mc.dropout() > 0 ? ", dropout " + mc.dropout() : "");
+                + (mc.preAct() ? ", pre-act" : "") + (mc.dropout() > 0 ? ", dropout " + mc.dropout() : "");
     }
 
     /** metrics.jsonl: one JSON object per epoch, the whole file rewritten through a temporary file each epoch. */

@@ -14,7 +14,9 @@ import picocli.CommandLine.Option;
 
 /** The flags of {@code train} (and the model flags that {@code bench} shares), turned into a {@link TrainConfig}. */
 final class TrainOptions {
-    @Option(names = "--model", description = "mlp, vgg6a, vgg6b, vgg8, vgg8a, vgg8b, vgg11, vgg11b, vgg13, vgg16, vgg19 (default ${DEFAULT-VALUE})")
+    @Option(names = "--model", description = "mlp, vgg6a, vgg6b, vgg8, vgg8a, vgg8b, vgg11, vgg11b, vgg13, vgg16, vgg19, resnet18, resnet34,"
+            + " resnet50, resnet101, resnet152, wresnet10-8, wresnet16-4, wresnet16-8, wresnet28-10, wresnet40-10 (each also with an a: adapted)"
+            + " (default ${DEFAULT-VALUE})")
     String model = "mlp";
     @Option(names = "--dataset", description = "mnist, fashion-mnist, kmnist, cifar10, cifar100, svhn, stl10, folder, imagenet, in any case; the"
             + " reference's MNIST, FashionMNIST, KuzushijiMNIST, CIFAR10, CIFAR100, SVHN, STL10, ImageNet too (default ${DEFAULT-VALUE})")
@@ -77,7 +79,8 @@ final class TrainOptions {
     @Option(names = "--no-similarity-std", description = "flatten conv maps for the similarity matrix instead of their std")
     boolean noSimilarityStd;
     @Option(names = "--memory-chunks", description = "local conv blocks hold only their input and output and rebuild the rest"
-            + " in N slices of the batch; 0 holds more and runs faster; auto: on the CPU 16 slices of at least 8 images (batch 32: 4), 0 on CUDA (default ${DEFAULT-VALUE})")
+            + " in N slices of the batch; 0 holds more and runs faster; auto: on the CPU 16 slices of at least 8 images (batch 32: 4), 0 on CUDA;"
+            + " the residual models' blocks always hold (default ${DEFAULT-VALUE})")
     String memoryChunks = "auto";
     @Option(names = "--greedy", description = "greedy layer-wise: train the blocks one after the other, --epochs each,"
             + " earlier blocks frozen; the output layer trains with the last block")
@@ -89,6 +92,8 @@ final class TrainOptions {
     String stages;
     @Option(names = "--pipeline-depth", description = "batches that may wait between two pipeline stages, 1 or 2 (default ${DEFAULT-VALUE})")
     int pipelineDepth = 1;
+    @Option(names = "--pre-act", description = "resnet models: batch norm and the nonlinearity before each conv of a BasicBlock (pre-activation)")
+    boolean preAct;
     @Option(names = "--no-batch-norm", description = "no batch norm in the blocks")
     boolean noBatchNorm;
     @Option(names = "--cutout", description = "cut square holes out of each training image (after normalisation)")
@@ -189,7 +194,7 @@ final class TrainOptions {
 
     ModelConfig modelConfig() {
         ModelConfig m = ModelConfig.named(model).withNumLayers(numLayers).withNumHidden(numHidden).withFeatMult(featMult).withDropout(dropout)
-                .withBatchNorm(!noBatchNorm).withLoss(lossConfig()).withMode(mode());
+                .withBatchNorm(!noBatchNorm).withLoss(lossConfig()).withPreAct(preAct).withMode(mode());
         if (nonlin == null) return m;
         return m.withSlope(switch (nonlin) {
             case "leakyrelu" -> 0.01f;

@@ -7,20 +7,24 @@ import java.util.Map;
 
 
 /**
- * What a network is and how its blocks learn: its name (mlp or a VGG of {@link #vggLayers}), the
+ * What a network is and how its blocks learn: its name (mlp, a VGG of {@link #vggLayers}, a
+ * ResNet of {@link #resNet} or a Wide ResNet of {@link #wideResNet}), the
  * width of its blocks, their local loss and the training mode. The input it sees is the
  * dataset's, given when the network is built ({@link ModelInput}). Start from {@link #mlp} or
  * {@link #vgg} (the paper's defaults: batch norm, no dropout, predsim, local training) and change
  * what differs: {@code ModelConfig.mlp(3, 1024).withDropout(0.025f)}.
  *
  * @param numLayers fc blocks: the mlp's hidden layers, or those of a VGG's classifier
- * @param featMult  multiplies every conv block's channel count (the paper's narrower/wider VGGs)
+ * @param featMult  multiplies every conv block's channel count (the paper's narrower/wider VGGs;
+ *                  the ResNets' too, the Wide ResNets' not, as in the reference)
  * @param slope     slope of the leaky ReLU for negative inputs, 0 is ReLU; NaN: the paper's choice
  *                  (leaky ReLU 0.01 for sim and predsim with local losses, ReLU otherwise), which
  *                  {@link #slope()} resolves
+ * @param preAct    the ResNets' pre-activation order (the reference's --pre-act): batch norm and
+ *                  the nonlinearity before each conv of a BasicBlock
  */
 public record ModelConfig(String name, int numLayers, int numHidden, float featMult, float dropout, boolean batchNorm, float slope,
-                          LossConfig loss, TrainingMode mode) {
+                          LossConfig loss, TrainingMode mode, boolean preAct) {
 
     /** Conv block channel counts (before feat-mult); 0 is a 2x2 max-pool ('M' in the reference). */
     private static final Map<String, int[]> VGG = new LinkedHashMap<>();
@@ -37,8 +41,32 @@ public record ModelConfig(String name, int numLayers, int numHidden, float featM
         VGG.put("vgg19", new int[] {64, 64, 0, 128, 128, 0, 256, 256, 256, 256, 0, 512, 512, 512, 512, 0, 512, 512, 512, 512, 0});
     }
 
+    /** The reference's ResNets: Bottleneck units or BasicBlock ones, and the units of each of the four layers. */
+    public record ResNetShape(boolean bottleneck, int[] units) {}
+
+    private static final Map<String, ResNetShape> RESNET = new LinkedHashMap<>();
+    static {
+        RESNET.put("resnet18", new ResNetShape(false, new int[] {2, 2, 2, 2}));
+        RESNET.put("resnet34", new ResNetShape(false, new int[] {3, 4, 6, 3}));
+        RESNET.put("resnet50", new ResNetShape(true, new int[] {3, 4, 6, 3}));
+        RESNET.put("resnet101", new ResNetShape(true, new int[] {3, 4, 23, 3}));
+        RESNET.put("resnet152", new ResNetShape(true, new int[] {3, 8, 36, 3}));
+    }
+
+    /** A Wide ResNet of the reference: depth 6n + 4, widen factor k, "adapted" (the names ending in a). */
+    public record WideResNetShape(int depth, int widen, boolean adapted) {}
+
+    private static final Map<String, WideResNetShape> WRN = new LinkedHashMap<>();
+    static {
+        int[][] dk = {{10, 8}, {16, 4}, {16, 8}, {28, 10}, {40, 10}};
+        for (int[] p : dk) {
+            WRN.put("wresnet" + p[0] + "-" + p[1], new WideResNetShape(p[0], p[1], false));
+            WRN.put("wresnet" + p[0] + "-" + p[1] + "a", new WideResNetShape(p[0], p[1], true));
+        }
+    }
+
     public ModelConfig {
-        if (!name.equals("mlp") && !VGG.containsKey(name))
+        if (!name.equals("mlp") && !VGG.containsKey(name) && !RESNET.containsKey(name) && !WRN.containsKey(name))
             throw new IllegalArgumentException("unknown model '" + name + "' (known: " + String.join(", ", names()) + ")");
         if (numLayers < 0) throw new IllegalArgumentException("num-layers must be >= 0, got " + numLayers);
         if (numHidden < 1) throw new IllegalArgumentException("num-hidden must be >= 1, got " + numHidden);
@@ -46,38 +74,53 @@ public record ModelConfig(String name, int numLayers, int numHidden, float featM
         if (!(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("dropout must be in [0, 1), got " + dropout);
         if (!(slope >= 0) && !Float.isNaN(slope)) throw new IllegalArgumentException("slope must be >= 0, got " + slope);
         if (loss == null || mode == null) throw new IllegalArgumentException("model: a loss and a training mode are needed");
+        if (preAct && !RESNET.containsKey(name)) throw new IllegalArgumentException("--pre-act applies to the resnet models only, not to " + name);
+        if ((RESNET.containsKey(name) || WRN.containsKey(name)) && mode instanceof TrainingMode.Greedy)
+            throw new IllegalArgumentException("--greedy is not built for " + name + ": the blocks of a residual unit share its input and shortcut;"
+                    + " train it in the local or a global mode");
     }
 
     /** The paper's mlp: {@code layers} hidden blocks of {@code hidden} units. */
     public static ModelConfig mlp(int layers, int hidden) {
-        return new ModelConfig("mlp", layers, hidden, 1f, 0f, true, Float.NaN, LossConfig.predsim(), TrainingMode.local());
+        return new ModelConfig("mlp", layers, hidden, 1f, 0f, true, Float.NaN, LossConfig.predsim(), TrainingMode.local(), false);
     }
 
     /** A VGG of the reference by name (vgg8b, vgg11b, ...), with one fc block of 1024 units before the output layer. */
     public static ModelConfig vgg(String name) {
         if (name.equals("mlp")) throw new IllegalArgumentException("vgg: 'mlp' is not a VGG; use ModelConfig.mlp");
-        return new ModelConfig(name, 1, 1024, 1f, 0f, true, Float.NaN, LossConfig.predsim(), TrainingMode.local());
+        if (RESNET.containsKey(name) || WRN.containsKey(name)) throw new IllegalArgumentException("vgg: '" + name + "' is not a VGG; use ModelConfig.named");
+        return new ModelConfig(name, 1, 1024, 1f, 0f, true, Float.NaN, LossConfig.predsim(), TrainingMode.local(), false);
     }
 
-    /** mlp or a VGG by name, with the defaults of {@link #mlp} (one block of 1024) and {@link #vgg}. */
-    public static ModelConfig named(String name) { return name.equals("mlp") ? mlp(1, 1024) : vgg(name); }
+    /**
+     * mlp, a VGG, a ResNet or a Wide ResNet by name, with the defaults of {@link #mlp} (one block
+     * of 1024) and {@link #vgg}; the residual models have no fc blocks (numLayers and numHidden
+     * are not read).
+     */
+    public static ModelConfig named(String name) {
+        if (name.equals("mlp")) return mlp(1, 1024);
+        return new ModelConfig(name, 1, 1024, 1f, 0f, true, Float.NaN, LossConfig.predsim(), TrainingMode.local(), false);
+    }
 
-    public ModelConfig withNumLayers(int n) { return new ModelConfig(name, n, numHidden, featMult, dropout, batchNorm, slope, loss, mode); }
+    public ModelConfig withNumLayers(int n) { return new ModelConfig(name, n, numHidden, featMult, dropout, batchNorm, slope, loss, mode, preAct); }
 
-    public ModelConfig withNumHidden(int n) { return new ModelConfig(name, numLayers, n, featMult, dropout, batchNorm, slope, loss, mode); }
+    public ModelConfig withNumHidden(int n) { return new ModelConfig(name, numLayers, n, featMult, dropout, batchNorm, slope, loss, mode, preAct); }
 
-    public ModelConfig withFeatMult(float f) { return new ModelConfig(name, numLayers, numHidden, f, dropout, batchNorm, slope, loss, mode); }
+    public ModelConfig withFeatMult(float f) { return new ModelConfig(name, numLayers, numHidden, f, dropout, batchNorm, slope, loss, mode, preAct); }
 
-    public ModelConfig withDropout(float p) { return new ModelConfig(name, numLayers, numHidden, featMult, p, batchNorm, slope, loss, mode); }
+    public ModelConfig withDropout(float p) { return new ModelConfig(name, numLayers, numHidden, featMult, p, batchNorm, slope, loss, mode, preAct); }
 
-    public ModelConfig withBatchNorm(boolean b) { return new ModelConfig(name, numLayers, numHidden, featMult, dropout, b, slope, loss, mode); }
+    public ModelConfig withBatchNorm(boolean b) { return new ModelConfig(name, numLayers, numHidden, featMult, dropout, b, slope, loss, mode, preAct); }
 
     /** Leaky ReLU with this negative slope; 0 is ReLU. */
-    public ModelConfig withSlope(float s) { return new ModelConfig(name, numLayers, numHidden, featMult, dropout, batchNorm, s, loss, mode); }
+    public ModelConfig withSlope(float s) { return new ModelConfig(name, numLayers, numHidden, featMult, dropout, batchNorm, s, loss, mode, preAct); }
 
-    public ModelConfig withLoss(LossConfig l) { return new ModelConfig(name, numLayers, numHidden, featMult, dropout, batchNorm, slope, l, mode); }
+    public ModelConfig withLoss(LossConfig l) { return new ModelConfig(name, numLayers, numHidden, featMult, dropout, batchNorm, slope, l, mode, preAct); }
 
-    public ModelConfig withMode(TrainingMode m) { return new ModelConfig(name, numLayers, numHidden, featMult, dropout, batchNorm, slope, loss, m); }
+    public ModelConfig withMode(TrainingMode m) { return new ModelConfig(name, numLayers, numHidden, featMult, dropout, batchNorm, slope, loss, m, preAct); }
+
+    /** The ResNets' pre-activation order (--pre-act). */
+    public ModelConfig withPreAct(boolean p) { return new ModelConfig(name, numLayers, numHidden, featMult, dropout, batchNorm, slope, loss, mode, p); }
 
     /** The slope in use: the one given, or the paper's choice (see the record's Javadoc). */
     @Override public float slope() {
@@ -142,10 +185,21 @@ public record ModelConfig(String name, int numLayers, int numHidden, float featM
         return VGG.get(name).clone();
     }
 
+    /** A ResNet's shape (resnet18 ... resnet152), or null for another model. */
+    public ResNetShape resNet() { return RESNET.get(name); }
+
+    /** A Wide ResNet's shape (wresnet16-4, wresnet28-10a, ...), or null for another model. */
+    public WideResNetShape wideResNet() { return WRN.get(name); }
+
+    /** A ResNet or a Wide ResNet: units of local blocks joined by shortcuts. */
+    public boolean residual() { return RESNET.containsKey(name) || WRN.containsKey(name); }
+
     public static List<String> names() {
         var l = new java.util.ArrayList<String>();
         l.add("mlp");
         l.addAll(VGG.keySet());
+        l.addAll(RESNET.keySet());
+        l.addAll(WRN.keySet());
         return l;
     }
 }

@@ -92,6 +92,7 @@ public final class OnnxExport {
     static ModelProto model(Net net, DatasetSpec spec, Backend be) {
         var m = net.config();
         var in = net.input();
+        if (m.residual()) throw new IllegalArgumentException("onnx export: " + m.name() + " is a residual network, which export does not write yet (mlp and VGG only)");
         OnnxExport x = new OnnxExport(net, be);
         x.graph.setName(m.name())
                 .setDocString(m.name() + " trained on " + spec.name() + " by locallearn; input: images (N, " + in.channels() + ", " + in.height()

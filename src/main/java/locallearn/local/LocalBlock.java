@@ -23,19 +23,39 @@ import locallearn.tensor.Tensor;
  * The two kinds differ only in their encoder and sim head (a Linear or a 3x3 Conv2d) and in the
  * pooling before the pred head, chosen once in the constructor; the loss code is shared.
  *
- * <p>State names follow the reference: encoder, bn, linear_loss or conv_loss, decoder_y, proj_y,
+ * <p>The residual networks' conv blocks may order these differently ({@link Order}) and add a
+ * shortcut before the nonlinearity ({@link #forward(Tape, Var, Var)}).
+ *
+ * <p>State names follow the reference: encoder, bn, bn_pre, linear_loss or conv_loss, decoder_y, proj_y,
  * decoder_x.
  */
 public final class LocalBlock extends Layer {
     final Layer encoder;
     final BatchNorm bn;
+    final BatchNorm bnPre; // pre-activation: batch norm of the input (bn_pre), or null
     final LocalHeads heads;
     final float slope, dropout;
     final boolean conv;
     final int channels, height, width;
+    private final Order order;
     private final TrainingMode mode;
     private final SlicedStep sliced; // the conv block's local step in slices of the batch, or null: on the tape
     private Optimizer optimizer;
+
+    /**
+     * Where batch norm, the nonlinearity and dropout sit around a conv block's encoder, as in
+     * train.py's LocalLossBlockConv. Post-act (the plain blocks') is conv -> bn -> (+ shortcut)
+     * -> nonlin -> Dropout2d. Pre-act puts bn_pre -> nonlin -> Dropout2d before the conv.
+     * Without post-act the block's output is the conv's (+ shortcut), and its local loss reads
+     * nonlin(bn(output)): batch norm and the nonlinearity then serve the loss only.
+     * {@code inputDropout} is element-wise dropout of the input before all of it: a Wide ResNet
+     * unit's dropout between its two convs (when not adapted), which reads the same input.
+     */
+    public record Order(boolean preAct, boolean postAct, float inputDropout) {
+        public static final Order POST_ACT = new Order(false, true, 0f), PRE_ACT = new Order(true, false, 0f);
+        /** Neither: the conv's output is passed on (the Wide ResNets' and the pre-act ResNets' conv1). */
+        public static final Order CONV_ONLY = new Order(false, false, 0f);
+    }
 
     /**
      * A fully connected block, in -> out units; {@code first}: the first block of its network (the
@@ -43,20 +63,34 @@ public final class LocalBlock extends Layer {
      */
     public static LocalBlock fc(Init init, int in, int out, boolean batchNorm, float slope, float dropout, LossConfig loss, TrainingMode mode,
                                 int classes, boolean first) {
-        return new LocalBlock(init, new Linear(init, in, out, true), false, out, 1, 1, batchNorm, slope, dropout, loss, mode, classes,
-                first, in, 1, 1);
+        return new LocalBlock(init, new Linear(init, in, out, true), false, in, out, 1, 1, batchNorm, slope, dropout, loss, mode, classes,
+                Order.POST_ACT, true, first, 1, 1);
     }
 
     /** A conv block on (in, h, w) inputs: k x k conv with stride and padding to {@code out} channels; {@code first} as for fc. */
     public static LocalBlock conv(Init init, int in, int h, int w, int out, int k, int stride, int pad, boolean batchNorm,
                                   float slope, float dropout, LossConfig loss, TrainingMode mode, int classes, boolean first) {
         Conv2d c = new Conv2d(init, in, out, k, stride, pad, true);
-        return new LocalBlock(init, c, true, out, (h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1,
-                batchNorm, slope, dropout, loss, mode, classes, first, in, h, w);
+        return new LocalBlock(init, c, true, in, out, c.outSize(h), c.outSize(w), batchNorm, slope, dropout, loss, mode, classes, Order.POST_ACT, true,
+                first, h, w);
     }
 
-    private LocalBlock(Init init, Layer encoder, boolean conv, int channels, int height, int width, boolean batchNorm,
-                       float slope, float dropout, LossConfig loss, TrainingMode mode, int classes, boolean first, int inC, int inH, int inW) {
+    /**
+     * A conv block of a residual network: {@code encoder} on (in, h, w) inputs, the blocks in
+     * {@code order}. It always takes the held local step: SlicedStep knows neither the shortcut
+     * nor the other orders. The reference counts none of a residual network's blocks as first,
+     * so recon decodes its stem's input too.
+     */
+    public static LocalBlock residual(Init init, Conv2d encoder, int in, int h, int w, Order order, boolean batchNorm, float slope, float dropout,
+                                      LossConfig loss, TrainingMode mode, int classes) {
+        return new LocalBlock(init, encoder, true, in, encoder.outChannels(), encoder.outSize(h), encoder.outSize(w), batchNorm, slope, dropout,
+                loss, mode, classes, order, false, false, h, w);
+    }
+
+    private LocalBlock(Init init, Layer encoder, boolean conv, int inChannels, int channels, int height, int width, boolean batchNorm,
+                       float slope, float dropout, LossConfig loss, TrainingMode mode, int classes, Order order, boolean maySlice,
+                       boolean first, int inH, int inW) {
+        if (order.inputDropout() > 0 && dropout > 0) throw new IllegalArgumentException("block: input dropout and dropout share a stream; one must be 0");
         this.encoder = child("encoder", encoder);
         this.conv = conv;
         this.channels = channels;
@@ -65,9 +99,12 @@ public final class LocalBlock extends Layer {
         this.slope = slope;
         this.dropout = dropout;
         this.mode = mode;
+        this.order = order;
         boolean hasPred = mode.hasLocalLosses() && loss.hasPred();
         boolean hasSim = mode.hasLocalLosses() && (loss.hasSim() || loss.unsup() == LossConfig.Unsup.SIM);
-        this.bn = child("bn", batchNorm ? new BatchNorm(init, channels) : null);
+        // a pre-act block's bn serves only its local loss, so global backprop has none (train.py)
+        this.bn = child("bn", batchNorm && !(order.preAct() && !mode.hasLocalLosses()) ? new BatchNorm(init, channels) : null);
+        this.bnPre = child("bn_pre", batchNorm && order.preAct() ? new BatchNorm(init, inChannels) : null);
         boolean bio = loss.bio();
         Layer simHead = hasSim && !bio
                 ? child(conv ? "conv_loss" : "linear_loss", conv ? new Conv2d(init, channels, channels, 3, 1, 1, false) : new Linear(init, channels, channels, false))
@@ -96,19 +133,19 @@ public final class LocalBlock extends Layer {
         if (mode.hasLocalLosses() && loss.unsup() == LossConfig.Unsup.RECON) {
             // drawn last, so that the other parameters draw what they draw without recon
             if (encoder instanceof Conv2d c) {
-                ConvTranspose2d t = new ConvTranspose2d(init, channels, inC, c.weight().data().dim(2), c.stride(), c.pad());
+                ConvTranspose2d t = new ConvTranspose2d(init, channels, inChannels, c.weight().data().dim(2), c.stride(), c.pad());
                 if (!first && (t.outSize(height) != inH || t.outSize(width) != inW))
                     throw new IllegalArgumentException("--loss-unsup recon: decoder_x of a block on " + inH + "x" + inW + " maps would make "
                             + t.outSize(height) + "x" + t.outSize(width) + " maps, not the block's input size");
                 decoderX = child("decoder_x", t);
             } else {
-                decoderX = child("decoder_x", new Linear(init, channels, inC, true));
+                decoderX = child("decoder_x", new Linear(init, channels, inChannels, true));
             }
             decodes = !first;
         }
         this.heads = new LocalHeads(loss, !conv, hasPred, hasSim, simHead, avgPool, decoder, projY, projSign, decoderX, decodes, slope);
         int chunks = mode.memoryChunksOn(init.backend());
-        this.sliced = conv && mode.detached() && chunks > 0 && SlicedStep.applies(encoder, heads, channels, height)
+        this.sliced = maySlice && conv && mode.detached() && chunks > 0 && SlicedStep.applies(encoder, heads, channels, height)
                 ? new SlicedStep((Conv2d) encoder, bn, slope, heads, mode, chunks, channels, height, width) : null;
     }
 
@@ -155,9 +192,12 @@ public final class LocalBlock extends Layer {
      * the returned h, before dropout, is what the next stage reads. Conv blocks with memoryChunks
      * > 0 take the sliced step (SlicedStep); the rest record everything on the tape.
      */
-    public Var localStep(Tape tape, Var x, Targets targets, Tensor lossSum, Tensor correct) {
+    public Var localStep(Tape tape, Var x, Targets targets, Tensor lossSum, Tensor correct) { return localStep(tape, x, null, targets, lossSum, correct); }
+
+    /** The local step with {@code shortcut} (on the same tape, so the loss trains it too) added before the nonlinearity; null: none. */
+    public Var localStep(Tape tape, Var x, Var shortcut, Targets targets, Tensor lossSum, Tensor correct) {
         if (sliced != null) return sliced.run(tape, x, targets, lossSum, correct);
-        Var h = forward(tape, x);
+        Var h = forward(tape, x, shortcut);
         Var l = localLoss(tape, x, h, targets, lossSum, correct);
         tape.retain(h); // dropout reads it after the update
         tape.backward(l);
@@ -165,8 +205,16 @@ public final class LocalBlock extends Layer {
     }
 
     /** h = nonlin(bn(encoder(x))), before dropout: what the local losses read. */
-    @Override public Var forward(Tape tape, Var x) {
+    @Override public Var forward(Tape tape, Var x) { return forward(tape, x, null); }
+
+    /**
+     * The block's output before dropout: nonlin(bn(encoder(x)) + shortcut) after post-act,
+     * encoder(x) + shortcut otherwise; a null shortcut adds nothing. A pre-act block's x is
+     * {@link #preActivation}'s.
+     */
+    public Var forward(Tape tape, Var x, Var shortcut) {
         Var z = encoder.forward(tape, x);
+        if (!order.postAct()) return shortcut == null ? z : Ops.add(tape, z, shortcut);
         if (bn != null && mode.detached() && tape.recording()) {
             // local step: the encoder's output is recomputed for batch norm's backward instead of
             // being held through the heads' backward (the block's peak; see Ops.batchNorm)
@@ -177,22 +225,47 @@ public final class LocalBlock extends Layer {
         } else if (bn != null) {
             z = bn.forward(tape, z);
         }
+        if (shortcut != null) z = Ops.add(tape, z, shortcut);
         // in place: neither the encoder's nor batch norm's backward reads this tensor's old values
         return Ops.leakyRelu(tape, z, slope, true);
     }
 
-    /** Dropout of h (Dropout2d for conv blocks: whole channels), the block's output. */
+    /**
+     * The input as the encoder reads it: element-wise input dropout, then for pre-act blocks
+     * bn_pre, the nonlinearity and Dropout2d, with the block's dropout stream; x itself for the
+     * other blocks.
+     */
+    public Var preActivation(Tape tape, Var x, long stream) {
+        Var in = Ops.dropout(tape, x, order.inputDropout(), stream, 1);
+        if (!order.preAct()) return in;
+        Var a = bnPre != null ? bnPre.forward(tape, in) : in;
+        // in place only on batch norm's own output: x is the unit's input, which its shortcut reads too
+        a = Ops.leakyRelu(tape, a, slope, bnPre != null);
+        Tensor d = a.data();
+        return Ops.dropout(tape, a, dropout, stream, d.dim(2) * d.dim(3));
+    }
+
+    /** What the local losses read: h after post-act; nonlin(bn(h)) otherwise, as train.py adds them for the loss. */
+    Var lossInput(Tape tape, Var h) {
+        if (order.postAct()) return h;
+        Var a = bn != null ? bn.forward(tape, h) : h;
+        return Ops.leakyRelu(tape, a, slope, bn != null);
+    }
+
+    /** Dropout of h (Dropout2d for conv blocks: whole channels), the block's output; pre-act blocks drop their input instead. */
     public Var dropout(Tape tape, Var h, long stream) {
+        if (!order.postAct()) return h;
         return Ops.dropout(tape, h, dropout, stream, conv ? height * width : 1);
     }
 
     /**
-     * The block's local loss on h, its output for input x (see LocalHeads.localLoss). When
-     * {@code lossSum} and {@code correct} are not null the loss is added to lossSum[0] and the
-     * pred head's correct predictions to correct[0], on the device.
+     * The block's local loss on h, its output for input x (a pre-act block's x as
+     * {@link #preActivation} made it; see LocalHeads.localLoss). When {@code lossSum} and
+     * {@code correct} are not null the loss is added to lossSum[0] and the pred head's correct
+     * predictions to correct[0], on the device.
      */
     public Var localLoss(Tape tape, Var x, Var h, Targets targets, Tensor lossSum, Tensor correct) {
-        return heads.localLoss(tape, x, h, targets, lossSum, correct);
+        return heads.localLoss(tape, x, lossInput(tape, h), targets, lossSum, correct);
     }
 
     @Override public void close() {

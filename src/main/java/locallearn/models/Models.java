@@ -18,7 +18,7 @@ import locallearn.nn.Module;
 import locallearn.nn.Pool2d;
 import locallearn.optim.Optimizer;
 
-/** Builds the paper's networks: the mlp and the VGG family, all from one table. */
+/** Builds the paper's networks: the mlp and the VGG family, all from one table, and the reference's residual networks ({@link ResNets}). */
 public final class Models {
     private Models() {}
 
@@ -29,6 +29,21 @@ public final class Models {
      * the network has none (inference).
      */
     public static Net build(ModelConfig c, ModelInput in, Init init, Function<List<Var>, Optimizer> optimizer) {
+        Net net = c.resNet() != null ? ResNets.resNet(c, in, init) : c.wideResNet() != null ? ResNets.wideResNet(c, in, init) : mlpOrVgg(c, in, init);
+        if (optimizer == null) return net;
+        if (c.mode().hasLocalLosses()) {
+            for (LocalBlock b : net.blocks()) b.setOptimizer(optimizer.apply(b.parameters()));
+            for (Net.Stage s : net.stages())
+                if (s.layer() instanceof ResidualUnit u && u.hasProjection()) u.setOptimizer(optimizer.apply(u.shortcutParameters()));
+            // the global optimizer has the output layer only: not even the Wide ResNets' bn1 (train.py's parameters())
+            net.setGlobalOptimizer(optimizer.apply(net.output().parameters()));
+        } else {
+            net.setGlobalOptimizer(optimizer.apply(net.parameters()));
+        }
+        return net;
+    }
+
+    private static Net mlpOrVgg(ModelConfig c, ModelInput in, Init init) {
         LossConfig loss = c.loss();
         TrainingMode mode = c.mode();
         List<Net.Stage> stages = new ArrayList<>();
@@ -76,15 +91,7 @@ public final class Models {
             top.put("classifier", classifier);
             outPrefix = "classifier.layer_out.";
         }
-        Net net = new Net(c, in, stages, out, outPrefix, top);
-        if (optimizer == null) return net;
-        if (mode.hasLocalLosses()) {
-            for (LocalBlock b : net.blocks()) b.setOptimizer(optimizer.apply(b.parameters()));
-            net.setGlobalOptimizer(optimizer.apply(out.parameters()));
-        } else {
-            net.setGlobalOptimizer(optimizer.apply(net.parameters()));
-        }
-        return net;
+        return new Net(c, in, stages, out, outPrefix, top);
     }
 
     private static int fcBlocks(ModelConfig c, ModelInput in, Init init, Group layers, String prefix, int width, List<Net.Stage> stages) {

@@ -50,8 +50,15 @@ final class Batches implements AutoCloseable {
         be.write(normShift, shift);
     }
 
-    /** Philox stream of {@code slot} in training step {@code step}. */
-    static long stream(long step, int slot) { return step * 64 + slot; }
+    /**
+     * Philox stream of {@code slot} in training step {@code step}: 64 a step; slots from 64 on
+     * (the blocks past the 62nd, in resnet101 and resnet152) in a range of their own from 2^50.
+     */
+    static long stream(long step, int slot) {
+        if (slot < 64) return step * 64 + slot;
+        if (slot >= 1024) throw new IllegalArgumentException("batches: random stream slot " + slot + " of 1024");
+        return (1L << 50) + step * 1024 + slot;
+    }
 
     /**
      * Uploads examples order[from..to) of {@code d} (order null: in order), augments them when

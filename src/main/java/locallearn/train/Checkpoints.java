@@ -11,7 +11,6 @@ import java.util.Map;
 import java.util.function.Function;
 import locallearn.backend.Backend;
 import locallearn.data.DatasetSpec;
-import locallearn.local.LocalBlock;
 import locallearn.config.LossConfig;
 import locallearn.config.TrainingMode;
 import locallearn.config.ModelConfig;
@@ -57,14 +56,11 @@ public final class Checkpoints {
         }
     }
 
-    /** Optimizers by checkpoint prefix: "global." and each block's "layers.0." etc. */
+    /** Optimizers by checkpoint prefix: "global." and each block's "layers.0." etc. (Net.localOptimizers). */
     private static Map<String, Optimizer> optimizers(Net net) {
         Map<String, Optimizer> m = new LinkedHashMap<>();
         m.put("global.", net.globalOptimizer());
-        for (Net.Stage s : net.stages()) {
-            LocalBlock b = s.block();
-            if (b != null && b.optimizer() != null) m.put(s.prefix(), b.optimizer());
-        }
+        m.putAll(net.localOptimizers());
         return m;
     }
 
@@ -174,6 +170,7 @@ public final class Checkpoints {
         m.put("dropout", mc.dropout());
         m.put("batch_norm", mc.batchNorm());
         m.put("slope", mc.slope());
+        m.put("pre_act", mc.preAct());
         m.put("loss", l.kind().text());
         m.put("mode", mc.mode().text());
         m.put("bio", l.bio());
@@ -262,7 +259,7 @@ public final class Checkpoints {
         String name = meta.get("model", v -> v);
         return meta.check("model", () -> new ModelConfig(name, meta.get("num_layers", Integer::parseInt), meta.get("num_hidden", Integer::parseInt),
                 meta.get("feat_mult", Float::parseFloat), meta.get("dropout", Float::parseFloat), meta.get("batch_norm", Meta::bool),
-                meta.get("slope", Float::parseFloat), l, mode.withMemoryChunks(chunks)));
+                meta.get("slope", Float::parseFloat), l, mode.withMemoryChunks(chunks), m.containsKey("pre_act") && meta.get("pre_act", Meta::bool)));
     }
 
     /** The images and classes the checkpoint's model takes. */

@@ -20,7 +20,7 @@ import locallearn.tensor.Tensor;
  * tape (global backprop) keeps everything for the backward.
  */
 final class Stages {
-    /** What one stage does on a walk; {@code block} is its index among the hidden blocks, -1 for a plain layer (a pool). */
+    /** What one stage does on a walk; {@code block} is the index of its (first) hidden block, -1 for a plain layer (a pool). */
     interface StageStep {
         Var run(Net.Stage stage, int block, Var x);
     }
@@ -41,7 +41,8 @@ final class Stages {
         int block = blocksBefore(from);
         for (int i = from; i < until; i++) {
             Net.Stage stage = stages.get(i);
-            int k = stage.block() != null ? block++ : -1;
+            int n = stage.blocks().size(), k = n > 0 ? block : -1;
+            block += n;
             if (!scoped) {
                 x = step.run(stage, k, x);
                 continue;
@@ -67,15 +68,17 @@ final class Stages {
     /** The hidden blocks among stages [0, stage). */
     int blocksBefore(int stage) {
         int n = 0;
-        for (int i = 0; i < stage; i++) if (stages.get(i).block() != null) n++;
+        for (int i = 0; i < stage; i++) n += stages.get(i).blocks().size();
         return n;
     }
 
-    /** The index of the stage of hidden block {@code k}, or size() past the last block. */
+    /** The index of the stage that holds hidden block {@code k}, or size() past the last block. */
     int stageOfBlock(int k) {
         int block = 0;
-        for (int i = 0; i < stages.size(); i++)
-            if (stages.get(i).block() != null && block++ == k) return i;
+        for (int i = 0; i < stages.size(); i++) {
+            block += stages.get(i).blocks().size();
+            if (block > k) return i;
+        }
         return stages.size();
     }
 

@@ -17,6 +17,7 @@ import locallearn.config.TrainingMode;
 import locallearn.config.ModelInput;
 import locallearn.models.Models;
 import locallearn.models.Net;
+import locallearn.models.ResidualUnit;
 import locallearn.nn.Init;
 import locallearn.optim.Optimizer;
 import locallearn.tensor.Scope;
@@ -30,7 +31,9 @@ import locallearn.tensor.Tensor;
  *   <li>Local: for each block, inside its own scope, forward, the block's local loss and backward
  *       of that loss only (LocalBlock.localStep: on the tape, or for sliced conv blocks SlicedStep),
  *       the block's optimizer step, then dropout without recording; the dropped output is all that
- *       leaves the scope. The output layer is one more such step with the global optimizer.</li>
+ *       leaves the scope. A residual unit's blocks share the unit's scope, which holds its input
+ *       until the last block has added the shortcut. The output layer is one more such step with
+ *       the global optimizer.</li>
  *   <li>Greedy: the same step for one block at a time; the blocks before it run frozen in eval
  *       mode, the stages after it wait, and the output layer trains with the last block.</li>
  *   <li>Global and global+local: one tape over the whole network instead.</li>
@@ -138,6 +141,9 @@ public final class Trainer implements AutoCloseable {
         if (!(config.mode() instanceof TrainingMode.Local))
             throw new IllegalArgumentException("--pipeline needs local training: --backprop and --no-detach have one backward through every block,"
                     + " --greedy trains one block at a time");
+        if (net.stages().stream().anyMatch(st -> st.blocks().size() > 1))
+            throw new IllegalArgumentException("--pipeline: a residual unit's blocks share its input and shortcut, and stages split plain networks"
+                    + " (mlp, VGG) only for now");
         int blocks = net.blocks().size();
         if (plan.stages() > blocks)
             throw new IllegalArgumentException("--pipeline " + plan.stages() + ": the model has " + blocks + (blocks == 1 ? " block" : " blocks")
@@ -255,9 +261,10 @@ public final class Trainer implements AutoCloseable {
     /**
      * The local step; with {@code only} >= 0 (greedy) just block {@code only} trains: the blocks
      * before it run frozen in eval mode (running statistics, no dropout) and the stages after it
-     * wait, except after the last block, when the output layer trains too. With {@code blockTimes}
-     * each block's time (its stage's, the layers after it and, for the last, the output layer's)
-     * is added there.
+     * wait, except after the last block, when the output layer trains too. A residual unit's
+     * blocks step one after the other; its last block's tape carries the shortcut. With
+     * {@code blockTimes} each block's time (its stage's, the layers after it and, for the last,
+     * the output layer's) is added there.
      */
     private void localStep(Batch batch, float lr, int only, long step, double[] blockTimes) {
         int blocks = sums.blocks();
@@ -280,17 +287,32 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
-    /** What a stage of the local step does: a block's local step, update and dropout, or a plain layer's forward (greedy: frozen blocks before {@code only}). */
+    /**
+     * What a stage of step {@code step} does: its blocks' local steps (a residual unit's one after
+     * the other), or a plain layer's forward; greedy: blocks before {@code only} run frozen.
+     */
     private Stages.StageStep localStage(Batch batch, float lr, int only, long step) {
-        return (stage, k, in) -> {
-            LocalBlock blk = stage.block();
-            if (blk != null && k < only) return blk.forward(Tape.noGrad(be), in); // frozen
-            Tape t = new Tape(be, blk != null, true, config.seed(), step);
-            if (blk == null) return stage.layer().forward(t, in);
-            Var h = blk.localStep(t, in, batch.targets(), sums.blockLoss(k), sums.blockCorrect(k));
-            blk.optimizer().step(lr);
-            return blk.dropout(t.withoutGrad(), h, Batches.stream(step, Batches.SLOT_LAYER + k));
+        return (stage, k, in) -> switch (stage.layer()) {
+            case ResidualUnit u -> u.walk(in, (b, i, bx, unitIn) -> localBlockStep(batch, lr, step, b, k + i, bx, unitIn == null ? null : u, unitIn));
+            case LocalBlock b when k < only -> b.forward(Tape.noGrad(be), in); // frozen
+            case LocalBlock b -> localBlockStep(batch, lr, step, b, k, in, null, null);
+            default -> stage.layer().forward(new Tape(be, false, true, config.seed(), step), in);
         };
+    }
+
+    /**
+     * Block k's local step on its detached input, its update, then its dropout without recording.
+     * The last block of a residual unit adds the shortcut of {@code unitInput}, recorded on the
+     * same tape, so the block's loss trains the shortcut, which steps with it.
+     */
+    private Var localBlockStep(Batch batch, float lr, long step, LocalBlock blk, int k, Var in, ResidualUnit unit, Var unitInput) {
+        Tape t = new Tape(be, true, true, config.seed(), step);
+        long stream = Batches.stream(step, Batches.SLOT_LAYER + k);
+        Var shortcut = unit == null ? null : unit.shortcut(t, unitInput);
+        Var h = blk.localStep(t, blk.preActivation(t, in, stream), shortcut, batch.targets(), sums.blockLoss(k), sums.blockCorrect(k));
+        blk.optimizer().step(lr);
+        if (unit != null && unit.optimizer() != null) unit.optimizer().step(lr);
+        return blk.dropout(t.withoutGrad(), h, stream);
     }
 
     /** The output layer's step on the last stage's output x. */
@@ -350,21 +372,30 @@ public final class Trainer implements AutoCloseable {
         try (Scope s = Scope.open()) {
             Tape t = new Tape(be, true, true, config.seed(), step);
             Var[] local = {null};
-            Var x = stages.walk(Var.constant(batch.images()), stages.size(), false, (stage, k, in) -> {
-                LocalBlock blk = stage.block();
-                if (blk == null) return stage.layer().forward(t, in);
-                Var h = blk.forward(t, in);
-                if (withLocal) {
-                    Var l = blk.localLoss(t, in, h, batch.targets(), sums.blockLoss(k), sums.blockCorrect(k));
-                    local[0] = local[0] == null ? l : Ops.weightedSum(t, 1f, local[0], 1f, l);
-                }
-                return blk.dropout(t, h, Batches.stream(step, Batches.SLOT_LAYER + k));
-            });
+            Stages.StageStep forward = (stage, k, in) -> switch (stage.layer()) {
+                case ResidualUnit u -> u.walk(in, (b, i, bx, unitIn) -> globalBlock(t, batch, b, k + i, bx, unitIn == null ? null : u.shortcut(t, unitIn),
+                        withLocal, local));
+                case LocalBlock b -> globalBlock(t, batch, b, k, in, null, withLocal, local);
+                default -> stage.layer().forward(t, in);
+            };
+            Var x = stages.walk(Var.constant(batch.images()), stages.size(), false, forward);
             Var ce = outputLoss(t, x, batch.targets());
             t.backward(Ops.weightedSum(t, config.model().outputWeight(), ce, 1f, local[0]));
-            for (LocalBlock b : net.blocks()) if (b.optimizer() != null) b.optimizer().step(lr);
+            for (Optimizer o : net.localOptimizers().values()) o.step(lr);
             net.globalOptimizer().step(lr);
         }
+    }
+
+    /** Block k on the global tape (the shortcut added when not null), its local loss summed into {@code local[0]} when {@code withLocal}, then its dropout. */
+    private Var globalBlock(Tape t, Batch batch, LocalBlock blk, int k, Var in, Var shortcut, boolean withLocal, Var[] local) {
+        long stream = Batches.stream(step, Batches.SLOT_LAYER + k);
+        Var x = blk.preActivation(t, in, stream);
+        Var h = blk.forward(t, x, shortcut);
+        if (withLocal) {
+            Var l = blk.localLoss(t, x, h, batch.targets(), sums.blockLoss(k), sums.blockCorrect(k));
+            local[0] = local[0] == null ? l : Ops.weightedSum(t, 1f, local[0], 1f, l);
+        }
+        return blk.dropout(t, h, stream);
     }
 
     /** The output layer's cross-entropy, with the epoch's train loss and correct count summed on the device. */

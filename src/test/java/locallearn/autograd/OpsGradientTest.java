@@ -110,6 +110,16 @@ class OpsGradientTest {
         }
     }
 
+    @Test void addGradientsReachBothBranchesOfAResidualJoin() {
+        // a residual unit's join: a conv branch plus the input itself, then the nonlinearity
+        Var x = param(1, 2, 3, 4, 4), w = param(2, 3, 3, 3, 3), y = param(3, 2, 3, 4, 4);
+        Tensor target = random(4, 2, 3, 4, 4);
+        check(t -> Ops.mse(t, Ops.leakyRelu(t, Ops.add(t, Ops.conv2d(t, x, w, null, 1, 1), x), 0.1f, false), target), x, w);
+        // both sides leaves, and one Var on both sides (its gradient counts twice)
+        check(t -> Ops.mse(t, Ops.add(t, x, y), target), x, y);
+        check(t -> Ops.mse(t, Ops.add(t, y, y), target), y);
+    }
+
     @Test void batchNormGradientsInTraining() {
         Var x = param(1, 4, 3, 2, 2), g = param(2, 3), bt = param(3, 3);
         Tensor rm = be.zeros(3), rv = be.zeros(3), target = random(4, 4, 3, 2, 2);

@@ -14,6 +14,8 @@ import locallearn.local.LocalBlock;
 import locallearn.config.LossConfig;
 import locallearn.config.TrainingMode;
 import locallearn.local.Targets;
+import locallearn.nn.BatchNorm;
+import locallearn.nn.Conv2d;
 import locallearn.nn.Init;
 import locallearn.tensor.Scope;
 import locallearn.tensor.Tensor;
@@ -21,7 +23,8 @@ import locallearn.tensor.Tensor;
 /**
  * The child JVM of {@link EmulatedGpuTest}: the whole selftest, CPU against CudaBackend, where
  * libcuda.so.1 is the emulating stand-in, then local steps of a small conv block on
- * both (the ops composed as training uses them), then every wrong call of BadArguments on both,
+ * both (the ops composed as training uses them), one residual block's local step with its shortcut
+ * on both, then every wrong call of BadArguments on both,
  * whose messages must be equal. Prints one line per case and a last line "done N".
  */
 public final class EmulatedGpuMain {
@@ -34,8 +37,9 @@ public final class EmulatedGpuMain {
             System.out.println("device: " + gpu.describe());
             List<SelfTest.Line> lines = test.run(new CpuBackend(), gpu, op -> true, l -> System.out.println(l.format()));
             System.out.println(localStepsCheck(new CpuBackend(), gpu));
+            System.out.println(residualStepCheck(new CpuBackend(), gpu));
             System.out.println(badArgumentsCheck(new CpuBackend(), gpu));
-            System.out.println("done " + (lines.size() + 2));
+            System.out.println("done " + (lines.size() + 3));
         }
     }
 
@@ -61,17 +65,67 @@ public final class EmulatedGpuMain {
         for (int c = 0; c < losses.length; c++) {
             List<float[]> a = localStep(cpu, losses[c], chunks[c]), b = localStep(gpu, losses[c], chunks[c]);
             gradients += a.size() - 2;
-            for (int i = 0; i < a.size(); i++)
-                for (int j = 0; j < a.get(i).length; j++) {
-                    float x = a.get(i)[j], y = b.get(i)[j];
-                    // float sums in other orders (tree reductions on the device): 1e-5 absolute on values of order 1, 1e-4 relative
-                    if (!(Math.abs(x - y) <= 1e-5 + 1e-4 * Math.abs(x)))
-                        return "FAIL local step (loss " + losses[c].text() + " unsup " + losses[c].unsup().text() + "): output " + i
-                                + " element " + j + ": cpu " + x + ", cuda " + y;
-                }
+            String d = firstDifference(a, b);
+            if (d != null) return "FAIL local step (loss " + losses[c].text() + " unsup " + losses[c].unsup().text() + "): " + d;
         }
         return "ok   local steps (conv 3->5 on 7x3x6x6: predsim in 3 slices, with unsup sim in 3 slices, with recon held): h, loss and "
                 + gradients + " gradients agree";
+    }
+
+    /** "ok   residual local step ..." when both orders' h, loss and gradients (the shortcut's too) agree, else the first difference. */
+    static String residualStepCheck(Backend cpu, Backend gpu) {
+        for (LocalBlock.Order order : new LocalBlock.Order[] {LocalBlock.Order.POST_ACT, LocalBlock.Order.PRE_ACT}) {
+            List<float[]> a = residualStep(cpu, order), b = residualStep(gpu, order);
+            String d = firstDifference(a, b);
+            if (d != null) return "FAIL residual local step (" + (order.preAct() ? "pre-act" : "post-act") + "): " + d;
+        }
+        return "ok   residual local step (conv 4->5 stride 2 on 6x4x6x6 + shortcut conv and bn, predsim, post- and pre-act with dropout):"
+                + " h, loss and gradients agree";
+    }
+
+    private static String firstDifference(List<float[]> a, List<float[]> b) {
+        for (int i = 0; i < a.size(); i++)
+            for (int j = 0; j < a.get(i).length; j++) {
+                float x = a.get(i)[j], y = b.get(i)[j];
+                // as the sliced step: other float summation orders on the device, 1e-5 absolute on values of order 1, 1e-4 relative
+                if (!(Math.abs(x - y) <= 1e-5 + 1e-4 * Math.abs(x))) return "output " + i + " element " + j + ": cpu " + x + ", cuda " + y;
+            }
+        return null;
+    }
+
+    /**
+     * {h after dropout, loss, each gradient} of the last block of a residual unit taking its local
+     * step as the trainer runs it: the shortcut (1x1 conv stride 2, batch norm) of the unit's input
+     * on the block's tape, the block's input pre-activated (with Dropout2d 0.25 when pre-act).
+     */
+    private static List<float[]> residualStep(Backend be, LocalBlock.Order order) {
+        LossConfig loss = LossConfig.predsim().withDimInDecoder(20);
+        Init init = new Init(be, 7);
+        LocalBlock blk = LocalBlock.residual(init, new Conv2d(init, 4, 5, 3, 2, 1, false), 4, 6, 6, order, true, 0.01f, order.preAct() ? 0.25f : 0f,
+                loss, new TrainingMode.Local(0), 3);
+        Conv2d projection = new Conv2d(init, 4, 5, 1, 2, 0, false);
+        BatchNorm projectionBn = new BatchNorm(init, 5);
+        List<Var> params = new ArrayList<>(blk.parameters());
+        params.addAll(projection.parameters());
+        params.addAll(projectionBn.parameters());
+        long stream = 1;
+        for (Var p : params) be.write(p.data(), centred(stream++, p.data().numel()));
+        List<float[]> out = new ArrayList<>();
+        try (Scope s = Scope.open()) {
+            Tensor x = be.allocate(6, 4, 6, 6), lossSum = be.zeros(1);
+            be.write(x, centred(99, x.numel()));
+            Targets targets = Targets.of(be, new int[] {0, 2, 1, 1, 0, 2}, 3, true);
+            Tape t = new Tape(be, true, true, 1, 1);
+            Var in = Var.constant(x), shortcut = projectionBn.forward(t, projection.forward(t, in));
+            Var h = blk.localStep(t, blk.preActivation(t, in, 3), shortcut, targets, lossSum, null);
+            out.add(be.read(blk.dropout(t.withoutGrad(), h, 3).data()));
+            out.add(be.read(lossSum));
+            for (Var p : params) out.add(be.read(p.grad()));
+        }
+        blk.close();
+        projection.close();
+        projectionBn.close();
+        return out;
     }
 
     /** {h, loss, each parameter's gradient} of one local step with Philox-drawn weights and input. */

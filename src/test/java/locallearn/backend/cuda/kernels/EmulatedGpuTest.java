@@ -23,7 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  * real). So the Java launches (kernel names, argument order and widths, grid and block shapes
  * against each kernel's __launch_bounds__), the kernels' index math and reductions, and the
  * fallback GEMM and im2col convolution are checked on every build, with the selftest's
- * tolerances; so are local steps of a conv block (sliced, and held with recon), the ops composed as training runs them,
+ * tolerances; so are local steps of a conv block (sliced, and held with recon) and one residual block's local step with its
+ * shortcut, the ops composed as training runs them,
  * and that every wrong call of BadArguments fails on CudaBackend with the CPU's message (the
  * boundary both extend). What it cannot check is the GPU itself: the compiled PTX, cuBLAS/cuDNN, and races a
  * one-block-at-a-time schedule hides; CudaVsCpuTest and `locallearn selftest` do that on a GPU.
@@ -58,9 +59,10 @@ class EmulatedGpuTest {
 
         assertTrue(out.get(0).startsWith("device: cuda: Emulated GPU"), out.get(0));
         int cases = new SelfTest(5).size();
-        assertEquals("done " + (cases + 3), out.get(out.size() - 1), "every case ran, the allocator check, the local steps and the bad arguments");
-        assertTrue(out.get(out.size() - 4).startsWith("ok   allocator"), out.get(out.size() - 4));
-        assertTrue(out.get(out.size() - 3).startsWith("ok   local steps"), out.get(out.size() - 3));
+        assertEquals("done " + (cases + 4), out.get(out.size() - 1), "every case ran, the allocator check, the local and residual steps and the bad arguments");
+        assertTrue(out.get(out.size() - 5).startsWith("ok   allocator"), out.get(out.size() - 5));
+        assertTrue(out.get(out.size() - 4).startsWith("ok   local steps"), out.get(out.size() - 4));
+        assertTrue(out.get(out.size() - 3).startsWith("ok   residual local step"), out.get(out.size() - 3));
         assertTrue(out.get(out.size() - 2).startsWith("ok   bad arguments"), out.get(out.size() - 2));
         List<String> failed = new ArrayList<>();
         for (String line : out.subList(1, out.size() - 1)) if (!line.startsWith("ok ")) failed.add(line);
