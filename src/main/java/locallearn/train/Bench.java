@@ -44,7 +44,7 @@ public final class Bench {
 
     /**
      * The same with the blocks as a pipeline of {@code plan} when it is not null: the timed steps
-     * run through it (a balanced plan times its blocks in one more untimed step first); the memory
+     * run through it (a balanced plan times its blocks in a few more untimed steps first); the memory
      * figures stay those of one step in sequence, the per-stage peaks are in the result's stats.
      */
     public static Result run(Backend be, TrainConfig config, ModelInput input, int warmup, int steps, PipelinePlan plan) {
@@ -99,16 +99,17 @@ public final class Bench {
     }
 
     /**
-     * A pipelined trainer whose split is still to be measured: step number {@code index}, in
-     * sequence, timing its blocks for the split; returns the next step's number ({@code index}
+     * A pipelined trainer whose split is still to be measured: steps from number {@code index} on,
+     * in sequence, timing its blocks until it splits; returns the next step's number ({@code index}
      * itself when nothing was to be done).
      */
     public static long balance(Trainer t, Dataset data, long index) {
-        if (!t.needsBalance()) return index;
-        try (Scope s = Scope.open()) {
-            t.balance(t.batch(data, null, 0, t.config().batchSize(), false, index), t.config().lr());
+        while (t.needsBalance()) {
+            try (Scope s = Scope.open()) {
+                t.balance(t.batch(data, null, 0, t.config().batchSize(), false, index++), t.config().lr());
+            }
         }
-        return index + 1;
+        return index;
     }
 
     /**

@@ -55,6 +55,10 @@ public final class Trainer implements AutoCloseable {
     private long step;   // training steps completed
     private PipelinePlan pipeline; // null: the blocks run in sequence
     private int[] stageFirstBlock; // the pipeline's split, once known
+    private double[] blockTimes;   // a balanced pipeline's measured block times, until it is split
+    private int timedSteps;        // the steps blockTimes sums
+    /** Steps a balanced pipeline times in sequence, after one that warms up, before it splits. */
+    static final int BALANCE_STEPS = 3;
 
     /** A batch on the device: normalised images (B, C, H, W) and its targets; owned by the scope open when made. */
     record Batch(Tensor images, Targets targets) {
@@ -135,7 +139,8 @@ public final class Trainer implements AutoCloseable {
      * device lane of its own, on a different batch at a time (DESIGN.md, "Layer-parallel
      * training"). The results are those of the run in sequence, bit for bit. Only the local mode
      * can: the global modes have one backward through every block, greedy trains one block at a
-     * time. Balanced plans are split by the block times measured in the first two steps.
+     * time. Balanced plans are split by the block times of the first epoch's steps 2 to 4, which run in
+     * sequence (the first warms up).
      */
     public Trainer pipelined(PipelinePlan plan) {
         if (!(config.mode() instanceof TrainingMode.Local))
@@ -191,19 +196,20 @@ public final class Trainer implements AutoCloseable {
         int[] order = sampler.epochOrder(e);
         int bs = config.batchSize(), steps = (order.length + bs - 1) / bs;
         long t0 = System.nanoTime();
-        // a pipeline to be balanced first runs two steps in sequence, timing its blocks in the second (the first warms up)
-        int sequential = pipeline == null ? steps : stageFirstBlock == null ? Math.min(2, steps) : 0;
+        // a pipeline to be balanced first runs steps in sequence: one to warm up, then BALANCE_STEPS timing its blocks
+        int sequential = pipeline == null ? steps : needsBalance() ? Math.min(1 + BALANCE_STEPS, steps) : 0;
         for (int b = 0; b < sequential; b++) {
             int from = b * bs, to = Math.min(order.length, from + bs);
             try (Scope s = Scope.open()) {
                 Batch batch = batches.of(train, order, from, to, true, step);
-                if (pipeline != null && b == sequential - 1) balance(batch, lr);
+                if (pipeline != null && (b > 0 || sequential == 1)) balance(batch, lr);
                 else trainStep(batch, lr, only);
             }
             step++;
             double secs = (System.nanoTime() - t0) * 1e-9;
             for (TrainListener l : listeners) l.onStep(e, b + 1, steps, to, secs);
         }
+        if (needsBalance() && blockTimes != null) split(); // an epoch shorter than the measurement
         EpochMetrics.PipelineStats stats = null;
         if (sequential < steps) {
             int first = sequential;
@@ -326,11 +332,19 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
-    /** A local step on {@code batch} that times each block, and the pipeline's split from those times (a balanced plan's, once). */
+    /**
+     * A local step on {@code batch} that times each block; after BALANCE_STEPS of them (or at the
+     * end of an epoch too short for that many) the balanced pipeline is split by their sums.
+     */
     void balance(Batch batch, float lr) {
-        double[] blockTimes = new double[sums.blocks()];
+        if (blockTimes == null) blockTimes = new double[sums.blocks()];
         localStep(batch, lr, -1, step, blockTimes);
-        if (stageFirstBlock == null) stageFirstBlock = pipeline.split(sums.blocks(), blockTimes);
+        if (++timedSteps >= BALANCE_STEPS) split();
+    }
+
+    private void split() {
+        stageFirstBlock = pipeline.split(sums.blocks(), blockTimes);
+        blockTimes = null;
     }
 
     /** Is this a pipeline whose split is still to be measured (by {@link #balance})? */
