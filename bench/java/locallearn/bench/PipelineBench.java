@@ -28,7 +28,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * only pays over many steps in flight, so one invocation is {@link #STEPS} steps and the time is
  * per step. The runs compute the same numbers; only their speed differs.
  *
- * <p>{@code ./locallearn jmh PipelineBench}; one model: {@code -p model=mlp -p batch=32}.
+ * <p>{@code ./locallearn jmh PipelineBench}; one model: {@code -p model=mlp -p batch=32}. On two
+ * cores an invocation of vgg8b (16 steps) takes a minute and a half, so its default run takes
+ * about half an hour; {@code -p model=mlp} takes four minutes.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
