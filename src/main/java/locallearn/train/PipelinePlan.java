@@ -65,21 +65,49 @@ public record PipelinePlan(int stages, int[] firstBlock, int depth) {
      * slowest stage is fastest.
      */
     int[] split(int blocks, double[] costs) {
-        if (stages > blocks) throw new IllegalArgumentException("pipeline: " + stages + " stages but the model has " + blocks + " blocks");
+        int[] every = new int[blocks + 1];
+        for (int i = 0; i <= blocks; i++) every[i] = i;
+        return split(every, costs);
+    }
+
+    /**
+     * The same where a stage may only start at the first block of a group: {@code groupFirst}
+     * holds each group's first block and then the block count (a residual unit's blocks are one
+     * group, which a stage boundary cannot cut).
+     */
+    int[] split(int[] groupFirst, double[] costs) {
+        int groups = groupFirst.length - 1, blocks = groupFirst[groups];
+        if (stages > groups) throw new IllegalArgumentException("pipeline: " + stages + " stages but the model has " + groups
+                + (groups == blocks ? " blocks" : " units (a residual unit's blocks stay in one stage)"));
         if (firstBlock != null) {
             if (firstBlock[stages] != blocks)
                 throw new IllegalArgumentException("stages must cover blocks 0-" + (blocks - 1) + ", got 0-" + (firstBlock[stages] - 1));
+            for (int s = 1; s < stages; s++)
+                if (Arrays.binarySearch(groupFirst, firstBlock[s]) < 0)
+                    throw new IllegalArgumentException("stages: block " + firstBlock[s] + " is inside a residual unit; a stage starts at a unit's first block");
             return firstBlock.clone();
         }
-        double[] prefix = new double[blocks + 1];
-        for (int i = 0; i < blocks; i++) prefix[i + 1] = prefix[i] + costs[i];
-        // best[s][i]: the least slowest-stage time for blocks [0, i) in s stages; cut[s][i] where the last of them starts
-        double[][] best = new double[stages + 1][blocks + 1];
-        int[][] cut = new int[stages + 1][blocks + 1];
+        double[] prefix = new double[groups + 1];
+        for (int g = 0; g < groups; g++) {
+            double c = 0;
+            for (int i = groupFirst[g]; i < groupFirst[g + 1]; i++) c += costs[i];
+            prefix[g + 1] = prefix[g] + c;
+        }
+        int[] cutGroups = splitGroups(groups, prefix);
+        int[] first = new int[stages + 1];
+        for (int s = 0; s <= stages; s++) first[s] = groupFirst[cutGroups[s]];
+        return first;
+    }
+
+    /** The balanced cut of {@code n} items with cost prefix sums {@code prefix}: each stage's first item, then n. */
+    private int[] splitGroups(int n, double[] prefix) {
+        // best[s][i]: the least slowest-stage time for items [0, i) in s stages; cut[s][i] where the last of them starts
+        double[][] best = new double[stages + 1][n + 1];
+        int[][] cut = new int[stages + 1][n + 1];
         for (double[] row : best) Arrays.fill(row, Double.POSITIVE_INFINITY);
         best[0][0] = 0;
         for (int s = 1; s <= stages; s++)
-            for (int i = s; i <= blocks; i++)
+            for (int i = s; i <= n; i++)
                 for (int j = s - 1; j < i; j++) {
                     double t = Math.max(best[s - 1][j], prefix[i] - prefix[j]);
                     if (t < best[s][i]) {
@@ -88,8 +116,8 @@ public record PipelinePlan(int stages, int[] firstBlock, int depth) {
                     }
                 }
         int[] first = new int[stages + 1];
-        first[stages] = blocks;
-        for (int s = stages, i = blocks; s > 0; s--) i = first[s - 1] = cut[s][i];
+        first[stages] = n;
+        for (int s = stages, i = n; s > 0; s--) i = first[s - 1] = cut[s][i];
         return first;
     }
 

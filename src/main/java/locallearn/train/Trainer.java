@@ -146,17 +146,26 @@ public final class Trainer implements AutoCloseable {
         if (!(config.mode() instanceof TrainingMode.Local))
             throw new IllegalArgumentException("--pipeline needs local training: --backprop and --no-detach have one backward through every block,"
                     + " --greedy trains one block at a time");
-        if (net.stages().stream().anyMatch(st -> st.blocks().size() > 1))
-            throw new IllegalArgumentException("--pipeline: a residual unit's blocks share its input and shortcut, and stages split plain networks"
-                    + " (mlp, VGG) only for now");
         int blocks = net.blocks().size();
         if (plan.stages() > blocks)
             throw new IllegalArgumentException("--pipeline " + plan.stages() + ": the model has " + blocks + (blocks == 1 ? " block" : " blocks")
                     + ", and a stage needs one");
-        this.stageFirstBlock = plan.explicit() ? plan.split(blocks, null) : null;
+        this.stageFirstBlock = plan.explicit() ? plan.split(unitStarts(), null) : null;
         be.openLane(0, plan.stages()).close(); // a backend without lanes says so now, not in the first epoch
         this.pipeline = plan;
         return this;
+    }
+
+    /** The first block of each stage of the walk that has blocks (a residual unit's blocks stay together), then the block count. */
+    private int[] unitStarts() {
+        List<Integer> starts = new ArrayList<>();
+        int k = 0;
+        for (Net.Stage st : net.stages()) {
+            if (!st.blocks().isEmpty()) starts.add(k);
+            k += st.blocks().size();
+        }
+        starts.add(k);
+        return starts.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /** The pipeline's split into stages as block ranges ("0-2,3-5,6-7"), or null: in sequence or not yet measured. */
@@ -343,7 +352,7 @@ public final class Trainer implements AutoCloseable {
     }
 
     private void split() {
-        stageFirstBlock = pipeline.split(sums.blocks(), blockTimes);
+        stageFirstBlock = pipeline.split(unitStarts(), blockTimes);
         blockTimes = null;
     }
 

@@ -19,7 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
  * train --pipeline against the same run in sequence, on the CPU: every loss and error of
  * metrics.jsonl (timing, memory and the stage fields aside) and every tensor of the checkpoint
  * and of train_state (the optimizers' moments) equal bit for bit, for block counts that the
- * stages do not divide, balanced and explicit splits, queues of one and two batches; and a
+ * stages do not divide, balanced and explicit splits, residual units kept whole, queues of one
+ * and two batches; and a
  * pipelined run resumed in the middle equals a straight one.
  */
 class PipelinedRunsTest {
@@ -57,6 +58,8 @@ class PipelinedRunsTest {
         vgg6b, 5 blocks     | --model vgg6b --feat-mult 0.25 --dropout 0.1          | --pipeline 2
         vgg6b, 5 blocks     | --model vgg6b --feat-mult 0.25 --dropout 0.1          | --pipeline 3
         vgg6b, 5 blocks     | --model vgg6b --feat-mult 0.25 --memory-chunks 0      | --stages 0-1,2,3-4 --pipeline-depth 2
+        resnet18, 9 units   | --model resnet18 --feat-mult 0.0625 --dropout 0.1      | --pipeline 3
+        resnet18, 9 units   | --model resnet18 --feat-mult 0.0625 --pre-act          | --stages 0,1-8,9-16
         """)
     void pipelineEqualsSequence(String name, String flags, String pipeline, @TempDir Path dir) throws Exception {
         train(dir.resolve("seq"), flags);
@@ -64,7 +67,7 @@ class PipelinedRunsTest {
         assertEquals(metrics(dir.resolve("seq")), metrics(dir.resolve("pipe")));
         assertSameTensors(dir.resolve("seq"), dir.resolve("pipe"));
         String line = Files.readAllLines(dir.resolve("pipe/metrics.jsonl")).get(0);
-        int stages = pipeline.contains("--stages") ? 3 : Integer.parseInt(pipeline.replaceAll(".*--pipeline (\\d+).*", "$1"));
+        int stages = pipeline.contains("--stages") ? pipeline.split(",").length : Integer.parseInt(pipeline.replaceAll(".*--pipeline (\\d+).*", "$1"));
         assertTrue(line.contains("\"stage_blocks\":[") && line.split("\"stage_blocks\":\\[")[1].split("]")[0].split(",").length == stages, line);
         assertTrue(line.contains("\"stage_busy_s\":[") && line.contains("\"stage_idle_s\":[") && line.contains("\"stage_peak_bytes\":["), line);
     }
@@ -97,6 +100,7 @@ class PipelinedRunsTest {
             {"--pipeline 1", "--pipeline must be >= 2"}, {"--pipeline 4", "the model has 1 block"}, {"--pipeline 2 --stages 0,1", "exclude each other"},
             {"--num-layers 3 --stages 0,2", "block ranges in order"}, {"--num-layers 3 --stages 0,1", "cover blocks 0-2"},
             {"--num-layers 3 --pipeline 2 --pipeline-depth 3", "pipeline-depth must be 1 or 2"},
+            {"--model resnet18 --feat-mult 0.0625 --stages 0-1,2-16", "block 2 is inside a residual unit"},
         };
         for (String[] b : bad) {
             TrainCliTest.Run r = TrainCliTest.run(args(dir, b[0]).toArray(String[]::new));

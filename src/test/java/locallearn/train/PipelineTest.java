@@ -121,6 +121,16 @@ class PipelineTest {
         assertThrows(IllegalArgumentException.class, () -> PipelinePlan.parse("0-2,4-5"));
         assertThrows(IllegalArgumentException.class, () -> PipelinePlan.parse("0-2,x"));
         assertThrows(IllegalArgumentException.class, () -> PipelinePlan.parse("0-2").split(6, costs));
+        // groups (residual units) 0 | 1-2 | 3-4 | 5 of those costs: 4 | 2 | 2 | 4
+        int[] units = {0, 1, 3, 5, 6};
+        assertArrayEquals(new int[] {0, 1, 5, 6}, PipelinePlan.balanced(3).split(units, costs));
+        assertArrayEquals(new int[] {0, 3, 6}, PipelinePlan.balanced(2).split(units, costs));
+        // a cut may not fall inside a group: blocks 1-3 cost 1 3 3 1 balance at block 2, but as 0 | 1-2 | 3 at block 1 or 3
+        double[] middle = {1, 3, 3, 1};
+        assertArrayEquals(new int[] {0, 2, 4}, PipelinePlan.balanced(2).split(4, middle));
+        assertArrayEquals(new int[] {0, 1, 4}, PipelinePlan.balanced(2).split(new int[] {0, 1, 3, 4}, middle));
+        assertThrows(IllegalArgumentException.class, () -> PipelinePlan.parse("0-1,2-5").split(units, costs));
+        assertThrows(IllegalArgumentException.class, () -> PipelinePlan.balanced(5).split(units, costs));
     }
 
     @Test void aListenerFailingMidEpochLeavesTheLastCheckpointIntact(@TempDir Path dir) throws Exception {
