@@ -2,7 +2,6 @@ package locallearn.cli;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
@@ -153,12 +152,10 @@ final class BenchCommand implements Callable<Integer> {
         r.put("steps", steps);
         if (res.pipeline() != null) {
             var p = res.pipeline();
-            List<String> blocks = new java.util.ArrayList<>();
-            for (int s = 0; s < p.stages(); s++) blocks.add(EpochPrinter.blocks(p, s));
             r.put("pipeline", p.stages());
-            r.put("stage_blocks", blocks);
-            r.put("stage_busy_s", java.util.Arrays.stream(p.busySeconds()).boxed().toList());
-            r.put("stage_idle_s", java.util.Arrays.stream(p.idleSeconds()).boxed().toList());
+            r.put("stage_blocks", p.blockRanges());
+            r.put("stage_busy_s", Arrays.stream(p.busySeconds()).boxed().toList());
+            r.put("stage_idle_s", Arrays.stream(p.idleSeconds()).boxed().toList());
         }
         return r;
     }

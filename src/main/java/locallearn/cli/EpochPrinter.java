@@ -1,6 +1,7 @@
 package locallearn.cli;
 
 import java.io.PrintStream;
+import java.util.List;
 import locallearn.train.EpochMetrics;
 import locallearn.train.TrainListener;
 
@@ -33,20 +34,15 @@ final class EpochPrinter implements TrainListener {
         }
         EpochMetrics.PipelineStats p = m.pipeline();
         if (p != null) {
+            List<String> ranges = p.blockRanges();
             for (int s = 0; s < p.stages(); s++) {
                 double busy = p.busySeconds()[s], idle = p.idleSeconds()[s];
-                b.append(String.format("%n  stage %d, blocks %-10s busy %.1fs  idle %.1fs (%.0f%%)  peak %s", s, blocks(p, s), busy, idle,
+                b.append(String.format("%n  stage %d, blocks %-10s busy %.1fs  idle %.1fs (%.0f%%)  peak %s", s, ranges.get(s), busy, idle,
                         100 * idle / Math.max(1e-9, busy + idle), bytes(p.peakBytes()[s])));
             }
         }
         out.println(b);
         out.flush();
-    }
-
-    /** Stage s's blocks, "0-2" or "3". */
-    static String blocks(EpochMetrics.PipelineStats p, int s) {
-        int a = p.firstBlock()[s], b = p.firstBlock()[s + 1] - 1;
-        return a == b ? String.valueOf(a) : a + "-" + b;
     }
 
     static String bytes(long n) {

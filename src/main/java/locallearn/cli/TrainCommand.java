@@ -225,16 +225,10 @@ final class TrainCommand implements Callable<Integer> {
             map.put("seconds", m.seconds());
             if (m.pipeline() != null) {
                 var p = m.pipeline();
-                List<String> blocks = new ArrayList<>();
-                List<Long> peaks = new ArrayList<>();
-                for (int s = 0; s < p.stages(); s++) {
-                    blocks.add(EpochPrinter.blocks(p, s));
-                    peaks.add(p.peakBytes()[s]);
-                }
-                map.put("stage_blocks", blocks);
+                map.put("stage_blocks", p.blockRanges());
                 map.put("stage_busy_s", toList(p.busySeconds()));
                 map.put("stage_idle_s", toList(p.idleSeconds()));
-                map.put("stage_peak_bytes", peaks);
+                map.put("stage_peak_bytes", java.util.Arrays.stream(p.peakBytes()).boxed().toList());
             }
             lines.add(Json.object(map));
             try {

@@ -26,5 +26,15 @@ public record EpochMetrics(int epoch, float lr, double trainLoss, double trainEr
      */
     public record PipelineStats(int[] firstBlock, double[] busySeconds, double[] idleSeconds, long[] peakBytes) {
         public int stages() { return busySeconds.length; }
+
+        /** Each stage's blocks as "0-2", or "3" for one block: how the epoch line, metrics.jsonl and bench name them. */
+        public List<String> blockRanges() {
+            List<String> r = new java.util.ArrayList<>();
+            for (int s = 0; s < stages(); s++) {
+                int a = firstBlock[s], b = firstBlock[s + 1] - 1;
+                r.add(a == b ? String.valueOf(a) : a + "-" + b);
+            }
+            return r;
+        }
     }
 }

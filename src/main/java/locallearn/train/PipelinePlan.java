@@ -120,15 +120,4 @@ public record PipelinePlan(int stages, int[] firstBlock, int depth) {
         for (int s = stages, i = n; s > 0; s--) i = first[s - 1] = cut[s][i];
         return first;
     }
-
-    /** "0-2,3-5,6-7" for a split. */
-    static String text(int[] first) {
-        StringBuilder b = new StringBuilder();
-        for (int s = 0; s + 1 < first.length; s++) {
-            if (s > 0) b.append(',');
-            b.append(first[s]);
-            if (first[s + 1] - 1 > first[s]) b.append('-').append(first[s + 1] - 1);
-        }
-        return b.toString();
-    }
 }

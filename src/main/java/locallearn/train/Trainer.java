@@ -168,9 +168,6 @@ public final class Trainer implements AutoCloseable {
         return starts.stream().mapToInt(Integer::intValue).toArray();
     }
 
-    /** The pipeline's split into stages as block ranges ("0-2,3-5,6-7"), or null: in sequence or not yet measured. */
-    public String pipelineStages() { return stageFirstBlock == null ? null : PipelinePlan.text(stageFirstBlock); }
-
     /** Trains every epoch of the run (or what is left of it after a resume), writing a checkpoint into {@code outDir} after each when it is not null. */
     public List<EpochMetrics> fit(Path outDir, TrainListener... listeners) { return fit(totalEpochs(), List.of(listeners), outDir); }
 
