@@ -3,6 +3,8 @@ package locallearn.autograd;
 import locallearn.backend.Backend;
 import locallearn.backend.ConvGeom;
 import locallearn.backend.PoolGeom;
+import locallearn.tensor.DType;
+import locallearn.tensor.Shape;
 import locallearn.tensor.Tensor;
 
 /**
@@ -13,6 +15,12 @@ import locallearn.tensor.Tensor;
  *
  * <p>Gradients of inputs are accumulated: the first contribution becomes the gradient, later
  * ones are added (a Var read by two ops, e.g. h feeding both local heads).
+ *
+ * <p>Dtypes: an op's output and every gradient have the dtype of the activation they follow, so
+ * a bf16 input keeps a network's activations and their gradients in bf16 without any op being
+ * told; a product of a bf16 activation multiplies a bf16 copy of the float32 weight
+ * ({@link #operand}), as autocast does. Parameters, their gradients, and what the backend keeps
+ * in float32 (batch-norm statistics, losses, the similarity matrix, feature-map std) stay float32.
  */
 public final class Ops {
     private Ops() {}
@@ -22,8 +30,25 @@ public final class Ops {
 
     private static Grad gradOf(Tape tape, Var v) {
         if (v.grad != null) return new Grad(v.grad, true);
-        v.grad = tape.backend.allocate(v.data().shape());
+        v.grad = tape.backend.allocateLike(v.data());
         return new Grad(v.grad, false);
+    }
+
+    /**
+     * The weight w as a product's operand for activation x: w itself, or for a bf16 x a bf16 copy
+     * of it (the caller closes it when the backward that multiplies by it has run). Rounding the
+     * weight once here is what the GPU's bf16 GEMM needs and what the CPU twin so reproduces.
+     */
+    public static Tensor operand(Backend be, Tensor x, Tensor w) {
+        if (w.dtype() == x.dtype()) return w;
+        Tensor c = be.allocate(w.shape(), x.dtype());
+        be.copy(w, c);
+        return c;
+    }
+
+    /** Closes the copy {@link #operand} made, if it made one. */
+    public static void closeOperand(Tensor operand, Tensor w) {
+        if (operand != w) operand.close();
     }
 
     private static boolean needsGrad(Var v) { return v != null && v.requiresGrad; }
@@ -49,11 +74,16 @@ public final class Ops {
         if (xd.rank() != 2 || wd.rank() != 2 || xd.dim(1) != wd.dim(1))
             throw new IllegalArgumentException("linear: input " + xd.shape() + " does not fit weight " + wd.shape() + " (expected (B, " + wd.dim(-1) + "))");
         int nb = xd.dim(0), d = xd.dim(1), k = wd.dim(0);
-        Tensor y = be.allocate(nb, k);
-        be.gemm(false, true, nb, k, d, 1f, xd, wd, 0f, y);
+        Tensor y = be.allocate(new Shape(nb, k), xd.dtype());
+        Tensor wx = operand(be, xd, wd), fbx = fb == null ? null : operand(be, xd, fb);
+        be.gemm(false, true, nb, k, d, 1f, xd, wx, 0f, y);
         if (b != null) be.biasAdd(y, b.data());
         Var out = Var.constant(y);
-        if (!tape.needs(x, w, b)) return out;
+        if (!tape.needs(x, w, b)) {
+            closeOperand(wx, wd);
+            if (fb != null) closeOperand(fbx, fb);
+            return out;
+        }
         out = new Var(y, true);
         Var o = out;
         tape.record(out, () -> {
@@ -68,9 +98,9 @@ public final class Ops {
             }
             if (needsGrad(x)) {
                 Grad g = gradOf(tape, x);
-                be.gemm(false, false, nb, d, k, 1f, dy, fb != null ? fb : wd, g.accumulate ? 1f : 0f, g.t); // dx (B, D) = dy w
+                be.gemm(false, false, nb, d, k, 1f, dy, fb != null ? fbx : wx, g.accumulate ? 1f : 0f, g.t); // dx (B, D) = dy w
             }
-        });
+        }, wx == wd ? null : wx, fb == null || fbx == fb ? null : fbx);
         return out;
     }
 
@@ -83,9 +113,13 @@ public final class Ops {
         if (xd.rank() != 4 || wd.rank() != 4 || xd.dim(1) != wd.dim(1))
             throw new IllegalArgumentException("conv2d: input " + xd.shape() + " does not fit weight " + wd.shape());
         ConvGeom g = new ConvGeom(xd.dim(0), xd.dim(1), xd.dim(2), xd.dim(3), wd.dim(0), wd.dim(2), wd.dim(3), stride, pad);
-        Tensor y = be.allocate(g.batch(), g.outC(), g.outH(), g.outW());
-        be.conv2dForward(xd, wd, b == null ? null : b.data(), y, g);
-        if (!tape.needs(x, w, b)) return Var.constant(y);
+        Tensor y = be.allocate(new Shape(g.batch(), g.outC(), g.outH(), g.outW()), xd.dtype());
+        Tensor wx = operand(be, xd, wd);
+        be.conv2dForward(xd, wx, b == null ? null : b.data(), y, g);
+        if (!tape.needs(x, w, b)) {
+            closeOperand(wx, wd);
+            return Var.constant(y);
+        }
         Var out = new Var(y, true);
         tape.record(out, () -> {
             Tensor dy = out.grad;
@@ -96,11 +130,11 @@ public final class Ops {
                 be.conv2dBackwardFilter(xd, dy, gw.t, gb == null ? null : gb.t, g, gw.accumulate);
             }
             if (needsGrad(x)) {
-                Tensor dx = be.allocate(xd.shape());
-                be.conv2dBackwardData(dy, wd, dx, g);
+                Tensor dx = be.allocateLike(xd);
+                be.conv2dBackwardData(dy, wx, dx, g);
                 tape.accumulate(x, dx);
             }
-        });
+        }, wx == wd ? null : wx);
         return out;
     }
 
@@ -118,10 +152,14 @@ public final class Ops {
             throw new IllegalArgumentException("convTranspose2d: input " + xd.shape() + " does not fit weight " + wd.shape());
         int h = (xd.dim(2) - 1) * stride - 2 * pad + wd.dim(2), wi = (xd.dim(3) - 1) * stride - 2 * pad + wd.dim(3);
         ConvGeom g = new ConvGeom(xd.dim(0), wd.dim(1), h, wi, wd.dim(0), wd.dim(2), wd.dim(3), stride, pad);
-        Tensor y = be.allocate(g.batch(), g.inC(), h, wi);
-        be.conv2dBackwardData(xd, wd, y, g);
+        Tensor y = be.allocate(new Shape(g.batch(), g.inC(), h, wi), xd.dtype());
+        Tensor wx = operand(be, xd, wd);
+        be.conv2dBackwardData(xd, wx, y, g);
         if (b != null) be.biasAdd(y, b.data());
-        if (!tape.needs(x, w, b)) return Var.constant(y);
+        if (!tape.needs(x, w, b)) {
+            closeOperand(wx, wd);
+            return Var.constant(y);
+        }
         Var out = new Var(y, true);
         tape.record(out, () -> {
             Tensor dy = out.grad;
@@ -134,11 +172,11 @@ public final class Ops {
                 }
             }
             if (needsGrad(x)) {
-                Tensor dx = be.allocate(xd.shape());
-                be.conv2dForward(dy, wd, null, dx, g);
+                Tensor dx = be.allocateLike(xd);
+                be.conv2dForward(dy, wx, null, dx, g);
                 tape.accumulate(x, dx);
             }
-        });
+        }, wx == wd ? null : wx);
         return out;
     }
 
@@ -167,7 +205,7 @@ public final class Ops {
         int c = xd.dim(1);
         if (gamma.data().numel() != c)
             throw new IllegalArgumentException("batchNorm: input " + xd.shape() + " has " + c + " channels, layer has " + gamma.data().numel());
-        Tensor y = be.allocate(xd.shape());
+        Tensor y = be.allocateLike(xd);
         if (!tape.training()) {
             be.batchNormForwardEval(xd, gamma.data(), beta.data(), runningMean, runningVar, eps, y);
             return Var.constant(y);
@@ -186,7 +224,7 @@ public final class Ops {
             if (gg.accumulate != gb.accumulate) throw new IllegalStateException("batchNorm: gamma and beta gradients out of step");
             Tensor in = recomputeInput != null ? recomputeInput.get() : xd;
             // with a recomputed input, dx overwrites it (batchNormBackward allows dx == x)
-            Tensor dx = recomputeInput != null ? in : be.allocate(xd.shape());
+            Tensor dx = recomputeInput != null ? in : be.allocateLike(xd);
             be.batchNormBackward(in, out.grad, gamma.data(), mean, invStd, dx, gg.t, gb.t, gg.accumulate);
             if (needsGrad(x)) tape.accumulate(x, dx); else dx.close();
         }, mean, invStd);
@@ -203,7 +241,7 @@ public final class Ops {
     public static Var leakyRelu(Tape tape, Var x, float slope, boolean inPlace) {
         Backend be = tape.backend;
         Tensor xd = x.data();
-        Tensor y = inPlace ? xd : be.allocate(xd.shape());
+        Tensor y = inPlace ? xd : be.allocateLike(xd);
         be.leakyReluForward(xd, y, slope);
         if (!tape.needs(x)) return Var.constant(y);
         Var out = new Var(y, true);
@@ -225,13 +263,13 @@ public final class Ops {
     public static Var dropout(Tape tape, Var x, float p, long stream, int inner) {
         if (!tape.training() || p == 0f) return x;
         Backend be = tape.backend;
-        Tensor y = be.allocate(x.data().shape());
+        Tensor y = be.allocateLike(x.data());
         long seed = tape.seed();
         be.dropoutForward(x.data(), y, p, seed, stream, inner);
         if (!tape.needs(x)) return Var.constant(y);
         Var out = new Var(y, true);
         tape.record(out, () -> {
-            Tensor dx = be.allocate(y.shape());
+            Tensor dx = be.allocateLike(y);
             be.dropoutBackward(out.grad, dx, p, seed, stream, inner);
             tape.accumulate(x, dx);
         });
@@ -243,12 +281,12 @@ public final class Ops {
     public static Var maxPool(Tape tape, Var x, PoolGeom g) {
         Backend be = tape.backend;
         Tensor xd = x.data();
-        Tensor y = be.allocate(g.batch(), g.channels(), g.outH(), g.outW());
+        Tensor y = be.allocate(new Shape(g.batch(), g.channels(), g.outH(), g.outW()), xd.dtype());
         be.maxPoolForward(xd, y, g);
         if (!tape.needs(x)) return Var.constant(y);
         Var out = new Var(y, true);
         tape.record(out, () -> {
-            Tensor dx = be.allocate(xd.shape());
+            Tensor dx = be.allocateLike(xd);
             be.maxPoolBackward(xd, out.grad, dx, g);
             tape.accumulate(x, dx);
         });
@@ -258,12 +296,12 @@ public final class Ops {
     public static Var avgPool(Tape tape, Var x, PoolGeom g) {
         Backend be = tape.backend;
         Tensor xd = x.data();
-        Tensor y = be.allocate(g.batch(), g.channels(), g.outH(), g.outW());
+        Tensor y = be.allocate(new Shape(g.batch(), g.channels(), g.outH(), g.outW()), xd.dtype());
         be.avgPoolForward(xd, y, g);
         if (!tape.needs(x)) return Var.constant(y);
         Var out = new Var(y, true);
         tape.record(out, () -> {
-            Tensor dx = be.allocate(xd.shape());
+            Tensor dx = be.allocateLike(xd);
             be.avgPoolBackward(out.grad, dx, g);
             tape.accumulate(x, dx);
         });
@@ -279,7 +317,7 @@ public final class Ops {
         Var out = new Var(y, true);
         tape.record(out, () -> {
             Tensor dy = out.grad;
-            Tensor dx = tape.backend.allocate(xd.shape());
+            Tensor dx = tape.backend.allocateLike(xd);
             tape.backend.copy(dy, dx);
             tape.accumulate(x, dx);
         });
@@ -299,7 +337,7 @@ public final class Ops {
         }
         Var out = new Var(loss, true);
         tape.record(out, () -> {
-            Tensor dx = be.allocate(probs.shape());
+            Tensor dx = be.allocateLike(logits.data());
             be.crossEntropyBackward(probs, labels, out.grad, dx);
             tape.accumulate(logits, dx);
         }, probs);
@@ -314,7 +352,7 @@ public final class Ops {
         if (!tape.needs(logits)) return Var.constant(loss);
         Var out = new Var(loss, true);
         tape.record(out, () -> {
-            Tensor dx = be.allocate(logits.data().shape());
+            Tensor dx = be.allocateLike(logits.data());
             be.bceWithLogitsBackward(logits.data(), targets, out.grad, dx);
             tape.accumulate(logits, dx);
         });
@@ -329,7 +367,7 @@ public final class Ops {
         if (!tape.needs(a)) return Var.constant(loss);
         Var out = new Var(loss, true);
         tape.record(out, () -> {
-            Tensor dx = be.allocate(a.data().shape());
+            Tensor dx = be.allocateLike(a.data());
             be.mseBackward(a.data(), b, out.grad, dx);
             tape.accumulate(a, dx);
         });
@@ -342,7 +380,7 @@ public final class Ops {
         Tensor xd = x.data();
         if (xd.rank() != 2) throw new IllegalArgumentException("similarity: input " + xd.shape() + " must be (B, D)");
         int nb = xd.dim(0);
-        Tensor s = be.allocate(nb, nb), xc = be.allocate(xd.shape()), norm = be.allocate(nb);
+        Tensor s = be.allocate(nb, nb), xc = be.allocateLike(xd), norm = be.allocate(nb);
         be.similarityForward(xd, s, xc, norm);
         if (!tape.needs(x)) {
             xc.close();
@@ -351,7 +389,7 @@ public final class Ops {
         }
         Var out = new Var(s, true);
         tape.recordReadingOutput(out, () -> {
-            Tensor dx = be.allocate(xd.shape());
+            Tensor dx = be.allocateLike(xd);
             be.similarityBackward(xc, norm, s, out.grad, dx);
             tape.accumulate(x, dx);
         }, xc, norm);
@@ -367,7 +405,7 @@ public final class Ops {
         if (!tape.needs(x)) return Var.constant(y);
         Var out = new Var(y, true);
         tape.recordReadingOutput(out, () -> {
-            Tensor dx = be.allocate(xd.shape());
+            Tensor dx = be.allocateLike(xd);
             be.featureMapStdBackward(xd, y, out.grad, dx);
             tape.accumulate(x, dx);
         });
@@ -382,7 +420,7 @@ public final class Ops {
         Backend be = tape.backend;
         Tensor xd = x.data(), yd = y.data();
         if (!xd.shape().equals(yd.shape())) throw new IllegalArgumentException("add: shapes " + xd.shape() + " and " + yd.shape() + " differ");
-        Tensor s = be.allocate(xd.shape());
+        Tensor s = be.allocateLike(xd);
         be.copy(xd, s);
         be.axpy(1f, yd, s);
         if (!tape.needs(x, y)) return Var.constant(s);
@@ -391,7 +429,7 @@ public final class Ops {
             Tensor g = out.grad;
             out.grad = null; // handed on, not released with the entry
             if (needsGrad(x) && needsGrad(y)) {
-                Tensor gx = be.allocate(g.shape());
+                Tensor gx = be.allocateLike(g);
                 be.copy(g, gx);
                 tape.accumulate(x, gx);
                 tape.accumulate(y, g);

@@ -1,12 +1,17 @@
 package locallearn.backend;
 
+import locallearn.tensor.DType;
 import locallearn.tensor.MemoryStats;
 import locallearn.tensor.Shape;
 import locallearn.tensor.Tensor;
 
 /**
  * The whole contract between the math and a device: every op the engine needs, on contiguous
- * row-major float32 tensors of this backend. Outputs are passed in (allocated by the caller), so
+ * row-major tensors of this backend. Arithmetic is float32; activations and their gradients may
+ * be stored as bfloat16 ({@link DType}), widened on load and rounded on store, while parameters,
+ * their gradients and optimizer state, batch-norm statistics, losses, the similarity matrix and
+ * the feature-map std stay float32 ({@link CheckedBackend} says which argument may be which).
+ * Outputs are passed in (allocated by the caller), so
  * a backend never decides lifetimes. Ops that produce a parameter gradient take
  * {@code accumulate}: true adds into the output, false overwrites it. Scalars that a kernel reads
  * on the device (a loss, its incoming gradient) are 1-element tensors, so a training step never
@@ -29,10 +34,15 @@ public interface Backend extends AutoCloseable {
 
     // ---- memory ----------------------------------------------------------------------------
 
-    /** An uninitialised tensor from this device's pool, owned by the current scope. */
-    Tensor allocate(Shape shape);
+    /** An uninitialised tensor of {@code dtype} from this device's pool, owned by the current scope. */
+    Tensor allocate(Shape shape, DType dtype);
+
+    default Tensor allocate(Shape shape) { return allocate(shape, DType.F32); }
 
     default Tensor allocate(int... dims) { return allocate(new Shape(dims)); }
+
+    /** A tensor of {@code t}'s shape and dtype: an output or gradient that follows its input. */
+    default Tensor allocateLike(Tensor t) { return allocate(t.shape(), t.dtype()); }
 
     default Tensor zeros(int... dims) {
         Tensor t = allocate(new Shape(dims));
@@ -60,10 +70,10 @@ public interface Backend extends AutoCloseable {
     /** What lane {@code lane}'s threads hold: live now, and the most since resetPeakMemory. */
     MemoryStats laneMemory(int lane);
 
-    /** Copies host floats into {@code dst} (same element count). */
+    /** Copies host floats into {@code dst} (same element count), rounded to its dtype. */
     void write(Tensor dst, float[] src);
 
-    /** Copies {@code src} to a new host array; on a GPU this waits for the queued work. */
+    /** Copies {@code src} to a new host array (widened to float); on a GPU this waits for the queued work. */
     float[] read(Tensor src);
 
     /** Waits until all queued work is done (timing, before reading allocator figures). */
@@ -75,6 +85,7 @@ public interface Backend extends AutoCloseable {
 
     void fill(Tensor x, float value);
 
+    /** dst = src, converted when their dtypes differ (to bf16: rounded to nearest even). */
     void copy(Tensor src, Tensor dst);
 
     /**

@@ -1,5 +1,6 @@
 package locallearn.backend;
 
+import locallearn.tensor.DType;
 import locallearn.tensor.Storage;
 import locallearn.tensor.Tensor;
 
@@ -40,6 +41,18 @@ public abstract class CheckedBackend implements Backend {
         Storage s = t.storage();
         if (!storage.isInstance(s))
             throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " is not a " + device + " tensor (" + s.getClass().getSimpleName() + ")");
+    }
+
+    /** {@code t} (when not null) is float32: parameters and their state, statistics, losses and their scalars never are bf16. */
+    private static void f32(String op, String name, Tensor t) {
+        if (t != null && t.dtype() != DType.F32)
+            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " is " + t.dtype() + ", must be F32");
+    }
+
+    /** The two operands of a product have one dtype, as the GPU's GEMM and convolution take them. */
+    private static void sameType(String op, String na, Tensor a, String nb, Tensor b) {
+        if (a.dtype() != b.dtype())
+            throw new IllegalArgumentException(op + ": " + na + " is " + a.dtype() + " and " + nb + " is " + b.dtype() + "; a product takes operands of one dtype");
     }
 
     private static void expect(String op, String name, Tensor t, long numel, String what) {
@@ -117,14 +130,14 @@ public abstract class CheckedBackend implements Backend {
 
     @Override public final void fill(Tensor x, float value) {
         live("fill", "x", x);
-        doFill(x, value);
+        try { doFill(x, value); } finally { finishOp(); }
     }
 
     @Override public final void copy(Tensor src, Tensor dst) {
         live("copy", "src", src);
         live("copy", "dst", dst);
         same("copy", "src", src, "dst", dst);
-        doCopy(src, dst);
+        try { doCopy(src, dst); } finally { finishOp(); }
     }
 
     @Override public final void copyRange(Tensor src, int srcOffset, Tensor dst, int dstOffset, int count) {
@@ -133,19 +146,19 @@ public abstract class CheckedBackend implements Backend {
         if (srcOffset < 0 || dstOffset < 0 || count < 0 || (long) srcOffset + count > src.numel() || (long) dstOffset + count > dst.numel())
             throw new IllegalArgumentException("copyRange: " + count + " elements from " + srcOffset + " of src " + src.shape()
                     + " to " + dstOffset + " of dst " + dst.shape() + " do not fit");
-        doCopyRange(src, srcOffset, dst, dstOffset, count);
+        try { doCopyRange(src, srcOffset, dst, dstOffset, count); } finally { finishOp(); }
     }
 
     @Override public final void axpy(float a, Tensor x, Tensor y) {
         live("axpy", "x", x);
         live("axpy", "y", y);
         same("axpy", "x", x, "y", y);
-        doAxpy(a, x, y);
+        try { doAxpy(a, x, y); } finally { finishOp(); }
     }
 
     @Override public final void scale(Tensor x, float a) {
         live("scale", "x", x);
-        doScale(x, a);
+        try { doScale(x, a); } finally { finishOp(); }
     }
 
     @Override public final void multiply(Tensor a, Tensor b, Tensor out, boolean accumulate) {
@@ -155,14 +168,15 @@ public abstract class CheckedBackend implements Backend {
         live(op, "out", out);
         same(op, "a", a, "b", b);
         same(op, "a", a, "out", out);
-        doMultiply(a, b, out, accumulate);
+        try { doMultiply(a, b, out, accumulate); } finally { finishOp(); }
     }
 
     @Override public final void sum(Tensor x, Tensor out, boolean accumulate) {
         live("sum", "x", x);
         live("sum", "out", out);
         expect("sum", "out", out, 1, "a scalar");
-        doSum(x, out, accumulate);
+        f32("sum", "out", out);
+        try { doSum(x, out, accumulate); } finally { finishOp(); }
     }
 
     @Override public final void channelSum(Tensor x, Tensor weight, Tensor out, boolean accumulate) {
@@ -175,7 +189,8 @@ public abstract class CheckedBackend implements Backend {
             same(op, "x", x, "weight", weight);
         }
         expect(op, "out", out, d[1], "one per channel of x " + x.shape());
-        doChannelSum(x, weight, out, accumulate);
+        f32(op, "out", out);
+        try { doChannelSum(x, weight, out, accumulate); } finally { finishOp(); }
     }
 
     @Override public final void countCorrect(Tensor logits, Tensor labels, Tensor out, boolean accumulate) {
@@ -188,7 +203,9 @@ public abstract class CheckedBackend implements Backend {
         expect(op, "labels", labels, b, "one per row of logits " + logits.shape());
         expect(op, "out", out, 1, "a scalar");
         if (k < 1 && b > 0) throw new IllegalArgumentException(op + ": logits " + logits.shape() + " has no classes");
-        doCountCorrect(logits, labels, out, accumulate);
+        f32(op, "labels", labels);
+        f32(op, "out", out);
+        try { doCountCorrect(logits, labels, out, accumulate); } finally { finishOp(); }
     }
 
     @Override public final void leakyReluForward(Tensor x, Tensor y, float slope) {
@@ -196,7 +213,7 @@ public abstract class CheckedBackend implements Backend {
         live(op, "x", x);
         live(op, "y", y);
         same(op, "x", x, "y", y);
-        doLeakyReluForward(x, y, slope);
+        try { doLeakyReluForward(x, y, slope); } finally { finishOp(); }
     }
 
     @Override public final void leakyReluBackward(Tensor y, Tensor dy, Tensor dx, float slope) {
@@ -206,7 +223,7 @@ public abstract class CheckedBackend implements Backend {
         live(op, "dx", dx);
         same(op, "y", y, "dy", dy);
         same(op, "y", y, "dx", dx);
-        doLeakyReluBackward(y, dy, dx, slope);
+        try { doLeakyReluBackward(y, dy, dx, slope); } finally { finishOp(); }
     }
 
     // ---- bias ---------------------------------------------------------------------------------
@@ -216,7 +233,8 @@ public abstract class CheckedBackend implements Backend {
         live("biasAdd", "bias", bias);
         int[] d = bci("biasAdd", "y", y);
         expect("biasAdd", "bias", bias, d[1], "one per channel of y " + y.shape());
-        doBiasAdd(y, bias);
+        f32("biasAdd", "bias", bias);
+        try { doBiasAdd(y, bias); } finally { finishOp(); }
     }
 
     @Override public final void biasBackward(Tensor dy, Tensor dbias, boolean accumulate) {
@@ -224,7 +242,8 @@ public abstract class CheckedBackend implements Backend {
         live("biasBackward", "dbias", dbias);
         int[] d = bci("biasBackward", "dy", dy);
         expect("biasBackward", "dbias", dbias, d[1], "one per channel of dy " + dy.shape());
-        doBiasBackward(dy, dbias, accumulate);
+        f32("biasBackward", "dbias", dbias);
+        try { doBiasBackward(dy, dbias, accumulate); } finally { finishOp(); }
     }
 
     // ---- GEMM ---------------------------------------------------------------------------------
@@ -245,7 +264,8 @@ public abstract class CheckedBackend implements Backend {
             throw new IllegalArgumentException(op + ": b " + b.shape() + " too small for " + dims + " strideB=" + strideB);
         if ((batch - 1) * strideC + (long) m * n > c.numel())
             throw new IllegalArgumentException(op + ": c " + c.shape() + " too small for " + dims + " strideC=" + strideC);
-        doGemm(transA, transB, m, n, k, alpha, a, b, beta, c, batch, strideA, strideB, strideC);
+        sameType(op, "a", a, "b", b);
+        try { doGemm(transA, transB, m, n, k, alpha, a, b, beta, c, batch, strideA, strideB, strideC); } finally { finishOp(); }
     }
 
     // ---- convolution --------------------------------------------------------------------------
@@ -262,7 +282,9 @@ public abstract class CheckedBackend implements Backend {
             live(op, "bias", bias);
             expect(op, "bias", bias, g.outC(), "one per output channel of " + g);
         }
-        doConv2dForward(x, w, bias, y, g);
+        sameType(op, "x", x, "w", w);
+        f32(op, "bias", bias);
+        try { doConv2dForward(x, w, bias, y, g); } finally { finishOp(); }
     }
 
     @Override public final void conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvGeom g) {
@@ -273,7 +295,8 @@ public abstract class CheckedBackend implements Backend {
         conv(op, "dy", dy, g.batch(), g.outC(), g.outH(), g.outW(), g);
         conv(op, "w", w, g.outC(), g.inC(), g.kh(), g.kw(), g);
         conv(op, "dx", dx, g.batch(), g.inC(), g.inH(), g.inW(), g);
-        doConv2dBackwardData(dy, w, dx, g);
+        sameType(op, "dy", dy, "w", w);
+        try { doConv2dBackwardData(dy, w, dx, g); } finally { finishOp(); }
     }
 
     @Override public final void conv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, Tensor dbias, ConvGeom g, boolean accumulate) {
@@ -288,7 +311,10 @@ public abstract class CheckedBackend implements Backend {
             live(op, "dbias", dbias);
             expect(op, "dbias", dbias, g.outC(), "one per output channel of " + g);
         }
-        doConv2dBackwardFilter(x, dy, dw, dbias, g, accumulate);
+        sameType(op, "x", x, "dy", dy);
+        f32(op, "dw", dw);
+        f32(op, "dbias", dbias);
+        try { doConv2dBackwardFilter(x, dy, dw, dbias, g, accumulate); } finally { finishOp(); }
     }
 
     // ---- batch norm ---------------------------------------------------------------------------
@@ -317,7 +343,13 @@ public abstract class CheckedBackend implements Backend {
         expect(op, "saveInvStd", saveInvStd, d[1], "one per channel");
         if ((long) d[0] * d[2] < 2)
             throw new IllegalArgumentException(op + ": x " + x.shape() + " has one value per channel; batch statistics need more");
-        doBatchNormForwardTrain(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd);
+        f32(op, "gamma", gamma);
+        f32(op, "beta", beta);
+        f32(op, "runningMean", runningMean);
+        f32(op, "runningVar", runningVar);
+        f32(op, "saveMean", saveMean);
+        f32(op, "saveInvStd", saveInvStd);
+        try { doBatchNormForwardTrain(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd); } finally { finishOp(); }
     }
 
     @Override public final void batchNormForwardEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, float eps, Tensor y) {
@@ -327,7 +359,11 @@ public abstract class CheckedBackend implements Backend {
         int[] d = bci(op, "x", x);
         same(op, "x", x, "y", y);
         perChannel(op, d[1], BN_PARAMS, gamma, beta, runningMean, runningVar);
-        doBatchNormForwardEval(x, gamma, beta, runningMean, runningVar, eps, y);
+        f32(op, "gamma", gamma);
+        f32(op, "beta", beta);
+        f32(op, "runningMean", runningMean);
+        f32(op, "runningVar", runningVar);
+        try { doBatchNormForwardEval(x, gamma, beta, runningMean, runningVar, eps, y); } finally { finishOp(); }
     }
 
     @Override public final void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
@@ -340,7 +376,12 @@ public abstract class CheckedBackend implements Backend {
         same(op, "x", x, "dy", dy);
         same(op, "x", x, "dx", dx);
         perChannel(op, d[1], new String[] {"gamma", "saveMean", "saveInvStd", "dgamma", "dbeta"}, gamma, saveMean, saveInvStd, dgamma, dbeta);
-        doBatchNormBackward(x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, accumulate);
+        f32(op, "gamma", gamma);
+        f32(op, "saveMean", saveMean);
+        f32(op, "saveInvStd", saveInvStd);
+        f32(op, "dgamma", dgamma);
+        f32(op, "dbeta", dbeta);
+        try { doBatchNormBackward(x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, accumulate); } finally { finishOp(); }
     }
 
     // ---- dropout ------------------------------------------------------------------------------
@@ -351,7 +392,7 @@ public abstract class CheckedBackend implements Backend {
         live(op, "y", y);
         same(op, "x", x, "y", y);
         dropout(op, x, p, inner);
-        doDropoutForward(x, y, p, seed, stream, inner);
+        try { doDropoutForward(x, y, p, seed, stream, inner); } finally { finishOp(); }
     }
 
     @Override public final void dropoutBackward(Tensor dy, Tensor dx, float p, long seed, long stream, int inner) {
@@ -360,14 +401,14 @@ public abstract class CheckedBackend implements Backend {
         live(op, "dx", dx);
         same(op, "dy", dy, "dx", dx);
         dropout(op, dy, p, inner);
-        doDropoutBackward(dy, dx, p, seed, stream, inner);
+        try { doDropoutBackward(dy, dx, p, seed, stream, inner); } finally { finishOp(); }
     }
 
     // ---- pooling ------------------------------------------------------------------------------
 
     @Override public final void maxPoolForward(Tensor x, Tensor y, PoolGeom g) {
         poolForward("maxPoolForward", x, y, g);
-        doMaxPoolForward(x, y, g);
+        try { doMaxPoolForward(x, y, g); } finally { finishOp(); }
     }
 
     @Override public final void maxPoolBackward(Tensor x, Tensor dy, Tensor dx, PoolGeom g) {
@@ -378,12 +419,12 @@ public abstract class CheckedBackend implements Backend {
         pool(op, "x", x, g.inH(), g.inW(), g);
         pool(op, "dy", dy, g.outH(), g.outW(), g);
         pool(op, "dx", dx, g.inH(), g.inW(), g);
-        doMaxPoolBackward(x, dy, dx, g);
+        try { doMaxPoolBackward(x, dy, dx, g); } finally { finishOp(); }
     }
 
     @Override public final void avgPoolForward(Tensor x, Tensor y, PoolGeom g) {
         poolForward("avgPoolForward", x, y, g);
-        doAvgPoolForward(x, y, g);
+        try { doAvgPoolForward(x, y, g); } finally { finishOp(); }
     }
 
     /** A pool's input x and output y against its geometry. */
@@ -400,7 +441,7 @@ public abstract class CheckedBackend implements Backend {
         live(op, "dx", dx);
         pool(op, "dy", dy, g.outH(), g.outW(), g);
         pool(op, "dx", dx, g.inH(), g.inW(), g);
-        doAvgPoolBackward(dy, dx, g);
+        try { doAvgPoolBackward(dy, dx, g); } finally { finishOp(); }
     }
 
     // ---- losses -------------------------------------------------------------------------------
@@ -414,7 +455,10 @@ public abstract class CheckedBackend implements Backend {
         logitsBK(op, logits, labels);
         expect(op, "loss", loss, 1, "a scalar");
         same(op, "logits", logits, "probs", probs);
-        doCrossEntropyForward(logits, labels, loss, probs);
+        f32(op, "labels", labels);
+        f32(op, "loss", loss);
+        f32(op, "probs", probs);
+        try { doCrossEntropyForward(logits, labels, loss, probs); } finally { finishOp(); }
     }
 
     @Override public final void crossEntropyBackward(Tensor probs, Tensor labels, Tensor dloss, Tensor dlogits) {
@@ -426,27 +470,36 @@ public abstract class CheckedBackend implements Backend {
         logitsBK(op, probs, labels);
         expect(op, "dloss", dloss, 1, "a scalar");
         same(op, "probs", probs, "dlogits", dlogits);
-        doCrossEntropyBackward(probs, labels, dloss, dlogits);
+        f32(op, "probs", probs);
+        f32(op, "labels", labels);
+        f32(op, "dloss", dloss);
+        try { doCrossEntropyBackward(probs, labels, dloss, dlogits); } finally { finishOp(); }
     }
 
     @Override public final void bceWithLogitsForward(Tensor logits, Tensor targets, Tensor loss) {
         elementwiseLoss("bceWithLogitsForward", "logits", logits, "targets", targets, loss);
-        doBceWithLogitsForward(logits, targets, loss);
+        f32("bceWithLogitsForward", "targets", targets);
+        f32("bceWithLogitsForward", "loss", loss);
+        try { doBceWithLogitsForward(logits, targets, loss); } finally { finishOp(); }
     }
 
     @Override public final void bceWithLogitsBackward(Tensor logits, Tensor targets, Tensor dloss, Tensor dlogits) {
         elementwiseLossBackward("bceWithLogitsBackward", "logits", logits, "targets", targets, dloss, "dlogits", dlogits);
-        doBceWithLogitsBackward(logits, targets, dloss, dlogits);
+        f32("bceWithLogitsBackward", "targets", targets);
+        f32("bceWithLogitsBackward", "dloss", dloss);
+        try { doBceWithLogitsBackward(logits, targets, dloss, dlogits); } finally { finishOp(); }
     }
 
     @Override public final void mseForward(Tensor a, Tensor b, Tensor loss) {
         elementwiseLoss("mseForward", "a", a, "b", b, loss);
-        doMseForward(a, b, loss);
+        f32("mseForward", "loss", loss);
+        try { doMseForward(a, b, loss); } finally { finishOp(); }
     }
 
     @Override public final void mseBackward(Tensor a, Tensor b, Tensor dloss, Tensor da) {
         elementwiseLossBackward("mseBackward", "a", a, "b", b, dloss, "da", da);
-        doMseBackward(a, b, dloss, da);
+        f32("mseBackward", "dloss", dloss);
+        try { doMseBackward(a, b, dloss, da); } finally { finishOp(); }
     }
 
     /** A scalar loss of two same-sized, non-empty inputs (binary cross-entropy, MSE). */
@@ -482,7 +535,9 @@ public abstract class CheckedBackend implements Backend {
         expect(op, "s", s, (long) bd[0] * bd[0], "(B, B) for x " + x.shape());
         same(op, "x", x, "xc", xc);
         expect(op, "norm", norm, bd[0], "one per row of x " + x.shape());
-        doSimilarityForward(x, s, xc, norm);
+        f32(op, "s", s);
+        f32(op, "norm", norm);
+        try { doSimilarityForward(x, s, xc, norm); } finally { finishOp(); }
     }
 
     @Override public final void similarityBackward(Tensor xc, Tensor norm, Tensor s, Tensor ds, Tensor dx) {
@@ -497,7 +552,10 @@ public abstract class CheckedBackend implements Backend {
         expect(op, "s", s, (long) bd[0] * bd[0], "(B, B) for xc " + xc.shape());
         expect(op, "ds", ds, (long) bd[0] * bd[0], "(B, B) for xc " + xc.shape());
         same(op, "xc", xc, "dx", dx);
-        doSimilarityBackward(xc, norm, s, ds, dx);
+        f32(op, "norm", norm);
+        f32(op, "s", s);
+        f32(op, "ds", ds);
+        try { doSimilarityBackward(xc, norm, s, ds, dx); } finally { finishOp(); }
     }
 
     // ---- feature-map standard deviation -------------------------------------------------------
@@ -509,7 +567,8 @@ public abstract class CheckedBackend implements Backend {
         int[] d = bci(op, "x", x);
         expect(op, "y", y, (long) d[0] * d[1], "(B, C) for x " + x.shape());
         featureMaps(op, x, d[2]);
-        doFeatureMapStdForward(x, y);
+        f32(op, "y", y);
+        try { doFeatureMapStdForward(x, y); } finally { finishOp(); }
     }
 
     @Override public final void featureMapStdBackward(Tensor x, Tensor y, Tensor dy, Tensor dx) {
@@ -523,7 +582,9 @@ public abstract class CheckedBackend implements Backend {
         expect(op, "dy", dy, (long) d[0] * d[1], "(B, C) for x " + x.shape());
         same(op, "x", x, "dx", dx);
         featureMaps(op, x, d[2]);
-        doFeatureMapStdBackward(x, y, dy, dx);
+        f32(op, "y", y);
+        f32(op, "dy", dy);
+        try { doFeatureMapStdBackward(x, y, dy, dx); } finally { finishOp(); }
     }
 
     // ---- optimizers ---------------------------------------------------------------------------
@@ -543,7 +604,12 @@ public abstract class CheckedBackend implements Backend {
             same(op, "param", param, "vmax", vmax);
         }
         if (step < 1) throw new IllegalArgumentException(op + ": step " + step + " must count from 1");
-        doAdamStep(param, grad, m, v, vmax, lr, beta1, beta2, eps, weightDecay, step);
+        f32(op, "param", param);
+        f32(op, "grad", grad);
+        f32(op, "m", m);
+        f32(op, "v", v);
+        f32(op, "vmax", vmax);
+        try { doAdamStep(param, grad, m, v, vmax, lr, beta1, beta2, eps, weightDecay, step); } finally { finishOp(); }
     }
 
     @Override public final void sgdStep(Tensor param, Tensor grad, Tensor momentumBuf, float lr, float momentum, float weightDecay, boolean firstStep) {
@@ -555,7 +621,10 @@ public abstract class CheckedBackend implements Backend {
             live(op, "momentumBuf", momentumBuf);
             same(op, "param", param, "momentumBuf", momentumBuf);
         }
-        doSgdStep(param, grad, momentumBuf, lr, momentum, weightDecay, firstStep);
+        f32(op, "param", param);
+        f32(op, "grad", grad);
+        f32(op, "momentumBuf", momentumBuf);
+        try { doSgdStep(param, grad, momentumBuf, lr, momentum, weightDecay, firstStep); } finally { finishOp(); }
     }
 
     // ---- augmentation -------------------------------------------------------------------------
@@ -570,7 +639,9 @@ public abstract class CheckedBackend implements Backend {
             live(op, "shift", shift);
             expect(op, "shift", shift, d[1], "one per channel of x " + x.shape());
         }
-        doChannelAffine(x, scale, shift);
+        f32(op, "scale", scale);
+        f32(op, "shift", shift);
+        try { doChannelAffine(x, scale, shift); } finally { finishOp(); }
     }
 
     @Override public final void randomCropFlip(Tensor x, Tensor y, int pad, boolean flip, long seed, long stream) {
@@ -582,7 +653,7 @@ public abstract class CheckedBackend implements Backend {
         // views share their owner's storage from its start, so one storage is one memory
         if (x.storage() == y.storage()) throw new IllegalArgumentException(op + ": y " + y.shape() + " shares x's memory; the crop cannot run in place");
         if (pad < 0) throw new IllegalArgumentException(op + ": pad " + pad + " is negative");
-        doRandomCropFlip(x, y, pad, flip, seed, stream);
+        try { doRandomCropFlip(x, y, pad, flip, seed, stream); } finally { finishOp(); }
     }
 
     @Override public final void cutout(Tensor x, int length, int holes, long seed, long stream) {
@@ -591,10 +662,17 @@ public abstract class CheckedBackend implements Backend {
         images(op, "x", x);
         if (length < 0) throw new IllegalArgumentException(op + ": length " + length + " is negative");
         if (holes < 1) throw new IllegalArgumentException(op + ": holes " + holes + " is not >= 1");
-        doCutout(x, length, holes, seed, stream);
+        try { doCutout(x, length, holes, seed, stream); } finally { finishOp(); }
     }
 
     // ---- what each device implements, on checked arguments ---------------------------------------
+
+    /**
+     * Called after every op, also one that threw: where the CPU rounds the float copies it
+     * computed a bf16 op on back into their bf16 storage (the GPU's kernels load and store bf16
+     * themselves and need nothing here).
+     */
+    protected void finishOp() {}
 
     protected abstract void doWrite(Tensor dst, float[] src);
 

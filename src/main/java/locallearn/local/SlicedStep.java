@@ -1,6 +1,7 @@
 package locallearn.local;
 
 import locallearn.config.TrainingMode;
+import locallearn.autograd.Ops;
 import locallearn.autograd.Tape;
 import locallearn.autograd.Var;
 import locallearn.backend.Backend;
@@ -8,6 +9,8 @@ import locallearn.backend.ConvGeom;
 import locallearn.nn.BatchNorm;
 import locallearn.nn.Conv2d;
 import locallearn.nn.Layer;
+import locallearn.tensor.DType;
+import locallearn.tensor.Shape;
 import locallearn.tensor.Tensor;
 
 /**
@@ -68,7 +71,7 @@ final class SlicedStep {
     /** The step (see LocalBlock.localStep): returns h; the block's parameters hold their gradients. */
     Var run(Tape tape, Var x, Targets targets, Tensor lossSum, Tensor correct) {
         Backend be = tape.backend();
-        Tensor xd = x.data(), h = be.allocate(xd.dim(0), channels, height, width);
+        Tensor xd = x.data(), h = be.allocate(new Shape(xd.dim(0), channels, height, width), xd.dtype());
         try (Pass pass = new Pass(be, xd, h)) {
             pass.forward();
             pass.headsAndBackward(tape, targets, lossSum, correct);
@@ -84,6 +87,7 @@ final class SlicedStep {
         // slice buffers: hb holds h's rows, later x's; s and d take turns as conv outputs and gradients
         private final Tensor hb, s, d, stdSlice, dStdSlice, poolSlice;
         private final Tensor mean, invStd; // batch norm's statistics, null without batch norm
+        private final Tensor wEnc, wSim;   // the encoder's and sim head's weights as operands for x's dtype (Ops.operand)
         private Tensor stds, dStds, dPooled;
 
         private Pass(Backend be, Tensor x, Tensor h) {
@@ -95,12 +99,15 @@ final class SlicedStep {
             xRow = x.numel() / nb;
             hRow = h.numel() / nb;
             poolRow = heads.avgPool == null ? hRow : channels * heads.avgPool.outH(height) * heads.avgPool.outW(width);
-            hb = be.allocate(slice * Math.max(xRow, hRow));
-            s = be.allocate(slice * hRow);
-            d = be.allocate(slice * hRow);
+            DType act = x.dtype();
+            hb = be.allocate(new Shape(slice * Math.max(xRow, hRow)), act);
+            s = be.allocate(new Shape(slice * hRow), act);
+            d = be.allocate(new Shape(slice * hRow), act);
             stdSlice = be.allocate(slice * channels);
             dStdSlice = be.allocate(slice * channels);
-            poolSlice = be.allocate(slice * poolRow);
+            poolSlice = be.allocate(new Shape(slice * poolRow), act);
+            wEnc = Ops.operand(be, x, encoder.weight().data());
+            wSim = simHead == null ? null : Ops.operand(be, x, simHead.weight().data());
             if (bn != null) {
                 mean = be.allocate(channels);
                 invStd = be.allocate(channels);
@@ -111,7 +118,7 @@ final class SlicedStep {
 
         /** h = leakyRelu(bn(encoder(x))) for the whole batch, batch norm and leaky ReLU in place. */
         private void forward() {
-            be.conv2dForward(x, encoder.weight().data(), dataOf(encoder.bias()), h, geometry(nb));
+            be.conv2dForward(x, wEnc, dataOf(encoder.bias()), h, geometry(nb));
             if (bn != null) bn.forwardTrainInPlace(be, h, mean, invStd);
             be.leakyReluForward(h, h, slope);
         }
@@ -121,7 +128,7 @@ final class SlicedStep {
             Var stdsVar = null, pooled = null;
             if (simHead != null) stdsVar = new Var(stds = simStds(), true);
             if (heads.avgPool != null) {
-                Tensor p = be.allocate(nb, channels, heads.avgPool.outH(height), heads.avgPool.outW(width));
+                Tensor p = be.allocate(new Shape(nb, channels, heads.avgPool.outH(height), heads.avgPool.outW(width)), h.dtype());
                 be.avgPoolForward(h, p, heads.avgPool.geom(nb, channels, height, width));
                 pooled = new Var(p, true);
             } else if (heads.hasPred || heads.hasSim && simHead == null) {
@@ -146,7 +153,7 @@ final class SlicedStep {
             for (int from = 0; from < nb; from += slice) {
                 int n = Math.min(slice, nb - from);
                 Tensor sv = shaped(s, n);
-                be.conv2dForward(hRows(from, n), simHead.weight().data(), null, sv, simHead.geometry(n, height, width));
+                be.conv2dForward(hRows(from, n), wSim, null, sv, simHead.geometry(n, height, width));
                 Tensor sd = stdSlice.prefix(n, c);
                 be.featureMapStdForward(sv, sd);
                 be.copyRange(sd, 0, out, from * c, n * c);
@@ -156,7 +163,7 @@ final class SlicedStep {
 
         /** The block's parameter gradients, one pass over the slices. */
         private void backward() {
-            Tensor wEnc = encoder.weight().data(), bEnc = dataOf(encoder.bias());
+            Tensor bEnc = dataOf(encoder.bias());
             Tensor gEnc = be.allocate(wEnc.shape()), gEncBias = bEnc == null ? null : be.allocate(bEnc.shape());
             Tensor gSim = simHead == null || dStds == null ? null : be.allocate(simHead.weight().data().shape());
             if (bn == null) {
@@ -186,12 +193,12 @@ final class SlicedStep {
             if (dStds != null) {
                 ConvGeom g = simHead.geometry(n, height, width);
                 Tensor sd = stdSlice.prefix(n, c), dsd = dStdSlice.prefix(n, c);
-                be.conv2dForward(hv, simHead.weight().data(), null, sv, g);
+                be.conv2dForward(hv, wSim, null, sv, g);
                 be.copyRange(stds, from * c, sd, 0, n * c);
                 be.copyRange(dStds, from * c, dsd, 0, n * c);
                 be.featureMapStdBackward(sv, sd, dsd, dv);
                 if (gSim != null) be.conv2dBackwardFilter(hv, dv, gSim, null, g, from > 0);
-                be.conv2dBackwardData(dv, simHead.weight().data(), sv, g);
+                be.conv2dBackwardData(dv, wSim, sv, g);
                 any = true;
             }
             if (dPooled != null) {
@@ -240,6 +247,8 @@ final class SlicedStep {
 
         @Override public void close() {
             for (Tensor t : new Tensor[] {hb, s, d, stdSlice, dStdSlice, poolSlice, stds, mean, invStd}) if (t != null) t.close();
+            Ops.closeOperand(wEnc, encoder.weight().data());
+            if (wSim != null) Ops.closeOperand(wSim, simHead.weight().data());
         }
 
         /**
@@ -254,12 +263,12 @@ final class SlicedStep {
          */
         private void encoderGradientsThroughBatchNorm(Tensor gEnc, Tensor gEncBias, Tensor gSim) {
             int c = channels;
-            Tensor wEnc = encoder.weight().data(), bEnc = dataOf(encoder.bias());
+            Tensor bEnc = dataOf(encoder.bias());
             ConvGeom full = geometry(nb);
             int taps = wEnc.numel() / c, outPixels = full.outH() * full.outW();
             try (Tensor sumDa = be.allocate(c); Tensor sumDaXhat = be.allocate(c); Tensor sumXhat = be.allocate(c);
                  Tensor gXhat = be.allocate(wEnc.shape()); Tensor gOnes = be.allocate(1, x.dim(1), wEnc.dim(2), wEnc.dim(3));
-                 Tensor ones = be.allocate(slice * outPixels); Tensor shift = be.allocate(c)) {
+                 Tensor ones = be.allocate(new Shape(slice * outPixels), x.dtype()); Tensor shift = be.allocate(c)) {
                 be.fill(ones, 1f);
                 be.multiply(mean, invStd, shift, false);
                 be.scale(shift, -1f); // xhat = z invStd - mean invStd

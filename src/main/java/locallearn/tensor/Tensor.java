@@ -1,7 +1,7 @@
 package locallearn.tensor;
 
 /**
- * A float32 tensor: a shape over a block of device memory. Tensors are made by a backend
+ * A tensor: a shape and an element type ({@link DType}) over a block of device memory. Tensors are made by a backend
  * ({@code Backend.allocate}), belong to the innermost open {@link Scope} (or to the caller when
  * none is open) and give their memory back to the device's pool on {@link #close()}; a view
  * ({@link #view}) shares its owner's memory and lives as long as the owner.
@@ -11,17 +11,22 @@ package locallearn.tensor;
  */
 public final class Tensor implements AutoCloseable {
     private final Shape shape;
+    private final DType dtype;
     private final Storage storage;
     private final PooledAllocator<Storage> allocator; // null for views
     private final Tensor owner;                        // this, or the tensor a view shares
     private boolean released;
     Scope scope;
 
+    /** A float32 tensor. */
+    public Tensor(Shape shape, Storage storage, PooledAllocator<? extends Storage> allocator) { this(shape, DType.F32, storage, allocator); }
+
     @SuppressWarnings("unchecked")
-    public Tensor(Shape shape, Storage storage, PooledAllocator<? extends Storage> allocator) {
-        if ((long) shape.numel() * Float.BYTES > storage.bytes)
-            throw new IllegalArgumentException("tensor: shape " + shape + " needs " + (long) shape.numel() * Float.BYTES + " bytes, storage has " + storage.bytes);
+    public Tensor(Shape shape, DType dtype, Storage storage, PooledAllocator<? extends Storage> allocator) {
+        if ((long) shape.numel() * dtype.bytes > storage.bytes)
+            throw new IllegalArgumentException("tensor: shape " + shape + " of " + dtype + " needs " + (long) shape.numel() * dtype.bytes + " bytes, storage has " + storage.bytes);
         this.shape = shape;
+        this.dtype = dtype;
         this.storage = storage;
         this.allocator = (PooledAllocator<Storage>) allocator;
         this.owner = this;
@@ -30,12 +35,15 @@ public final class Tensor implements AutoCloseable {
 
     private Tensor(Shape shape, Tensor owner) {
         this.shape = shape;
+        this.dtype = owner.dtype;
         this.storage = owner.storage;
         this.allocator = null;
         this.owner = owner;
     }
 
     public Shape shape() { return shape; }
+
+    public DType dtype() { return dtype; }
 
     public int numel() { return shape.numel(); }
 
@@ -79,5 +87,5 @@ public final class Tensor implements AutoCloseable {
         allocator.release(storage);
     }
 
-    @Override public String toString() { return "Tensor" + shape + (owner.released ? " (released)" : ""); }
+    @Override public String toString() { return "Tensor" + shape + (dtype == DType.F32 ? "" : " " + dtype) + (owner.released ? " (released)" : ""); }
 }

@@ -5,6 +5,7 @@ import locallearn.data.Dataset;
 import locallearn.data.DatasetSpec;
 import locallearn.data.ResizedCrop;
 import locallearn.local.Targets;
+import locallearn.tensor.DType;
 import locallearn.tensor.Tensor;
 
 /**
@@ -12,6 +13,8 @@ import locallearn.tensor.Tensor;
  * device when training, normalises them with the dataset's mean and std, and makes the targets
  * the losses read. Randomness is a pure function of (seed, step): Philox stream
  * {@code 64 * step + slot}, with the slots named here, so resuming needs only the step counter.
+ * Augmentation and normalisation run in float32; the batch then enters the network in the
+ * activations' dtype (bf16 under {@code --precision bf16}), the one place a run's activations get it.
  */
 final class Batches implements AutoCloseable {
     static final int SLOT_CROP = 0, SLOT_CUTOUT = 1;
@@ -25,15 +28,20 @@ final class Batches implements AutoCloseable {
     private final int cutout, cutoutHoles;
     private final boolean similarityTargets;
     private final Tensor normScale, normShift;
+    private final DType activations;
 
     /** The batches a run trains and evaluates on: its seed, cutout and the targets its losses read. */
     Batches(Backend be, DatasetSpec spec, TrainConfig config) {
-        this(be, spec, config.seed(), config.cutout(), config.cutoutHoles(), config.model().hasSimLoss() && !config.model().loss().bio());
+        this(be, spec, config.seed(), config.cutout(), config.cutoutHoles(), config.model().hasSimLoss() && !config.model().loss().bio(), DType.F32);
     }
 
-    /** Batches normalised for {@code spec}, augmented (when asked) from {@code seed}, with similarity targets when {@code similarityTargets}. */
-    Batches(Backend be, DatasetSpec spec, long seed, int cutout, int cutoutHoles, boolean similarityTargets) {
+    /**
+     * Batches normalised for {@code spec}, augmented (when asked) from {@code seed}, with
+     * similarity targets when {@code similarityTargets}, handed to the network as {@code activations}.
+     */
+    Batches(Backend be, DatasetSpec spec, long seed, int cutout, int cutoutHoles, boolean similarityTargets, DType activations) {
         this.be = be;
+        this.activations = activations;
         this.spec = spec;
         this.seed = seed;
         this.cutout = cutout;
@@ -91,7 +99,7 @@ final class Batches implements AutoCloseable {
         }
         normalise(x);
         if (augment && cutout > 0) be.cutout(x, cutout, cutoutHoles, seed, stream(step, SLOT_CUTOUT));
-        return new Trainer.Batch(x, Targets.of(be, labels, d.classes(), similarityTargets));
+        return new Trainer.Batch(asActivations(x), Targets.of(be, labels, d.classes(), similarityTargets));
     }
 
     /** {@code n} images of C*H*W floats in [0, 1] on the device, normalised; owned by the open scope. */
@@ -99,7 +107,16 @@ final class Batches implements AutoCloseable {
         Tensor x = be.allocate(n, spec.channels(), spec.height(), spec.width());
         be.write(x, host);
         normalise(x);
-        return x;
+        return asActivations(x);
+    }
+
+    /** x in the activations' dtype: itself, or a converted copy (x is closed). */
+    private Tensor asActivations(Tensor x) {
+        if (x.dtype() == activations) return x;
+        Tensor a = be.allocate(x.shape(), activations);
+        be.copy(x, a);
+        x.close();
+        return a;
     }
 
     /** x * (1/std) + (-mean/std) per channel, in place. */

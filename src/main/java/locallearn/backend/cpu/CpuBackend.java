@@ -5,6 +5,7 @@ import locallearn.backend.Backend;
 import locallearn.backend.CheckedBackend;
 import locallearn.backend.ConvGeom;
 import locallearn.backend.PoolGeom;
+import locallearn.tensor.DType;
 import locallearn.tensor.MemoryStats;
 import locallearn.tensor.PooledAllocator;
 import locallearn.tensor.Shape;
@@ -76,16 +77,38 @@ public final class CpuBackend extends CheckedBackend {
     }
 
 
-    /** The float array behind a tensor the boundary checked to be a live CPU tensor. */
-    private static float[] data(Tensor t) { return ((CpuStorage) t.storage()).data; }
+    /**
+     * The float array behind a tensor the boundary checked to be a live CPU tensor, which the op
+     * reads and writes (in part, in place, accumulating): its own for float32, for bf16 the op's
+     * float copy ({@link Bf16}), rounded back in {@link #finishOp}.
+     */
+    private static float[] data(Tensor t) { return floats(t, true, true); }
+
+    /** The float array of a tensor the op only reads: bf16 is widened, not written back. */
+    private static float[] in(Tensor t) { return floats(t, true, false); }
+
+    /** The float array of a tensor the op overwrites, every element: bf16 is written back, not widened first. */
+    private static float[] out(Tensor t) { return floats(t, false, true); }
+
+    /** {@link #data} when the op adds into t, {@link #out} when it overwrites it. */
+    private static float[] out(Tensor t, boolean accumulate) { return floats(t, accumulate, true); }
+
+    private static float[] floats(Tensor t, boolean load, boolean store) {
+        CpuStorage s = (CpuStorage) t.storage();
+        return t.dtype() == DType.F32 ? s.floats() : Bf16.floats(s, t.numel(), load, store);
+    }
+
+    @Override protected void finishOp() { Bf16.finish(); }
 
     /** The array behind an optional argument, or null. */
+    private static float[] inOrNull(Tensor t) { return t == null ? null : in(t); }
+
     private static float[] dataOrNull(Tensor t) { return t == null ? null : data(t); }
 
     // ---- memory ----------------------------------------------------------------------------
 
-    @Override public Tensor allocate(Shape shape) {
-        return new Tensor(shape, allocator.acquire((long) shape.numel() * Float.BYTES), allocator);
+    @Override public Tensor allocate(Shape shape, DType dtype) {
+        return new Tensor(shape, dtype, allocator.acquire((long) shape.numel() * dtype.bytes), allocator);
     }
 
     @Override public MemoryStats memory() { return allocator.stats(); }
@@ -104,29 +127,35 @@ public final class CpuBackend extends CheckedBackend {
 
     @Override public MemoryStats laneMemory(int lane) { return allocator.laneStats(lane); }
 
-    @Override protected void doWrite(Tensor dst, float[] src) { System.arraycopy(src, 0, data(dst), 0, src.length); }
+    @Override protected void doWrite(Tensor dst, float[] src) {
+        CpuStorage s = (CpuStorage) dst.storage();
+        if (dst.dtype() == DType.F32) System.arraycopy(src, 0, s.floats(), 0, src.length);
+        else Bf16.round(src, s.halves(), src.length);
+    }
 
     @Override protected float[] doRead(Tensor src) {
+        CpuStorage s = (CpuStorage) src.storage();
         float[] out = new float[src.numel()];
-        System.arraycopy(data(src), 0, out, 0, out.length);
+        if (src.dtype() == DType.F32) System.arraycopy(s.floats(), 0, out, 0, out.length);
+        else Bf16.widen(s.halves(), out, out.length);
         return out;
     }
 
     // ---- elementwise and reductions ----------------------------------------------------------
 
     @Override protected void doFill(Tensor x, float value) {
-        float[] xs = data(x);
+        float[] xs = out(x);
         Parallel.range(x.numel(), GRAIN, 1, (from, to) -> java.util.Arrays.fill(xs, from, to, value));
     }
 
-    @Override protected void doCopy(Tensor src, Tensor dst) { Elementwise.copy(data(src), 0, data(dst), 0, src.numel()); }
+    @Override protected void doCopy(Tensor src, Tensor dst) { Elementwise.copy(in(src), 0, out(dst), 0, src.numel()); }
 
     @Override protected void doCopyRange(Tensor src, int srcOffset, Tensor dst, int dstOffset, int count) {
-        Elementwise.copy(data(src), srcOffset, data(dst), dstOffset, count);
+        Elementwise.copy(in(src), srcOffset, data(dst), dstOffset, count);
     }
 
     @Override protected void doAxpy(float a, Tensor x, Tensor y) {
-        float[] xs = data(x), ys = data(y);
+        float[] xs = in(x), ys = data(y);
         Parallel.range(x.numel(), GRAIN, 1, (from, to) -> {
             for (int i = from; i < to; i++) ys[i] += a * xs[i];
         });
@@ -140,12 +169,12 @@ public final class CpuBackend extends CheckedBackend {
     }
 
     @Override protected void doMultiply(Tensor a, Tensor b, Tensor out, boolean accumulate) {
-        float[] as = data(a), bs = data(b), os = data(out);
+        float[] as = in(a), bs = in(b), os = out(out, accumulate);
         Parallel.range(a.numel(), GRAIN, 1, (from, to) -> Elementwise.multiply(as, bs, os, accumulate, from, to));
     }
 
     @Override protected void doSum(Tensor x, Tensor out, boolean accumulate) {
-        float[] xs = data(x), o = data(out);
+        float[] xs = in(x), o = data(out);
         // below 16 elements (every loss) Lanes.sum is the plain sequential sum, bit for bit
         double s = 0;
         if (Lanes.FAST) s = Lanes.sum(xs, 0, x.numel());
@@ -154,7 +183,7 @@ public final class CpuBackend extends CheckedBackend {
     }
 
     @Override protected void doCountCorrect(Tensor logits, Tensor labels, Tensor out, boolean accumulate) {
-        float[] x = data(logits), l = data(labels), o = data(out);
+        float[] x = in(logits), l = in(labels), o = data(out);
         int b = logits.dim(0), k = logits.dim(1);
         int correct = 0;
         for (int i = 0; i < b; i++) {
@@ -174,19 +203,19 @@ public final class CpuBackend extends CheckedBackend {
     }
 
     @Override protected void doLeakyReluForward(Tensor x, Tensor y, float slope) {
-        float[] xs = data(x), ys = data(y);
+        float[] xs = in(x), ys = out(y);
         Parallel.range(x.numel(), GRAIN, 1, (from, to) -> Elementwise.leakyReluForward(xs, ys, slope, from, to));
     }
 
     @Override protected void doLeakyReluBackward(Tensor y, Tensor dy, Tensor dx, float slope) {
-        float[] ys = data(y), dys = data(dy), dxs = data(dx);
+        float[] ys = in(y), dys = in(dy), dxs = out(dx);
         Parallel.range(y.numel(), GRAIN, 1, (from, to) -> Elementwise.leakyReluBackward(ys, dys, dxs, slope, from, to));
     }
 
     // ---- bias ---------------------------------------------------------------------------------
 
     @Override protected void doBiasAdd(Tensor y, Tensor bias) {
-        float[] ys = data(y), bs = data(bias);
+        float[] ys = data(y), bs = in(bias);
         int[] d = bciOf(y);
         if (d[2] == 1) {
             // fc (B, K): rows plus the bias vector (a plane of one element would pay a division per element)
@@ -206,14 +235,16 @@ public final class CpuBackend extends CheckedBackend {
 
     @Override protected void doBiasBackward(Tensor dy, Tensor dbias, boolean accumulate) {
         int[] d = bciOf(dy);
-        Elementwise.biasBackward(data(dy), data(dbias), accumulate, d[0], d[1], d[2]);
+        Elementwise.biasBackward(in(dy), data(dbias), accumulate, d[0], d[1], d[2]);
     }
 
     // ---- GEMM ---------------------------------------------------------------------------------
 
     @Override protected void doGemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a, Tensor b, float beta, Tensor c,
                                     int batch, long strideA, long strideB, long strideC) {
-        float[] as = data(a), bs = data(b), cs = data(c);
+        // with beta 0 every element of C is written (when the products tile it), so bf16 C needs no widening
+        boolean whole = beta == 0f && c.numel() == (long) m * n * batch && (batch == 1 || strideC == (long) m * n);
+        float[] as = in(a), bs = in(b), cs = out(c, !whole);
         for (int i = 0; i < batch; i++)
             Gemm.gemm(transA, transB, m, n, k, alpha, as, (int) (i * strideA), bs, (int) (i * strideB), beta, cs, (int) (i * strideC));
     }
@@ -221,21 +252,21 @@ public final class CpuBackend extends CheckedBackend {
     // ---- convolution --------------------------------------------------------------------------
 
     @Override protected void doConv2dForward(Tensor x, Tensor w, Tensor bias, Tensor y, ConvGeom g) {
-        float[] xs = data(x), ws = data(w), ys = data(y), bs = dataOrNull(bias);
+        float[] xs = in(x), ws = in(w), ys = out(y), bs = inOrNull(bias);
         Winograd.Tile f = winogradTile(g, convAlgorithm);
         if (f != null) Winograd.forward(xs, ws, bs, ys, g, f);
         else Conv.forward(xs, ws, bs, ys, g);
     }
 
     @Override protected void doConv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvGeom g) {
-        float[] dys = data(dy), ws = data(w), dxs = data(dx);
+        float[] dys = in(dy), ws = in(w), dxs = out(dx);
         Winograd.Tile f = winogradTile(g, convAlgorithm);
         if (f != null) Winograd.backwardData(dys, ws, dxs, g, f);
         else Conv.backwardData(dys, ws, dxs, g);
     }
 
     @Override protected void doConv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, Tensor dbias, ConvGeom g, boolean accumulate) {
-        float[] xs = data(x), dys = data(dy), dws = data(dw), dbs = dataOrNull(dbias);
+        float[] xs = in(x), dys = in(dy), dws = data(dw), dbs = dataOrNull(dbias);
         Winograd.Tile f = winogradTile(g, convAlgorithm);
         if (f != null) Winograd.backwardFilter(xs, dys, dws, dbs, g, accumulate, f);
         else Conv.backwardFilter(xs, dys, dws, dbs, g, accumulate);
@@ -289,111 +320,111 @@ public final class CpuBackend extends CheckedBackend {
     @Override protected void doBatchNormForwardTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                                                      float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
         int[] d = bciOf(x);
-        BatchNorm.forwardTrain(data(x), data(gamma), data(beta), data(runningMean), data(runningVar), momentum, eps, data(y),
-                data(saveMean), data(saveInvStd), d[0], d[1], d[2]);
+        BatchNorm.forwardTrain(in(x), in(gamma), in(beta), data(runningMean), data(runningVar), momentum, eps, out(y),
+                out(saveMean), out(saveInvStd), d[0], d[1], d[2]);
     }
 
     @Override protected void doBatchNormForwardEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, float eps, Tensor y) {
         int[] d = bciOf(x);
-        BatchNorm.forwardEval(data(x), data(gamma), data(beta), data(runningMean), data(runningVar), eps, data(y), d[0], d[1], d[2]);
+        BatchNorm.forwardEval(in(x), in(gamma), in(beta), in(runningMean), in(runningVar), eps, out(y), d[0], d[1], d[2]);
     }
 
     @Override protected void doBatchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                                                  Tensor dx, Tensor dgamma, Tensor dbeta, boolean accumulate) {
         int[] d = bciOf(x);
-        BatchNorm.backward(data(x), data(dy), data(gamma), data(saveMean), data(saveInvStd), data(dx), data(dgamma), data(dbeta), accumulate,
+        BatchNorm.backward(in(x), in(dy), in(gamma), in(saveMean), in(saveInvStd), out(dx), data(dgamma), data(dbeta), accumulate,
                 d[0], d[1], d[2]);
     }
 
     @Override protected void doChannelSum(Tensor x, Tensor weight, Tensor out, boolean accumulate) {
         int[] d = bciOf(x);
-        BatchNorm.channelSum(data(x), dataOrNull(weight), data(out), accumulate, d[0], d[1], d[2]);
+        BatchNorm.channelSum(in(x), inOrNull(weight), data(out), accumulate, d[0], d[1], d[2]);
     }
 
     // ---- dropout ------------------------------------------------------------------------------
 
     @Override protected void doDropoutForward(Tensor x, Tensor y, float p, long seed, long stream, int inner) {
-        Elementwise.dropout(data(x), data(y), x.numel(), p, seed, stream, inner);
+        Elementwise.dropout(in(x), out(y), x.numel(), p, seed, stream, inner);
     }
 
     @Override protected void doDropoutBackward(Tensor dy, Tensor dx, float p, long seed, long stream, int inner) {
         // the mask is a function of (seed, stream, unit) only, so backward is the forward applied to dy
-        Elementwise.dropout(data(dy), data(dx), dy.numel(), p, seed, stream, inner);
+        Elementwise.dropout(in(dy), out(dx), dy.numel(), p, seed, stream, inner);
     }
 
     // ---- pooling ------------------------------------------------------------------------------
 
-    @Override protected void doMaxPoolForward(Tensor x, Tensor y, PoolGeom g) { Pool.maxForward(data(x), data(y), g); }
+    @Override protected void doMaxPoolForward(Tensor x, Tensor y, PoolGeom g) { Pool.maxForward(in(x), out(y), g); }
 
-    @Override protected void doMaxPoolBackward(Tensor x, Tensor dy, Tensor dx, PoolGeom g) { Pool.maxBackward(data(x), data(dy), data(dx), g); }
+    @Override protected void doMaxPoolBackward(Tensor x, Tensor dy, Tensor dx, PoolGeom g) { Pool.maxBackward(in(x), in(dy), out(dx), g); }
 
-    @Override protected void doAvgPoolForward(Tensor x, Tensor y, PoolGeom g) { Pool.avgForward(data(x), data(y), g); }
+    @Override protected void doAvgPoolForward(Tensor x, Tensor y, PoolGeom g) { Pool.avgForward(in(x), out(y), g); }
 
-    @Override protected void doAvgPoolBackward(Tensor dy, Tensor dx, PoolGeom g) { Pool.avgBackward(data(dy), data(dx), g); }
+    @Override protected void doAvgPoolBackward(Tensor dy, Tensor dx, PoolGeom g) { Pool.avgBackward(in(dy), out(dx), g); }
 
     // ---- losses -------------------------------------------------------------------------------
 
     @Override protected void doCrossEntropyForward(Tensor logits, Tensor labels, Tensor loss, Tensor probs) {
-        Loss.crossEntropyForward(data(logits), data(labels), data(loss), data(probs), logits.dim(0), logits.dim(1));
+        Loss.crossEntropyForward(in(logits), in(labels), out(loss), out(probs), logits.dim(0), logits.dim(1));
     }
 
     @Override protected void doCrossEntropyBackward(Tensor probs, Tensor labels, Tensor dloss, Tensor dlogits) {
-        Loss.crossEntropyBackward(data(probs), data(labels), data(dloss)[0], data(dlogits), probs.dim(0), probs.dim(1));
+        Loss.crossEntropyBackward(in(probs), in(labels), in(dloss)[0], out(dlogits), probs.dim(0), probs.dim(1));
     }
 
     @Override protected void doBceWithLogitsForward(Tensor logits, Tensor targets, Tensor loss) {
-        data(loss)[0] = Loss.bceForward(data(logits), data(targets), logits.numel());
+        out(loss)[0] = Loss.bceForward(in(logits), in(targets), logits.numel());
     }
 
     @Override protected void doBceWithLogitsBackward(Tensor logits, Tensor targets, Tensor dloss, Tensor dlogits) {
-        Loss.bceBackward(data(logits), data(targets), data(dloss)[0], data(dlogits), logits.numel());
+        Loss.bceBackward(in(logits), in(targets), in(dloss)[0], out(dlogits), logits.numel());
     }
 
-    @Override protected void doMseForward(Tensor a, Tensor b, Tensor loss) { data(loss)[0] = Loss.mseForward(data(a), data(b), a.numel()); }
+    @Override protected void doMseForward(Tensor a, Tensor b, Tensor loss) { out(loss)[0] = Loss.mseForward(in(a), in(b), a.numel()); }
 
     @Override protected void doMseBackward(Tensor a, Tensor b, Tensor dloss, Tensor da) {
-        Loss.mseBackward(data(a), data(b), data(dloss)[0], data(da), a.numel());
+        Loss.mseBackward(in(a), in(b), in(dloss)[0], out(da), a.numel());
     }
 
     // ---- similarity matrix --------------------------------------------------------------------
 
     @Override protected void doSimilarityForward(Tensor x, Tensor s, Tensor xc, Tensor norm) {
-        Similarity.forward(data(x), data(s), data(xc), data(norm), x.dim(0), x.shape().sizeFrom(1));
+        Similarity.forward(in(x), out(s), out(xc), out(norm), x.dim(0), x.shape().sizeFrom(1));
     }
 
     @Override protected void doSimilarityBackward(Tensor xc, Tensor norm, Tensor s, Tensor ds, Tensor dx) {
-        Similarity.backward(data(xc), data(norm), data(s), data(ds), data(dx), xc.dim(0), xc.shape().sizeFrom(1));
+        Similarity.backward(in(xc), in(norm), in(s), in(ds), out(dx), xc.dim(0), xc.shape().sizeFrom(1));
     }
 
     // ---- feature-map standard deviation -------------------------------------------------------
 
     @Override protected void doFeatureMapStdForward(Tensor x, Tensor y) {
         int[] d = bciOf(x);
-        FeatureStd.forward(data(x), data(y), d[0] * d[1], d[2]);
+        FeatureStd.forward(in(x), out(y), d[0] * d[1], d[2]);
     }
 
     @Override protected void doFeatureMapStdBackward(Tensor x, Tensor y, Tensor dy, Tensor dx) {
         int[] d = bciOf(x);
-        FeatureStd.backward(data(x), data(y), data(dy), data(dx), d[0] * d[1], d[2]);
+        FeatureStd.backward(in(x), in(y), in(dy), out(dx), d[0] * d[1], d[2]);
     }
 
     // ---- optimizers ---------------------------------------------------------------------------
 
     @Override protected void doAdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor vmax, float lr, float beta1, float beta2,
                                         float eps, float weightDecay, int step) {
-        float[] p = data(param), g = data(grad), ms = data(m), vs = data(v), vm = dataOrNull(vmax);
+        float[] p = data(param), g = in(grad), ms = data(m), vs = data(v), vm = dataOrNull(vmax);
         Parallel.range(param.numel(), GRAIN, 1, (from, to) -> Optim.adam(p, g, ms, vs, vm, lr, beta1, beta2, eps, weightDecay, step, from, to));
     }
 
     @Override protected void doSgdStep(Tensor param, Tensor grad, Tensor momentumBuf, float lr, float momentum, float weightDecay, boolean firstStep) {
-        float[] p = data(param), g = data(grad), buf = momentum != 0 ? data(momentumBuf) : null;
+        float[] p = data(param), g = in(grad), buf = momentum != 0 ? data(momentumBuf) : null;
         Parallel.range(param.numel(), GRAIN, 1, (from, to) -> Optim.sgd(p, g, buf, lr, momentum, weightDecay, firstStep, from, to));
     }
 
     // ---- augmentation -------------------------------------------------------------------------
 
     @Override protected void doChannelAffine(Tensor x, Tensor scale, Tensor shift) {
-        float[] xs = data(x), sc = data(scale), sh = dataOrNull(shift);
+        float[] xs = data(x), sc = in(scale), sh = inOrNull(shift);
         int[] d = bciOf(x);
         Parallel.range(d[0] * d[1], Math.max(1, GRAIN / Math.max(1, d[2])), 1, (from, to) -> {
             for (int pl = from; pl < to; pl++) {
@@ -410,7 +441,7 @@ public final class CpuBackend extends CheckedBackend {
     }
 
     @Override protected void doRandomCropFlip(Tensor x, Tensor y, int pad, boolean flip, long seed, long stream) {
-        Augment.randomCropFlip(data(x), data(y), x.dim(0), x.dim(1), x.dim(2), x.dim(3), pad, flip, seed, stream);
+        Augment.randomCropFlip(in(x), out(y), x.dim(0), x.dim(1), x.dim(2), x.dim(3), pad, flip, seed, stream);
     }
 
     @Override protected void doCutout(Tensor x, int length, int holes, long seed, long stream) {
