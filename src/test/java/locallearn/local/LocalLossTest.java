@@ -103,11 +103,17 @@ class LocalLossTest {
         }
     }
 
+    /** A 2 -> 2 feedback-alignment layer without bias: W = [[1, 2], [3, 4]], B = [[-1, 0], [0.5, 2]]. */
+    private LinearFA fixedFa() {
+        LinearFA fa = new LinearFA(new Init(be, 5), 2, 2, false);
+        be.write(fa.weight().data(), new float[] {1, 2, 3, 4});
+        be.write(fa.feedback().data(), new float[] {-1, 0, 0.5f, 2});
+        return fa;
+    }
+
     @Test void linearFaSendsTheErrorThroughTheFixedMatrixNotTheWeight() {
         try (Scope s = Scope.open()) {
-            LinearFA fa = new LinearFA(new Init(be, 5), 2, 2, false);
-            be.write(fa.weight().data(), new float[] {1, 2, 3, 4});
-            be.write(fa.feedback().data(), new float[] {-1, 0, 0.5f, 2});
+            LinearFA fa = fixedFa();
             Var x = new Var(t(new float[] {1, 1}, 1, 2), true);
             Tape tp = tape();
             Var y = fa.forward(tp, x); // y = x W^T = [3, 7]
@@ -123,9 +129,7 @@ class LocalLossTest {
 
     @Test void linearFaBceSendsTheLogitsGradientThroughTheFixedMatrix() {
         try (Scope s = Scope.open()) {
-            LinearFA fa = new LinearFA(new Init(be, 5), 2, 2, false);
-            be.write(fa.weight().data(), new float[] {1, 2, 3, 4});
-            be.write(fa.feedback().data(), new float[] {-1, 0, 0.5f, 2});
+            LinearFA fa = fixedFa();
             Var x = new Var(t(new float[] {1, 1}, 1, 2), true);
             Tape tp = tape();
             // logits x W^T = [3, 7] against targets [1, 0]: (log(1 + e^-3) + 7 + log(1 + e^-7)) / 2
