@@ -26,7 +26,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * forward, backward-data and backward-filter (2 B K C kh kw oH oW flops each; the default is
  * VGG8B's second layer, 128 -> 256 channels at 32x32, batch 32) by each algorithm: the
  * implicit-GEMM direct convolution and Winograd F(2x2, 3x3) ({@code -p algorithm=auto} runs
- * what the backend's rule picks). Average time per call; GFLOP/s = flops / time. Run:
+ * what the backend's rule picks), and the feedback-alignment backward fused and composed.
+ * Average time per call; GFLOP/s = flops / time. Run:
  * {@code ./locallearn jmh OpsBench -f 1 -wi 1 -i 1}; other layers with e.g.
  * {@code -p inChannels=512 -p outChannels=512 -p size=8}.
  */
@@ -110,5 +111,50 @@ public class OpsBench {
 
     @Benchmark public void convBackwardFilter(ConvState s) {
         s.be.conv2dBackwardFilter(s.x, s.dy, s.dw, s.db, s.g, false);
+    }
+
+    /**
+     * The feedback-alignment head's backward (the bio pred loss; 4 B K D flops in its two
+     * products) at batch 128 and the paper's 128 projections, D = the head's inputs (1024: an mlp
+     * block, 2048: the default dim-in-decoder): the fused op against the calls it replaced.
+     */
+    @State(Scope.Benchmark)
+    public static class FaState {
+        @Param({"1024", "2048"}) public int d;
+        final int nb = 128, k = 128;
+        Backend be;
+        Tensor logits, targets, dloss, x, fb, dx, dw, db;
+
+        @Setup(Level.Trial) public void setUp() {
+            be = new CpuBackend();
+            Random rnd = new Random(1);
+            logits = random(be, rnd, nb, k);
+            targets = random(be, rnd, nb, k);
+            dloss = be.allocate(1);
+            be.fill(dloss, 1f);
+            x = random(be, rnd, nb, d);
+            fb = random(be, rnd, k, d);
+            dx = be.allocate(nb, d);
+            dw = be.allocate(k, d);
+            db = be.allocate(k);
+        }
+
+        @TearDown(Level.Trial) public void tearDown() {
+            for (Tensor t : new Tensor[] {logits, targets, dloss, x, fb, dx, dw, db}) t.close();
+        }
+    }
+
+    @Benchmark public void faBceBackward(FaState s) {
+        s.be.faBceBackward(s.logits, s.targets, s.dloss, s.x, s.fb, s.dx, s.dw, s.db, false);
+    }
+
+    /** What Ops.linear's backward did before the fused op: the logits' gradient as a tensor, then two GEMMs and the bias sum. */
+    @Benchmark public void faBceBackwardComposed(FaState s) {
+        try (Tensor e = s.be.allocate(s.nb, s.k)) {
+            s.be.bceWithLogitsBackward(s.logits, s.targets, s.dloss, e);
+            s.be.gemm(true, false, s.k, s.d, s.nb, 1f, e, s.x, 0f, s.dw);
+            s.be.biasBackward(e, s.db, false);
+            s.be.gemm(false, false, s.nb, s.d, s.k, 1f, e, s.fb, 0f, s.dx);
+        }
     }
 }

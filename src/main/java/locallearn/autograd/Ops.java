@@ -359,6 +359,41 @@ public final class Ops {
         return out;
     }
 
+    /**
+     * The backprop-free pred loss in one op: the mean binary cross-entropy with logits of
+     * x (B, D) w^T + b against targets (B, K) in [0, 1], through a feedback-alignment layer (as
+     * {@link #linearFA} then {@link #bceWithLogits}). Its backward is the backend's one fused
+     * faBceBackward: the logits' gradient is never a tensor, and x gets e fb.
+     */
+    public static Var linearFABce(Tape tape, Var x, Var w, Var b, Tensor fb, Tensor targets) {
+        Backend be = tape.backend;
+        Tensor xd = x.data(), wd = w.data();
+        if (xd.rank() != 2 || wd.rank() != 2 || xd.dim(1) != wd.dim(1) || !fb.shape().equals(wd.shape()))
+            throw new IllegalArgumentException("linearFABce: input " + xd.shape() + ", weight " + wd.shape() + " and feedback matrix " + fb.shape()
+                    + " do not fit (expected (B, D), (K, D), (K, D))");
+        int nb = xd.dim(0), d = xd.dim(1), k = wd.dim(0);
+        Tensor logits = be.allocate(nb, k), loss = be.allocate(1);
+        be.gemm(false, true, nb, k, d, 1f, xd, wd, 0f, logits);
+        if (b != null) be.biasAdd(logits, b.data());
+        be.bceWithLogitsForward(logits, targets, loss);
+        if (!tape.needs(x, w, b)) {
+            logits.close();
+            return Var.constant(loss);
+        }
+        Var out = new Var(loss, true);
+        tape.record(out, () -> {
+            // w and b are both parameters of one layer: their gradients exist together or not at all
+            Grad gw = needsGrad(w) ? gradOf(tape, w) : null;
+            Grad gb = needsGrad(b) ? gradOf(tape, b) : null;
+            if (gw == null && gb != null) throw new IllegalStateException("linearFABce: a bias gradient without the weight's");
+            if (gb != null && gb.accumulate != gw.accumulate) throw new IllegalStateException("linearFABce: weight and bias gradients out of step");
+            Tensor dx = needsGrad(x) ? be.allocate(xd.shape()) : null;
+            be.faBceBackward(logits, targets, out.grad, xd, fb, dx, gw == null ? null : gw.t, gb == null ? null : gb.t, gw != null && gw.accumulate);
+            if (dx != null) tape.accumulate(x, dx);
+        }, logits);
+        return out;
+    }
+
     /** Mean squared error between a and a constant target b. */
     public static Var mse(Tape tape, Var a, Tensor b) {
         Backend be = tape.backend;

@@ -221,6 +221,17 @@ public interface Backend extends AutoCloseable {
     /** da = dloss[0] * 2 (a - b) / n */
     void mseBackward(Tensor a, Tensor b, Tensor dloss, Tensor da);
 
+    // ---- feedback alignment (family "fa") -----------------------------------------------------
+
+    /**
+     * The backward of the backprop-free pred loss, bceWithLogits(x w^T + b, t) through a
+     * feedback-alignment layer (nn/LinearFA), in one op: with e (B, K) = dloss[0] (sigmoid(logits)
+     * - targets) / (B K) the logits' gradient, dx (B, D) = e fb (overwritten), dw (K, D) (+)= e^T x
+     * and db (K) (+)= the sum over b of e. logits and targets (B, K), x (B, D), fb (K, D) the
+     * layer's fixed feedback matrix. dx, dw or db may be null (not computed); db only with dw.
+     */
+    void faBceBackward(Tensor logits, Tensor targets, Tensor dloss, Tensor x, Tensor fb, Tensor dx, Tensor dw, Tensor db, boolean accumulate);
+
     // ---- similarity matrix (family "similarity") ----------------------------------------------
 
     /**

@@ -523,6 +523,43 @@ public abstract class CheckedBackend implements Backend {
         expect(op, "dloss", dloss, 1, "a scalar");
     }
 
+    // ---- feedback alignment -------------------------------------------------------------------
+
+    @Override public final void faBceBackward(Tensor logits, Tensor targets, Tensor dloss, Tensor x, Tensor fb, Tensor dx, Tensor dw, Tensor db,
+                                              boolean accumulate) {
+        String op = "faBceBackward";
+        live(op, "logits", logits);
+        live(op, "targets", targets);
+        live(op, "dloss", dloss);
+        live(op, "x", x);
+        live(op, "fb", fb);
+        if (logits.rank() != 2 || logits.dim(0) < 1 || logits.dim(1) < 1)
+            throw new IllegalArgumentException(op + ": logits " + logits.shape() + " must be (B, K) with B, K >= 1");
+        int nb = logits.dim(0), k = logits.dim(1);
+        same(op, "logits", logits, "targets", targets);
+        expect(op, "dloss", dloss, 1, "a scalar");
+        int[] bd = rows(op, "x", x);
+        if (bd[1] < 1) throw new IllegalArgumentException(op + ": x " + x.shape() + " has no features");
+        if (bd[0] != nb) throw new IllegalArgumentException(op + ": x " + x.shape() + " has " + bd[0] + " rows, logits " + logits.shape() + " has " + nb);
+        expect(op, "fb", fb, (long) k * bd[1], "(K, D) for logits " + logits.shape() + " and x " + x.shape());
+        if (dx != null) {
+            live(op, "dx", dx);
+            same(op, "x", x, "dx", dx);
+            // one launch reads x for dw while it writes dx
+            if (dx.storage() == x.storage()) throw new IllegalArgumentException(op + ": dx " + dx.shape() + " shares x's memory; it cannot be written in place");
+        }
+        if (dw != null) {
+            live(op, "dw", dw);
+            same(op, "fb", fb, "dw", dw);
+        }
+        if (db != null) {
+            if (dw == null) throw new IllegalArgumentException(op + ": db is given without dw (a layer's bias and weight gradients go together)");
+            live(op, "db", db);
+            expect(op, "db", db, k, "one per column of logits " + logits.shape());
+        }
+        doFaBceBackward(logits, targets, dloss, x, fb, dx, dw, db, accumulate);
+    }
+
     // ---- similarity matrix --------------------------------------------------------------------
 
     @Override public final void similarityForward(Tensor x, Tensor s, Tensor xc, Tensor norm) {
@@ -744,6 +781,9 @@ public abstract class CheckedBackend implements Backend {
     protected abstract void doMseForward(Tensor a, Tensor b, Tensor loss);
 
     protected abstract void doMseBackward(Tensor a, Tensor b, Tensor dloss, Tensor da);
+
+    protected abstract void doFaBceBackward(Tensor logits, Tensor targets, Tensor dloss, Tensor x, Tensor fb, Tensor dx, Tensor dw, Tensor db,
+                                            boolean accumulate);
 
     protected abstract void doSimilarityForward(Tensor x, Tensor s, Tensor xc, Tensor norm);
 

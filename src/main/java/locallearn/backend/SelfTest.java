@@ -31,8 +31,9 @@ import locallearn.tensor.Tensor;
  * A wrong index, a missing term or a wrong factor gives errors of order 1e-1 and fails any of them.
  */
 public final class SelfTest {
-    /** Ops whose device implementation goes through the GEMM or convolution provider. */
-    public static final Predicate<String> USES_PROVIDERS = op -> op.startsWith("gemm") || op.startsWith("conv2d") || op.startsWith("similarity");
+    /** Ops whose device implementation goes through the GEMM or convolution provider (faBceBackward on its large shapes). */
+    public static final Predicate<String> USES_PROVIDERS = op -> op.startsWith("gemm") || op.startsWith("conv2d") || op.startsWith("similarity")
+            || op.equals("faBceBackward");
 
     private static final double EPS_K = 1.2e-7; // about 2^-23: one rounding per term
 
@@ -69,6 +70,7 @@ public final class SelfTest {
         featureStd();
         optimizers();
         augmentation();
+        feedbackAlignment();
     }
 
     /** Number of cases (a full run reports one line more: the allocator check). */
@@ -600,6 +602,43 @@ public final class SelfTest {
                     return buf != null ? outs(be, "param", tp, "momentumBuf", buf) : outs(be, "param", tp);
                 });
             }
+        }
+    }
+
+    private void feedbackAlignment() {
+        // (B, K, D): single elements, partial tiles of every output, more than one row tile of dx
+        // (B 129) and of dw (K 129), the paper's head (B = K = 128) at an odd D
+        // (B 128, K 128, D 4097) is past CudaBackend.FUSED_FA_MAX_WORK: with cuBLAS it takes the GEMM path
+        for (int[] s : new int[][] {{1, 1, 1}, {3, 7, 129}, {129, 3, 7}, {7, 129, 65}, {128, 128, 515}, {128, 128, 4097}}) {
+            int b = s[0], k = s[1], d = s[2];
+            float[] z = u(b * k, -6f, 6f), t = u(b * k, 0f, 1f), x = u(b * d), fb = u(k * d), dw0 = u(k * d), db0 = u(k);
+            for (int i = 0; i < t.length; i += 2) t[i] = t[i] < 0.5f ? 0f : 1f; // hard and soft targets
+            // dloss B K makes e = 0.7 (sigmoid(z) - t) of order 1, so the atol below is relative to the outputs
+            float[] dloss = {0.7f * b * k};
+            // sums of max(B, K) products of e and [-1, 1] values, in float on the GPU; expf's 2 ulp in
+            // each e add about as much again: 3 eps per term
+            double atol = 1e-6 + 3 * Math.max(b, k) * EPS_K;
+            add("faBceBackward", "B=" + b + " K=" + k + " D=" + d, atol, 1e-5, be -> {
+                Tensor dx = be.allocate(b, d), dw = be.allocate(k, d), db = be.allocate(k);
+                be.faBceBackward(in(be, z, b, k), in(be, t, b, k), in(be, dloss, 1), in(be, x, b, d), in(be, fb, k, d), dx, dw, db, false);
+                return outs(be, "dx", dx, "dw", dw, "db", db);
+            });
+            if (b != 3) continue;
+            add("faBceBackward", "B=" + b + " K=" + k + " D=" + d + " accumulate", atol, 1e-5, be -> {
+                Tensor dx = be.allocate(b, d), dw = in(be, dw0, k, d), db = in(be, db0, k);
+                be.faBceBackward(in(be, z, b, k), in(be, t, b, k), in(be, dloss, 1), in(be, x, b, d), in(be, fb, k, d), dx, dw, db, true);
+                return outs(be, "dx", dx, "dw", dw, "db", db);
+            });
+            add("faBceBackward", "B=" + b + " K=" + k + " D=" + d + " dw only", atol, 1e-5, be -> {
+                Tensor dw = be.allocate(k, d);
+                be.faBceBackward(in(be, z, b, k), in(be, t, b, k), in(be, dloss, 1), in(be, x, b, d), in(be, fb, k, d), null, dw, null, false);
+                return outs(be, "dw", dw);
+            });
+            add("faBceBackward", "B=" + b + " K=" + k + " D=" + d + " dx only", atol, 1e-5, be -> {
+                Tensor dx = be.allocate(b, d);
+                be.faBceBackward(in(be, z, b, k), in(be, t, b, k), in(be, dloss, 1), in(be, x, b, d), in(be, fb, k, d), dx, null, null, false);
+                return outs(be, "dx", dx);
+            });
         }
     }
 

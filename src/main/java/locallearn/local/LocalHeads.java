@@ -6,6 +6,7 @@ import locallearn.autograd.Var;
 import locallearn.backend.Backend;
 import locallearn.config.LossConfig;
 import locallearn.nn.Layer;
+import locallearn.nn.LinearFA;
 import locallearn.nn.Pool2d;
 import locallearn.tensor.Tensor;
 
@@ -87,12 +88,12 @@ final class LocalHeads {
             if (loss.unsup() == LossConfig.Unsup.SIM) unsup = Ops.mse(tape, rh, inputSimilarity(be, x));
         }
         if (predIn != null) {
-            Var logits = decoder.forward(tape, predIn);
             if (loss.bio()) {
                 Tensor sign = be.allocate(proj.shape());
                 be.gemm(false, true, sign.dim(0), sign.dim(1), targets.onehot().dim(1), 1f, targets.onehot(), projSign, 0f, sign);
-                pred = Ops.bceWithLogits(tape, logits, sign);
+                pred = ((LinearFA) decoder).bceWithLogits(tape, predIn, sign);
             } else {
+                Var logits = decoder.forward(tape, predIn);
                 pred = Ops.crossEntropy(tape, logits, targets.labels());
                 if (correct != null) be.countCorrect(logits.data(), targets.labels(), correct, true);
             }

@@ -3,6 +3,7 @@ package locallearn.nn;
 import locallearn.autograd.Ops;
 import locallearn.autograd.Tape;
 import locallearn.autograd.Var;
+import locallearn.tensor.Tensor;
 
 /**
  * A linear layer trained by feedback alignment (Lillicrap et al. 2016): the forward is
@@ -25,5 +26,14 @@ public final class LinearFA extends Layer {
 
     @Override public Var forward(Tape tape, Var x) {
         return Ops.linearFA(tape, Ops.flatten(tape, x), weight, bias, weightFa.data());
+    }
+
+    /**
+     * The mean binary cross-entropy with logits of this layer's output against {@code targets}
+     * (B, out), as forward then Ops.bceWithLogits, with the backward fused into one op: the
+     * backprop-free pred loss.
+     */
+    public Var bceWithLogits(Tape tape, Var x, Tensor targets) {
+        return Ops.linearFABce(tape, Ops.flatten(tape, x), weight, bias, weightFa.data(), targets);
     }
 }

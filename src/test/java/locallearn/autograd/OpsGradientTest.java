@@ -181,6 +181,45 @@ class OpsGradientTest {
         check(t -> Ops.weightedSum(t, 0.3f, Ops.crossEntropy(t, x, labels), 0.7f, Ops.bceWithLogits(t, x, targets)), x);
     }
 
+    @Test void linearFABceGradientsOfWeightAndBiasAndOfInputWhenTheFeedbackIsTheWeight() {
+        // feedback alignment sends e fb to x, the true gradient only when fb = w; w's and b's
+        // gradients are the true ones whatever fb is (the loss does not read fb)
+        Var x = param(1, 4, 6), w = param(2, 3, 6), b = param(3, 3);
+        Tensor targets = random(5, 4, 3), fb = be.allocate(3, 6);
+        float[] t = be.read(targets);
+        for (int i = 0; i < t.length; i++) t[i] = i % 2 == 0 ? (t[i] > 0 ? 1f : 0f) : (t[i] + 1) / 2; // hard and soft
+        be.write(targets, t);
+        be.copy(w.data(), fb);
+        check(tp -> Ops.linearFABce(tp, x, w, b, fb, targets), x, w, b);
+        be.copy(random(6, 3, 6), fb);
+        check(tp -> Ops.linearFABce(tp, x, w, b, fb, targets), w, b);
+    }
+
+    @Test void linearFABceHasTheGradientsOfLinearFAThenBce() {
+        Var x = param(1, 5, 7), w = param(2, 3, 7), b = param(3, 3);
+        Tensor targets = random(5, 5, 3), fb = random(6, 3, 7);
+        be.fill(targets, 0.25f);
+        float[][] want = gradients(t -> Ops.bceWithLogits(t, Ops.linearFA(t, x, w, b, fb), targets), x, w, b);
+        float[][] got = gradients(t -> Ops.linearFABce(t, x, w, b, fb, targets), x, w, b);
+        for (int i = 0; i < want.length; i++) org.junit.jupiter.api.Assertions.assertArrayEquals(want[i], got[i], 0f, "input " + i + ": the same backend calls, the same bits");
+    }
+
+    /** The loss's value and the inputs' gradients after one backward (then cleared). */
+    private float[][] gradients(Function<Tape, Var> f, Var... inputs) {
+        try (Scope s = Scope.open()) {
+            Tape tape = new Tape(be, true, true, 3, 5);
+            Var loss = f.apply(tape);
+            float[][] out = new float[inputs.length + 1][];
+            out[0] = be.read(loss.data());
+            tape.backward(loss);
+            for (int i = 0; i < inputs.length; i++) {
+                out[i + 1] = be.read(inputs[i].grad());
+                inputs[i].clearGrad();
+            }
+            return out;
+        }
+    }
+
     @Test void flattenPassesTheGradientBack() {
         Var x = param(1, 2, 3, 2, 2), w = param(2, 4, 12);
         Tensor target = random(4, 2, 4);

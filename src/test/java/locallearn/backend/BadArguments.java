@@ -75,6 +75,16 @@ public final class BadArguments {
         call("crossEntropyBackward dloss", be -> be.crossEntropyBackward(be.allocate(4, 10), be.allocate(4), be.allocate(2), be.allocate(4, 10)));
         call("bceWithLogitsForward empty", be -> be.bceWithLogitsForward(be.allocate(0), be.allocate(0), be.allocate(1)));
         call("bceWithLogitsBackward dlogits", be -> be.bceWithLogitsBackward(be.allocate(5), be.allocate(5), be.allocate(1), be.allocate(6)));
+        call("faBceBackward fb", be -> be.faBceBackward(be.allocate(4, 3), be.allocate(4, 3), be.allocate(1), be.allocate(4, 5), be.allocate(5, 4),
+                be.allocate(4, 5), be.allocate(3, 5), be.allocate(3), false));
+        call("faBceBackward x rows", be -> be.faBceBackward(be.allocate(4, 3), be.allocate(4, 3), be.allocate(1), be.allocate(2, 10), be.allocate(3, 5),
+                null, be.allocate(3, 5), null, false));
+        call("faBceBackward db without dw", be -> be.faBceBackward(be.allocate(4, 3), be.allocate(4, 3), be.allocate(1), be.allocate(4, 5),
+                be.allocate(3, 5), be.allocate(4, 5), null, be.allocate(3), false));
+        call("faBceBackward dx in place", be -> {
+            Tensor x = be.allocate(4, 5);
+            be.faBceBackward(be.allocate(4, 3), be.allocate(4, 3), be.allocate(1), x, be.allocate(3, 5), x, null, null, false);
+        });
         call("mseForward sizes", be -> be.mseForward(be.allocate(5), be.allocate(6), be.allocate(1)));
         call("mseBackward dloss", be -> be.mseBackward(be.allocate(5), be.allocate(5), be.allocate(5), be.allocate(5)));
         call("similarityForward s", be -> be.similarityForward(be.allocate(4, 3), be.allocate(3, 3), be.allocate(4, 3), be.allocate(4)));

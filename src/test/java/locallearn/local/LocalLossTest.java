@@ -103,11 +103,17 @@ class LocalLossTest {
         }
     }
 
+    /** A 2 -> 2 feedback-alignment layer without bias: W = [[1, 2], [3, 4]], B = [[-1, 0], [0.5, 2]]. */
+    private LinearFA fixedFa() {
+        LinearFA fa = new LinearFA(new Init(be, 5), 2, 2, false);
+        be.write(fa.weight().data(), new float[] {1, 2, 3, 4});
+        be.write(fa.feedback().data(), new float[] {-1, 0, 0.5f, 2});
+        return fa;
+    }
+
     @Test void linearFaSendsTheErrorThroughTheFixedMatrixNotTheWeight() {
         try (Scope s = Scope.open()) {
-            LinearFA fa = new LinearFA(new Init(be, 5), 2, 2, false);
-            be.write(fa.weight().data(), new float[] {1, 2, 3, 4});
-            be.write(fa.feedback().data(), new float[] {-1, 0, 0.5f, 2});
+            LinearFA fa = fixedFa();
             Var x = new Var(t(new float[] {1, 1}, 1, 2), true);
             Tape tp = tape();
             Var y = fa.forward(tp, x); // y = x W^T = [3, 7]
@@ -118,6 +124,22 @@ class LocalLossTest {
             assertArrayEquals(new float[] {-1, 0}, be.read(x.grad()), TOL);
             // the weight still learns from dy^T x = [[1, 1], [0, 0]]
             assertArrayEquals(new float[] {1, 1, 0, 0}, be.read(fa.weight().grad()), TOL);
+        }
+    }
+
+    @Test void linearFaBceSendsTheLogitsGradientThroughTheFixedMatrix() {
+        try (Scope s = Scope.open()) {
+            LinearFA fa = fixedFa();
+            Var x = new Var(t(new float[] {1, 1}, 1, 2), true);
+            Tape tp = tape();
+            // logits x W^T = [3, 7] against targets [1, 0]: (log(1 + e^-3) + 7 + log(1 + e^-7)) / 2
+            Var loss = fa.bceWithLogits(tp, x, t(new float[] {1, 0}, 1, 2));
+            assertEquals(3.5247494f, be.read(loss.data())[0], 1e-6f);
+            tp.backward(loss);
+            // e = (sigmoid([3, 7]) - [1, 0]) / 2 = [-0.0237129, 0.4995445]; dx = e B, not e W (= [1.4749, 1.9508])
+            assertArrayEquals(new float[] {0.2734852f, 0.9990889f}, be.read(x.grad()), 1e-6f);
+            // dw = e^T x
+            assertArrayEquals(new float[] {-0.0237129f, -0.0237129f, 0.4995445f, 0.4995445f}, be.read(fa.weight().grad()), 1e-6f);
         }
     }
 

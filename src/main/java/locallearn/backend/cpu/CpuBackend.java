@@ -386,6 +386,14 @@ public final class CpuBackend extends CheckedBackend {
         Loss.mseBackward(in(a), in(b), in(dloss)[0], out(da), a.numel());
     }
 
+    // ---- feedback alignment -------------------------------------------------------------------
+
+    @Override protected void doFaBceBackward(Tensor logits, Tensor targets, Tensor dloss, Tensor x, Tensor fb, Tensor dx, Tensor dw, Tensor db,
+                                             boolean accumulate) {
+        FeedbackAlignment.faBceBackward(data(logits), data(targets), data(dloss)[0], data(x), data(fb), dataOrNull(dx), dataOrNull(dw),
+                dataOrNull(db), accumulate, logits.dim(0), logits.dim(1), x.shape().sizeFrom(1));
+    }
+
     // ---- similarity matrix --------------------------------------------------------------------
 
     @Override protected void doSimilarityForward(Tensor x, Tensor s, Tensor xc, Tensor norm) {

@@ -47,7 +47,7 @@ public final class CudaBackend extends CheckedBackend {
         DROPOUT_FORWARD("dropout"), DROPOUT_BACKWARD("dropout"),
         MAX_POOL_FORWARD("pool"), MAX_POOL_BACKWARD("pool"), AVG_POOL_FORWARD("pool"), AVG_POOL_BACKWARD("pool"),
         CROSS_ENTROPY_FORWARD("loss"), CROSS_ENTROPY_BACKWARD("loss"), BCE_WITH_LOGITS_FORWARD("loss"),
-        BCE_WITH_LOGITS_BACKWARD("loss"), MSE_FORWARD("loss"), MSE_BACKWARD("loss"),
+        BCE_WITH_LOGITS_BACKWARD("loss"), MSE_FORWARD("loss"), MSE_BACKWARD("loss"), FA_BCE_BACKWARD("fa"),
         SIMILARITY_NORMALIZE("similarity"), SIMILARITY_CLAMP("similarity"), SIMILARITY_BACKWARD_GRAM("similarity"),
         SIMILARITY_BACKWARD_ROWS("similarity"),
         FEATURE_MAP_STD_FORWARD("featstd"), FEATURE_MAP_STD_BACKWARD("featstd"),
@@ -449,6 +449,56 @@ public final class CudaBackend extends CheckedBackend {
     @Override protected void doMseBackward(Tensor a, Tensor b, Tensor dloss, Tensor da) {
         elementwise(K.MSE_BACKWARD, a.numel(), a, b, dloss, da, a.numel());
     }
+
+    // ---- feedback alignment -------------------------------------------------------------------
+
+    /**
+     * The most B K D (batch, projection, D) for which the feedback-alignment backward takes the
+     * fused kernel when cuBLAS is loaded; above it, the GEMM path. Reasoned, not yet measured (no
+     * GPU so far; TrainStepBench's predsim-bpf case on an H200 should set it). The work is 4 B K D
+     * flops in two products and 8 (B + K) D bytes of x, fb, dx and dw. The GEMM path costs three
+     * launches more (bce_with_logits_backward, the second GEMM, bias_backward: about 2 us each
+     * back to back on one stream) and writes and twice reads the (B, K) gradient; the fused kernel
+     * runs gemm.cu's 64 x 64 tiles at maybe half of cuBLAS's FP32 rate. At 2^26 (128 x 128 x
+     * 4096, 268 Mflop, a grid of 256 blocks: two waves on an H200's 132 SMs) that half rate costs
+     * about 5 us more than cuBLAS (some 25 against 50 of the 67 TFLOP/s peak), what the launches
+     * cost: break-even. Past it cuBLAS gains with the work while the launches cost the same; with
+     * TF32 or bf16 tensor-core GEMMs the limit moves down. So every default bio head at batch 128
+     * is fused: K = --target-proj-size 128 and D at most --dim-in-decoder (2048 default, 4096 in
+     * the paper's CIFAR runs) for conv blocks, num-hidden (1024) for fc ones; batch 256 with
+     * D = 4096 takes the GEMM path. Our own GEMM kernel has the fused kernel's tiles, so without
+     * cuBLAS the fused kernel is always the faster.
+     */
+    static final long FUSED_FA_MAX_WORK = 1L << 26;
+
+    /** Whether the feedback-alignment backward of B x K logits and D inputs takes the fused kernel (see FUSED_FA_MAX_WORK). */
+    static boolean fusedFaBackward(int nb, int k, int d, boolean cublas) {
+        return !cublas || (long) nb * k * d <= FUSED_FA_MAX_WORK;
+    }
+
+    @Override protected void doFaBceBackward(Tensor logits, Tensor targets, Tensor dloss, Tensor x, Tensor fb, Tensor dx, Tensor dw, Tensor db,
+                                             boolean accumulate) {
+        int nb = logits.dim(0), k = logits.dim(1), d = x.shape().sizeFrom(1);
+        if (fusedFaBackward(nb, k, d, cublas != null)) {
+            // fa.cu: blockIdx.z 0 tiles dx, 1 tiles dw (and db); a null device pointer skips an output
+            kernels.get(K.FA_BCE_BACKWARD).launch((d + 63) / 64, (Math.max(nb, k) + 63) / 64, 2, 256, 1, 1, 0, logits, targets, dloss, x, fb,
+                    orNull(dx), orNull(dw), orNull(db), accumulate, nb, k, d);
+            return;
+        }
+        // the composition the kernel replaces: the logits' gradient e (B, K) as scratch, then cuBLAS
+        CudaStorage e = scratch((long) nb * k);
+        try {
+            elementwise(K.BCE_WITH_LOGITS_BACKWARD, (long) nb * k, logits, targets, dloss, e, nb * k);
+            if (dw != null) gemmAt(true, false, k, d, nb, 1f, e.address(), addr(x), accumulate ? 1f : 0f, addr(dw), 1, 0, 0, 0);
+            if (db != null) perRow(K.BIAS_BACKWARD, k, e, db, nb, k, 1, accumulate);
+            if (dx != null) gemmAt(false, false, nb, d, k, 1f, e.address(), addr(fb), 0f, addr(dx), 1, 0, 0, 0);
+        } finally {
+            allocator.release(e);
+        }
+    }
+
+    /** An optional tensor as a kernel argument: null is the null device pointer. */
+    private static Object orNull(Tensor t) { return t == null ? (Object) 0L : t; }
 
     // ---- similarity matrix --------------------------------------------------------------------
 

@@ -65,6 +65,9 @@ class DelegatingBackend implements Backend {
     @Override public void crossEntropyBackward(Tensor probs, Tensor labels, Tensor dloss, Tensor dlogits) { inner.crossEntropyBackward(probs, labels, dloss, dlogits); }
     @Override public void bceWithLogitsForward(Tensor logits, Tensor targets, Tensor loss) { inner.bceWithLogitsForward(logits, targets, loss); }
     @Override public void bceWithLogitsBackward(Tensor logits, Tensor targets, Tensor dloss, Tensor dlogits) { inner.bceWithLogitsBackward(logits, targets, dloss, dlogits); }
+    @Override public void faBceBackward(Tensor logits, Tensor targets, Tensor dloss, Tensor x, Tensor fb, Tensor dx, Tensor dw, Tensor db, boolean accumulate) {
+        inner.faBceBackward(logits, targets, dloss, x, fb, dx, dw, db, accumulate);
+    }
     @Override public void mseForward(Tensor a, Tensor b, Tensor loss) { inner.mseForward(a, b, loss); }
     @Override public void mseBackward(Tensor a, Tensor b, Tensor dloss, Tensor da) { inner.mseBackward(a, b, dloss, da); }
     @Override public void similarityForward(Tensor x, Tensor s, Tensor xc, Tensor norm) { inner.similarityForward(x, s, xc, norm); }

@@ -157,6 +157,7 @@ static inline float __shfl_xor_sync(unsigned, float v, int lane_mask) {
 #include "augment.cu"
 #include "gemm.cu"
 #include "conv.cu"
+#include "fa.cu"
 
 // ---- kernel table: name -> a call that unpacks kernelParams by the kernel's signature -------------
 template <class... A, size_t... I>
@@ -176,7 +177,7 @@ static const std::map<std::string, Entry> KERNELS = {
     PLAIN(dropout_forward), PLAIN(dropout_backward),
     PLAIN(max_pool_forward), PLAIN(max_pool_backward), PLAIN(avg_pool_forward), PLAIN(avg_pool_backward),
     SYNC(cross_entropy_forward), PLAIN(cross_entropy_backward), SYNC(bce_with_logits_forward), PLAIN(bce_with_logits_backward),
-    SYNC(mse_forward), PLAIN(mse_backward),
+    SYNC(mse_forward), PLAIN(mse_backward), SYNC(fa_bce_backward),
     SYNC(similarity_normalize), PLAIN(similarity_clamp), PLAIN(similarity_backward_gram), SYNC(similarity_backward_rows),
     SYNC(feature_map_std_forward), SYNC(feature_map_std_backward), PLAIN(adam_step), PLAIN(sgd_step),
     PLAIN(channel_affine), PLAIN(random_crop_flip), PLAIN(cutout), SYNC(gemm), PLAIN(im2col), PLAIN(col2im),
