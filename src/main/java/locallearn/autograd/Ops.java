@@ -372,8 +372,10 @@ public final class Ops {
             throw new IllegalArgumentException("linearFABce: input " + xd.shape() + ", weight " + wd.shape() + " and feedback matrix " + fb.shape()
                     + " do not fit (expected (B, D), (K, D), (K, D))");
         int nb = xd.dim(0), d = xd.dim(1), k = wd.dim(0);
-        Tensor logits = be.allocate(nb, k), loss = be.allocate(1);
-        be.gemm(false, true, nb, k, d, 1f, xd, wd, 0f, logits);
+        Tensor logits = be.allocate(new Shape(nb, k), xd.dtype()), loss = be.allocate(1);
+        Tensor wx = operand(be, xd, wd);
+        be.gemm(false, true, nb, k, d, 1f, xd, wx, 0f, logits);
+        closeOperand(wx, wd); // the backward multiplies by fb, never by w
         if (b != null) be.biasAdd(logits, b.data());
         be.bceWithLogitsForward(logits, targets, loss);
         if (!tape.needs(x, w, b)) {
@@ -387,7 +389,7 @@ public final class Ops {
             Grad gb = needsGrad(b) ? gradOf(tape, b) : null;
             if (gw == null && gb != null) throw new IllegalStateException("linearFABce: a bias gradient without the weight's");
             if (gb != null && gb.accumulate != gw.accumulate) throw new IllegalStateException("linearFABce: weight and bias gradients out of step");
-            Tensor dx = needsGrad(x) ? be.allocate(xd.shape()) : null;
+            Tensor dx = needsGrad(x) ? be.allocateLike(xd) : null;
             be.faBceBackward(logits, targets, out.grad, xd, fb, dx, gw == null ? null : gw.t, gb == null ? null : gb.t, gw != null && gw.accumulate);
             if (dx != null) tape.accumulate(x, dx);
         }, logits);

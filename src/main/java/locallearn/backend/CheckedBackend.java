@@ -557,7 +557,12 @@ public abstract class CheckedBackend implements Backend {
             live(op, "db", db);
             expect(op, "db", db, k, "one per column of logits " + logits.shape());
         }
-        doFaBceBackward(logits, targets, dloss, x, fb, dx, dw, db, accumulate);
+        f32(op, "targets", targets);
+        f32(op, "dloss", dloss);
+        f32(op, "fb", fb);
+        f32(op, "dw", dw);
+        f32(op, "db", db);
+        try { doFaBceBackward(logits, targets, dloss, x, fb, dx, dw, db, accumulate); } finally { finishOp(); }
     }
 
     // ---- similarity matrix --------------------------------------------------------------------

@@ -390,7 +390,7 @@ public final class CpuBackend extends CheckedBackend {
 
     @Override protected void doFaBceBackward(Tensor logits, Tensor targets, Tensor dloss, Tensor x, Tensor fb, Tensor dx, Tensor dw, Tensor db,
                                              boolean accumulate) {
-        FeedbackAlignment.faBceBackward(data(logits), data(targets), data(dloss)[0], data(x), data(fb), dataOrNull(dx), dataOrNull(dw),
+        FeedbackAlignment.faBceBackward(in(logits), in(targets), in(dloss)[0], in(x), in(fb), dx == null ? null : out(dx), dataOrNull(dw),
                 dataOrNull(db), accumulate, logits.dim(0), logits.dim(1), x.shape().sizeFrom(1));
     }
 
