@@ -34,21 +34,22 @@ public final class Ops {
         return new Grad(v.grad, false);
     }
 
-    /**
-     * The weight w as a product's operand for activation x: w itself, or for a bf16 x a bf16 copy
-     * of it (the caller closes it when the backward that multiplies by it has run). Rounding the
-     * weight once here is what the GPU's bf16 GEMM needs and what the CPU twin so reproduces.
-     */
-    public static Tensor operand(Backend be, Tensor x, Tensor w) {
-        if (w.dtype() == x.dtype()) return w;
-        Tensor c = be.allocate(w.shape(), x.dtype());
-        be.copy(w, c);
-        return c;
+    /** A weight as a product's operand: the weight itself, or a copy in the activation's dtype that close releases. */
+    public record Operand(Tensor t, boolean copied) implements AutoCloseable {
+        @Override public void close() { if (copied) t.close(); }
     }
 
-    /** Closes the copy {@link #operand} made, if it made one. */
-    public static void closeOperand(Tensor operand, Tensor w) {
-        if (operand != w) operand.close();
+    /**
+     * The weight w as an operand for activation x: w itself, or for a bf16 x a bf16 copy of it,
+     * made for one product and released after it (forward and backward each make their own, so
+     * a global step does not hold a copy of every layer's weight from its forward to its
+     * backward). The GPU's bf16 GEMM needs both operands in bf16; the CPU twin rounds the same.
+     */
+    public static Operand operand(Backend be, Tensor x, Tensor w) {
+        if (w.dtype() == x.dtype()) return new Operand(w, false);
+        Tensor c = be.allocate(w.shape(), x.dtype());
+        be.copy(w, c);
+        return new Operand(c, true);
     }
 
     private static boolean needsGrad(Var v) { return v != null && v.requiresGrad; }
@@ -75,15 +76,12 @@ public final class Ops {
             throw new IllegalArgumentException("linear: input " + xd.shape() + " does not fit weight " + wd.shape() + " (expected (B, " + wd.dim(-1) + "))");
         int nb = xd.dim(0), d = xd.dim(1), k = wd.dim(0);
         Tensor y = be.allocate(new Shape(nb, k), xd.dtype());
-        Tensor wx = operand(be, xd, wd), fbx = fb == null ? null : operand(be, xd, fb);
-        be.gemm(false, true, nb, k, d, 1f, xd, wx, 0f, y);
+        try (Operand wx = operand(be, xd, wd)) {
+            be.gemm(false, true, nb, k, d, 1f, xd, wx.t(), 0f, y);
+        }
         if (b != null) be.biasAdd(y, b.data());
         Var out = Var.constant(y);
-        if (!tape.needs(x, w, b)) {
-            closeOperand(wx, wd);
-            if (fb != null) closeOperand(fbx, fb);
-            return out;
-        }
+        if (!tape.needs(x, w, b)) return out;
         out = new Var(y, true);
         Var o = out;
         tape.record(out, () -> {
@@ -98,9 +96,11 @@ public final class Ops {
             }
             if (needsGrad(x)) {
                 Grad g = gradOf(tape, x);
-                be.gemm(false, false, nb, d, k, 1f, dy, fb != null ? fbx : wx, g.accumulate ? 1f : 0f, g.t); // dx (B, D) = dy w
+                try (Operand wx = operand(be, xd, fb != null ? fb : wd)) {
+                    be.gemm(false, false, nb, d, k, 1f, dy, wx.t(), g.accumulate ? 1f : 0f, g.t); // dx (B, D) = dy w
+                }
             }
-        }, wx == wd ? null : wx, fb == null || fbx == fb ? null : fbx);
+        });
         return out;
     }
 
@@ -114,12 +114,10 @@ public final class Ops {
             throw new IllegalArgumentException("conv2d: input " + xd.shape() + " does not fit weight " + wd.shape());
         ConvGeom g = new ConvGeom(xd.dim(0), xd.dim(1), xd.dim(2), xd.dim(3), wd.dim(0), wd.dim(2), wd.dim(3), stride, pad);
         Tensor y = be.allocate(new Shape(g.batch(), g.outC(), g.outH(), g.outW()), xd.dtype());
-        Tensor wx = operand(be, xd, wd);
-        be.conv2dForward(xd, wx, b == null ? null : b.data(), y, g);
-        if (!tape.needs(x, w, b)) {
-            closeOperand(wx, wd);
-            return Var.constant(y);
+        try (Operand wx = operand(be, xd, wd)) {
+            be.conv2dForward(xd, wx.t(), b == null ? null : b.data(), y, g);
         }
+        if (!tape.needs(x, w, b)) return Var.constant(y);
         Var out = new Var(y, true);
         tape.record(out, () -> {
             Tensor dy = out.grad;
@@ -131,10 +129,12 @@ public final class Ops {
             }
             if (needsGrad(x)) {
                 Tensor dx = be.allocateLike(xd);
-                be.conv2dBackwardData(dy, wx, dx, g);
+                try (Operand wx = operand(be, xd, wd)) {
+                    be.conv2dBackwardData(dy, wx.t(), dx, g);
+                }
                 tape.accumulate(x, dx);
             }
-        }, wx == wd ? null : wx);
+        });
         return out;
     }
 
@@ -153,13 +153,11 @@ public final class Ops {
         int h = (xd.dim(2) - 1) * stride - 2 * pad + wd.dim(2), wi = (xd.dim(3) - 1) * stride - 2 * pad + wd.dim(3);
         ConvGeom g = new ConvGeom(xd.dim(0), wd.dim(1), h, wi, wd.dim(0), wd.dim(2), wd.dim(3), stride, pad);
         Tensor y = be.allocate(new Shape(g.batch(), g.inC(), h, wi), xd.dtype());
-        Tensor wx = operand(be, xd, wd);
-        be.conv2dBackwardData(xd, wx, y, g);
-        if (b != null) be.biasAdd(y, b.data());
-        if (!tape.needs(x, w, b)) {
-            closeOperand(wx, wd);
-            return Var.constant(y);
+        try (Operand wx = operand(be, xd, wd)) {
+            be.conv2dBackwardData(xd, wx.t(), y, g);
         }
+        if (b != null) be.biasAdd(y, b.data());
+        if (!tape.needs(x, w, b)) return Var.constant(y);
         Var out = new Var(y, true);
         tape.record(out, () -> {
             Tensor dy = out.grad;
@@ -173,10 +171,12 @@ public final class Ops {
             }
             if (needsGrad(x)) {
                 Tensor dx = be.allocateLike(xd);
-                be.conv2dForward(dy, wx, null, dx, g);
+                try (Operand wx = operand(be, xd, wd)) {
+                    be.conv2dForward(dy, wx.t(), null, dx, g);
+                }
                 tape.accumulate(x, dx);
             }
-        }, wx == wd ? null : wx);
+        });
         return out;
     }
 
@@ -373,9 +373,9 @@ public final class Ops {
                     + " do not fit (expected (B, D), (K, D), (K, D))");
         int nb = xd.dim(0), d = xd.dim(1), k = wd.dim(0);
         Tensor logits = be.allocate(new Shape(nb, k), xd.dtype()), loss = be.allocate(1);
-        Tensor wx = operand(be, xd, wd);
-        be.gemm(false, true, nb, k, d, 1f, xd, wx, 0f, logits);
-        closeOperand(wx, wd); // the backward multiplies by fb, never by w
+        try (Operand wx = operand(be, xd, wd)) {
+            be.gemm(false, true, nb, k, d, 1f, xd, wx.t(), 0f, logits);
+        }
         if (b != null) be.biasAdd(logits, b.data());
         be.bceWithLogitsForward(logits, targets, loss);
         if (!tape.needs(x, w, b)) {

@@ -87,7 +87,6 @@ final class SlicedStep {
         // slice buffers: hb holds h's rows, later x's; s and d take turns as conv outputs and gradients
         private final Tensor hb, s, d, stdSlice, dStdSlice, poolSlice;
         private final Tensor mean, invStd; // batch norm's statistics, null without batch norm
-        private final Tensor wEnc, wSim;   // the encoder's and sim head's weights as operands for x's dtype (Ops.operand)
         private Tensor stds, dStds, dPooled;
 
         private Pass(Backend be, Tensor x, Tensor h) {
@@ -106,8 +105,7 @@ final class SlicedStep {
             stdSlice = be.allocate(slice * channels);
             dStdSlice = be.allocate(slice * channels);
             poolSlice = be.allocate(new Shape(slice * poolRow), act);
-            wEnc = Ops.operand(be, x, encoder.weight().data());
-            wSim = simHead == null ? null : Ops.operand(be, x, simHead.weight().data());
+
             if (bn != null) {
                 mean = be.allocate(channels);
                 invStd = be.allocate(channels);
@@ -118,7 +116,9 @@ final class SlicedStep {
 
         /** h = leakyRelu(bn(encoder(x))) for the whole batch, batch norm and leaky ReLU in place. */
         private void forward() {
-            be.conv2dForward(x, wEnc, dataOf(encoder.bias()), h, geometry(nb));
+            try (Ops.Operand w = encoderWeight()) {
+                be.conv2dForward(x, w.t(), dataOf(encoder.bias()), h, geometry(nb));
+            }
             if (bn != null) bn.forwardTrainInPlace(be, h, mean, invStd);
             be.leakyReluForward(h, h, slope);
         }
@@ -153,7 +153,9 @@ final class SlicedStep {
             for (int from = 0; from < nb; from += slice) {
                 int n = Math.min(slice, nb - from);
                 Tensor sv = shaped(s, n);
-                be.conv2dForward(hRows(from, n), wSim, null, sv, simHead.geometry(n, height, width));
+                try (Ops.Operand w = simWeight()) {
+                    be.conv2dForward(hRows(from, n), w.t(), null, sv, simHead.geometry(n, height, width));
+                }
                 Tensor sd = stdSlice.prefix(n, c);
                 be.featureMapStdForward(sv, sd);
                 be.copyRange(sd, 0, out, from * c, n * c);
@@ -163,7 +165,7 @@ final class SlicedStep {
 
         /** The block's parameter gradients, one pass over the slices. */
         private void backward() {
-            Tensor bEnc = dataOf(encoder.bias());
+            Tensor wEnc = encoder.weight().data(), bEnc = dataOf(encoder.bias());
             Tensor gEnc = be.allocate(wEnc.shape()), gEncBias = bEnc == null ? null : be.allocate(bEnc.shape());
             Tensor gSim = simHead == null || dStds == null ? null : be.allocate(simHead.weight().data().shape());
             if (bn == null) {
@@ -193,12 +195,16 @@ final class SlicedStep {
             if (dStds != null) {
                 ConvGeom g = simHead.geometry(n, height, width);
                 Tensor sd = stdSlice.prefix(n, c), dsd = dStdSlice.prefix(n, c);
-                be.conv2dForward(hv, wSim, null, sv, g);
+                try (Ops.Operand w = simWeight()) {
+                    be.conv2dForward(hv, w.t(), null, sv, g);
+                }
                 be.copyRange(stds, from * c, sd, 0, n * c);
                 be.copyRange(dStds, from * c, dsd, 0, n * c);
                 be.featureMapStdBackward(sv, sd, dsd, dv);
                 if (gSim != null) be.conv2dBackwardFilter(hv, dv, gSim, null, g, from > 0);
-                be.conv2dBackwardData(dv, wSim, sv, g);
+                try (Ops.Operand w = simWeight()) {
+                    be.conv2dBackwardData(dv, w.t(), sv, g);
+                }
                 any = true;
             }
             if (dPooled != null) {
@@ -235,6 +241,11 @@ final class SlicedStep {
         /** The first n examples' worth of a slice buffer, shaped like h. */
         private Tensor shaped(Tensor buffer, int n) { return buffer.prefix(n, channels, height, width); }
 
+        /** The encoder's and the sim head's weights as operands for x's dtype, for one product each (Ops.operand). */
+        private Ops.Operand encoderWeight() { return Ops.operand(be, x, encoder.weight().data()); }
+
+        private Ops.Operand simWeight() { return Ops.operand(be, x, simHead.weight().data()); }
+
         private ConvGeom geometry(int n) { return encoder.geometry(n, x.dim(2), x.dim(3)); }
 
         private Tensor copyOf(Tensor t) {
@@ -247,8 +258,7 @@ final class SlicedStep {
 
         @Override public void close() {
             for (Tensor t : new Tensor[] {hb, s, d, stdSlice, dStdSlice, poolSlice, stds, mean, invStd}) if (t != null) t.close();
-            Ops.closeOperand(wEnc, encoder.weight().data());
-            if (wSim != null) Ops.closeOperand(wSim, simHead.weight().data());
+
         }
 
         /**
@@ -263,7 +273,7 @@ final class SlicedStep {
          */
         private void encoderGradientsThroughBatchNorm(Tensor gEnc, Tensor gEncBias, Tensor gSim) {
             int c = channels;
-            Tensor bEnc = dataOf(encoder.bias());
+            Tensor wEnc = encoder.weight().data(), bEnc = dataOf(encoder.bias());
             ConvGeom full = geometry(nb);
             int taps = wEnc.numel() / c, outPixels = full.outH() * full.outW();
             try (Tensor sumDa = be.allocate(c); Tensor sumDaXhat = be.allocate(c); Tensor sumXhat = be.allocate(c);
@@ -276,7 +286,9 @@ final class SlicedStep {
                     int n = Math.min(slice, nb - from);
                     Tensor da = sliceDa(from, n, gSim), xhat = shaped(d, n), xv = xRows(from, n);
                     ConvGeom g = geometry(n);
-                    be.conv2dForward(xv, wEnc, bEnc, xhat, g);
+                    try (Ops.Operand w = encoderWeight()) {
+                        be.conv2dForward(xv, w.t(), bEnc, xhat, g);
+                    }
                     be.channelAffine(xhat, invStd, shift);
                     boolean acc = from > 0;
                     be.conv2dBackwardFilter(xv, da, gEnc, null, g, acc);
