@@ -9,15 +9,17 @@ import locallearn.backend.CheckedBackend;
 import locallearn.backend.ConvGeom;
 import locallearn.backend.PoolGeom;
 import locallearn.tensor.MemoryStats;
+import locallearn.tensor.PooledAllocator;
 import locallearn.tensor.Shape;
 import locallearn.tensor.Tensor;
 
 /**
  * The GPU backend: every op of {@link Backend} as a launch of our kernels ({@code kernels/*.cu},
  * compiled to PTX and loaded through {@link CudaContext}), GEMM through cuBLAS and convolution
- * through cuDNN when those libraries load, else through our fallback kernels. All work is queued
- * on the context's one stream; no op waits for the device ({@link #read} is the one place that
- * does), so a training step runs ahead of the host.
+ * through cuDNN when those libraries load, else through our fallback kernels. A thread's work is
+ * queued on its stream: the legacy default stream, or on a pipeline lane ({@link #openLane})
+ * the lane's own, with cuBLAS and cuDNN handles of its own; no op waits for the device
+ * ({@link #read} is the one place that does), so a training step runs ahead of the host.
  *
  * <p>{@link CheckedBackend} has checked every op's arguments, with the CPU twin's messages, before
  * anything is launched. The one check the GPU cannot make without waiting is that labels are
@@ -63,8 +65,7 @@ public final class CudaBackend extends CheckedBackend {
     private final CudaContext ctx;
     private final boolean ownsContext;
     private final CudaAllocator allocator;
-    private final Cublas cublas; // null: our gemm kernel
-    private final Cudnn cudnn;   // null: im2col + gemm
+    private final boolean ownKernels; // GEMM and convolution on our kernels even where cuBLAS and cuDNN loaded
     private final String providers;
     private final Map<K, Kernel> kernels = new EnumMap<>(K.class);
 
@@ -73,8 +74,7 @@ public final class CudaBackend extends CheckedBackend {
         this.ctx = ctx;
         this.ownsContext = ownsContext;
         this.allocator = ctx.allocator();
-        this.cublas = ownKernels ? null : ctx.cublas();
-        this.cudnn = ownKernels ? null : ctx.cudnn();
+        this.ownKernels = ownKernels;
         this.providers = ownKernels ? "gemm and conv: own kernels (asked for)" : ctx.providers();
         // load every module now: a missing PTX or kernel name fails here, not in the middle of a step,
         // and as CudaUnavailableException, so --device auto falls back to the CPU with the reason
@@ -176,10 +176,25 @@ public final class CudaBackend extends CheckedBackend {
 
     @Override public void resetPeakMemory() { allocator.resetPeak(); }
 
-    /** One stream, one cuBLAS and one cuDNN handle for now: a pipeline's stages would serialise on them, so it is refused. */
+    /** The lane's own stream, cuBLAS and cuDNN handles for the calling thread (CudaContext#enterLane), and its memory count. */
     @Override public Lane openLane(int lane, int lanes) {
-        throw new IllegalStateException("--pipeline runs on the CPU only for now (CUDA has one stream); use --device cpu or leave --pipeline out");
+        if (lane < 0 || lane >= lanes) throw new IllegalArgumentException("lane " + lane + " of " + lanes + " does not exist");
+        ctx.enterLane(lane, lanes);
+        PooledAllocator.enterLane(lane);
+        return () -> {
+            PooledAllocator.leaveLane();
+            ctx.leaveLane();
+        };
     }
+
+    /** An event on the calling thread's stream, for the consumer's stream to wait on. */
+    @Override public HandOff handOff() { return ctx.handOff(); }
+
+    /** cuBLAS on the calling thread's stream, or null: our gemm kernel. */
+    private Cublas cublas() { return ownKernels ? null : ctx.cublasOnThread(); }
+
+    /** cuDNN on the calling thread's stream, or null: im2col + gemm. */
+    private Cudnn cudnn() { return ownKernels ? null : ctx.cudnnOnThread(); }
 
     @Override public MemoryStats laneMemory(int lane) { return allocator.laneStats(lane); }
 
@@ -252,6 +267,7 @@ public final class CudaBackend extends CheckedBackend {
     private void gemmAt(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, long b, float beta, long c,
                         int batch, long strideA, long strideB, long strideC) {
         if (m == 0 || n == 0) return;
+        Cublas cublas = cublas();
         if (cublas != null) {
             cublas.sgemm(transA, transB, m, n, k, alpha, a, b, beta, c, batch, strideA, strideB, strideC);
             return;
@@ -268,6 +284,7 @@ public final class CudaBackend extends CheckedBackend {
 
     @Override protected void doConv2dForward(Tensor x, Tensor w, Tensor bias, Tensor y, ConvGeom g) {
         long px = addr(x), pw = addr(w), py = addr(y);
+        Cudnn cudnn = cudnn();
         if (cudnn != null) {
             cudnn.convForward(g, px, pw, py);
         } else {
@@ -291,6 +308,7 @@ public final class CudaBackend extends CheckedBackend {
 
     @Override protected void doConv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvGeom g) {
         long pdy = addr(dy), pw = addr(w), pdx = addr(dx);
+        Cudnn cudnn = cudnn();
         if (cudnn != null) {
             cudnn.convBackwardData(g, pdy, pw, pdx);
             return;
@@ -316,6 +334,7 @@ public final class CudaBackend extends CheckedBackend {
     @Override protected void doConv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, Tensor dbias, ConvGeom g, boolean accumulate) {
         long px = addr(x), pdy = addr(dy), pdw = addr(dw);
         int p = g.outH() * g.outW();
+        Cudnn cudnn = cudnn();
         if (cudnn != null) {
             cudnn.convBackwardFilter(g, px, pdy, pdw, accumulate);
         } else {
@@ -354,8 +373,8 @@ public final class CudaBackend extends CheckedBackend {
 
     /**
      * Scratch memory for one op, from the pool but outside any scope: the op releases it before it
-     * returns. That is safe without waiting, because the block's next user is queued on the same
-     * stream after this op's kernels.
+     * returns. That is safe without waiting, because the block's next user is queued after this
+     * op's kernels on the same stream, or, on another lane's stream, after the allocator's event.
      */
     private CudaStorage scratch(long elements) { return allocator.acquire(bytes(elements)); }
 
