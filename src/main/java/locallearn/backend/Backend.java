@@ -63,6 +63,9 @@ public interface Backend extends AutoCloseable {
 
     /** A point in one thread's queued work that another thread's work is ordered after. */
     interface HandOff {
+        /** The mark of work that is done when its ops return (the CPU's): nothing to wait for. */
+        HandOff DONE = () -> {};
+
         /** Orders the calling thread's later ops after the work the hand-off marks. */
         void await();
     }
@@ -73,7 +76,7 @@ public interface Backend extends AutoCloseable {
      * its first op. CUDA records an event on the producer's stream for the consumer's to wait on;
      * the CPU's ops are done when they return, so there is nothing to mark.
      */
-    default HandOff handOff() { return () -> {}; }
+    default HandOff handOff() { return HandOff.DONE; }
 
     /** Copies host floats into {@code dst} (same element count). */
     void write(Tensor dst, float[] src);
