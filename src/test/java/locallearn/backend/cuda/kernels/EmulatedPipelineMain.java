@@ -224,6 +224,7 @@ public final class EmulatedPipelineMain {
         return Double.isNaN(a) ? Double.isNaN(b) : Math.abs(a - b) <= 1e-5 + 1e-4 * Math.abs(a);
     }
 
+    /** "ok ..." when the pipelined run's metrics and tensors match the sequence's (and, with the emulator's report, its streams), else "FAIL ...". */
     static String compare(String run, Path seq, Path pipe, int stages, String report) throws java.io.IOException {
         List<String> a = Files.readAllLines(seq.resolve("metrics.jsonl")), b = Files.readAllLines(pipe.resolve("metrics.jsonl"));
         if (a.size() != b.size()) return "FAIL pipeline " + run + ": " + a.size() + " metrics lines against " + b.size();
@@ -253,10 +254,11 @@ public final class EmulatedPipelineMain {
                 tensors++;
             }
         }
+        String result = "ok   pipeline " + run + ": metrics and " + tensors + " tensors " + (exact ? "equal bit for bit" : "within 1e-5 + 1e-4|x|");
+        if (report == null) return result; // a real GPU: no emulator to report streams
         String streams = ownStreams(report, stages);
         if (streams != null) return "FAIL pipeline " + run + ": " + streams;
         if (counter(report, "cross_waits") == 0) return "FAIL pipeline " + run + ": no stream waited for another: " + report;
-        return "ok   pipeline " + run + ": metrics and " + tensors + " tensors " + (exact ? "equal bit for bit" : "within 1e-5 + 1e-4|x|")
-                + "; " + stages + " stage threads on a stream each, " + counter(report, "cross_waits") + " cross-stream waits";
+        return result + "; " + stages + " stage threads on a stream each, " + counter(report, "cross_waits") + " cross-stream waits";
     }
 }
