@@ -63,12 +63,30 @@ public interface Backend extends AutoCloseable {
      * Makes the calling thread lane {@code lane} of {@code lanes}, a pipeline stage's share of
      * the device, until the returned binding is closed. Ops give the same results on a lane as
      * off one; tensors the thread allocates count for {@link #laneMemory}. The CPU gives each lane
-     * cores / lanes workers of its own (at least one: with fewer cores than lanes they share).
+     * cores / lanes workers of its own (at least one: with fewer cores than lanes they share);
+     * CUDA gives it a stream of its own, so results one lane passes to another need {@link #handOff}.
      */
     Lane openLane(int lane, int lanes);
 
     /** What lane {@code lane}'s threads hold: live now, and the most since resetPeakMemory. */
     MemoryStats laneMemory(int lane);
+
+    /** A point in one thread's queued work that another thread's work is ordered after. */
+    interface HandOff {
+        /** The mark of work that is done when its ops return (the CPU's): nothing to wait for. */
+        HandOff DONE = () -> {};
+
+        /** Orders the calling thread's later ops after the work the hand-off marks. */
+        void await();
+    }
+
+    /**
+     * Marks the work the calling thread has queued so far (a pipeline stage, after its last write
+     * to what it passes on); the thread that reads the results calls {@link HandOff#await} before
+     * its first op. CUDA records an event on the producer's stream for the consumer's to wait on;
+     * the CPU's ops are done when they return, so there is nothing to mark.
+     */
+    default HandOff handOff() { return HandOff.DONE; }
 
     /** Copies host floats into {@code dst} (same element count), rounded to its dtype. */
     void write(Tensor dst, float[] src);

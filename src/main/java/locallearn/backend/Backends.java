@@ -33,6 +33,8 @@ public final class Backends {
     /** As {@link #create(String, Consumer)}, with the CPU backend's convolution algorithm given (ignored on CUDA). */
     public static Backend create(String device, ConvAlgorithm cpuConv, Consumer<String> notice) {
         String d = device == null ? "auto" : device;
+        if (d.contains(","))
+            throw new IllegalArgumentException("device list '" + d + "': one GPU for now (a pipeline's stages share it, each on a stream of its own); give one device");
         if (d.equals("cpu")) return new CpuBackend(cpuConv);
         if (d.equals("cuda") || d.startsWith("cuda:")) {
             try {

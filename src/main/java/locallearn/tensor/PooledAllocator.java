@@ -2,6 +2,7 @@ package locallearn.tensor;
 
 import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.Map;
 
 /**
@@ -14,6 +15,10 @@ import java.util.Map;
  * (the CPU rounds nothing). A block also counts for the lane (pipeline stage) of the thread that
  * acquired it, until it is released, by whichever thread: what a stage holds, its activations
  * in flight to the next stage included.
+ *
+ * <p>A pooled block goes first to the lane that released it; a device whose lanes run
+ * asynchronously (CUDA's streams) orders a block's reuse by another lane after its last use
+ * through {@link #released} and {@link #reused}.
  */
 public abstract class PooledAllocator<S extends Storage> {
     private final Map<Long, ArrayDeque<S>> pool = new HashMap<>();
@@ -36,8 +41,11 @@ public abstract class PooledAllocator<S extends Storage> {
     public final synchronized S acquire(long requestBytes) {
         long bytes = blockBytes(requestBytes);
         ArrayDeque<S> free = pool.get(bytes);
-        S s = free == null ? null : free.poll();
-        if (s == null) {
+        Integer lane = LANE.get();
+        S s = free == null ? null : take(free, lane == null ? -1 : lane);
+        if (s != null) {
+            reused(s);
+        } else {
             try {
                 s = create(bytes);
             } catch (RuntimeException | OutOfMemoryError e) {
@@ -50,7 +58,6 @@ public abstract class PooledAllocator<S extends Storage> {
         s.markReleased(false);
         current += bytes;
         peak = Math.max(peak, current);
-        Integer lane = LANE.get();
         s.lane = lane == null ? -1 : lane;
         if (lane != null) {
             if (lane >= laneCurrent.length) {
@@ -68,8 +75,29 @@ public abstract class PooledAllocator<S extends Storage> {
         s.markReleased(true);
         current -= s.bytes;
         if (s.lane >= 0) laneCurrent[s.lane] -= s.bytes;
+        Integer lane = LANE.get();
+        s.releasedBy = lane == null ? -1 : lane;
+        released(s);
         pool.computeIfAbsent(s.bytes, k -> new ArrayDeque<>()).push(s);
     }
+
+    /** The most recently pooled block that {@code lane} released, else the most recent of all. */
+    private S take(ArrayDeque<S> free, int lane) {
+        for (Iterator<S> it = free.iterator(); it.hasNext(); ) {
+            S s = it.next();
+            if (s.releasedBy == lane) {
+                it.remove();
+                return s;
+            }
+        }
+        return free.poll();
+    }
+
+    /** Called on the releasing thread as {@code s} goes back to the pool (CUDA records an event on that thread's stream). */
+    protected void released(S s) {}
+
+    /** Called on the acquiring thread as pooled {@code s} is handed out again (CUDA waits there for another stream's event). */
+    protected void reused(S s) {}
 
     /** Returns every pooled block to the device. */
     public final synchronized void trim() {

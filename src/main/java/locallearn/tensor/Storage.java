@@ -8,6 +8,7 @@ public abstract class Storage {
     public final long bytes;
     private boolean released;
     int lane = -1; // the pipeline lane whose thread acquired it, -1 for none (PooledAllocator's accounting)
+    int releasedBy = -1; // the lane whose thread last released it, -1 for none: the pool hands it to that lane first
 
     protected Storage(long bytes) { this.bytes = bytes; }
 

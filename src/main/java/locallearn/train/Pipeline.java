@@ -19,7 +19,9 @@ import locallearn.tensor.Tensor;
  * the batch from a bounded queue, trains its blocks, and hands its output on, so stage s works
  * on step t while stage s - 1 already works on step t + 1. Every stage meets the steps in order
  * and its blocks are only its own, so the run is the run in sequence, bit for bit, whatever the
- * timing (DESIGN.md, "Layer-parallel training").
+ * timing (DESIGN.md, "Layer-parallel training"). A hand-off carries the producer's mark
+ * (Backend.handOff), which the consumer awaits before its first op: on CUDA the stages' streams
+ * are ordered by it.
  *
  * <p>A failure anywhere (an exception in a stage, out of memory, a listener that throws) stops
  * every stage: the others are interrupted at their next wait on a queue, all are joined, what
@@ -37,8 +39,8 @@ final class Pipeline {
         Tensor run(int stage, int step, Tensor input, Trainer.Batch batch);
     }
 
-    /** What one queue carries: step t's output of the stage before, and the batch. */
-    private record Item(int step, Tensor x, Trainer.Batch batch) {}
+    /** What one queue carries: step t's output of the stage before, the batch, and the mark after the stage's last write. */
+    private record Item(int step, Tensor x, Trainer.Batch batch, Backend.HandOff ready) {}
 
     private static final int FAILED = -1;
 
@@ -103,6 +105,7 @@ final class Pipeline {
                 long t0 = System.nanoTime();
                 Item in = s == 0 ? null : queues[s - 1].take();
                 long t1 = System.nanoTime();
+                if (in != null) in.ready().await();
                 Trainer.Batch batch;
                 Tensor out;
                 try (Scope scope = Scope.open()) {
@@ -120,7 +123,7 @@ final class Pipeline {
                 long t2 = System.nanoTime();
                 if (s + 1 < stages) {
                     try {
-                        queues[s].put(new Item(t, out, batch));
+                        queues[s].put(new Item(t, out, batch, be.handOff()));
                     } catch (InterruptedException e) {
                         if (out != null) out.close(); // stopped while waiting for room: the hand-off goes nowhere
                         throw e;

@@ -25,6 +25,27 @@ class ScopeAndAllocatorTest {
         return new Tensor(s, alloc.acquire(4L * s.numel()), alloc);
     }
 
+    /** Lane by lane on this thread: what lane 1 released goes back to lane 1 first, though lane 0's block was pooled later. */
+    @Test void aPooledBlockGoesFirstToTheLaneThatReleasedIt() {
+        try {
+            PooledAllocator.enterLane(1);
+            HeapStorage ofLane1 = alloc.acquire(64);
+            PooledAllocator.enterLane(0);
+            HeapStorage ofLane0 = alloc.acquire(64);
+            PooledAllocator.enterLane(1);
+            alloc.release(ofLane1);
+            PooledAllocator.enterLane(0);
+            alloc.release(ofLane0); // the most recent in the pool
+            PooledAllocator.enterLane(1);
+            assertSame(ofLane1, alloc.acquire(64), "lane 1 gets its own block back, not the most recent");
+            PooledAllocator.enterLane(2);
+            assertSame(ofLane0, alloc.acquire(64), "a lane with none of its own takes the most recent");
+            assertEquals(2, alloc.created);
+        } finally {
+            PooledAllocator.leaveLane();
+        }
+    }
+
     @Test void accountingCountsExactBytesOfLiveTensors() {
         Tensor a = tensor(3, 5);      // 60 bytes
         Tensor b = tensor(7);         // 28 bytes

@@ -2,6 +2,7 @@ package locallearn.backend.cuda;
 
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUresult;
+import jcuda.driver.CUstream;
 
 /** The one place a CUresult becomes an exception, with the call and its context in the message. */
 final class Cu {
@@ -17,6 +18,13 @@ final class Cu {
     /** A CUdeviceptr whose raw address can be read (JCuda keeps it in a protected field). */
     static final class DevicePtr extends CUdeviceptr {
         DevicePtr() {}
+
+        long address() { return getNativePointer(); }
+    }
+
+    /** A CUstream whose raw handle can be read, to set it on cuBLAS and cuDNN handles through FFM. */
+    static final class Stream extends CUstream {
+        Stream() {}
 
         long address() { return getNativePointer(); }
     }

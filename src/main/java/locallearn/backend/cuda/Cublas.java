@@ -16,7 +16,8 @@ import java.util.List;
 /**
  * cuBLAS through java.lang.foreign, in row-major terms (the class does the column-major swap).
  * The v2 API has had the same C signatures from cuBLAS 11 to 13, so one binding serves them all.
- * Work goes to the legacy default stream, the one the context's kernels use, so no stream is set.
+ * The context's handle works on the legacy default stream, the one its kernels use off a lane;
+ * each pipeline lane gets a handle of its own set to its stream ({@link #onStream}).
  * Math mode is CUBLAS_DEFAULT_MATH: plain FP32, no TF32 (the benchmarks compare with TF32 off).
  */
 @SuppressWarnings("restricted") // native access is this class's job
@@ -29,13 +30,15 @@ public final class Cublas implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final String version;
     private final NativeLibs.Found lib;
+    private final SymbolLookup lookup;
     private final MethodHandle sgemm, sgemmStridedBatched, destroy;
     private final MemorySegment handle;
     private final MemorySegment scalars, betaSlot; // alpha, beta: host pointers read during the call
     private boolean closed;
 
-    private Cublas(NativeLibs.Found lib, SymbolLookup l) {
+    private Cublas(NativeLibs.Found lib, SymbolLookup l, long stream) {
         this.lib = lib;
+        this.lookup = l;
         Linker linker = Linker.nativeLinker();
         MethodHandle create = handle(linker, l, "cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         MethodHandle setMath = handle(linker, l, "cublasSetMathMode", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
@@ -63,6 +66,10 @@ public final class Cublas implements AutoCloseable {
             ver.append(part == 0 ? "" : ".").append(v.get(JAVA_INT, 0));
         }
         version = ver.toString();
+        if (stream != 0) {
+            MethodHandle setStream = handle(linker, l, "cublasSetStream_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+            check(invoke(setStream, handle, stream), "cublasSetStream_v2");
+        }
     }
 
     /**
@@ -74,8 +81,11 @@ public final class Cublas implements AutoCloseable {
         NativeLibs.Search s = NativeLibs.find("libcublas", MAJORS, dirs);
         if (s.found() == null) throw new IllegalStateException(s.missing());
         // libcublas needs libcublasLt of the same major, usually beside it
-        return new Cublas(s.found(), NativeLibs.load(s.found(), List.of("libcublasLt")));
+        return new Cublas(s.found(), NativeLibs.load(s.found(), List.of("libcublasLt")), 0);
     }
+
+    /** A handle of its own, on the current context, whose work goes to {@code stream} (a CUstream: a pipeline lane's). */
+    public Cublas onStream(long stream) { return new Cublas(lib, lookup, stream); }
 
     /** "13.0.2": major.minor.patch of the loaded library */
     public String version() { return version; }

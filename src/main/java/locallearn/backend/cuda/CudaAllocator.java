@@ -1,8 +1,14 @@
 package locallearn.backend.cuda;
 
+import static jcuda.driver.JCudaDriver.cuEventCreate;
+import static jcuda.driver.JCudaDriver.cuEventDestroy;
+import static jcuda.driver.JCudaDriver.cuEventRecord;
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemFree;
+import static jcuda.driver.JCudaDriver.cuStreamWaitEvent;
 
+import jcuda.driver.CUevent;
+import jcuda.driver.CUevent_flags;
 import jcuda.driver.CUresult;
 import locallearn.tensor.PooledAllocator;
 
@@ -11,6 +17,17 @@ import locallearn.tensor.PooledAllocator;
  * 512 bytes, so tensors of nearby sizes share pooled blocks and every block is aligned for
  * vectorised loads; the figures (current, peak, reserved) count the rounded sizes, as the device
  * really holds them.
+ *
+ * <p>Streams: a block is released on the host when the last op that uses it has been queued,
+ * not run, so a block released on one stream must not be written by another before that op is
+ * done. Once any pipeline lane has opened, every release records an event on the releasing
+ * thread's stream (cuEventRecord, one event per block, re-recorded each time), and a reuse on
+ * a different stream makes the acquiring stream wait for it (cuStreamWaitEvent) before anything
+ * is queued there; a reuse on the same stream needs nothing, stream order already holds, and the
+ * pool hands a lane its own blocks first. Blocks released before any lane opened were only ever
+ * used on the legacy stream, which the lanes' blocking streams wait for, so they need no event.
+ * The releasing stream is the last user's: work of other streams on the block was ordered
+ * before it by a hand-off (the stage that frees a tensor has waited for the one that wrote it).
  */
 public final class CudaAllocator extends PooledAllocator<CudaStorage> {
     static final long ALIGN = 512;
@@ -34,8 +51,30 @@ public final class CudaAllocator extends PooledAllocator<CudaStorage> {
         return new CudaStorage(p, bytes);
     }
 
+    @Override protected void released(CudaStorage s) {
+        if (!ctx.lanesOpened()) return;
+        ctx.makeCurrent();
+        if (s.releaseEvent == null) {
+            s.releaseEvent = new CUevent();
+            Cu.check(cuEventCreate(s.releaseEvent, CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate (a block's release)");
+        }
+        s.releasedOn = ctx.stream();
+        Cu.check(cuEventRecord(s.releaseEvent, s.releasedOn), "cuEventRecord (release of " + s + ")");
+        s.fenced = true;
+    }
+
+    @Override protected void reused(CudaStorage s) {
+        if (!s.fenced) return;
+        s.fenced = false;
+        Cu.Stream here = ctx.stream();
+        if (here == s.releasedOn) return;
+        ctx.makeCurrent();
+        Cu.check(cuStreamWaitEvent(here, s.releaseEvent, 0), "cuStreamWaitEvent (reuse of " + s + " released on another stream)");
+    }
+
     @Override protected void destroy(CudaStorage s) {
         ctx.makeCurrent();
         Cu.check(cuMemFree(s.ptr), "cuMemFree " + s);
+        if (s.releaseEvent != null) Cu.check(cuEventDestroy(s.releaseEvent), "cuEventDestroy");
     }
 }

@@ -10,15 +10,17 @@ import locallearn.backend.ConvGeom;
 import locallearn.backend.PoolGeom;
 import locallearn.tensor.DType;
 import locallearn.tensor.MemoryStats;
+import locallearn.tensor.PooledAllocator;
 import locallearn.tensor.Shape;
 import locallearn.tensor.Tensor;
 
 /**
  * The GPU backend: every op of {@link Backend} as a launch of our kernels ({@code kernels/*.cu},
  * compiled to PTX and loaded through {@link CudaContext}), GEMM through cuBLAS and convolution
- * through cuDNN when those libraries load, else through our fallback kernels. All work is queued
- * on the context's one stream; no op waits for the device ({@link #read} is the one place that
- * does), so a training step runs ahead of the host.
+ * through cuDNN when those libraries load, else through our fallback kernels. A thread's work is
+ * queued on its stream: the legacy default stream, or on a pipeline lane ({@link #openLane})
+ * the lane's own, with cuBLAS and cuDNN handles of its own; no op waits for the device
+ * ({@link #read} is the one place that does), so a training step runs ahead of the host.
  *
  * <p>{@link CheckedBackend} has checked every op's arguments, with the CPU twin's messages, before
  * anything is launched. The one check the GPU cannot make without waiting is that labels are
@@ -64,8 +66,7 @@ public final class CudaBackend extends CheckedBackend {
     private final CudaContext ctx;
     private final boolean ownsContext;
     private final CudaAllocator allocator;
-    private final Cublas cublas; // null: our gemm kernel
-    private final Cudnn cudnn;   // null: im2col + gemm
+    private final boolean ownKernels; // GEMM and convolution on our kernels even where cuBLAS and cuDNN loaded
     private final String providers;
     private final Map<K, Kernel> kernels = new EnumMap<>(K.class);
 
@@ -74,8 +75,7 @@ public final class CudaBackend extends CheckedBackend {
         this.ctx = ctx;
         this.ownsContext = ownsContext;
         this.allocator = ctx.allocator();
-        this.cublas = ownKernels ? null : ctx.cublas();
-        this.cudnn = ownKernels ? null : ctx.cudnn();
+        this.ownKernels = ownKernels;
         this.providers = ownKernels ? "gemm and conv: own kernels (asked for)" : ctx.providers();
         // load every module now: a missing PTX or kernel name fails here, not in the middle of a step,
         // and as CudaUnavailableException, so --device auto falls back to the CPU with the reason
@@ -178,10 +178,25 @@ public final class CudaBackend extends CheckedBackend {
 
     @Override public void resetPeakMemory() { allocator.resetPeak(); }
 
-    /** One stream, one cuBLAS and one cuDNN handle for now: a pipeline's stages would serialise on them, so it is refused. */
+    /** The lane's own stream, cuBLAS and cuDNN handles for the calling thread (CudaContext#enterLane), and its memory count. */
     @Override public Lane openLane(int lane, int lanes) {
-        throw new IllegalStateException("--pipeline runs on the CPU only for now (CUDA has one stream); use --device cpu or leave --pipeline out");
+        if (lane < 0 || lane >= lanes) throw new IllegalArgumentException("lane " + lane + " of " + lanes + " does not exist");
+        ctx.enterLane(lane, lanes);
+        PooledAllocator.enterLane(lane);
+        return () -> {
+            PooledAllocator.leaveLane();
+            ctx.leaveLane();
+        };
     }
+
+    /** An event on the calling thread's stream, for the consumer's stream to wait on. */
+    @Override public HandOff handOff() { return ctx.handOff(); }
+
+    /** cuBLAS on the calling thread's stream, or null: our gemm kernel. */
+    private Cublas cublas() { return ownKernels ? null : ctx.cublasOnThread(); }
+
+    /** cuDNN on the calling thread's stream, or null: im2col + gemm. */
+    private Cudnn cudnn() { return ownKernels ? null : ctx.cudnnOnThread(); }
 
     @Override public MemoryStats laneMemory(int lane) { return allocator.laneStats(lane); }
 
@@ -254,6 +269,7 @@ public final class CudaBackend extends CheckedBackend {
     private void gemmAt(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, long b, float beta, long c,
                         int batch, long strideA, long strideB, long strideC) {
         if (m == 0 || n == 0) return;
+        Cublas cublas = cublas();
         if (cublas != null) {
             cublas.sgemm(transA, transB, m, n, k, alpha, a, b, beta, c, batch, strideA, strideB, strideC);
             return;
@@ -270,6 +286,7 @@ public final class CudaBackend extends CheckedBackend {
 
     @Override protected void doConv2dForward(Tensor x, Tensor w, Tensor bias, Tensor y, ConvGeom g) {
         long px = addr(x), pw = addr(w), py = addr(y);
+        Cudnn cudnn = cudnn();
         if (cudnn != null) {
             cudnn.convForward(g, px, pw, py);
         } else {
@@ -293,6 +310,7 @@ public final class CudaBackend extends CheckedBackend {
 
     @Override protected void doConv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvGeom g) {
         long pdy = addr(dy), pw = addr(w), pdx = addr(dx);
+        Cudnn cudnn = cudnn();
         if (cudnn != null) {
             cudnn.convBackwardData(g, pdy, pw, pdx);
             return;
@@ -318,6 +336,7 @@ public final class CudaBackend extends CheckedBackend {
     @Override protected void doConv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, Tensor dbias, ConvGeom g, boolean accumulate) {
         long px = addr(x), pdy = addr(dy), pdw = addr(dw);
         int p = g.outH() * g.outW();
+        Cudnn cudnn = cudnn();
         if (cudnn != null) {
             cudnn.convBackwardFilter(g, px, pdy, pdw, accumulate);
         } else {
@@ -356,8 +375,8 @@ public final class CudaBackend extends CheckedBackend {
 
     /**
      * Scratch memory for one op, from the pool but outside any scope: the op releases it before it
-     * returns. That is safe without waiting, because the block's next user is queued on the same
-     * stream after this op's kernels.
+     * returns. That is safe without waiting, because the block's next user is queued after this
+     * op's kernels on the same stream, or, on another lane's stream, after the allocator's event.
      */
     private CudaStorage scratch(long elements) { return allocator.acquire(bytes(elements)); }
 
@@ -479,7 +498,7 @@ public final class CudaBackend extends CheckedBackend {
     @Override protected void doFaBceBackward(Tensor logits, Tensor targets, Tensor dloss, Tensor x, Tensor fb, Tensor dx, Tensor dw, Tensor db,
                                              boolean accumulate) {
         int nb = logits.dim(0), k = logits.dim(1), d = x.shape().sizeFrom(1);
-        if (fusedFaBackward(nb, k, d, cublas != null)) {
+        if (fusedFaBackward(nb, k, d, cublas() != null)) {
             // fa.cu: blockIdx.z 0 tiles dx, 1 tiles dw (and db); a null device pointer skips an output
             kernels.get(K.FA_BCE_BACKWARD).launch((d + 63) / 64, (Math.max(nb, k) + 63) / 64, 2, 256, 1, 1, 0, logits, targets, dloss, x, fb,
                     orNull(dx), orNull(dw), orNull(db), accumulate, nb, k, d);

@@ -11,15 +11,21 @@ import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRelease;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
 import static jcuda.driver.JCudaDriver.cuDeviceTotalMem;
 import static jcuda.driver.JCudaDriver.cuDriverGetVersion;
+import static jcuda.driver.JCudaDriver.cuEventCreate;
+import static jcuda.driver.JCudaDriver.cuEventDestroy;
+import static jcuda.driver.JCudaDriver.cuEventRecord;
 import static jcuda.driver.JCudaDriver.cuInit;
 import static jcuda.driver.JCudaDriver.cuMemGetInfo;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
 import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
 import static jcuda.driver.JCudaDriver.cuModuleLoadDataJIT;
+import static jcuda.driver.JCudaDriver.cuStreamWaitEvent;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -28,6 +34,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.SymbolLookup;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,18 +42,24 @@ import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdevice_attribute;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUevent_flags;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUjit_option;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
 import jcuda.driver.JITOptions;
+import locallearn.backend.Backend;
 
 /**
  * Device {@code ordinal} on its primary context (cuDevicePrimaryCtxRetain + cuCtxSetCurrent, so
- * cuBLAS and cuDNN, which use the primary context, share it). All work goes to the legacy
- * default stream: kernels, copies, cuBLAS and cuDNN are then ordered without events, and a host
- * copy waits for everything queued before it.
+ * cuBLAS and cuDNN, which use the primary context, share it). A thread's work goes to one
+ * stream: the legacy default stream, or, on a thread bound to a pipeline lane
+ * ({@link #enterLane}), that lane's own ({@link LaneStream}, with its own cuBLAS and cuDNN
+ * handles). Work on one stream is ordered without events, and a host copy on the legacy stream
+ * waits for everything queued before it, on every stream. Between lanes the order is made by
+ * events: a hand-off ({@link #handOff}) and the allocator's reuse of another stream's block.
  *
  * <p>Every driver call is checked; errors name the call and what it was doing. Kernel faults
  * surface at the next call that waits (a download, {@link #synchronize}); set
@@ -70,6 +83,9 @@ public final class CudaContext implements AutoCloseable {
     private Cudnn cudnn;
     private String cublasWhy, cudnnWhy;
     private boolean librariesTried, closed;
+    private final List<LaneStream> lanes = new ArrayList<>(); // lane i's stream and handles, made when it first opens
+    private final ThreadLocal<LaneStream> lane = new ThreadLocal<>();
+    private volatile boolean lanesOpened;
 
     private CudaContext(int ordinal, Map<String, String> env) {
         this.env = env;
@@ -287,41 +303,59 @@ public final class CudaContext implements AutoCloseable {
     public void upload(CudaStorage dst, float[] src, int count) {
         checkCount("upload", dst, src, count);
         makeCurrent();
-        if (count > 0) check(cuMemcpyHtoD(dst.pointer(), Pointer.to(src), (long) count * Float.BYTES), "cuMemcpyHtoD " + count + " floats to " + dst);
+        if (count == 0) return;
+        long bytes = (long) count * Float.BYTES;
+        LaneStream l = lane.get();
+        if (l == null) {
+            check(cuMemcpyHtoD(dst.pointer(), Pointer.to(src), bytes), "cuMemcpyHtoD " + count + " floats to " + dst);
+            return;
+        }
+        // on a lane through its pinned buffer, in its stream's order: the other lanes go on meanwhile
+        l.staging(bytes).put(src, 0, count);
+        check(cuMemcpyHtoDAsync(dst.pointer(), l.stagingPointer(), bytes, l.stream), "cuMemcpyHtoDAsync " + count + " floats to " + dst);
+        l.synchronize(" after an upload" + lateFaultHint());
     }
 
-    /** Copies {@code count} floats of {@code src} to the host, after all work queued before. */
+    /** Copies {@code count} floats of {@code src} to the host, after all work queued before (on a lane: before on its stream). */
     public void download(CudaStorage src, float[] dst, int count) {
         checkCount("download", src, dst, count);
         makeCurrent();
-        if (count > 0)
-            check(cuMemcpyDtoH(Pointer.to(dst), src.pointer(), (long) count * Float.BYTES),
-                    "cuMemcpyDtoH " + count + " floats from " + src + lateFaultHint());
+        if (count == 0) return;
+        long bytes = (long) count * Float.BYTES;
+        LaneStream l = lane.get();
+        if (l == null) {
+            check(cuMemcpyDtoH(Pointer.to(dst), src.pointer(), bytes), "cuMemcpyDtoH " + count + " floats from " + src + lateFaultHint());
+            return;
+        }
+        java.nio.FloatBuffer staged = l.staging(bytes);
+        check(cuMemcpyDtoHAsync(l.stagingPointer(), src.pointer(), bytes, l.stream), "cuMemcpyDtoHAsync " + count + " floats from " + src);
+        l.synchronize(" after a download" + lateFaultHint());
+        staged.get(dst, 0, count);
     }
 
-    /** Device to device, on the stream. */
+    /** Device to device, on the calling thread's stream. */
     public void copy(CudaStorage src, CudaStorage dst, long bytes) {
         if (bytes < 0 || bytes > src.bytes || bytes > dst.bytes)
             throw new IllegalArgumentException("cuda copy: " + bytes + " bytes from " + src + " to " + dst);
         makeCurrent();
-        if (bytes > 0) check(cuMemcpyDtoDAsync(dst.pointer(), src.pointer(), bytes, null), "cuMemcpyDtoDAsync " + bytes + " bytes");
+        if (bytes > 0) check(cuMemcpyDtoDAsync(dst.pointer(), src.pointer(), bytes, stream()), "cuMemcpyDtoDAsync " + bytes + " bytes");
     }
 
-    /** Copies {@code bytes} from src + srcOffset to dst + dstOffset (byte offsets), on the stream. */
+    /** Copies {@code bytes} from src + srcOffset to dst + dstOffset (byte offsets), on the calling thread's stream. */
     public void copy(CudaStorage src, long srcOffset, CudaStorage dst, long dstOffset, long bytes) {
         if (bytes < 0 || srcOffset < 0 || dstOffset < 0 || srcOffset + bytes > src.bytes || dstOffset + bytes > dst.bytes)
             throw new IllegalArgumentException("cuda copy: " + bytes + " bytes from " + src + " + " + srcOffset + " to " + dst + " + " + dstOffset);
         makeCurrent();
-        if (bytes > 0) check(cuMemcpyDtoDAsync(dst.pointer().withByteOffset(dstOffset), src.pointer().withByteOffset(srcOffset), bytes, null),
+        if (bytes > 0) check(cuMemcpyDtoDAsync(dst.pointer().withByteOffset(dstOffset), src.pointer().withByteOffset(srcOffset), bytes, stream()),
                 "cuMemcpyDtoDAsync " + bytes + " bytes at offsets " + srcOffset + ", " + dstOffset);
     }
 
-    /** Fills {@code count32} 32-bit words with {@code value32} (Float.floatToRawIntBits of a fill value), on the stream. */
+    /** Fills {@code count32} 32-bit words with {@code value32} (Float.floatToRawIntBits of a fill value), on the calling thread's stream. */
     public void memset(CudaStorage dst, int value32, long count32) {
         if (count32 < 0 || count32 * 4 > dst.bytes)
             throw new IllegalArgumentException("cuda memset: " + count32 + " words into " + dst);
         makeCurrent();
-        if (count32 > 0) check(cuMemsetD32Async(dst.pointer(), value32, count32, null), "cuMemsetD32Async " + count32 + " words");
+        if (count32 > 0) check(cuMemsetD32Async(dst.pointer(), value32, count32, stream()), "cuMemsetD32Async " + count32 + " words");
     }
 
     private static void checkCount(String op, CudaStorage s, float[] host, int count) {
@@ -329,7 +363,7 @@ public final class CudaContext implements AutoCloseable {
             throw new IllegalArgumentException("cuda " + op + ": " + count + " floats, host array holds " + host.length + ", device block " + s.bytes + " bytes");
     }
 
-    /** Waits for all queued work; a fault of an earlier kernel is reported here. */
+    /** Waits for all queued work, on every stream; a fault of an earlier kernel is reported here. */
     public void synchronize() {
         makeCurrent();
         check(cuCtxSynchronize(), "cuCtxSynchronize" + lateFaultHint());
@@ -349,6 +383,51 @@ public final class CudaContext implements AutoCloseable {
         if (!context.equals(cur)) check(cuCtxSetCurrent(context), "cuCtxSetCurrent device " + ordinal);
     }
 
+    // ---- lanes: a stream per pipeline stage ---------------------------------------------------
+
+    /**
+     * Binds the calling thread to lane {@code index} of {@code count} until {@link #leaveLane}:
+     * its work goes to the lane's stream from now on. The lanes' streams are made in order the
+     * first time any of them opens (so stream creation does not depend on which thread comes first).
+     */
+    void enterLane(int index, int count) {
+        makeCurrent();
+        synchronized (this) {
+            if (closed) throw new IllegalStateException("cuda: lane opened after close");
+            while (lanes.size() < count) lanes.add(new LaneStream());
+            lane.set(lanes.get(index));
+        }
+        lanesOpened = true;
+    }
+
+    void leaveLane() { lane.remove(); }
+
+    /** The calling thread's stream: its lane's, or null, the legacy default stream. */
+    Cu.Stream stream() {
+        LaneStream l = lane.get();
+        return l == null ? null : l.stream;
+    }
+
+    /** Has any thread worked on a lane's stream yet? Until then every block was used on the legacy stream alone. */
+    boolean lanesOpened() { return lanesOpened; }
+
+    /**
+     * An event recorded on the calling thread's stream after the work queued so far; await makes
+     * the awaiting thread's stream wait for it, then frees it. One that is never awaited (a pipeline
+     * that stopped) is freed with the context.
+     */
+    Backend.HandOff handOff() {
+        makeCurrent();
+        CUevent e = new CUevent();
+        check(cuEventCreate(e, CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+        check(cuEventRecord(e, stream()), "cuEventRecord (a hand-off)");
+        return () -> {
+            makeCurrent();
+            check(cuStreamWaitEvent(stream(), e, 0), "cuStreamWaitEvent (a hand-off)");
+            check(cuEventDestroy(e), "cuEventDestroy");
+        };
+    }
+
     // ---- cuBLAS and cuDNN ------------------------------------------------------------------------
 
     /** cuBLAS, or null when it could not be loaded (the reason is in {@link #providers()}). */
@@ -361,6 +440,20 @@ public final class CudaContext implements AutoCloseable {
     public synchronized Cudnn cudnn() {
         loadLibraries();
         return cudnn;
+    }
+
+    /** The calling thread's cuBLAS: its lane's handle on the lane's stream, or the context's; null when none loaded. */
+    Cublas cublasOnThread() {
+        Cublas shared = cublas();
+        LaneStream l = lane.get();
+        return l == null ? shared : l.cublas(shared);
+    }
+
+    /** The calling thread's cuDNN, as {@link #cublasOnThread}. */
+    Cudnn cudnnOnThread() {
+        Cudnn shared = cudnn();
+        LaneStream l = lane.get();
+        return l == null ? shared : l.cudnn(shared);
     }
 
     /** "gemm: cuBLAS 13.0.1 (libcublas.so.13 at DIR); conv: own kernels (libcudnn.so.{9,8} not found in ...)" */
@@ -401,7 +494,12 @@ public final class CudaContext implements AutoCloseable {
         closed = true;
         makeCurrent();
         RuntimeException first = null;
-        for (AutoCloseable c : new AutoCloseable[] {cudnn, cublas}) {
+        int sync = cuCtxSynchronize(); // the lanes' streams and handles go first, with nothing left queued on them
+        List<AutoCloseable> handles = new ArrayList<>(lanes);
+        if (sync != CUresult.CUDA_SUCCESS) handles.clear(); // a faulted context: releasing it below frees them
+        handles.add(cudnn);
+        handles.add(cublas);
+        for (AutoCloseable c : handles) {
             if (c == null) continue;
             try {
                 c.close();

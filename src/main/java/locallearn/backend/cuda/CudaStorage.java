@@ -1,12 +1,18 @@
 package locallearn.backend.cuda;
 
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
 import locallearn.tensor.Storage;
 
 /** A block of device memory from {@link CudaAllocator}: its device address and size. */
 public final class CudaStorage extends Storage {
     final Cu.DevicePtr ptr;
     private final long address;
+    // CudaAllocator's record of the last release: the stream it was on and an event recorded there
+    // (made at the first release that needs one, re-recorded after); fenced: the event marks the last release
+    CUevent releaseEvent;
+    Cu.Stream releasedOn;
+    boolean fenced;
 
     CudaStorage(Cu.DevicePtr ptr, long bytes) {
         super(bytes);

@@ -26,7 +26,9 @@ import locallearn.backend.ConvGeom;
  * backward-filter) its algorithm from cudnnFind* the first time it runs: the fastest FMA
  * algorithm measured on this device, as torch.backends.cudnn.benchmark picks. The workspace
  * comes from the context's allocator, so it shows in the memory figures; it is kept and grown.
- * Work goes to the legacy default stream, like everything else of the context.
+ * The context's handle works on the legacy default stream, like its kernels off a lane; each
+ * pipeline lane gets a handle of its own, with its own plans and workspace, set to its stream
+ * ({@link #onStream}).
  */
 @SuppressWarnings("restricted") // native access is this class's job
 public final class Cudnn implements AutoCloseable {
@@ -44,6 +46,7 @@ public final class Cudnn implements AutoCloseable {
 
     private final Arena arena = Arena.ofShared();
     private final NativeLibs.Found lib;
+    private final SymbolLookup lookup;
     private final CudaAllocator allocator;
     private final String version;
     private final MemorySegment handle;
@@ -62,8 +65,9 @@ public final class Cudnn implements AutoCloseable {
         long fwdWs, bwdDataWs, bwdFilterWs;
     }
 
-    private Cudnn(NativeLibs.Found lib, SymbolLookup l, CudaAllocator allocator) {
+    private Cudnn(NativeLibs.Found lib, SymbolLookup l, CudaAllocator allocator, long stream) {
         this.lib = lib;
+        this.lookup = l;
         this.allocator = allocator;
         Linker k = Linker.nativeLinker();
         FunctionDescriptor h1 = FunctionDescriptor.of(JAVA_INT, ADDRESS);
@@ -111,6 +115,10 @@ public final class Cudnn implements AutoCloseable {
         check(Cublas.invoke(create, box), "cudnnCreate");
         handle = box.get(ADDRESS, 0);
         version = versionString(invokeLong(getVersion));
+        if (stream != 0) {
+            MethodHandle setStream = Cublas.handle(k, l, "cudnnSetStream", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+            check(Cublas.invoke(setStream, handle, stream), "cudnnSetStream");
+        }
     }
 
     /**
@@ -122,8 +130,11 @@ public final class Cudnn implements AutoCloseable {
         NativeLibs.Search s = NativeLibs.find("libcudnn", MAJORS, dirs);
         if (s.found() == null) throw new IllegalStateException(s.missing());
         List<String> siblings = s.found().major() >= 9 ? SIBLINGS_9 : SIBLINGS_8;
-        return new Cudnn(s.found(), NativeLibs.load(s.found(), siblings), allocator);
+        return new Cudnn(s.found(), NativeLibs.load(s.found(), siblings), allocator, 0);
     }
+
+    /** A handle of its own (its own plans and workspace), on the current context, whose work goes to {@code stream} (a CUstream). */
+    public Cudnn onStream(long stream) { return new Cudnn(lib, lookup, allocator, stream); }
 
     /** cudnnGetVersion: cuDNN 9 codes major*10000 + minor*100 + patch (91000 = 9.10.0), cuDNN 8 major*1000 + minor*100 + patch. */
     public static String versionString(long v) {

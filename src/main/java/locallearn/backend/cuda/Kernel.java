@@ -8,7 +8,7 @@ import jcuda.Pointer;
 import jcuda.driver.CUfunction;
 import locallearn.tensor.Tensor;
 
-/** One extern "C" kernel of a loaded PTX module, launched on the context's stream. */
+/** One extern "C" kernel of a loaded PTX module, launched on the calling thread's stream (CudaContext#stream). */
 public final class Kernel {
     private final CudaContext ctx;
     private final CUfunction function;
@@ -32,7 +32,7 @@ public final class Kernel {
         NativePointerObject[] params = new NativePointerObject[args.length];
         for (int i = 0; i < args.length; i++) params[i] = param(args[i], i);
         ctx.makeCurrent();
-        int r = cuLaunchKernel(function, gx, gy, gz, bx, by, bz, sharedBytes, null, Pointer.to(params), null);
+        int r = cuLaunchKernel(function, gx, gy, gz, bx, by, bz, sharedBytes, ctx.stream(), Pointer.to(params), null);
         if (r != 0) Cu.check(r, describe("cuLaunchKernel", gx, gy, gz, bx, by, bz, sharedBytes));
         if (ctx.syncEveryLaunch) Cu.check(cuCtxSynchronize(), describe("after", gx, gy, gz, bx, by, bz, sharedBytes) + " (LOCALLEARN_CUDA_SYNC)");
     }

@@ -11,7 +11,7 @@ import locallearn.backend.cuda.CudaContext;
 import locallearn.backend.cuda.CudaUnavailableException;
 import org.junit.jupiter.api.Test;
 
-/** --device without a GPU: cuda says why in one line, auto falls back to the CPU. */
+/** --device without a GPU: cuda says why in one line, auto falls back to the CPU; a list of GPUs is refused. */
 class BackendsTest {
     private static boolean gpuHere() {
         try {
@@ -35,5 +35,11 @@ class BackendsTest {
         }
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> Backends.create("tpu"));
         assertEquals("unknown device 'tpu' (expected auto, cpu, cuda or cuda:N)", bad.getMessage());
+    }
+
+    @Test void aListOfDevicesIsOneLineSayingOneGpuForNow() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Backends.create("cuda:0,cuda:1"));
+        assertEquals("device list 'cuda:0,cuda:1': one GPU for now (a pipeline's stages share it, each on a stream of its own); give one device",
+                e.getMessage());
     }
 }

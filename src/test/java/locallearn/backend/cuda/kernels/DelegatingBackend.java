@@ -20,6 +20,7 @@ class DelegatingBackend implements Backend {
     @Override public void resetPeakMemory() { inner.resetPeakMemory(); }
     @Override public Lane openLane(int lane, int lanes) { return inner.openLane(lane, lanes); }
     @Override public MemoryStats laneMemory(int lane) { return inner.laneMemory(lane); }
+    @Override public HandOff handOff() { return inner.handOff(); }
     @Override public void write(Tensor dst, float[] src) { inner.write(dst, src); }
     @Override public float[] read(Tensor src) { return inner.read(src); }
     @Override public void fill(Tensor x, float value) { inner.fill(x, value); }

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import locallearn.backend.SelfTest;
 import locallearn.backend.cuda.CudaContext;
@@ -28,12 +29,18 @@ import org.junit.jupiter.api.io.TempDir;
  * and that every wrong call of BadArguments fails on CudaBackend with the CPU's message (the
  * boundary both extend). What it cannot check is the GPU itself: the compiled PTX, cuBLAS/cuDNN, and races a
  * one-block-at-a-time schedule hides; CudaVsCpuTest and `locallearn selftest` do that on a GPU.
+ * The pipeline tests run train --stages on the emulated driver (EmulatedPipelineMain): its order
+ * check refuses any op on one stream that touches a block another stream used without an event
+ * between them, so a missing hand-off wait or allocator wait fails the run.
  * Skipped without g++ or without built kernels.
  */
 class EmulatedGpuTest {
-    @TempDir Path tmp;
+    @TempDir static Path tmp;
+    private static Path driver; // the folder of the compiled libcuda.so.1, once
 
-    @Test void everyOpThroughTheEmulatedDriverMatchesTheCpu() throws IOException, InterruptedException {
+    /** Compiles emulated_libcuda.cpp once for the tests of this class; skips without g++ or PTX. */
+    private static synchronized Path driver() throws IOException, InterruptedException {
+        if (driver != null) return driver;
         Path gxx = Path.of("/usr/bin/g++");
         assumeTrue(Files.isExecutable(gxx), "no g++ at /usr/bin/g++: CudaBackend not run on the emulated driver");
         assumeTrue(CudaContext.kernelsBuilt(), "kernels not built (no nvcc): CudaBackend cannot load its PTX");
@@ -46,15 +53,34 @@ class EmulatedGpuTest {
                 "-o", tmp.resolve("libcuda.so.1").toString(), src.toString()).redirectErrorStream(true).start();
         String log = new String(cc.getInputStream().readAllBytes());
         assertTrue(cc.waitFor(120, TimeUnit.SECONDS) && cc.exitValue() == 0, "g++ failed: " + log);
+        driver = tmp;
+        return driver;
+    }
 
+    /** A child JVM running {@code main} with the emulated driver; cuBLAS and cuDNN off (they cannot run on it). */
+    private static Process child(Class<?> main, Map<String, String> env, String... args) throws IOException, InterruptedException {
         String java = ProcessHandle.current().info().command().orElse("java");
-        ProcessBuilder pb = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector",
-                "-cp", System.getProperty("java.class.path"), EmulatedGpuMain.class.getName(), "5").redirectErrorStream(true);
-        pb.environment().put("LD_LIBRARY_PATH", tmp.toString());
+        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector",
+                "-cp", System.getProperty("java.class.path"), main.getName()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("LD_LIBRARY_PATH", driver().toString());
+        pb.environment().put("LOCALLEARN_NO_CUBLAS", "1");
+        pb.environment().put("LOCALLEARN_NO_CUDNN", "1");
         pb.environment().remove("LOCALLEARN_CUDA_SYNC");
-        Process p = pb.start();
+        pb.environment().putAll(env);
+        return pb.start();
+    }
+
+    private static List<String> lines(Process p) throws IOException, InterruptedException {
         List<String> out = new String(p.getInputStream().readAllBytes()).lines().filter(l -> !l.startsWith("WARNING")).toList();
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "child JVM did not finish: " + String.join("\n", out));
+        return out;
+    }
+
+    @Test void everyOpThroughTheEmulatedDriverMatchesTheCpu() throws IOException, InterruptedException {
+        Process p = child(EmulatedGpuMain.class, Map.of(), "5");
+        List<String> out = lines(p);
         assertEquals(0, p.exitValue(), String.join("\n", out));
 
         assertTrue(out.get(0).startsWith("device: cuda: Emulated GPU"), out.get(0));
@@ -67,5 +93,32 @@ class EmulatedGpuTest {
         List<String> failed = new ArrayList<>();
         for (String line : out.subList(1, out.size() - 1)) if (!line.startsWith("ok ")) failed.add(line);
         assertTrue(failed.isEmpty(), failed.size() + " of " + cases + " cases differ from the CPU:\n" + String.join("\n", failed));
+    }
+
+    /**
+     * train --stages on CUDA, mlp and vgg6b with 2 and 3 stages, against the same run in sequence
+     * (EmulatedPipelineMain says what each line checks), after the two orderings by event by hand.
+     */
+    @Test void pipelinedRunsOnStreamsEqualTheSequenceOnCuda() throws IOException, InterruptedException {
+        Process p = child(EmulatedPipelineMain.class, Map.of(), "streams", tmp.resolve("runs").toString());
+        List<String> out = lines(p);
+        assertEquals(0, p.exitValue(), String.join("\n", out));
+        List<String> checks = out.stream().filter(l -> l.startsWith("ok ") || l.startsWith("FAIL")).toList();
+        assertEquals(2 + EmulatedPipelineMain.RUNS.length, checks.size(), String.join("\n", out));
+        for (String c : checks) assertTrue(c.startsWith("ok "), String.join("\n", out));
+    }
+
+    /** A launch of stage 1 fails mid-epoch: every stage stops, one line, exit 2, no checkpoint, no hang. */
+    @Test void aFailingStageOnCudaIsOneLineAndExitTwo() throws IOException, InterruptedException {
+        Path out = tmp.resolve("failed");
+        Process p = child(EmulatedPipelineMain.class, Map.of("EMU_FAIL_LAUNCH", "2:30"), "fail", out.toString());
+        List<String> lines = lines(p);
+        assertEquals(2, p.exitValue(), String.join("\n", lines));
+        // the run's description line, then the one error line
+        List<String> errors = lines.stream().filter(l -> l.startsWith("locallearn train:") && !l.contains(" -> ")).toList();
+        assertEquals(1, errors.size(), String.join("\n", lines));
+        assertTrue(errors.get(0).contains("CUDA_ERROR_LAUNCH_FAILED"), errors.get(0));
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("emulated driver: EMU_FAIL_LAUNCH fails launch 30 of stream 2")), String.join("\n", lines));
+        assertTrue(Files.notExists(out.resolve("checkpoint.safetensors")), "nothing saved");
     }
 }

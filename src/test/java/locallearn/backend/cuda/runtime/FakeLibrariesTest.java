@@ -153,4 +153,19 @@ class FakeLibrariesTest {
         d.close();
         assertEquals("free;free;free;free;destroy;", log(lib));
     }
+
+    @Test @Order(4) void aLaneGetsHandlesOfItsOwnSetToItsStream() {
+        Cublas shared = Cublas.load(List.of(full));
+        log(full.resolve("libcublas.so.13"));
+        Cublas lane = shared.onStream(0x5EA);
+        assertEquals("create;math 1234 0;stream 1234 5ea;", log(full.resolve("libcublas.so.13")));
+        lane.close();
+        shared.close();
+        Cudnn d = Cudnn.load(List.of(full), null);
+        log(full.resolve("libcudnn.so.9"));
+        Cudnn laneDnn = d.onStream(0x5EB);
+        assertEquals("stream 5678 5eb;", log(full.resolve("libcudnn.so.9")));
+        laneDnn.close();
+        d.close();
+    }
 }

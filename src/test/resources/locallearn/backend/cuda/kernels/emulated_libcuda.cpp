@@ -7,6 +7,17 @@
 // own C++ signature, so an argument the Java side passes in the wrong order or with the wrong
 // width shows up as a wrong result. The .maxntid of each PTX entry is enforced like the driver does.
 //
+// Streams and events run eagerly, in the order the host issues work, under one lock (the pipeline's
+// stage threads call in at once), but their order is CHECKED: each stream keeps a vector clock of
+// the work of every stream it is ordered after (its own, a waited event's, the legacy stream's
+// implicit barrier with blocking streams, host synchronisations), and every device block remembers
+// its last write and the reads since. A kernel (its pointer parameters: const ones read, others
+// written), copy or memset that touches a block last used on another stream it is not ordered
+// after fails with CUDA_ERROR_ILLEGAL_STATE and a line on stderr naming both streams: a missing
+// hand-off wait, or an allocator that handed a block to another stream without an event, cannot
+// pass unseen. emu_report() tells which streams each host thread launched on. EMU_FAIL_LAUNCH=S:N
+// fails the N-th launch on stream S (1 = the first stream created) with CUDA_ERROR_LAUNCH_FAILED.
+//
 // Build: g++ -std=c++20 -O1 -U_FORTIFY_SOURCE -shared -fPIC -fvisibility=hidden -I kernels -o libcuda.so.1 this.cpp
 // (no _FORTIFY_SOURCE: its longjmp check refuses the jumps between fiber stacks)
 #include <math.h>
@@ -14,10 +25,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <ucontext.h>
 #include <cmath>
 #include <map>
+#include <mutex>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -167,9 +180,21 @@ static void unpack(void (*f)(A...), void** p, std::index_sequence<I...>) {
 template <class... A>
 static void call(void (*f)(A...), void** p) { unpack(f, p, std::index_sequence_for<A...>{}); }
 
-struct Entry { void (*run)(void**); bool sync; };
-#define PLAIN(k) {#k, Entry{[](void** p) { call(k, p); }, false}}
-#define SYNC(k) {#k, Entry{[](void** p) { call(k, p); }, true}}
+// the device blocks a launch touches: every pointer parameter, written unless it points to const
+typedef std::vector<std::pair<uintptr_t, bool>> Uses;
+template <class A>
+static void use(void* slot, Uses& out) {
+    typedef std::remove_cv_t<A> T;
+    if constexpr (std::is_pointer_v<T>) out.push_back({(uintptr_t) *(void**) slot, !std::is_const_v<std::remove_pointer_t<T>>});
+}
+template <class... A, size_t... I>
+static void usesOf(void (*)(A...), void** p, Uses& out, std::index_sequence<I...>) { (use<A>(p[I], out), ...); }
+template <class... A>
+static void uses(void (*f)(A...), void** p, Uses& out) { usesOf(f, p, out, std::index_sequence_for<A...>{}); }
+
+struct Entry { void (*run)(void**); void (*uses)(void**, Uses&); bool sync; };
+#define PLAIN(k) {#k, Entry{[](void** p) { call(k, p); }, [](void** p, Uses& u) { uses(k, p, u); }, false}}
+#define SYNC(k) {#k, Entry{[](void** p) { call(k, p); }, [](void** p, Uses& u) { uses(k, p, u); }, true}}
 static const std::map<std::string, Entry> KERNELS = {
     PLAIN(axpy), PLAIN(scale), PLAIN(multiply), SYNC(sum), SYNC(count_correct), PLAIN(leaky_relu_forward), PLAIN(leaky_relu_backward),
     PLAIN(bias_add), SYNC(bias_backward),
@@ -186,13 +211,98 @@ static const std::map<std::string, Entry> KERNELS = {
 // ---- the driver API that the runtime calls ------------------------------------------------------
 typedef int CUresult;
 typedef unsigned long long CUdeviceptr;
-enum { OK = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, INVALID_CONTEXT = 201, INVALID_PTX = 218, NOT_FOUND = 500 };
+enum { OK = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, INVALID_CONTEXT = 201, INVALID_PTX = 218, INVALID_HANDLE = 400, ILLEGAL_STATE = 401,
+       NOT_FOUND = 500, LAUNCH_FAILED = 719 };
 static const size_t TOTAL = 4ull << 30;
 static size_t used;
 static void* currentContext;
 
 struct Function { std::string name; const Entry* entry; unsigned maxThreads; };
 struct Module { std::map<std::string, unsigned> maxThreads; };
+
+// ---- streams, events and the order check ----------------------------------------------------------
+namespace order {
+typedef std::map<int, long> Clock; // stream id -> how many of its ops are ordered before
+struct Stream { int id; bool blocking; long pos = 0; Clock knows; };
+struct Event { Clock clock; int stream = -1; };
+struct Use { int stream = -1; long pos = 0; };
+struct Block { size_t bytes; Use write; std::map<int, long> reads; };
+static std::recursive_mutex lock; // the API is called from every pipeline stage's thread
+static Stream legacy{0, true};
+static std::map<void*, Stream*> streams;
+static int nextStream = 1;
+static Clock host; // what host-side synchronisation has seen finish: work issued later comes after it
+static std::map<uintptr_t, Block> blocks;
+static std::map<unsigned long, std::map<int, long>> launchesByThread; // host thread -> stream id -> launches
+static long waits, crossWaits, hazards;
+static int failStream = -1;
+static long failAt = -1, launchesOnFailStream;
+
+static void merge(Clock& a, const Clock& b) {
+    for (auto& [k, v] : b) if (a[k] < v) a[k] = v;
+}
+static Stream* of(void* h) {
+    if (h == nullptr) return &legacy;
+    auto it = streams.find(h);
+    return it == streams.end() ? nullptr : it->second;
+}
+// queues one op on s: first what it is ordered after (the legacy stream and blocking streams wait for each other)
+static long issue(Stream* s) {
+    merge(s->knows, host);
+    if (s == &legacy) {
+        for (auto& [h, t] : streams)
+            if (t->blocking) {
+                merge(s->knows, t->knows);
+                if (s->knows[t->id] < t->pos) s->knows[t->id] = t->pos;
+            }
+    } else if (s->blocking) {
+        merge(s->knows, legacy.knows);
+        if (s->knows[0] < legacy.pos) s->knows[0] = legacy.pos;
+    }
+    s->knows[s->id] = ++s->pos;
+    return s->pos;
+}
+static bool after(const Stream* s, int other, long pos) {
+    if (other < 0 || other == s->id) return true;
+    auto it = s->knows.find(other);
+    return it != s->knows.end() && it->second >= pos;
+}
+static Block* blockAt(uintptr_t p) {
+    auto it = blocks.upper_bound(p);
+    if (it == blocks.begin()) return nullptr;
+    --it;
+    return p < it->first + it->second.bytes ? &it->second : nullptr;
+}
+static bool unordered(const char* op, const Stream* s, uintptr_t p, const char* how, int other) {
+    hazards++;
+    fprintf(stderr, "emulated driver: %s on stream %d touches device block %#lx, %s on stream %d, without waiting for it"
+            " (no event wait or synchronisation orders them)\n", op, s->id, (unsigned long) p, how, other);
+    return false;
+}
+// op (on s, its position p) reads or writes the block at address ptr: false if that races with another stream
+static bool touch(const char* op, Stream* s, long p, uintptr_t ptr, bool write) {
+    Block* b = blockAt(ptr);
+    if (b == nullptr) return true; // not device memory (a null optional pointer)
+    if (!after(s, b->write.stream, b->write.pos)) return unordered(op, s, ptr, "last written", b->write.stream);
+    if (write) {
+        for (auto& [r, q] : b->reads) if (!after(s, r, q)) return unordered(op, s, ptr, "still read", r);
+        b->write = {s->id, p};
+        b->reads.clear();
+    } else if (b->reads[s->id] < p) {
+        b->reads[s->id] = p;
+    }
+    return true;
+}
+static void syncAll() {
+    for (auto& [h, t] : streams) if (host[t->id] < t->pos) host[t->id] = t->pos;
+    if (host[0] < legacy.pos) host[0] = legacy.pos;
+}
+static void syncStream(Stream* s) {
+    merge(host, s->knows);
+    if (host[s->id] < s->pos) host[s->id] = s->pos;
+}
+}  // namespace order
+#define LOCKED std::lock_guard<std::recursive_mutex> locked(order::lock)
 
 #define API extern "C" __attribute__((visibility("default")))
 API CUresult cuInit(unsigned) { return OK; }
@@ -206,9 +316,14 @@ API CUresult cuDevicePrimaryCtxRetain(void** ctx, int) { *ctx = (void*) 0xC0; re
 API CUresult cuDevicePrimaryCtxRelease_v2(int) { return OK; }
 API CUresult cuCtxSetCurrent(void* ctx) { currentContext = ctx; return OK; }
 API CUresult cuCtxGetCurrent(void** ctx) { *ctx = currentContext; return OK; }
-API CUresult cuCtxSynchronize(void) { return OK; }
+API CUresult cuCtxSynchronize(void) {
+    LOCKED;
+    order::syncAll();
+    return OK;
+}
 API CUresult cuGetErrorString(CUresult, const char** s) { *s = "emulated"; return OK; }
 API CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t n) {
+    LOCKED;
     if (n == 0) return INVALID_VALUE;
     if (n > TOTAL - used) return OUT_OF_MEMORY;
     size_t* b = (size_t*) aligned_alloc(256, 256 + (n + 255) / 256 * 256);
@@ -217,21 +332,150 @@ API CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t n) {
     // uninitialised device memory is rarely zero: NaN bits catch a kernel that reads before writing
     memset((char*) b + 256, 0xFF, (n + 255) / 256 * 256);
     *p = (CUdeviceptr) ((char*) b + 256);
+    order::blocks[(uintptr_t) *p] = order::Block{n};
     return OK;
 }
 API CUresult cuMemFree_v2(CUdeviceptr p) {
+    LOCKED;
+    order::blocks.erase((uintptr_t) p);
     size_t* b = (size_t*) ((char*) p - 256);
     used -= b[0];
     free(b);
     return OK;
 }
 API CUresult cuMemGetInfo_v2(size_t* freeBytes, size_t* total) { *freeBytes = TOTAL - used; *total = TOTAL; return OK; }
-API CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void* src, size_t n) { memcpy((void*) dst, src, n); return OK; }
-API CUresult cuMemcpyDtoH_v2(void* dst, CUdeviceptr src, size_t n) { memcpy(dst, (void*) src, n); return OK; }
-API CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr dst, CUdeviceptr src, size_t n, void*) { memcpy((void*) dst, (void*) src, n); return OK; }
-API CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned value, size_t n, void*) {
+// a copy or fill queued on stream h: checked against the other streams, then done at once
+static CUresult copyOn(void* h, const char* op, uintptr_t src, uintptr_t dst) {
+    order::Stream* s = order::of(h);
+    if (s == nullptr) return INVALID_HANDLE;
+    long p = order::issue(s);
+    if ((src != 0 && !order::touch(op, s, p, src, false)) || !order::touch(op, s, p, dst, true)) return ILLEGAL_STATE;
+    return OK;
+}
+API CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void* src, size_t n) {
+    LOCKED;
+    CUresult r = copyOn(nullptr, "cuMemcpyHtoD", 0, dst);
+    if (r != OK) return r;
+    memcpy((void*) dst, src, n);
+    order::syncStream(&order::legacy); // returns when the copy is done
+    return OK;
+}
+API CUresult cuMemcpyDtoH_v2(void* dst, CUdeviceptr src, size_t n) {
+    LOCKED;
+    CUresult r = copyOn(nullptr, "cuMemcpyDtoH", src, 0);
+    if (r != OK) return r;
+    memcpy(dst, (void*) src, n);
+    order::syncStream(&order::legacy);
+    return OK;
+}
+API CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void* src, size_t n, void* h) {
+    LOCKED;
+    CUresult r = copyOn(h, "cuMemcpyHtoDAsync", 0, dst);
+    if (r == OK) memcpy((void*) dst, src, n);
+    return r;
+}
+API CUresult cuMemcpyDtoHAsync_v2(void* dst, CUdeviceptr src, size_t n, void* h) {
+    LOCKED;
+    CUresult r = copyOn(h, "cuMemcpyDtoHAsync", src, 0);
+    if (r == OK) memcpy(dst, (void*) src, n);
+    return r;
+}
+API CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr dst, CUdeviceptr src, size_t n, void* h) {
+    LOCKED;
+    CUresult r = copyOn(h, "cuMemcpyDtoDAsync", src, dst);
+    if (r == OK) memcpy((void*) dst, (void*) src, n);
+    return r;
+}
+API CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned value, size_t n, void* h) {
+    LOCKED;
+    CUresult r = copyOn(h, "cuMemsetD32Async", 0, dst);
+    if (r != OK) return r;
     for (size_t i = 0; i < n; i++) ((unsigned*) dst)[i] = value;
     return OK;
+}
+API CUresult cuMemAllocHost_v2(void** p, size_t n) {
+    *p = aligned_alloc(256, (n + 255) / 256 * 256);
+    return *p == nullptr ? OUT_OF_MEMORY : OK;
+}
+API CUresult cuMemFreeHost(void* p) {
+    free(p);
+    return OK;
+}
+// streams: flags 0 is a blocking stream (ordered with the legacy stream), 1 (CU_STREAM_NON_BLOCKING) is not
+API CUresult cuStreamCreate(void** h, unsigned flags) {
+    LOCKED;
+    order::Stream* s = new order::Stream{order::nextStream++, (flags & 1) == 0};
+    *h = s;
+    order::streams[s] = s;
+    return OK;
+}
+API CUresult cuStreamDestroy_v2(void* h) {
+    LOCKED;
+    order::Stream* s = order::of(h);
+    if (s == nullptr || s == &order::legacy) return INVALID_HANDLE;
+    order::streams.erase(h);
+    delete s;
+    return OK;
+}
+API CUresult cuStreamDestroy(void* h) { return cuStreamDestroy_v2(h); }
+API CUresult cuStreamSynchronize(void* h) {
+    LOCKED;
+    order::Stream* s = order::of(h);
+    if (s == nullptr) return INVALID_HANDLE;
+    if (s == &order::legacy) order::syncAll();
+    else order::syncStream(s);
+    return OK;
+}
+API CUresult cuEventCreate(void** e, unsigned) {
+    *e = new order::Event();
+    return OK;
+}
+API CUresult cuEventDestroy_v2(void* e) {
+    LOCKED;
+    delete (order::Event*) e;
+    return OK;
+}
+API CUresult cuEventDestroy(void* e) { return cuEventDestroy_v2(e); }
+API CUresult cuEventRecord(void* e, void* h) {
+    LOCKED;
+    order::Stream* s = order::of(h);
+    if (s == nullptr || e == nullptr) return INVALID_HANDLE;
+    order::issue(s);
+    ((order::Event*) e)->clock = s->knows;
+    ((order::Event*) e)->stream = s->id;
+    return OK;
+}
+API CUresult cuStreamWaitEvent(void* h, void* e, unsigned) {
+    LOCKED;
+    order::Stream* s = order::of(h);
+    if (s == nullptr || e == nullptr) return INVALID_HANDLE;
+    order::Event* ev = (order::Event*) e;
+    order::merge(s->knows, ev->clock);
+    order::waits++;
+    if (ev->stream != s->id) order::crossWaits++;
+    return OK;
+}
+API CUresult cuEventQuery(void* e) { // done at once: the host now knows what it marks is finished
+    LOCKED;
+    order::merge(order::host, ((order::Event*) e)->clock);
+    return OK;
+}
+API CUresult cuEventSynchronize(void* e) { return cuEventQuery(e); }
+// starts the counts of emu_report afresh
+API void emu_reset_report(void) {
+    LOCKED;
+    order::waits = order::crossWaits = order::hazards = 0;
+    order::launchesByThread.clear();
+}
+// "waits=W cross_waits=C hazards=H" then, per host thread that launched kernels, " | stream:launches ..."
+API int emu_report(char* buf, int len) {
+    LOCKED;
+    int n = snprintf(buf, (size_t) len, "waits=%ld cross_waits=%ld hazards=%ld", order::waits, order::crossWaits, order::hazards);
+    for (auto& [thread, perStream] : order::launchesByThread) {
+        n += snprintf(buf + n, (size_t) (len > n ? len - n : 0), " |");
+        for (auto& [stream, count] : perStream) n += snprintf(buf + n, (size_t) (len > n ? len - n : 0), " %d:%ld", stream, count);
+    }
+    return n;
 }
 // modules: the PTX text gives each entry's .maxntid (0: no bound)
 API CUresult cuModuleLoadData(void** module, const void* image) {
@@ -257,12 +501,31 @@ API CUresult cuModuleGetFunction(void** f, void* module, const char* name) {
     return OK;
 }
 API CUresult cuLaunchKernel(void* fp, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
-                            unsigned shared, void*, void** kernelParams, void**) {
+                            unsigned shared, void* h, void** kernelParams, void**) {
+    LOCKED;
     Function* f = (Function*) fp;
+    order::Stream* s = order::of(h);
+    if (s == nullptr) return INVALID_HANDLE;
     unsigned threads = bx * by * bz;
     if (threads == 0 || threads > 1024 || gx == 0 || gy == 0 || gz == 0 || gy > 65535 || gz > 65535) return INVALID_VALUE;
     if (f->maxThreads != 0 && threads > f->maxThreads) return INVALID_VALUE;
     if (f->entry->sync && threads % 32 != 0) return INVALID_VALUE; // our reductions need whole warps
+    if (order::failStream < 0) {
+        const char* fail = getenv("EMU_FAIL_LAUNCH");
+        order::failStream = 0;
+        if (fail != nullptr && sscanf(fail, "%d:%ld", &order::failStream, &order::failAt) != 2) order::failStream = 0;
+    }
+    order::launchesByThread[(unsigned long) pthread_self()][s->id]++;
+    long p = order::issue(s);
+    if (s->id == order::failStream && ++order::launchesOnFailStream == order::failAt) {
+        order::failStream = 0; // once
+        fprintf(stderr, "emulated driver: EMU_FAIL_LAUNCH fails launch %ld of stream %d (%s)\n", order::failAt, s->id, f->name.c_str());
+        return LAUNCH_FAILED;
+    }
+    Uses touched;
+    f->entry->uses(kernelParams, touched);
+    for (auto& [ptr, write] : touched)
+        if (!order::touch(f->name.c_str(), s, p, ptr, write)) return ILLEGAL_STATE;
     blockDim = {bx, by, bz};
     gridDim = {gx, gy, gz};
     emu::kernelName = f->name.c_str();

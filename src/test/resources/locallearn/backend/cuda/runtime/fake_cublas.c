@@ -32,6 +32,8 @@ int cublasDestroy_v2(void *handle) { note("destroy %lx;", (unsigned long)handle)
 
 int cublasSetMathMode(void *handle, int mode) { note("math %lx %d;", (unsigned long)handle, mode); return 0; }
 
+int cublasSetStream_v2(void *handle, void *stream) { note("stream %lx %lx;", (unsigned long)handle, (unsigned long)stream); return 0; }
+
 int cublasGetProperty(int type, int *value) {
     static const int version[] = {13, 1, 2};
     if (type < 0 || type > 2) return 7;

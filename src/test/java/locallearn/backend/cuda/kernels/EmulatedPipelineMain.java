@@ -1,0 +1,264 @@
+package locallearn.backend.cuda.kernels;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import locallearn.backend.Backend;
+import locallearn.backend.cuda.CudaBackend;
+import locallearn.backend.cuda.CudaStorage;
+import locallearn.cli.Main;
+import locallearn.tensor.Scope;
+import locallearn.tensor.Tensor;
+import locallearn.train.SafeTensors;
+
+/**
+ * The child JVM of {@link EmulatedGpuTest}'s pipeline test, on the emulated driver, whose order
+ * check fails any op that touches a block last used on another stream it was not ordered after.
+ * Mode "streams": the two orderings by event, each shown on two lanes: a hand-off left unawaited
+ * is refused and an awaited one passes; a block one lane released is reused by another lane after
+ * one cross-stream wait, and again by that lane with none. Then train --stages on CUDA, mlp and
+ * vgg6b with two and three stages, against the same run in sequence: metrics and checkpoints
+ * within the tolerance below, and each stage thread launched on one stream of its own.
+ * Mode "fail DIR": one pipelined run whose launch EMU_FAIL_LAUNCH fails; exits with its code.
+ * Prints one line per check, "ok ..." or "FAIL ...".
+ */
+@SuppressWarnings("restricted")
+public final class EmulatedPipelineMain {
+    private EmulatedPipelineMain() {}
+
+    static final String SAMPLE = "src/main/resources/locallearn/data/fashion-mnist-sample";
+    /**
+     * The runs: model flags, explicit stages, and whether the run in sequence is new (else the
+     * previous one's). Small, since the emulator runs a block of 1024 threads as 1024 fibers:
+     * the mlp and vgg6b (4 conv blocks and an fc one) with 2 and 3 stages.
+     */
+    static final String[][] RUNS = {
+        {"--num-layers 3 --num-hidden 8 --dropout 0.1", "0,1-2", "new"},
+        {"--num-layers 3 --num-hidden 8 --dropout 0.1", "0,1,2", "same"},
+        {"--model vgg6b --feat-mult 0.0625 --num-hidden 16 --dropout 0.1", "0-1,2-4", "new"},
+        {"--model vgg6b --feat-mult 0.0625 --num-hidden 16 --dropout 0.1", "0,1-2,3-4", "same"},
+    };
+
+    public static void main(String[] args) throws Throwable {
+        if (args[0].equals("fail")) {
+            System.exit(Main.run(trainArgs(Path.of(args[1]), RUNS[0][0] + " --stages " + RUNS[0][1])));
+        }
+        System.out.println(handOffCheck());
+        System.out.println(reuseCheck());
+        Path dir = Path.of(args[1]);
+        for (int i = 0; i < RUNS.length; i++) {
+            Path seq = dir.resolve("seq" + i), pipe = dir.resolve("pipe" + i);
+            if (RUNS[i][2].equals("same")) seq = dir.resolve("seq" + (i - 1));
+            else if (Main.run(trainArgs(seq, RUNS[i][0])) != 0) throw new IllegalStateException("sequential run failed: " + RUNS[i][0]);
+            reset();
+            int code = Main.run(trainArgs(pipe, RUNS[i][0] + " --stages " + RUNS[i][1]));
+            String report = report();
+            if (code != 0) {
+                System.out.println("FAIL pipeline " + RUNS[i][1] + ": exit " + code);
+                continue;
+            }
+            System.out.println(compare(RUNS[i][0] + " --stages " + RUNS[i][1], seq, pipe, RUNS[i][1].split(",").length, report));
+        }
+    }
+
+    static String[] trainArgs(Path out, String flags) {
+        List<String> a = new ArrayList<>(List.of("train", "--data", SAMPLE, "--limit-train", "24", "--limit-test", "8", "--batch-size", "8",
+                "--epochs", "1", "--device", "cuda", "--seed", "3", "--out", out.toString()));
+        a.addAll(List.of(flags.split(" +")));
+        return a.toArray(String[]::new);
+    }
+
+    // ---- the emulator's report (emu_report, emu_reset_report in emulated_libcuda.cpp) -------------------
+
+    /** The emulator's own calls, bound on first use (only the child JVM has the emulator). */
+    private static final class Emu {
+        static final SymbolLookup LIB = SymbolLookup.libraryLookup("libcuda.so.1", Arena.global());
+        static final MethodHandle REPORT = Linker.nativeLinker().downcallHandle(LIB.find("emu_report").orElseThrow(),
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        static final MethodHandle RESET = Linker.nativeLinker().downcallHandle(LIB.find("emu_reset_report").orElseThrow(),
+                FunctionDescriptor.ofVoid());
+    }
+
+    /** "waits=W cross_waits=C hazards=H | stream:launches ... | ..." (one | per host thread that launched). */
+    static String report() throws Throwable {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(1 << 14);
+            int n = (int) Emu.REPORT.invokeExact(buf, 1 << 14);
+            return buf.getString(0).substring(0, Math.min(n, (1 << 14) - 1));
+        }
+    }
+
+    static void reset() throws Throwable { Emu.RESET.invokeExact(); }
+
+    static long counter(String report, String name) {
+        Matcher m = Pattern.compile("\\b" + name + "=(\\d+)").matcher(report);
+        if (!m.find()) throw new IllegalStateException("no " + name + " in '" + report + "'");
+        return Long.parseLong(m.group(1));
+    }
+
+    /**
+     * Null when the host threads that launched on lane streams are {@code stages}, each on one
+     * stream of its own and on no other, else what differs.
+     */
+    static String ownStreams(String report, int stages) {
+        String[] threads = report.split("\\|");
+        Set<String> laneStreams = new HashSet<>();
+        int laneThreads = 0;
+        for (int i = 1; i < threads.length; i++) {
+            String[] used = threads[i].trim().split(" ");
+            boolean onLane = false;
+            for (String u : used) if (!u.startsWith("0:")) onLane = true;
+            if (!onLane) continue;
+            laneThreads++;
+            if (used.length != 1) return "a stage thread launched on streams " + threads[i].trim();
+            laneStreams.add(used[0].split(":")[0]);
+        }
+        if (laneThreads != stages || laneStreams.size() != stages)
+            return laneThreads + " threads launched on " + laneStreams.size() + " lane streams, want " + stages + " on " + stages + ": " + report;
+        return null;
+    }
+
+    // ---- the two orderings, by hand ------------------------------------------------------------
+
+    /** Runs {@code body} on a thread bound to lane {@code lane} of 2 and waits for it; returns its failure's message or null. */
+    private static String onLane(Backend be, int lane, Runnable body) throws InterruptedException {
+        String[] failure = {null};
+        Thread t = new Thread(() -> {
+            try (Backend.Lane l = be.openLane(lane, 2)) {
+                body.run();
+            } catch (IllegalStateException e) {
+                failure[0] = e.getMessage();
+            }
+        });
+        t.start();
+        t.join();
+        return failure[0];
+    }
+
+    /** Lane 0 fills a tensor and marks it; lane 1 scales it, once without awaiting the mark, once awaiting it. */
+    static String handOffCheck() throws Exception {
+        try (CudaBackend gpu = CudaBackend.open(0, true); Scope s = Scope.open()) {
+            String[] results = new String[2];
+            for (int await = 0; await < 2; await++) {
+                Tensor x = gpu.allocate(1000);
+                Backend.HandOff[] mark = {null};
+                onLane(gpu, 0, () -> {
+                    gpu.fill(x, 3f);
+                    mark[0] = gpu.handOff();
+                });
+                boolean awaits = await == 1;
+                results[await] = onLane(gpu, 1, () -> {
+                    if (awaits) mark[0].await();
+                    gpu.scale(x, 2f);
+                });
+                if (awaits && results[1] == null && gpu.read(x)[999] != 6f) return "FAIL hand-off: lane 1 read " + gpu.read(x)[999] + ", want 6";
+            }
+            if (results[0] == null || !results[0].contains("CUDA_ERROR_ILLEGAL_STATE"))
+                return "FAIL hand-off: lane 1 wrote lane 0's tensor without awaiting its mark and the order check said " + results[0];
+            if (results[1] != null) return "FAIL hand-off: awaited, lane 1 still failed: " + results[1];
+            return "ok   hand-off: unawaited refused by the order check (" + results[0] + "), awaited passes";
+        }
+    }
+
+    /** Lane 0 fills and frees a block; lane 1 gets it back after one cross-stream wait, then again with none. */
+    static String reuseCheck() throws Throwable {
+        try (CudaBackend gpu = CudaBackend.open(0, true)) {
+            long[] address = new long[3];
+            onLane(gpu, 0, () -> {
+                try (Scope s = Scope.open()) {
+                    Tensor x = gpu.allocate(777);
+                    gpu.fill(x, 1f);
+                    address[0] = ((CudaStorage) x.storage()).address();
+                }
+            });
+            reset();
+            long[] waits = new long[2];
+            String failed = onLane(gpu, 1, () -> {
+                try {
+                    for (int i = 0; i < 2; i++) {
+                        try (Scope s = Scope.open()) {
+                            Tensor y = gpu.allocate(777);
+                            gpu.fill(y, 2f);
+                            address[1 + i] = ((CudaStorage) y.storage()).address();
+                            waits[i] = counter(report(), "cross_waits");
+                        }
+                    }
+                } catch (Throwable e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            if (failed != null) return "FAIL reuse: " + failed;
+            if (address[1] != address[0] || address[2] != address[0]) return "FAIL reuse: lane 1 did not get lane 0's block back";
+            if (waits[0] != 1 || waits[1] != 1)
+                return "FAIL reuse: cross-stream waits after the first reuse " + waits[0] + " (want 1), after the second " + waits[1] + " (want still 1)";
+            return "ok   reuse: lane 1 took lane 0's freed block after 1 cross-stream wait, its own again with none";
+        }
+    }
+
+    // ---- a pipelined run against the run in sequence ----------------------------------------------
+
+    private static final Pattern NUMBER = Pattern.compile("-?\\d+(\\.\\d+)?([eE][-+]?\\d+)?|NaN");
+
+    /**
+     * Within 1e-5 + 1e-4 |x| (the local steps' tolerance of EmulatedGpuMain, for float sums in
+     * another order): on one device with the same kernels the pipeline runs every stage's ops in
+     * the sequence's order, so the emulator gives equal bits; a GPU whose lanes pick other cuDNN
+     * algorithms (each lane times its own) may differ in the last bits.
+     */
+    private static boolean close(double a, double b) {
+        return Double.isNaN(a) ? Double.isNaN(b) : Math.abs(a - b) <= 1e-5 + 1e-4 * Math.abs(a);
+    }
+
+    /** "ok ..." when the pipelined run's metrics and tensors match the sequence's (and, with the emulator's report, its streams), else "FAIL ...". */
+    static String compare(String run, Path seq, Path pipe, int stages, String report) throws java.io.IOException {
+        List<String> a = Files.readAllLines(seq.resolve("metrics.jsonl")), b = Files.readAllLines(pipe.resolve("metrics.jsonl"));
+        if (a.size() != b.size()) return "FAIL pipeline " + run + ": " + a.size() + " metrics lines against " + b.size();
+        boolean exact = true;
+        for (int i = 0; i < a.size(); i++) {
+            String x = a.get(i).replaceFirst(",\"images_per_s\".*}$", "}"), y = b.get(i).replaceFirst(",\"images_per_s\".*}$", "}");
+            Matcher mx = NUMBER.matcher(x), my = NUMBER.matcher(y);
+            while (mx.find()) {
+                if (!my.find()) return "FAIL pipeline " + run + ": metrics differ: " + x + " / " + y;
+                double u = Double.parseDouble(mx.group()), v = Double.parseDouble(my.group());
+                if (!close(u, v)) return "FAIL pipeline " + run + ": metric " + u + " against " + v + " in " + y;
+                exact &= u == v || Double.isNaN(u);
+            }
+            if (!b.get(i).contains("\"stage_busy_s\":[") || !b.get(i).contains("\"stage_peak_bytes\":["))
+                return "FAIL pipeline " + run + ": no stage figures in " + b.get(i);
+        }
+        int tensors = 0;
+        for (String file : new String[] {"checkpoint.safetensors", "train_state.safetensors"}) {
+            Map<String, SafeTensors.Entry> x = SafeTensors.read(seq.resolve(file)).tensors(), y = SafeTensors.read(pipe.resolve(file)).tensors();
+            if (!x.keySet().equals(y.keySet())) return "FAIL pipeline " + run + ": " + file + " holds other tensors";
+            for (String k : x.keySet()) {
+                float[] u = x.get(k).values(), v = y.get(k).values();
+                for (int j = 0; j < u.length; j++) {
+                    if (!close(u[j], v[j])) return "FAIL pipeline " + run + ": " + file + " " + k + "[" + j + "] " + u[j] + " against " + v[j];
+                    exact &= Float.floatToRawIntBits(u[j]) == Float.floatToRawIntBits(v[j]);
+                }
+                tensors++;
+            }
+        }
+        String result = "ok   pipeline " + run + ": metrics and " + tensors + " tensors " + (exact ? "equal bit for bit" : "within 1e-5 + 1e-4|x|");
+        if (report == null) return result; // a real GPU: no emulator to report streams
+        String streams = ownStreams(report, stages);
+        if (streams != null) return "FAIL pipeline " + run + ": " + streams;
+        if (counter(report, "cross_waits") == 0) return "FAIL pipeline " + run + ": no stream waited for another: " + report;
+        return result + "; " + stages + " stage threads on a stream each, " + counter(report, "cross_waits") + " cross-stream waits";
+    }
+}
