@@ -72,7 +72,7 @@ final class Bf16 {
             st.open.put(s, o = new Open(f));
         }
         if (load && n > o.loaded) {
-            widen(s.halves(), o.loaded, o.f, n);
+            widen(s.halves(), o.loaded, o.f, o.loaded, n - o.loaded);
             o.loaded = n;
         }
         if (store) o.stored = Math.max(o.stored, n);
@@ -95,37 +95,44 @@ final class Bf16 {
         }
     }
 
-    static void widen(short[] h, float[] f, int n) { widen(h, 0, f, n); }
+    static void widen(short[] h, float[] f, int n) { widen(h, 0, f, 0, n); }
 
-    /** f[i] = the float of bf16 h[i] for start &lt;= i &lt; n, on all cores. */
-    static void widen(short[] h, int start, float[] f, int n) {
-        Parallel.range(n - start, CpuBackend.GRAIN, 1, (lo, hi) -> {
-            int from = start + lo, to = start + hi, i = from;
-            if (Lanes.FAST) {
-                for (int end = from + H.loopBound(to - from); i < end; i += H.length()) {
-                    IntVector bits = (IntVector) ShortVector.fromArray(H, h, i).convertShape(VectorOperators.S2I, I, 0);
-                    bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(f, i);
-                }
-            }
-            for (; i < to; i++) f[i] = DType.widen(h[i]);
-        });
-    }
+    static void round(float[] f, short[] h, int n) { round(f, 0, h, 0, n); }
 
-    /** h[i] = f[i] rounded to the nearest bf16 (ties to even; NaN stays NaN) for i &lt; n, on all cores. */
-    static void round(float[] f, short[] h, int n) {
+    /** f[fo + i] = the float of bf16 h[ho + i] for i &lt; n, on all cores. */
+    static void widen(short[] h, int ho, float[] f, int fo, int n) {
         Parallel.range(n, CpuBackend.GRAIN, 1, (from, to) -> {
             int i = from;
             if (Lanes.FAST) {
                 for (int end = from + H.loopBound(to - from); i < end; i += H.length()) {
-                    IntVector bits = FloatVector.fromArray(F, f, i).reinterpretAsInts();
+                    IntVector bits = (IntVector) ShortVector.fromArray(H, h, ho + i).convertShape(VectorOperators.S2I, I, 0);
+                    bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(f, fo + i);
+                }
+            }
+            for (; i < to; i++) f[fo + i] = DType.widen(h[ho + i]);
+        });
+    }
+
+    /** h[ho + i] = f[fo + i] rounded to the nearest bf16 (ties to even; NaN stays NaN) for i &lt; n, on all cores. */
+    static void round(float[] f, int fo, short[] h, int ho, int n) {
+        Parallel.range(n, CpuBackend.GRAIN, 1, (from, to) -> {
+            int i = from;
+            if (Lanes.FAST) {
+                for (int end = from + H.loopBound(to - from); i < end; i += H.length()) {
+                    IntVector bits = FloatVector.fromArray(F, f, fo + i).reinterpretAsInts();
                     IntVector odd = bits.lanewise(VectorOperators.LSHR, 16).and(1);
                     IntVector r = bits.add(0x7fff).add(odd).lanewise(VectorOperators.LSHR, 16);
                     VectorMask<Integer> nan = bits.and(0x7fffffff).compare(VectorOperators.GT, 0x7f800000);
                     r = r.blend(0x7fff, nan);
-                    ((ShortVector) r.convertShape(VectorOperators.I2S, H, 0)).intoArray(h, i);
+                    ((ShortVector) r.convertShape(VectorOperators.I2S, H, 0)).intoArray(h, ho + i);
                 }
             }
-            for (; i < to; i++) h[i] = DType.round(f[i]);
+            for (; i < to; i++) h[ho + i] = DType.round(f[fo + i]);
         });
+    }
+
+    /** dst[do + i] = src[so + i] for i &lt; n: bf16 to bf16, no rounding. */
+    static void copy(short[] src, int so, short[] dst, int dOff, int n) {
+        Parallel.range(n, CpuBackend.GRAIN, 1, (from, to) -> System.arraycopy(src, so + from, dst, dOff + from, to - from));
     }
 }

@@ -148,10 +148,16 @@ public final class CpuBackend extends CheckedBackend {
         Parallel.range(x.numel(), GRAIN, 1, (from, to) -> java.util.Arrays.fill(xs, from, to, value));
     }
 
-    @Override protected void doCopy(Tensor src, Tensor dst) { Elementwise.copy(in(src), 0, out(dst), 0, src.numel()); }
+    @Override protected void doCopy(Tensor src, Tensor dst) { doCopyRange(src, 0, dst, 0, src.numel()); }
 
+    /** In one pass whatever the dtypes: a copy converts straight between the storages, without {@link Bf16}'s float arrays. */
     @Override protected void doCopyRange(Tensor src, int srcOffset, Tensor dst, int dstOffset, int count) {
-        Elementwise.copy(in(src), srcOffset, data(dst), dstOffset, count);
+        CpuStorage s = (CpuStorage) src.storage(), d = (CpuStorage) dst.storage();
+        boolean fromF32 = src.dtype() == DType.F32, toF32 = dst.dtype() == DType.F32;
+        if (fromF32 && toF32) Elementwise.copy(s.floats(), srcOffset, d.floats(), dstOffset, count);
+        else if (fromF32) Bf16.round(s.floats(), srcOffset, d.halves(), dstOffset, count);
+        else if (toF32) Bf16.widen(s.halves(), srcOffset, d.floats(), dstOffset, count);
+        else Bf16.copy(s.halves(), srcOffset, d.halves(), dstOffset, count);
     }
 
     @Override protected void doAxpy(float a, Tensor x, Tensor y) {

@@ -162,6 +162,17 @@ class Bf16Test {
         be.copy(h, back);
         assertArrayEquals(rounded(v), be.read(back));
         assertArrayEquals(rounded(v), be.read(h));
+        // ranges at offsets, past a vector's length, each way
+        Random r = new Random(5);
+        float[] big = new float[300];
+        for (int i = 0; i < big.length; i++) big[i] = (float) r.nextGaussian();
+        Tensor f2 = be.allocate(300), h2 = be.allocate(new Shape(300), DType.BF16), f3 = be.zeros(300);
+        be.write(f2, big);
+        be.fill(h2, 0f);
+        be.copyRange(f2, 7, h2, 3, 201);
+        be.copyRange(h2, 3, f3, 11, 201);
+        float[] got = be.read(f3);
+        for (int i = 0; i < 300; i++) assertEquals(i >= 11 && i < 212 ? DType.roundTrip(big[i - 4]) : 0f, got[i], "element " + i);
     }
 
     @Test void allocatorCountsTwoBytesAnElement() {
