@@ -70,8 +70,8 @@ class CudaProbeTest {
                 perf.set(ValueLayout.JAVA_INT, o + 4, rows[i][1]);
                 perf.set(ValueLayout.JAVA_INT, o + 28, rows[i][2]);
             }
-            assertEquals(2, Cudnn.chooseFromPerf(perf, 4)); // 1 uses tensor ops (TF32), 6 failed
-            assertEquals(-1, Cudnn.chooseFromPerf(perf, 2));
+            assertEquals(2, Cudnn.chooseFromPerf(perf, 4, false)); // 1 uses tensor ops (TF32), 6 failed
+            assertEquals(-1, Cudnn.chooseFromPerf(perf, 2, false));
         }
     }
 }
