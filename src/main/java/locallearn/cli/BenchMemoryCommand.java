@@ -39,11 +39,13 @@ final class BenchMemoryCommand implements Callable<Integer> {
     @Option(names = "--memory-chunks", defaultValue = "auto",
             description = "local conv blocks hold only their input and output and rebuild the rest in N slices of the batch; 0 holds more and runs faster; auto: on the CPU 16 slices of at least 8 images (batch 32: 4), 0 on CUDA (default ${DEFAULT-VALUE})")
     String memoryChunks;
+    @Option(names = "--precision", defaultValue = "fp32", description = TrainOptions.PRECISION_HELP) String precision;
     @Option(names = "--csv", description = "write the table as CSV to this file") Path csv;
     @Option(names = "--svg", description = "draw peak activation MiB per model and mode as an SVG chart in this file") Path svg;
 
     @Override public Integer call() throws IOException {
         ModelInput in = Bench.parseInput(input, classes);
+        var p = TrainOptions.precision(precision);
         if (batch < 2) throw new UserError("--batch must be >= 2, got " + batch);
         for (String mode : modes) config(models.get(0), mode); // validates names before any work
         for (String model : models) config(model, modes.get(0));
@@ -51,11 +53,11 @@ final class BenchMemoryCommand implements Callable<Integer> {
         Map<String, double[]> mib = new LinkedHashMap<>();
         for (String mode : modes) mib.put(mode, new double[models.size()]);
         System.out.printf("%-12s %-15s %14s %14s %8s%n", "model", "mode", "state MiB", "activation MiB", "/global");
-        try (Backend be = Backends.create(device, msg -> System.err.println("locallearn: " + msg))) {
+        try (Backend be = Backends.create(device, locallearn.backend.ConvAlgorithm.fromProperty(), p, msg -> System.err.println("locallearn: " + msg))) {
             for (int i = 0; i < models.size(); i++) {
                 String model = models.get(i);
                 Map<String, Bench.Result> byMode = new LinkedHashMap<>();
-                for (String mode : modes) byMode.put(mode, Bench.run(be, config(model, mode), in, 0, 1));
+                for (String mode : modes) byMode.put(mode, Bench.run(be, config(model, mode).withPrecision(p), in, 0, 1));
                 Bench.Result global = byMode.get("global");
                 for (var e : byMode.entrySet()) {
                     Bench.Result r = e.getValue();
