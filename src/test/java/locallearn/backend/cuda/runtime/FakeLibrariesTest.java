@@ -153,4 +153,37 @@ class FakeLibrariesTest {
         d.close();
         assertEquals("free;free;free;free;destroy;", log(lib));
     }
+
+    @Test @Order(4) void tf32CallsSetTensorOpMathOnTheHandleAndTheDescriptors() {
+        Path blasLib = full.resolve("libcublas.so.13");
+        Cublas b = Cublas.load(List.of(full));
+        log(blasLib);
+        b.sgemm(false, false, 2, 3, 4, 1f, 0xA000, 0xB000, 0f, 0xC000, 1, 0, 0, 0, true);
+        b.sgemm(false, false, 2, 3, 4, 1f, 0xA000, 0xB000, 0f, 0xC000, 1, 0, 0, 0, true); // the handle is already in TF32
+        b.sgemm(false, false, 2, 3, 4, 1f, 0xA000, 0xB000, 0f, 0xC000, 1, 0, 0, 0, false);
+        String sgemm = "sgemm 1234 ta=0 tb=0 m=3 n=2 k=4 alpha=1 A=b000 lda=3 B=a000 ldb=4 beta=0 C=c000 ldc=3;";
+        // CUBLAS_TF32_TENSOR_OP_MATH = 3, back to CUBLAS_DEFAULT_MATH = 0 for the float32 call
+        assertEquals("math 1234 3;" + sgemm + sgemm + "math 1234 0;" + sgemm, log(blasLib));
+        b.close();
+        log(blasLib);
+
+        Path lib = full.resolve("libcudnn.so.9");
+        Cudnn d = Cudnn.load(List.of(full), null);
+        log(lib);
+        ConvGeom g = new ConvGeom(2, 3, 7, 6, 4, 3, 3, 2, 1);
+        String x = "t(2,3,7,6)", y = "t(2,4,4,3)", w = "f(4,3,3,3)", conv = "c(1,1,2,2)";
+        d.convForward(g, true, 0x100, 0x200, 0x300);
+        assertEquals("tensor format=0 type=0 2,3,7,6;tensor format=0 type=0 2,4,4,3;filter type=0 format=0 4,3,3,3;"
+                + "conv pad=1,1 stride=2,2 dilation=1,1 mode=1 type=0;math=0;" // CUDNN_DEFAULT_MATH: TF32 allowed on sm_80+
+                + "findFwd " + x + " " + w + " " + conv + " " + y + " requested=16;"
+                + "wsFwd " + x + " " + w + " " + conv + " " + y + " algo=1;"  // the fastest, a tensor-op algorithm
+                + "fwd alpha=1 " + x + "@100 " + w + "@200 " + conv + " algo=1 ws=0/0 beta=0 " + y + "@300;", log(lib));
+        d.convForward(g, false, 0x100, 0x200, 0x300); // the same geometry in float32: a plan of its own, FMA math
+        String fp32 = log(lib);
+        assertTrue(fp32.contains("math=3;") && fp32.endsWith("algo=6 ws=0/0 beta=0 " + y + "@300;"), fp32);
+        d.convForward(g, true, 0x100, 0x200, 0x300); // both plans are kept
+        assertEquals("fwd alpha=1 " + x + "@100 " + w + "@200 " + conv + " algo=1 ws=0/0 beta=0 " + y + "@300;", log(lib));
+        d.close();
+        log(lib);
+    }
 }
