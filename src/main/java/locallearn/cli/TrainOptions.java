@@ -127,13 +127,7 @@ final class TrainOptions {
             + " on the GPU (compute capability 8.0+), the same rounding on the CPU; bf16 is not in this build (default fp32)";
 
     /** --precision checked: the precision, or one line naming the flag. */
-    static Precision precision(String value) {
-        try {
-            return Precision.parse(value);
-        } catch (IllegalArgumentException e) {
-            throw new UserError("--" + e.getMessage());
-        }
-    }
+    static Precision precision(String value) { return parse("--precision", value, Precision::parse); }
 
     /** eval's and predict's --precision: as given, else the one the checkpoint was trained in, so they repeat its numbers. */
     static Precision precision(String value, Path checkpoint) {
@@ -145,11 +139,14 @@ final class TrainOptions {
             + " back to direct) (default ${DEFAULT-VALUE}; ignored on CUDA)";
 
     /** --cpu-conv checked: the algorithm, or an error naming the flag. */
-    static ConvAlgorithm cpuConv(String value) {
+    static ConvAlgorithm cpuConv(String value) { return parse("--cpu-conv", value, ConvAlgorithm::parse); }
+
+    /** A flag's value parsed, or one line naming the flag ("--cpu-conv must be auto, direct or winograd, got 'x'"). */
+    private static <T> T parse(String flag, String value, java.util.function.Function<String, T> parse) {
         try {
-            return ConvAlgorithm.parse(value);
+            return parse.apply(value);
         } catch (IllegalArgumentException e) {
-            throw new UserError("--cpu-conv " + e.getMessage());
+            throw new UserError(flag + " " + e.getMessage());
         }
     }
 

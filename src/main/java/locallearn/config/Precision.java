@@ -14,7 +14,7 @@ public enum Precision {
     /** "fp32", "tf32" or "bf16"; anything else is an IllegalArgumentException naming the choices. */
     public static Precision parse(String s) {
         for (Precision p : values()) if (p.flag().equals(s)) return p;
-        throw new IllegalArgumentException("precision must be fp32, tf32 or bf16, got '" + s + "'");
+        throw new IllegalArgumentException("must be fp32, tf32 or bf16, got '" + s + "'");
     }
 
     /** The lower-case name, as {@link #parse} takes it and checkpoints record it. */
