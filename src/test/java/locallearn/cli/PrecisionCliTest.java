@@ -50,7 +50,8 @@ class PrecisionCliTest {
     }
 
     @Test void unknownAndUnavailablePrecisionsAreOneLineAndExitTwo(@TempDir Path dir) {
-        String[][] commands = {train(dir), {"bench", "--op", "gemm", "--m", "8", "--n", "8", "--k", "8"}, {"bench-memory", "--model", "vgg6a"}};
+        String[][] commands = {train(dir), {"bench", "--op", "gemm", "--m", "8", "--n", "8", "--k", "8"}, {"bench-memory", "--model", "vgg6a"},
+                {"eval", "--checkpoint", dir.resolve("none.safetensors").toString()}};
         for (String[] cmd : commands) {
             for (String[] p : new String[][] {{"fp16", "--precision must be fp32, tf32 or bf16, got 'fp16'"},
                     {"bf16", "precision bf16 is not available in this build (fp32 and tf32 are)"}}) {
