@@ -39,7 +39,7 @@ import locallearn.tensor.Tensor;
  *     tolerance above, which TF32 rounding left out on either side exceeds for small k.</li>
  * <li>against cuBLAS and cuDNN, whose rounding of the inputs is theirs (nearest or truncation,
  *     Winograd or FFT transforms in between), each input may differ from the twin's by 2^-10 |x|,
- *     each product by 2 * 2^-10 |a||b| <= 2^-9 for inputs in [-1, 1], so a sum of k of them by
+ *     each product by 2 * 2^-10 |a||b| &lt;= 2^-9 for inputs in [-1, 1], so a sum of k of them by
  *     k * 2^-9 whatever its size: atol = k * (2^-9 + 1.2e-7), not scaled by M.</li>
  * </ul>
  * A wrong index, a missing term or a wrong factor gives errors of order 1e-1 and fails any of them.
