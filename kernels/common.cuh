@@ -49,6 +49,16 @@ __host__ __device__ __forceinline__ float philox_uniform(uint64_t seed, uint64_t
     return (float) (philox_bits(seed, stream, index) >> 8) * 0x1.0p-24f;
 }
 
+// ---- TF32 ---------------------------------------------------------------------------------------
+// x rounded to TF32 (10 mantissa bits): to nearest, ties away from zero, as PTX cvt.rna.tf32.f32 and
+// CUTLASS's round_half_ulp_truncate; half a TF32 ulp added to the bits, the 13 low bits cleared.
+// Infinities and NaN pass unchanged. Bit for bit the CPU twin's Tf32.round.
+__device__ __forceinline__ float tf32_round(float x) {
+    uint32_t bits = __float_as_uint(x);
+    if ((bits & 0x7f800000u) == 0x7f800000u) return x;
+    return __uint_as_float((bits + 0x1000u) & 0xffffe000u);
+}
+
 // ---- launch shapes ------------------------------------------------------------------------------
 // Block sizes the Java side (CudaBackend.REDUCE_THREADS, ROW_THREADS) launches with; the kernels
 // declare them in __launch_bounds__ so the driver's JIT keeps their registers within budget.

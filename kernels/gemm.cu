@@ -2,7 +2,10 @@
 // asks for our own kernels: C = alpha op(A) op(B) + beta C, row-major, op(X) = X or X^T, op(A)
 // (m, k), op(B) (k, n), C (m, n), `batch` products whose operands start every strideA / strideB /
 // strideC elements (blockIdx.z picks the product). beta = 0 never reads C, as BLAS (C may hold
-// uninitialised memory).
+// uninitialised memory). tf32 != 0 rounds every element of op(A) and op(B) to TF32 as it is
+// staged (tf32_round: nearest, ties away, as cvt.rna.tf32.f32 and the CPU twin's Tf32.round),
+// before alpha, and sums in float: the arithmetic of a tensor-core TF32 GEMM, summation order aside.
+// The fallback convolution is im2col + this kernel, so it rounds x, w and dy the same way.
 //
 // Thread mapping: a 64 x 64 tile of C per block of 256 threads; each thread owns a 4 x 4 set of
 // outputs at rows ty + 16 r and columns tx + 16 c (strided, so a warp reads 16 consecutive shared
@@ -18,7 +21,7 @@
 
 extern "C" __global__ void __launch_bounds__(256) gemm(int transA, int transB, int m, int n, int k, float alpha,
         const float* __restrict__ A, const float* __restrict__ Bm, float beta, float* __restrict__ Cm,
-        long long strideA, long long strideB, long long strideC) {
+        long long strideA, long long strideB, long long strideC, int tf32) {
     __shared__ float As[TK][TM + 1];   // +1: the stores of a warp spread over the banks
     __shared__ float Bs[TK][TN + 1];
     const float* a = A + strideA * blockIdx.z;
@@ -37,7 +40,7 @@ extern "C" __global__ void __launch_bounds__(256) gemm(int transA, int transB, i
             int gi = i0 + i, gk = k0 + kk;
             float v = 0.0f;
             if (gi < m && gk < k) v = transA ? a[(long long) gk * m + gi] : a[(long long) gi * k + gk];
-            As[kk][i] = v;
+            As[kk][i] = tf32 ? tf32_round(v) : v;
             int j;
             if (transB) { kk = e % TK; j = e / TK; }   // B is (n, k): kk is contiguous
             else { j = e % TN; kk = e / TN; }          // B is (k, n): j is contiguous
@@ -45,7 +48,7 @@ extern "C" __global__ void __launch_bounds__(256) gemm(int transA, int transB, i
             gk = k0 + kk;
             v = 0.0f;
             if (gj < n && gk < k) v = transB ? b[(long long) gj * k + gk] : b[(long long) gk * n + gj];
-            Bs[kk][j] = v;
+            Bs[kk][j] = tf32 ? tf32_round(v) : v;
         }
         __syncthreads();
         #pragma unroll

@@ -6,6 +6,7 @@ import locallearn.backend.Backend;
 import locallearn.backend.ConvGeom;
 import locallearn.backend.ConvAlgorithm;
 import locallearn.backend.cpu.CpuBackend;
+import locallearn.config.Precision;
 import locallearn.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -29,7 +30,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * what the backend's rule picks), and the feedback-alignment backward fused and composed.
  * Average time per call; GFLOP/s = flops / time. Run:
  * {@code ./locallearn jmh OpsBench -f 1 -wi 1 -i 1}; other layers with e.g.
- * {@code -p inChannels=512 -p outChannels=512 -p size=8}.
+ * {@code -p inChannels=512 -p outChannels=512 -p size=8}; {@code -p precision=tf32} rounds the
+ * inputs as the GPU's tensor cores (fp32 by default).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -49,11 +51,12 @@ public class OpsBench {
     @State(Scope.Benchmark)
     public static class GemmState {
         @Param({"256", "1024"}) public int size;
+        @Param({"fp32"}) public String precision;
         Backend be;
         Tensor a, b, c;
 
         @Setup(Level.Trial) public void setUp() {
-            be = new CpuBackend();
+            be = new CpuBackend(ConvAlgorithm.fromProperty(), Precision.parse(precision));
             Random rnd = new Random(1);
             a = random(be, rnd, size, size);
             b = random(be, rnd, size, size);
@@ -78,12 +81,13 @@ public class OpsBench {
         @Param({"256"}) public int outChannels;
         @Param({"32"}) public int size;
         @Param({"direct", "winograd"}) public String algorithm;
+        @Param({"fp32"}) public String precision;
         Backend be;
         ConvGeom g;
         Tensor x, w, bias, y, dy, dx, dw, db;
 
         @Setup(Level.Trial) public void setUp() {
-            be = new CpuBackend(ConvAlgorithm.parse(algorithm));
+            be = new CpuBackend(ConvAlgorithm.parse(algorithm), Precision.parse(precision));
             g = new ConvGeom(batch, inChannels, size, size, outChannels, 3, 3, 1, 1);
             Random rnd = new Random(1);
             x = random(be, rnd, batch, inChannels, size, size);

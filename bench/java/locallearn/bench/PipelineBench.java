@@ -3,6 +3,8 @@ package locallearn.bench;
 import java.util.concurrent.TimeUnit;
 import locallearn.backend.Backend;
 import locallearn.backend.Backends;
+import locallearn.backend.ConvAlgorithm;
+import locallearn.config.Precision;
 import locallearn.data.Dataset;
 import locallearn.train.Bench;
 import locallearn.train.PipelinePlan;
@@ -45,6 +47,7 @@ public class PipelineBench {
         @Param({"mlp", "vgg8b"}) public String model;
         @Param({"32", "128"}) public int batch;
         @Param({"0", "2", "3"}) public int pipeline;
+        @Param({"fp32"}) public String precision;
 
         Backend be;
         Trainer trainer;
@@ -52,9 +55,9 @@ public class PipelineBench {
         long next;
 
         @Setup(Level.Trial) public void setUp() {
-            be = Backends.create("cpu");
+            be = Backends.create("cpu", ConvAlgorithm.fromProperty(), Precision.parse(precision), msg -> {});
             int[] chw = model.equals("mlp") ? new int[] {1, 28, 28} : new int[] {3, 32, 32};
-            TrainConfig config = Bench.config(model, "predsim", batch);
+            TrainConfig config = Bench.config(model, "predsim", batch).withPrecision(be.precision());
             data = Bench.synthetic(batch, chw[0], chw[1], chw[2], 10, config.seed());
             trainer = new Trainer(be, config, data, data, Bench.syntheticSpec(chw[0], chw[1], chw[2], 10));
             if (pipeline > 0) trainer.pipelined(PipelinePlan.balanced(pipeline));

@@ -3,6 +3,8 @@ package locallearn.bench;
 import java.util.concurrent.TimeUnit;
 import locallearn.backend.Backend;
 import locallearn.backend.Backends;
+import locallearn.backend.ConvAlgorithm;
+import locallearn.config.Precision;
 import locallearn.data.Dataset;
 import locallearn.train.Bench;
 import locallearn.train.TrainConfig;
@@ -38,8 +40,8 @@ import org.openjdk.jmh.infra.BenchmarkParams;
  * warm-up iteration, so the memory step doubles as the first warm-up step.
  *
  * <p>Default run, all 30 configurations (under 10 minutes on 2 cores): {@code ./locallearn jmh
- * TrainStepBench}. A GPU run: {@code ./locallearn jmh TrainStepBench -p device=cuda}; longer and
- * steadier numbers: {@code -wi 3 -i 5 -f 2}.
+ * TrainStepBench}. A GPU run: {@code ./locallearn jmh TrainStepBench -p device=cuda}, with TF32
+ * tensor-op math {@code -p precision=tf32}; longer and steadier numbers: {@code -wi 3 -i 5 -f 2}.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -54,6 +56,7 @@ public class TrainStepBench {
         @Param({"32", "128"}) public int batch;
         @Param({"pred", "sim", "predsim", "predsim-bpf", "global"}) public String mode;
         @Param({"cpu"}) public String device;
+        @Param({"fp32"}) public String precision;
 
         /** Warm-up steps run until this much time has passed. */
         static final long WARMUP_NANOS = 2_000_000_000L;
@@ -64,9 +67,9 @@ public class TrainStepBench {
         long stateBytes, peakActivationBytes, steps;
 
         @Setup(Level.Trial) public void setUp() {
-            be = Backends.create(device);
+            be = Backends.create(device, ConvAlgorithm.fromProperty(), Precision.parse(precision), msg -> {});
             int[] chw = model.equals("mlp") ? new int[] {1, 28, 28} : new int[] {3, 32, 32};
-            TrainConfig config = Bench.config(model, mode, batch);
+            TrainConfig config = Bench.config(model, mode, batch).withPrecision(be.precision());
             data = Bench.synthetic(batch, chw[0], chw[1], chw[2], 10, config.seed());
             trainer = new Trainer(be, config, data, data, Bench.syntheticSpec(chw[0], chw[1], chw[2], 10));
             long t0 = System.nanoTime();

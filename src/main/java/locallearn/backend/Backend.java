@@ -1,5 +1,6 @@
 package locallearn.backend;
 
+import locallearn.config.Precision;
 import locallearn.tensor.DType;
 import locallearn.tensor.MemoryStats;
 import locallearn.tensor.Shape;
@@ -31,6 +32,9 @@ public interface Backend extends AutoCloseable {
 
     /** A human description: threads, device name, providers in use. */
     String describe();
+
+    /** The arithmetic of gemm and the convolutions, fixed when the backend is opened: FP32, or TF32 (inputs rounded to 10 mantissa bits). */
+    Precision precision();
 
     // ---- memory ----------------------------------------------------------------------------
 

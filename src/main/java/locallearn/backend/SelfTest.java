@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.IntToDoubleFunction;
 import java.util.function.Predicate;
 import locallearn.tensor.Scope;
 import locallearn.tensor.Tensor;
@@ -28,6 +29,19 @@ import locallearn.tensor.Tensor;
  * <li>GEMM and convolution with k terms per output: k * eps per unit of |a||b| (inputs are in
  *     [-1, 1]): atol = k * 1.2e-7, rtol 1e-5.</li>
  * </ul>
+ * {@link #tf32} builds the GEMM and convolution cases again for backends opened in TF32, whose
+ * inputs are rounded to TF32 (11 significant bits: within 2^-11 |x| of x when rounded to
+ * nearest, within 2^-10 |x| when truncated, which tensor cores do to operands nobody rounded;
+ * products of two 11-bit significands are exact in float32, and both sides sum in float32):
+ * <ul>
+ * <li>against a device that rounds as the twin (our kernels: tf32_round is Tf32.round bit for
+ *     bit) both sides sum the same rounded products, so only the order differs: the float32
+ *     tolerance above, which TF32 rounding left out on either side exceeds for small k.</li>
+ * <li>against cuBLAS and cuDNN, whose rounding of the inputs is theirs (nearest or truncation,
+ *     Winograd or FFT transforms in between), each input may differ from the twin's by 2^-10 |x|,
+ *     each product by 2 * 2^-10 |a||b| &lt;= 2^-9 for inputs in [-1, 1], so a sum of k of them by
+ *     k * 2^-9 whatever its size: atol = k * (2^-9 + 1.2e-7), not scaled by M.</li>
+ * </ul>
  * A wrong index, a missing term or a wrong factor gives errors of order 1e-1 and fails any of them.
  */
 public final class SelfTest {
@@ -38,12 +52,13 @@ public final class SelfTest {
     private static final double EPS_K = 1.2e-7; // about 2^-23: one rounding per term
 
     /** What {@link Line#format} prints before the first line: how to read the tolerance column. */
-    public static final String LEGEND = "tolerance per element: atol*M + rtol*|ref|, M = max(1, largest |ref| of that output); exact = bit for bit";
+    public static final String LEGEND = "tolerance per element: atol*M + rtol*|ref|, M = max(1, largest |ref| of that output), or atol + rtol*|ref|"
+            + " where no M is shown; exact = bit for bit";
 
     /** The result of one case: op, its shapes, the largest error over its outputs, the tolerance, and what failed. */
-    public record Line(String op, String shape, boolean ok, double maxAbsError, double atol, double rtol, String detail) {
+    public record Line(String op, String shape, boolean ok, double maxAbsError, double atol, double rtol, boolean absolute, String detail) {
         public String format() {
-            String tol = atol == 0 && rtol == 0 ? "exact" : String.format("%.1e*M+%.0e*|ref|", atol, rtol);
+            String tol = atol == 0 && rtol == 0 ? "exact" : String.format(absolute ? "%.1e+%.0e*|ref|" : "%.1e*M+%.0e*|ref|", atol, rtol);
             return String.format("%-4s %-22s %-46s max|err| %.2e  tol %-18s%s", ok ? "ok" : "FAIL", op, shape, maxAbsError, tol,
                     detail.isEmpty() ? "" : "  " + detail).stripTrailing();
         }
@@ -51,14 +66,21 @@ public final class SelfTest {
 
     private record Out(String name, int[] dims, float[] values) {}
 
-    private record Case(String op, String shape, double atol, double rtol, Function<Backend, List<Out>> body) {}
+    /** absolute: the tolerance is atol + rtol |ref|, atol not scaled by M (a bound on the sum itself, as the TF32 library cases'). */
+    private record Case(String op, String shape, double atol, double rtol, boolean absolute, Function<Backend, List<Out>> body) {}
 
     private final List<Case> cases = new ArrayList<>();
     private final Random rnd;
+    /** The atol of a GEMM-like output summing {@code k} products of inputs in [-1, 1] (see the class comment). */
+    private final IntToDoubleFunction productTolerance;
+    /** Put before each GEMM and convolution case's shape: "" in float32, "tf32 " in the TF32 cases. */
+    private final String tag;
+    /** The product tolerance bounds the sum itself, not a multiple of M (the TF32 library cases). */
+    private final boolean absoluteProducts;
 
-    /** The cases, with inputs drawn from {@code seed}. */
+    /** The cases, with inputs drawn from {@code seed}, for backends in float32. */
     public SelfTest(long seed) {
-        rnd = new Random(seed);
+        this(seed, k -> (k + 2) * EPS_K, "", false);
         elementwise();
         gemm();
         conv();
@@ -72,6 +94,30 @@ public final class SelfTest {
         augmentation();
         feedbackAlignment();
     }
+
+    private SelfTest(long seed, IntToDoubleFunction productTolerance, String tag, boolean absoluteProducts) {
+        rnd = new Random(seed);
+        this.productTolerance = productTolerance;
+        this.tag = tag;
+        this.absoluteProducts = absoluteProducts;
+    }
+
+    /**
+     * The GEMM and convolution cases (the float32 cases' shapes, odd ones among them, with their
+     * own random inputs) for a reference and a device both opened in TF32. {@code sameRounding}:
+     * the device rounds its inputs exactly as the CPU twin (our kernels), else it is cuBLAS and
+     * cuDNN; the tolerances follow from the format as the class comment derives them.
+     */
+    public static SelfTest tf32(long seed, boolean sameRounding) {
+        SelfTest t = sameRounding ? new SelfTest(seed, k -> (k + 2) * EPS_K, "tf32 ", false)
+                : new SelfTest(seed, k -> k * (TF32_PRODUCT + EPS_K), "tf32 ", true);
+        t.gemm();
+        t.conv();
+        return t;
+    }
+
+    /** The most a product of two inputs in [-1, 1] may differ between two TF32 roundings of them: 2 * 2^-10. */
+    private static final double TF32_PRODUCT = 0x1p-9;
 
     /** Number of cases (a full run reports one line more: the allocator check). */
     public int size() { return cases.size(); }
@@ -92,7 +138,7 @@ public final class SelfTest {
             sink.accept(line);
         }
         long leaked = device.memory().current() - before;
-        Line memory = new Line("allocator", "live bytes after the cases", leaked == 0, leaked, 0, 0,
+        Line memory = new Line("allocator", "live bytes after the cases", leaked == 0, leaked, 0, 0, false,
                 leaked == 0 ? "" : leaked + " bytes still allocated on " + device.name());
         lines.add(memory);
         sink.accept(memory);
@@ -104,13 +150,13 @@ public final class SelfTest {
         try {
             want = evaluate(c, reference);
         } catch (RuntimeException e) {
-            return new Line(c.op, c.shape, false, Double.NaN, c.atol, c.rtol, "reference " + reference.name() + " threw " + oneLine(e));
+            return new Line(c.op, c.shape, false, Double.NaN, c.atol, c.rtol, c.absolute, "reference " + reference.name() + " threw " + oneLine(e));
         }
         try {
             got = evaluate(c, device);
             device.synchronize(); // a kernel fault is reported against this case, not a later one
         } catch (RuntimeException e) {
-            return new Line(c.op, c.shape, false, Double.NaN, c.atol, c.rtol, device.name() + " threw " + oneLine(e));
+            return new Line(c.op, c.shape, false, Double.NaN, c.atol, c.rtol, c.absolute, device.name() + " threw " + oneLine(e));
         }
         double maxErr = 0;
         StringBuilder detail = new StringBuilder();
@@ -121,7 +167,7 @@ public final class SelfTest {
                 continue;
             }
             double maxRef = 1;
-            for (float v : w.values) if (Float.isFinite(v)) maxRef = Math.max(maxRef, Math.abs(v));
+            if (!c.absolute) for (float v : w.values) if (Float.isFinite(v)) maxRef = Math.max(maxRef, Math.abs(v));
             int bad = 0;
             StringBuilder first = new StringBuilder();
             for (int i = 0; i < w.values.length; i++) {
@@ -135,7 +181,7 @@ public final class SelfTest {
             }
             if (bad > 0) detail.append(w.name).append(": ").append(bad).append(" of ").append(w.values.length).append(" beyond tol;").append(first).append(" ");
         }
-        return new Line(c.op, c.shape, detail.isEmpty(), maxErr, c.atol, c.rtol, detail.toString().trim());
+        return new Line(c.op, c.shape, detail.isEmpty(), maxErr, c.atol, c.rtol, c.absolute, detail.toString().trim());
     }
 
     private static List<Out> evaluate(Case c, Backend be) {
@@ -165,7 +211,12 @@ public final class SelfTest {
     // ---- helpers for the cases ----------------------------------------------------------------
 
     private void add(String op, String shape, double atol, double rtol, Function<Backend, List<Out>> body) {
-        cases.add(new Case(op, shape, atol, rtol, body));
+        cases.add(new Case(op, shape, atol, rtol, false, body));
+    }
+
+    /** A GEMM or convolution case whose outputs sum {@code terms} products: the tolerance of this SelfTest's precision. */
+    private void addProducts(String op, String shape, int terms, Function<Backend, List<Out>> body) {
+        cases.add(new Case(op, tag + shape, productTolerance.applyAsDouble(terms), 1e-5, absoluteProducts, body));
     }
 
     private static Tensor in(Backend be, float[] v, int... dims) {
@@ -317,8 +368,7 @@ public final class SelfTest {
             for (int t = 0; t < 4; t++) {
                 boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
                 float beta = t == 3 ? 0.5f : 0f;
-                add("gemm", "tA=" + (ta ? 1 : 0) + " tB=" + (tb ? 1 : 0) + " m=" + m + " n=" + n + " k=" + k + " beta=" + beta,
-                        (k + 2) * EPS_K, 1e-5, be -> {
+                addProducts("gemm", "tA=" + (ta ? 1 : 0) + " tB=" + (tb ? 1 : 0) + " m=" + m + " n=" + n + " k=" + k + " beta=" + beta, k, be -> {
                     Tensor tc = in(be, c, m, n);
                     be.gemm(ta, tb, m, n, k, 1.5f, in(be, a, m * k), in(be, b, k * n), beta, tc);
                     return outs(be, "c", tc);
@@ -331,7 +381,7 @@ public final class SelfTest {
         float[] a = u((int) (sa * batch)), b = u((int) (sb * batch)), c = u((int) (sc * batch));
         for (int t = 0; t < 4; t++) {
             boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
-            add("gemm", "batch=3 tA=" + (ta ? 1 : 0) + " tB=" + (tb ? 1 : 0) + " m=5 n=7 k=9 strides+gap", (k + 2) * EPS_K, 1e-5, be -> {
+            addProducts("gemm", "batch=3 tA=" + (ta ? 1 : 0) + " tB=" + (tb ? 1 : 0) + " m=5 n=7 k=9 strides+gap", k, be -> {
                 Tensor tc = in(be, c, c.length);
                 be.gemm(ta, tb, m, n, k, -0.5f, in(be, a, a.length), in(be, b, b.length), 1f, tc, batch, sa, sb, sc);
                 return outs(be, "c", tc);
@@ -355,13 +405,13 @@ public final class SelfTest {
             // cuDNN may pick a Winograd or FFT algorithm, whose transforms round like a sum of a few
             // dozen terms even when k is small: no tolerance below 64 terms' worth
             int k = Math.max(64, g.inC() * g.kh() * g.kw());
-            add("conv2dForward", shape + " +bias", (k + 2) * EPS_K, 1e-5, be -> {
+            addProducts("conv2dForward", shape + " +bias", k, be -> {
                 Tensor y = be.allocate(yd);
                 be.conv2dForward(in(be, x, xd), in(be, w, wd), in(be, bias, g.outC()), y, g);
                 return outs(be, "y", y);
             });
             // each input element gathers outC * kh * kw / stride^2 terms at most
-            add("conv2dBackwardData", shape, (Math.max(64, g.outC() * g.kh() * g.kw()) + 2) * EPS_K, 1e-5, be -> {
+            addProducts("conv2dBackwardData", shape, Math.max(64, g.outC() * g.kh() * g.kw()), be -> {
                 Tensor dx = be.allocate(xd);
                 be.conv2dBackwardData(in(be, dy, yd), in(be, w, wd), dx, g);
                 return outs(be, "dx", dx);
@@ -369,7 +419,7 @@ public final class SelfTest {
             // each weight gradient sums B * oH * oW terms
             int terms = Math.max(64, g.batch() * g.outH() * g.outW());
             for (boolean acc : new boolean[] {false, true}) {
-                add("conv2dBackwardFilter", shape + (acc ? " accumulate" : "") + " +dbias", (terms + 2) * EPS_K, 1e-5, be -> {
+                addProducts("conv2dBackwardFilter", shape + (acc ? " accumulate" : "") + " +dbias", terms, be -> {
                     Tensor dw = in(be, dw0, wd), db = in(be, db0, g.outC());
                     be.conv2dBackwardFilter(in(be, x, xd), in(be, dy, yd), dw, db, g, acc);
                     return outs(be, "dw", dw, "dbias", db);

@@ -23,6 +23,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "cpu", description = "cpu (default) or cuda") String device;
     @Option(names = "--json", description = "print one JSON line") boolean json;
     @Option(names = "--cpu-conv", defaultValue = "auto", description = TrainOptions.CPU_CONV_HELP) String cpuConv;
+    @Option(names = "--precision", defaultValue = "fp32", description = TrainOptions.PRECISION_HELP) String precision;
     @Option(names = "--warmup", defaultValue = "3", description = "untimed runs first (default ${DEFAULT-VALUE})") int warmup;
     @Option(names = "--iterations", defaultValue = "10", description = "timed runs (default ${DEFAULT-VALUE})") int iterations;
 
@@ -71,7 +72,8 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private Backend backend() {
-        return locallearn.backend.Backends.create(device, TrainOptions.cpuConv(cpuConv), msg -> System.err.println("locallearn: " + msg));
+        return locallearn.backend.Backends.create(device, TrainOptions.cpuConv(cpuConv), TrainOptions.precision(precision),
+                msg -> System.err.println("locallearn: " + msg));
     }
 
     private void print(Map<String, Object> r) {
@@ -87,6 +89,7 @@ final class BenchCommand implements Callable<Integer> {
         r.put("op", name);
         r.put("device", be.name());
         r.put("describe", be.describe());
+        r.put("precision", be.precision().flag());
         return r;
     }
 
@@ -132,7 +135,8 @@ final class BenchCommand implements Callable<Integer> {
     /** Training steps of a model on synthetic data: the JSON line of shared/bench/torch_ref.py. */
     private Map<String, Object> model(Backend be) {
         if (steps < 1 || batch < 2) throw new UserError("--steps must be >= 1 and --batch >= 2");
-        var tc = locallearn.train.Bench.config(model, mode, batch, numLayers, numHidden, locallearn.config.TrainingMode.parseMemoryChunks(memoryChunks));
+        var tc = locallearn.train.Bench.config(model, mode, batch, numLayers, numHidden, locallearn.config.TrainingMode.parseMemoryChunks(memoryChunks))
+                .withPrecision(be.precision());
         locallearn.train.PipelinePlan plan = null;
         if (pipeline != null) {
             if (pipeline < 2) throw new UserError("--pipeline must be >= 2 stages, got " + pipeline + " (leave it out to time the blocks in sequence)");
@@ -149,6 +153,7 @@ final class BenchCommand implements Callable<Integer> {
         r.put("state_bytes", res.stateBytes());
         r.put("peak_activation_bytes", res.peakActivationBytes());
         r.put("device", be.name());
+        r.put("precision", be.precision().flag());
         r.put("steps", steps);
         if (res.pipeline() != null) {
             var p = res.pipeline();

@@ -21,11 +21,13 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--limit-test", description = "use the first N test images (0 = all)") int limitTest;
     @Option(names = "--batch-size", defaultValue = "256", description = "(default ${DEFAULT-VALUE})") int batchSize;
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda (default ${DEFAULT-VALUE})") String device;
+    @Option(names = "--precision", description = "fp32 or tf32 for the forward pass (default: the checkpoint's, fp32 when it records none)") String precision;
     @Option(names = "--json", description = "print one JSON object") boolean json;
 
     @Override public Integer call() {
         if (batchSize < 1) throw new UserError("--batch-size must be >= 1, got " + batchSize);
-        try (Backend be = Backends.create(device, msg -> System.err.println("locallearn: " + msg));
+        try (Backend be = Backends.create(device, locallearn.backend.ConvAlgorithm.fromProperty(), TrainOptions.precision(precision, checkpoint),
+                msg -> System.err.println("locallearn: " + msg));
              Classifier clf = Classifier.load(checkpoint, be)) {
             // another dataset of the same geometry (mnist for a fashion-mnist model) is read and
             // normalised as the model's own, since that is what the model was trained to see

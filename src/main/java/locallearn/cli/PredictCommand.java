@@ -27,12 +27,14 @@ final class PredictCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, description = "checkpoint.safetensors written by train") Path checkpoint;
     @Option(names = "--top", defaultValue = "1", description = "print the K most probable classes (default ${DEFAULT-VALUE})") int top;
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda (default ${DEFAULT-VALUE})") String device;
+    @Option(names = "--precision", description = "fp32 or tf32 for the forward pass (default: the checkpoint's, fp32 when it records none)") String precision;
     @Option(names = "--json", description = "print one JSON object per image") boolean json;
     @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "images of the model's size: gray for 1-channel models, RGB for 3-channel") List<Path> images;
 
     @Override public Integer call() {
         if (top < 1) throw new UserError("--top must be >= 1, got " + top);
-        try (Backend be = Backends.create(device, msg -> System.err.println("locallearn: " + msg));
+        try (Backend be = Backends.create(device, locallearn.backend.ConvAlgorithm.fromProperty(), TrainOptions.precision(precision, checkpoint),
+                msg -> System.err.println("locallearn: " + msg));
              Classifier clf = Classifier.load(checkpoint, be)) {
             List<float[]> pixels = new ArrayList<>();
             for (Path p : images) pixels.add(ImageFile.read(p, clf.dataset()));

@@ -6,12 +6,14 @@ import java.util.function.Predicate;
 import locallearn.backend.SelfTest;
 import locallearn.backend.cpu.CpuBackend;
 import locallearn.backend.cuda.CudaBackend;
+import locallearn.config.Precision;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
  * {@code locallearn selftest}: every op on the GPU against its CPU twin, one line per case (op,
- * shapes, max abs error, tolerance, ok/FAIL with the first mismatching indices). Exit code 0 when
+ * shapes, max abs error, tolerance, ok/FAIL with the first mismatching indices), then gemm and
+ * the convolutions in tf32 (on compute capability 8.0 and newer). Exit code 0 when
  * all pass, 1 on any mismatch, 2 when there is no usable GPU.
  */
 @Command(name = "selftest", mixinStandardHelpOptions = true, description = "Run every op on the GPU and on the CPU from the same inputs and compare them; exit 1 on any mismatch.")
@@ -69,6 +71,29 @@ final class SelfTestCommand implements Callable<Integer> {
                 }
                 run += lines.size();
                 failed += (int) lines.stream().filter(l -> !l.ok()).count();
+            }
+            // tf32: gemm and conv2d with tensor-op math against the CPU twin's TF32 rounding
+            CpuBackend cpuTf32 = new CpuBackend(cpu.convAlgorithm(), Precision.TF32);
+            boolean own = provider.equals("own");
+            try (CudaBackend tf32 = gpu.withPrecision(Precision.TF32)) {
+                System.out.println("selftest: gemm and conv2d in tf32" + (own ? " on our own kernels" : " (cuBLAS/cuDNN where they load)")
+                        + " against the CPU's TF32 rounding");
+                lines = SelfTest.tf32(seed, own).run(cpuTf32, tf32, filter, this::print);
+                run += lines.size();
+                failed += (int) lines.stream().filter(l -> !l.ok()).count();
+                if (provider.equals("both")) {
+                    System.out.println("selftest: gemm and conv2d in tf32 on our own kernels, which round as the CPU does");
+                    try (CudaBackend ownTf32 = tf32.withOwnKernels()) {
+                        lines = SelfTest.tf32(seed, true).run(cpuTf32, ownTf32, filter, l -> {
+                            System.out.print("[own] ");
+                            print(l);
+                        });
+                    }
+                    run += lines.size();
+                    failed += (int) lines.stream().filter(l -> !l.ok()).count();
+                }
+            } catch (IllegalArgumentException e) { // a GPU before compute capability 8.0
+                System.out.println("selftest: tf32 cases skipped: " + e.getMessage());
             }
         }
         System.out.println("selftest: " + (run - failed) + " of " + run + " ok" + (failed > 0 ? ", " + failed + " FAILED" : ""));

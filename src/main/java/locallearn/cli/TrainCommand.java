@@ -97,16 +97,16 @@ final class TrainCommand implements Callable<Integer> {
         var split = Datasets.load(o.dataset, o.data, new Datasets.LoadOptions(limitTrain, limitTest, !svhnNoExtra, imageSize[0], imageSize[1]), decoding);
         DatasetSpec spec = split.spec();
         Path dir = runDir(spec, mc);
-        try (Backend be = Backends.create(o.device(), cpuConv, msg -> System.err.println("locallearn: " + msg)); Trainer trainer = new Trainer(be, config, split.train(), split.test(), spec)) {
+        try (Backend be = Backends.create(o.device(), cpuConv, config.precision(), msg -> System.err.println("locallearn: " + msg)); Trainer trainer = new Trainer(be, config, split.train(), split.test(), spec)) {
             if (o.pipelinePlan() != null) trainer.pipelined(o.pipelinePlan());
-            MetricsFile metrics = new MetricsFile(dir.resolve("metrics.jsonl"));
+            MetricsFile metrics = new MetricsFile(dir.resolve("metrics.jsonl"), config.precision().flag());
             if (resume != null) {
                 Checkpoints.resume(resume, trainer);
                 metrics.keepFirst(trainer.epoch());
             }
             PrintStream err = System.err;
-            err.printf("locallearn train: %s on %s (%s: %d train, %d test), %s, %s, %s, batch %d, lr %s, seed %d -> %s%n",
-                    mc.name(), spec.name(), split.source(), split.train().size(), split.test().size(), describeMode(mc), be.describe(),
+            err.printf("locallearn train: %s on %s (%s: %d train, %d test), %s, %s, %s, %s, batch %d, lr %s, seed %d -> %s%n",
+                    mc.name(), spec.name(), split.source(), split.train().size(), split.test().size(), describeMode(mc), config.precision().flag(), be.describe(),
                     config.mode() instanceof TrainingMode.Greedy ? "greedy: " + trainer.blockNames().size() + " blocks x " + config.epochs() + " epochs"
                             : config.epochs() + " epochs", config.batchSize(), config.lr(), config.seed(), dir);
             if (resume != null) err.printf("resumed from %s at epoch %d (step %d)%n", resume, trainer.epoch(), trainer.step());
@@ -193,9 +193,13 @@ final class TrainCommand implements Callable<Integer> {
     /** metrics.jsonl: one JSON object per epoch, the whole file rewritten through a temporary file each epoch. */
     static final class MetricsFile implements TrainListener {
         private final Path file;
+        private final String precision;
         private final List<String> lines = new ArrayList<>();
 
-        MetricsFile(Path file) { this.file = file; }
+        MetricsFile(Path file, String precision) {
+            this.file = file;
+            this.precision = precision;
+        }
 
         /** On resume: keeps the lines of the first {@code epochs} epochs of the existing file. */
         void keepFirst(int epochs) {
@@ -223,6 +227,7 @@ final class TrainCommand implements Callable<Integer> {
             map.put("images_per_s", m.imagesPerSecond());
             map.put("peak_bytes", m.peakBytes());
             map.put("seconds", m.seconds());
+            map.put("precision", precision);
             if (m.pipeline() != null) {
                 var p = m.pipeline();
                 map.put("stage_blocks", p.blockRanges());

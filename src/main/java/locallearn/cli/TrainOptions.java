@@ -1,6 +1,7 @@
 package locallearn.cli;
 
 import locallearn.config.OptimizerKind;
+import locallearn.config.Precision;
 import java.nio.file.Path;
 import java.util.function.Predicate;
 import locallearn.backend.ConvAlgorithm;
@@ -8,6 +9,7 @@ import locallearn.config.LossConfig;
 import locallearn.config.TrainingMode;
 import locallearn.config.ModelConfig;
 import locallearn.optim.LrMilestones;
+import locallearn.train.Checkpoints;
 import locallearn.train.PipelinePlan;
 import locallearn.train.TrainConfig;
 import picocli.CommandLine.Option;
@@ -118,17 +120,34 @@ final class TrainOptions {
     String defaults = "locallearn";
     @Option(names = "--cpu-conv", description = CPU_CONV_HELP)
     String cpuConv = "auto";
+    @Option(names = "--precision", description = PRECISION_HELP)
+    String precision = "fp32";
+
+    static final String PRECISION_HELP = "fp32, tf32 (gemm and convolution inputs rounded to TF32, 10 mantissa bits: tensor-op math on the GPU,"
+            + " compute capability 8.0+, the same rounding on the CPU) or bf16 (activations and their gradients stored as bfloat16,"
+            + " float32 arithmetic; the CPU only for now) (default fp32)";
+
+    /** --precision checked: the precision, or one line naming the flag. */
+    static Precision precision(String value) { return parse("--precision", value, Precision::parse); }
+
+    /** eval's and predict's --precision: as given, else the one the checkpoint was trained in, so they repeat its numbers. */
+    static Precision precision(String value, Path checkpoint) {
+        return value != null ? precision(value) : Checkpoints.precision(Checkpoints.metadata(checkpoint), checkpoint.toString());
+    }
 
     static final String CPU_CONV_HELP = "CPU convolutions: auto (Winograd F(2x2,3x3) on the 3x3 stride-1 layers where it measured faster,"
             + " implicit GEMM elsewhere), direct (always implicit GEMM) or winograd (on every 3x3 stride-1 layer; other layers fall"
             + " back to direct) (default ${DEFAULT-VALUE}; ignored on CUDA)";
 
     /** --cpu-conv checked: the algorithm, or an error naming the flag. */
-    static ConvAlgorithm cpuConv(String value) {
+    static ConvAlgorithm cpuConv(String value) { return parse("--cpu-conv", value, ConvAlgorithm::parse); }
+
+    /** A flag's value parsed, or one line naming the flag ("--cpu-conv must be auto, direct or winograd, got 'x'"). */
+    private static <T> T parse(String flag, String value, java.util.function.Function<String, T> parse) {
         try {
-            return ConvAlgorithm.parse(value);
+            return parse.apply(value);
         } catch (IllegalArgumentException e) {
-            throw new UserError("--cpu-conv " + e.getMessage());
+            throw new UserError(flag + " " + e.getMessage());
         }
     }
 
@@ -228,7 +247,8 @@ final class TrainOptions {
                     + epochs + "; give --lr-decay-milestones in epochs or --lr-decay-percent");
         return TrainConfig.of(modelConfig(), epochs).withBatchSize(batchSize).withLr(lr).withLrDecay(lrDecayFact, lrDecayMilestones())
                 .withOptimizer(optimizerKind()).withMomentum(momentum).withWeightDecay(weightDecay).withSeed(seed)
-                .withCutout(cutout ? length : 0, nHoles).withClassesPerBatch(classesPerBatch, classesPerBatchUntilEpoch);
+                .withCutout(cutout ? length : 0, nHoles).withClassesPerBatch(classesPerBatch, classesPerBatchUntilEpoch)
+                .withPrecision(precision(precision));
     }
 
     /** --image-size as {height, width}; {0, 0} when not given. */

@@ -32,7 +32,8 @@ final class Batches implements AutoCloseable {
 
     /** The batches a run trains and evaluates on: its seed, cutout and the targets its losses read. */
     Batches(Backend be, DatasetSpec spec, TrainConfig config) {
-        this(be, spec, config.seed(), config.cutout(), config.cutoutHoles(), config.model().hasSimLoss() && !config.model().loss().bio(), DType.F32);
+        this(be, spec, config.seed(), config.cutout(), config.cutoutHoles(), config.model().hasSimLoss() && !config.model().loss().bio(),
+                config.precision().activations());
     }
 
     /**

@@ -15,6 +15,7 @@ import locallearn.config.LossConfig;
 import locallearn.config.TrainingMode;
 import locallearn.config.ModelConfig;
 import locallearn.config.ModelInput;
+import locallearn.config.Precision;
 import locallearn.models.Net;
 import locallearn.optim.LrMilestones;
 import locallearn.optim.Optimizer;
@@ -84,6 +85,10 @@ public final class Checkpoints {
             throw new IllegalArgumentException("resume: " + file + " was trained with the lr decaying at " + saved + ", this run at "
                     + t.config().lrDecayMilestones() + "; give the same milestones (" + (saved.percent() ? "--lr-decay-percent " : "--lr-decay-milestones ")
                     + String.join(",", Arrays.stream(saved.values()).mapToObj(String::valueOf).toList()) + ") to continue it");
+        Precision trained = precision(meta, file.toString());
+        if (trained != t.config().precision())
+            throw new IllegalArgumentException("resume: " + file + " was trained with --precision " + trained.flag() + ", this run is "
+                    + t.config().precision().flag() + "; give --precision " + trained.flag() + " to continue it");
         Path statePath = file.toAbsolutePath().resolveSibling(STATE);
         if (!Files.exists(statePath)) throw new IllegalArgumentException("resume: " + statePath + " is missing (it is written beside every checkpoint)");
         SafeTensors.Contents st = readFile(statePath);
@@ -109,6 +114,11 @@ public final class Checkpoints {
         if (meta.containsKey("lr_decay_epochs")) return m.get("lr_decay_epochs", v -> LrMilestones.epochs(ints(v)));
         if (meta.containsKey("lr_decay_milestones")) return m.get("lr_decay_milestones", v -> LrMilestones.percent(sorted(ints(v)))); // their order did not matter
         return null;
+    }
+
+    /** The precision a checkpoint's run computed in: fp32 for checkpoints from before the setting. */
+    public static Precision precision(Map<String, String> meta, String file) {
+        return meta.containsKey("precision") ? new Meta(meta, file).get("precision", Precision::parse) : Precision.FP32;
     }
 
     private static int[] sorted(int[] a) {
@@ -173,6 +183,7 @@ public final class Checkpoints {
         m.put("pre_act", mc.preAct());
         m.put("loss", l.kind().text());
         m.put("mode", mc.mode().text());
+        m.put("precision", c.precision().flag());
         m.put("bio", l.bio());
         m.put("beta", l.beta());
         m.put("dim_in_decoder", l.dimInDecoder());

@@ -44,7 +44,7 @@ public final class Classifier implements AutoCloseable {
         this.net = net;
         this.spec = spec;
         this.metadata = Map.copyOf(metadata);
-        this.batches = new Batches(be, spec, 0, 0, 1, false, locallearn.tensor.DType.F32);
+        this.batches = new Batches(be, spec, 0, 0, 1, false, be.precision().activations());
     }
 
     /**

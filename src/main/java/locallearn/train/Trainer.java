@@ -83,6 +83,9 @@ public final class Trainer implements AutoCloseable {
             throw new IllegalArgumentException("trainer: dataset " + train.name() + " is " + train.channels() + "x" + train.height() + "x"
                     + train.width() + " with " + train.classes() + " classes, its spec " + spec.name() + " says " + spec.channels() + "x"
                     + spec.height() + "x" + spec.width() + " with " + spec.classes());
+        if (backend.precision() != config.precision())
+            throw new IllegalArgumentException("trainer: the run is " + config.precision().flag() + ", the backend computes in " + backend.precision().flag()
+                    + " (open it with Backends.create(device, cpuConv, precision, notice))");
         this.be = backend;
         this.config = config;
         this.train = train;

@@ -13,6 +13,9 @@ import locallearn.backend.ConvGeom;
  * so does backward-data on stride 1, as a forward convolution of dy. Strided backward-data's GEMM
  * produces col (w^T dy_b), which col2im adds back into dx. {@link #im2col} is the plain form of
  * the matrix, the oracle of the implicit one.
+ *
+ * <p>{@code tf32}: the GEMMs round x, w and dy to TF32 as they pack them (see Gemm), so each pass
+ * is the float32 convolution of the rounded inputs, as a tensor-core convolution computes it.
  */
 final class Conv {
     private Conv() {}
@@ -95,10 +98,10 @@ final class Conv {
     private static final int MIN_COLUMNS = 512;
 
     // x (B, C, H, W), w (K, C, kh, kw), bias (K) or null, y (B, K, oH, oW); one work item per group of images
-    static void forward(float[] x, float[] w, float[] bias, float[] y, ConvGeom g) {
+    static void forward(float[] x, float[] w, float[] bias, float[] y, ConvGeom g, boolean tf32) {
         int ckk = g.inC() * g.kh() * g.kw(), p = g.outH() * g.outW(), k = g.outC();
         int per = imagesPerGemm(g), groups = (g.batch() + per - 1) / per;
-        Gemm.PackedA pw = Gemm.pack(false, k, ckk, 1f, w, 0);   // once for all groups
+        Gemm.PackedA pw = Gemm.pack(false, k, ckk, 1f, w, 0, tf32);   // once for all groups
         Parallel.items(groups, () -> per > 1 ? new float[k * per * p] : null, (gi, out) -> {
             int b0 = gi * per, n = Math.min(per, g.batch() - b0), cols = n * p;
             if (per == 1) {
@@ -126,9 +129,9 @@ final class Conv {
      * implicit GEMM. Otherwise w^T dy_b gives the column matrix and col2im adds it into dx, one
      * work item per group of images.
      */
-    static void backwardData(float[] dy, float[] w, float[] dx, ConvGeom g) {
+    static void backwardData(float[] dy, float[] w, float[] dx, ConvGeom g, boolean tf32) {
         if (g.stride() == 1 && g.kh() == g.kw() && g.pad() <= g.kh() - 1) {
-            forward(dy, flippedTransposed(w, g), null, dx, transposed(g));
+            forward(dy, flippedTransposed(w, g), null, dx, transposed(g), tf32);
             return;
         }
         int ckk = g.inC() * g.kh() * g.kw(), p = g.outH() * g.outW(), k = g.outC(), img = g.inC() * g.inH() * g.inW();
@@ -138,12 +141,12 @@ final class Conv {
             float[] col = buf[0];
             if (per == 1) {
                 // dcol (C*kh*kw, P) = w^T (C*kh*kw, K) dy_b (K, P)
-                Gemm.gemm(true, false, ckk, p, k, 1f, w, 0, dy, b0 * k * p, 0f, col, 0);
+                Gemm.gemm(true, false, ckk, p, k, 1f, w, 0, dy, b0 * k * p, 0f, col, 0, tf32);
             } else {
                 // the group's dy side by side (K, n*P), one GEMM for all of it
                 float[] dyg = buf[1];
                 sideBySide(dy, b0, n, k, p, dyg);
-                Gemm.gemm(true, false, ckk, cols, k, 1f, w, 0, dyg, 0, 0f, col, 0);
+                Gemm.gemm(true, false, ckk, cols, k, 1f, w, 0, dyg, 0, 0f, col, 0, tf32);
             }
             for (int j = 0; j < n; j++) {
                 java.util.Arrays.fill(dx, (b0 + j) * img, (b0 + j + 1) * img, 0f);
@@ -181,17 +184,17 @@ final class Conv {
      * group order afterwards. The sum order therefore depends only on the batch size and the group
      * count, never on which thread ran a group.
      */
-    static void backwardFilter(float[] x, float[] dy, float[] dw, float[] dbias, ConvGeom g, boolean accumulate) {
+    static void backwardFilter(float[] x, float[] dy, float[] dw, float[] dbias, ConvGeom g, boolean accumulate, boolean tf32) {
         if (g.outC() == 1) {
-            oneChannelFilter(x, dy, dw, g, accumulate);
+            oneChannelFilter(x, dy, dw, g, accumulate, tf32);
             if (dbias != null) biasGradient(dy, dbias, g, accumulate);
             return;
         }
-        backwardFilterGemm(x, dy, dw, dbias, g, accumulate);
+        backwardFilterGemm(x, dy, dw, dbias, g, accumulate, tf32);
     }
 
     /** The weight gradient by implicit GEMM for any K (the oracle of oneChannelFilter). */
-    static void backwardFilterGemm(float[] x, float[] dy, float[] dw, float[] dbias, ConvGeom g, boolean accumulate) {
+    static void backwardFilterGemm(float[] x, float[] dy, float[] dw, float[] dbias, ConvGeom g, boolean accumulate, boolean tf32) {
         int ckk = g.inC() * g.kh() * g.kw(), p = g.outH() * g.outW(), k = g.outC();
         int groups = filterGroups(g), per = imagesPerGemm(g);
         float[][] partial = new float[groups][];
@@ -202,11 +205,11 @@ final class Conv {
                 int n = Math.min(per, end - b0), rows = n * p;
                 if (per == 1) {
                     // acc (K, C*kh*kw) += dy_b (K, P) col_b^T (P, C*kh*kw)
-                    Gemm.gemm(false, k, ckk, p, 1f, dy, b0 * k * p, Patches.columnsTransposed(x, g, b0), 1f, acc, 0);
+                    Gemm.gemm(false, k, ckk, p, 1f, dy, b0 * k * p, Patches.columnsTransposed(x, g, b0), 1f, acc, 0, tf32);
                 } else {
                     // small maps: n images' dy side by side (K, n*P) against their stacked col^T (n*P, C*kh*kw)
                     sideBySide(dy, b0, n, k, p, dyg);
-                    Gemm.gemm(false, k, ckk, rows, 1f, dyg, 0, Patches.columnsTransposed(x, g, b0), 1f, acc, 0);
+                    Gemm.gemm(false, k, ckk, rows, 1f, dyg, 0, Patches.columnsTransposed(x, g, b0), 1f, acc, 0, tf32);
                 }
             }
             partial[t] = acc;
@@ -244,19 +247,28 @@ final class Conv {
      * whatever the machine's width, so the order is the same everywhere) plus a scalar tail, and
      * adds the lanes in order at the end. Measured on SlicedStep's shapes at batch 32 (2 shared
      * AVX-512 cores): 2.2x (512x8x8) to 4.3x (256x32x32) faster than im2col + GEMM, 2.8-3.2x with
-     * 256-bit vectors.
+     * 256-bit vectors. {@code tf32}: dy is rounded once, and each plane of x into a buffer before
+     * its taps read it, so the sums themselves are those of float32.
      */
-    static void oneChannelFilter(float[] x, float[] dy, float[] dw, ConvGeom g, boolean accumulate) {
+    static void oneChannelFilter(float[] x, float[] dy, float[] dw, ConvGeom g, boolean accumulate, boolean tf32) {
         int c = g.inC(), h = g.inH(), w = g.inW(), oh = g.outH(), ow = g.outW(), kh = g.kh(), kw = g.kw(), s = g.stride(), pad = g.pad();
         int taps = kh * kw, lanes = S8.length();
         long perChannel = (long) g.batch() * oh * ow * taps;
+        float[] dys = tf32 ? java.util.Arrays.copyOf(dy, g.batch() * oh * ow) : dy;
+        if (tf32) Tf32.round(dys, 0, dys.length);
         Parallel.range(c, (int) Math.max(1, (1L << 16) / Math.max(1, perChannel)), 1, (from, to) -> {
-            float[] acc = new float[taps * lanes], tail = new float[taps];
+            float[] acc = new float[taps * lanes], tail = new float[taps], plane = tf32 ? new float[h * w] : null;
             for (int ch = from; ch < to; ch++) {
                 java.util.Arrays.fill(acc, 0f);
                 java.util.Arrays.fill(tail, 0f);
                 for (int b = 0; b < g.batch(); b++) {
                     int xp = (b * c + ch) * h * w, dp = b * oh * ow;
+                    float[] xs = x;
+                    if (tf32) {
+                        for (int i = 0; i < h * w; i++) plane[i] = Tf32.round(x[xp + i]);
+                        xs = plane;
+                        xp = 0;
+                    }
                     for (int i = 0; i < kh; i++)
                         for (int j = 0; j < kw; j++) {
                             int tap = i * kw + j, ao = tap * lanes;
@@ -270,11 +282,11 @@ final class Conv {
                                 if (s == 1 && hi - lo >= lanes) {
                                     var v = FloatVector.zero(S8);
                                     for (; ox <= hi - lanes; ox += lanes)
-                                        v = FloatVector.fromArray(S8, dy, dr + ox).fma(FloatVector.fromArray(S8, x, xr + ox), v);
+                                        v = FloatVector.fromArray(S8, dys, dr + ox).fma(FloatVector.fromArray(S8, xs, xr + ox), v);
                                     FloatVector.fromArray(S8, acc, ao).add(v).intoArray(acc, ao);
                                 }
                                 float t = 0f;
-                                for (; ox < hi; ox++) t += dy[dr + ox] * x[xr + ox * s];
+                                for (; ox < hi; ox++) t += dys[dr + ox] * xs[xr + ox * s];
                                 tail[tap] += t;
                             }
                         }

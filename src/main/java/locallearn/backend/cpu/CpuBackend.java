@@ -5,6 +5,7 @@ import locallearn.backend.Backend;
 import locallearn.backend.CheckedBackend;
 import locallearn.backend.ConvGeom;
 import locallearn.backend.PoolGeom;
+import locallearn.config.Precision;
 import locallearn.tensor.DType;
 import locallearn.tensor.MemoryStats;
 import locallearn.tensor.PooledAllocator;
@@ -39,6 +40,10 @@ import locallearn.tensor.Tensor;
  * of the GEMM on small maps, the column matrix of a strided backward-data, the flipped filter of
  * a stride-1 one; Winograd transform buffers of at most about 8 MB per worker plus the
  * transformed filter (see its class comment).
+ *
+ * <p>In {@link Precision#TF32} gemm and the three convolutions round their inputs to TF32
+ * ({@code Tf32}) where Gemm packs them, or where Winograd's transforms read them, and sum in
+ * float32: the twin of tensor-op math on the GPU. Every other op is float32 in either precision.
  */
 public final class CpuBackend extends CheckedBackend {
     private final CpuAllocator allocator = new CpuAllocator();
@@ -50,14 +55,22 @@ public final class CpuBackend extends CheckedBackend {
     static final int GRAIN = 1 << 18;
 
     private final ConvAlgorithm convAlgorithm;
+    private final Precision precision;
+    private final boolean tf32;
 
-    /** Convolutions as the property {@code locallearn.cpuConv} says (auto when unset). */
+    /** Convolutions as the property {@code locallearn.cpuConv} says (auto when unset), float32. */
     public CpuBackend() { this(ConvAlgorithm.fromProperty()); }
 
-    public CpuBackend(ConvAlgorithm convAlgorithm) {
+    public CpuBackend(ConvAlgorithm convAlgorithm) { this(convAlgorithm, Precision.FP32); }
+
+    public CpuBackend(ConvAlgorithm convAlgorithm, Precision precision) {
         super("CPU", CpuStorage.class);
         this.convAlgorithm = java.util.Objects.requireNonNull(convAlgorithm, "convAlgorithm");
+        this.precision = java.util.Objects.requireNonNull(precision, "precision");
+        this.tf32 = precision == Precision.TF32;
     }
+
+    @Override public Precision precision() { return precision; }
 
     public ConvAlgorithm convAlgorithm() { return convAlgorithm; }
 
@@ -73,7 +86,7 @@ public final class CpuBackend extends CheckedBackend {
                             + WINOGRAD_MIN_TILES + "+ output tiles, else implicit GEMM)";
                     case DIRECT -> "direct (implicit GEMM)";
                     case WINOGRAD -> "winograd (F(2x2,3x3) on every 3x3 stride-1 layer)";
-                };
+                } + (tf32 ? ", tf32 (gemm and conv inputs rounded to 10 mantissa bits)" : "");
     }
 
 
@@ -252,7 +265,7 @@ public final class CpuBackend extends CheckedBackend {
         boolean whole = beta == 0f && c.numel() == (long) m * n * batch && (batch == 1 || strideC == (long) m * n);
         float[] as = in(a), bs = in(b), cs = out(c, !whole);
         for (int i = 0; i < batch; i++)
-            Gemm.gemm(transA, transB, m, n, k, alpha, as, (int) (i * strideA), bs, (int) (i * strideB), beta, cs, (int) (i * strideC));
+            Gemm.gemm(transA, transB, m, n, k, alpha, as, (int) (i * strideA), bs, (int) (i * strideB), beta, cs, (int) (i * strideC), tf32);
     }
 
     // ---- convolution --------------------------------------------------------------------------
@@ -260,22 +273,22 @@ public final class CpuBackend extends CheckedBackend {
     @Override protected void doConv2dForward(Tensor x, Tensor w, Tensor bias, Tensor y, ConvGeom g) {
         float[] xs = in(x), ws = in(w), ys = out(y), bs = inOrNull(bias);
         Winograd.Tile f = winogradTile(g, convAlgorithm);
-        if (f != null) Winograd.forward(xs, ws, bs, ys, g, f);
-        else Conv.forward(xs, ws, bs, ys, g);
+        if (f != null) Winograd.forward(xs, ws, bs, ys, g, f, tf32);
+        else Conv.forward(xs, ws, bs, ys, g, tf32);
     }
 
     @Override protected void doConv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvGeom g) {
         float[] dys = in(dy), ws = in(w), dxs = out(dx);
         Winograd.Tile f = winogradTile(g, convAlgorithm);
-        if (f != null) Winograd.backwardData(dys, ws, dxs, g, f);
-        else Conv.backwardData(dys, ws, dxs, g);
+        if (f != null) Winograd.backwardData(dys, ws, dxs, g, f, tf32);
+        else Conv.backwardData(dys, ws, dxs, g, tf32);
     }
 
     @Override protected void doConv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, Tensor dbias, ConvGeom g, boolean accumulate) {
         float[] xs = in(x), dys = in(dy), dws = data(dw), dbs = dataOrNull(dbias);
         Winograd.Tile f = winogradTile(g, convAlgorithm);
-        if (f != null) Winograd.backwardFilter(xs, dys, dws, dbs, g, accumulate, f);
-        else Conv.backwardFilter(xs, dys, dws, dbs, g, accumulate);
+        if (f != null) Winograd.backwardFilter(xs, dys, dws, dbs, g, accumulate, f, tf32);
+        else Conv.backwardFilter(xs, dys, dws, dbs, g, accumulate, tf32);
     }
 
     /**

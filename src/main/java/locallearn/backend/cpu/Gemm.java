@@ -16,6 +16,11 @@ import jdk.incubator.vector.VectorSpecies;
  * output is split over the threads by whole tiles of rows or columns; every element of C is
  * summed by one thread in the order p = 0 .. k-1 (blocks of KC added to C in sequence), so the
  * result does not depend on the thread count.
+ *
+ * <p>TF32 ({@code tf32} true): op(A) and op(B) are rounded to TF32 ({@link Tf32}) as they are
+ * packed, A before alpha is applied, as tensor cores round their operands and cuBLAS scales the
+ * sum; the micro-kernels and their float32 sums are unchanged. Such products always take the
+ * packed path. With {@code tf32} false the packing is what it was, bit for bit.
  */
 final class Gemm {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -39,8 +44,14 @@ final class Gemm {
 
     static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int oa, float[] b, int ob,
                      float beta, float[] c, int oc) {
-        if (PLAIN || (long) m * n * k < SMALL) gemmPlain(transA, transB, m, n, k, alpha, a, oa, b, ob, beta, c, oc);
-        else gemmFast(transA, transB, m, n, k, alpha, a, oa, b, ob, beta, c, oc);
+        gemm(transA, transB, m, n, k, alpha, a, oa, b, ob, beta, c, oc, false);
+    }
+
+    /** As above, with the inputs rounded to TF32 when {@code tf32}. */
+    static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int oa, float[] b, int ob,
+                     float beta, float[] c, int oc, boolean tf32) {
+        if (!tf32 && (PLAIN || (long) m * n * k < SMALL)) gemmPlain(transA, transB, m, n, k, alpha, a, oa, b, ob, beta, c, oc);
+        else gemmFast(transA, m, n, k, alpha, a, oa, null, (pc, kc, j0, cols, bp) -> packB(transB, k, n, b, ob, pc, kc, j0, cols, bp), beta, c, oc, tf32);
     }
 
     /**
@@ -53,9 +64,9 @@ final class Gemm {
         void pack(int pc, int kc, int j0, int cols, float[] bp);
     }
 
-    /** C = alpha op(A) B + beta C with B (k, n) given by {@code b}, always on the packed path. */
-    static void gemm(boolean transA, int m, int n, int k, float alpha, float[] a, int oa, PanelSource b, float beta, float[] c, int oc) {
-        gemmFast(transA, m, n, k, alpha, a, oa, null, b, beta, c, oc);
+    /** C = alpha op(A) B + beta C with B (k, n) given by {@code b}, always on the packed path; inputs rounded to TF32 when {@code tf32}. */
+    static void gemm(boolean transA, int m, int n, int k, float alpha, float[] a, int oa, PanelSource b, float beta, float[] c, int oc, boolean tf32) {
+        gemmFast(transA, m, n, k, alpha, a, oa, null, b, beta, c, oc, tf32);
     }
 
     /**
@@ -64,23 +75,26 @@ final class Gemm {
      * of about one element per FMA-cycle's worth of the kernel's vectors, so packing A again for
      * each product of n columns costs about 2 NR / n of the product (a quarter of it for n = 256).
      * Layout: for each KC-block of k starting at pc, the rows in slivers of MR at pc * mPad.
+     * {@code tf32}: A was rounded to TF32 when packed, and so is every B it is multiplied with.
      */
-    record PackedA(int m, int k, int mPad, float[] data) {}
+    record PackedA(int m, int k, int mPad, float[] data, boolean tf32) {}
 
-    static PackedA pack(boolean transA, int m, int k, float alpha, float[] a, int oa) {
+    static PackedA pack(boolean transA, int m, int k, float alpha, float[] a, int oa) { return pack(transA, m, k, alpha, a, oa, false); }
+
+    static PackedA pack(boolean transA, int m, int k, float alpha, float[] a, int oa, boolean tf32) {
         int mPad = (m + MR - 1) / MR * MR;
         float[] data = new float[mPad * k];
         // KC-blocks in parallel (each writes its own region), when they hold 64 Ki floats or more
         int blocks = (k + KC - 1) / KC, grain = (int) Math.max(1, (1L << 16) / ((long) mPad * KC));
         Parallel.range(blocks, grain, 1, (from, to) -> {
-            for (int pc = from * KC; pc < Math.min(k, to * KC); pc += KC) packA(transA, m, k, alpha, a, oa, 0, m, pc, Math.min(KC, k - pc), data, pc * mPad);
+            for (int pc = from * KC; pc < Math.min(k, to * KC); pc += KC) packA(transA, m, k, alpha, a, oa, 0, m, pc, Math.min(KC, k - pc), data, pc * mPad, tf32);
         });
-        return new PackedA(m, k, mPad, data);
+        return new PackedA(m, k, mPad, data, tf32);
     }
 
     /** C = A B + beta C with A packed and B (k, n) given by {@code b}. */
     static void gemm(PackedA a, int n, PanelSource b, float beta, float[] c, int oc) {
-        gemmFast(false, a.m, n, a.k, 1f, null, 0, a, b, beta, c, oc);
+        gemmFast(false, a.m, n, a.k, 1f, null, 0, a, b, beta, c, oc, a.tf32);
     }
 
     /** B (k, n) a dense row-major matrix at b[ob..], as a panel source. */
@@ -115,12 +129,12 @@ final class Gemm {
     /** The packed, vectorised, multi-threaded version (any sizes; used for all but tiny products). */
     static void gemmFast(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int oa, float[] b, int ob,
                          float beta, float[] c, int oc) {
-        gemmFast(transA, m, n, k, alpha, a, oa, null, (pc, kc, j0, cols, bp) -> packB(transB, k, n, b, ob, pc, kc, j0, cols, bp), beta, c, oc);
+        gemmFast(transA, m, n, k, alpha, a, oa, null, (pc, kc, j0, cols, bp) -> packB(transB, k, n, b, ob, pc, kc, j0, cols, bp), beta, c, oc, false);
     }
 
     /** The packed path; A is {@code packed} when it is not null, else packed here from (transA, alpha, a, oa). */
     private static void gemmFast(boolean transA, int m, int n, int k, float alpha, float[] a, int oa, PackedA packed, PanelSource b,
-                                 float beta, float[] c, int oc) {
+                                 float beta, float[] c, int oc, boolean tf32) {
         if (m == 0 || n == 0) return;
         int colTiles = (n + NR - 1) / NR, rowTiles = (m + MR - 1) / MR;
         int parts = Parallel.parts((long) m * n * k, PER_THREAD);
@@ -131,8 +145,8 @@ final class Gemm {
         int np = parts;
         Parallel.run(np, t -> {
             int t0 = Parallel.start(tiles, np, t) * unit, t1 = Math.min(byCols ? n : m, Parallel.start(tiles, np, t + 1) * unit);
-            if (byCols) block(transA, m, n, k, alpha, a, oa, packed, b, beta, c, oc, 0, m, t0, t1);
-            else block(transA, m, n, k, alpha, a, oa, packed, b, beta, c, oc, t0, t1, 0, n);
+            if (byCols) block(transA, m, n, k, alpha, a, oa, packed, b, beta, c, oc, 0, m, t0, t1, tf32);
+            else block(transA, m, n, k, alpha, a, oa, packed, b, beta, c, oc, t0, t1, 0, n, tf32);
         });
     }
 
@@ -141,7 +155,7 @@ final class Gemm {
 
     /** C[i0:i1, j0:j1] = alpha op(A)[i0:i1, :] op(B)[:, j0:j1] + beta C[i0:i1, j0:j1], on the calling thread. */
     private static void block(boolean transA, int m, int n, int k, float alpha, float[] a, int oa, PackedA packed, PanelSource b,
-                              float beta, float[] c, int oc, int i0, int i1, int j0, int j1) {
+                              float beta, float[] c, int oc, int i0, int i1, int j0, int j1, boolean tf32) {
         for (int i = i0; i < i1; i++) {
             int co = oc + i * n;
             if (beta == 0f) java.util.Arrays.fill(c, co + j0, co + j1, 0f);
@@ -161,13 +175,14 @@ final class Gemm {
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
                 b.pack(pc, kc, jc, cols, bp);
+                if (tf32) Tf32.round(bp, 0, kc * ((cols + NR - 1) / NR) * NR);   // every source's panels, rounded in one place
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);
                     int ao;   // where the block's slivers start in ap
                     if (packed != null) {
                         ao = pc * packed.mPad() + ic * kc;
                     } else {
-                        packA(transA, m, k, alpha, a, oa, ic, mc, pc, kc, ap, 0);
+                        packA(transA, m, k, alpha, a, oa, ic, mc, pc, kc, ap, 0, tf32);
                         ao = 0;
                     }
                     for (int jr = 0; jr < cols; jr += NR) {
@@ -214,8 +229,12 @@ final class Gemm {
         }
     }
 
-    /** alpha op(A)[ic:ic+mc, pc:pc+kc] into slivers of MR rows: sliver r holds kc columns of MR floats, zero past the last row. */
-    private static void packA(boolean transA, int m, int k, float alpha, float[] a, int oa, int ic, int mc, int pc, int kc, float[] ap, int ao) {
+    /**
+     * alpha op(A)[ic:ic+mc, pc:pc+kc] into slivers of MR rows: sliver r holds kc columns of MR floats, zero past the last row;
+     * each element rounded to TF32 before alpha multiplies it when {@code tf32} (a loop-invariant test, which C2 hoists).
+     */
+    private static void packA(boolean transA, int m, int k, float alpha, float[] a, int oa, int ic, int mc, int pc, int kc, float[] ap, int ao,
+                              boolean tf32) {
         for (int ir = 0; ir < mc; ir += MR) {
             int mr = Math.min(MR, mc - ir), base = ao + ir * kc;
             if (!transA) {
@@ -226,13 +245,13 @@ final class Gemm {
                         continue;
                     }
                     int src = oa + (ic + ir + i) * k + pc;
-                    for (int p = 0; p < kc; p++) ap[base + p * MR + i] = alpha * a[src + p];
+                    for (int p = 0; p < kc; p++) ap[base + p * MR + i] = alpha * Tf32.input(a[src + p], tf32);
                 }
             } else {
                 // column p of op(A) is a contiguous row of A: the MR values of one p are adjacent
                 for (int p = 0; p < kc; p++) {
                     int src = oa + (pc + p) * m + ic + ir, dst = base + p * MR;
-                    for (int i = 0; i < mr; i++) ap[dst + i] = alpha * a[src + i];
+                    for (int i = 0; i < mr; i++) ap[dst + i] = alpha * Tf32.input(a[src + i], tf32);
                     for (int i = mr; i < MR; i++) ap[dst + i] = 0f;
                 }
             }

@@ -69,6 +69,11 @@ import locallearn.backend.ConvGeom;
  * |B^T_xi|_1 / 3 is the 1-d growth factor: 8/3 for F(2x2) (beta^2 ~ 7), 16 for F(4x4) (beta^2 =
  * 256). So F(2x2) is as accurate as the direct sum to within a factor of about 7, F(4x4) loses
  * about 8 more bits (the known fp32 limit of F(4x4); Barabasz et al. 2020 measure the same).
+ *
+ * <p><b>TF32.</b> With {@code tf32} the inputs x, w and dy are rounded to TF32 as the transforms
+ * read them (the transformed tiles are not rounded again), so each pass is the float32 Winograd
+ * convolution of the rounded inputs: the same values as Conv's TF32 path and the GPU's fallback
+ * kernels, up to the rounding error above.
  */
 final class Winograd {
     private Winograd() {}
@@ -156,7 +161,7 @@ final class Winograd {
      * (t*t, C, K). Chunks of filters are transposed to (9, chunk) so the sums run along
      * contiguous rows.
      */
-    static float[] filterTransform(float[] w, int k, int c, Tile f, boolean flip) {
+    static float[] filterTransform(float[] w, int k, int c, Tile f, boolean flip, boolean tf32) {
         int tt = f.t * f.t, kc = k * c;
         float[][] gg = outerG(f);
         float[] u = new float[tt * kc];
@@ -168,7 +173,7 @@ final class Winograd {
                 // wt (9, len): column e - e0 is the filter that lands at U index e
                 for (int e = e0; e < e0 + len; e++) {
                     int src = flip ? ((e % k) * c + e / k) * 9 : e * 9;
-                    for (int p = 0; p < 9; p++) wt[p * FILTER_CHUNK + e - e0] = w[src + (flip ? 8 - p : p)];
+                    for (int p = 0; p < 9; p++) wt[p * FILTER_CHUNK + e - e0] = Tf32.input(w[src + (flip ? 8 - p : p)], tf32);
                 }
                 for (int xi = 0; xi < tt; xi++) {
                     int uo = xi * kc + e0;
@@ -241,7 +246,7 @@ final class Winograd {
      * dst[r][cc] = sum_j L[cc][j] rows[r][j] over all tiles of the strip at once.
      */
     static void transformStrip(float[] src, int b, int chans, int h, int w, int pad, Sparse l, int m, int ty, int tx0, int tx1,
-                               float[] dst, int q, int n, int phaseLen, float[] strip, float[] rows) {
+                               float[] dst, int q, int n, int phaseLen, float[] strip, float[] rows, boolean tf32) {
         int t = l.rows, nIn = l.cols, seg = tx1 - tx0, pl = phaseLen, block = m * pl;
         int y0 = ty * m - pad, x0 = tx0 * m - pad;
         // hoff[cc][j]: where column idx[cc][j] of tile 0 lies in a phase-split row
@@ -263,7 +268,7 @@ final class Winograd {
                     int po = so + p * pl;
                     for (int sx = 0; sx <= seg; sx++) {
                         int ix = x0 + sx * m + p;
-                        strip[po + sx] = ix >= 0 && ix < w ? src[row + ix] : 0f;
+                        strip[po + sx] = ix >= 0 && ix < w ? Tf32.input(src[row + ix], tf32) : 0f;
                     }
                 }
             }
@@ -291,7 +296,7 @@ final class Winograd {
      * streams; the other order strides through the whole V per strip).
      */
     static void transformStripF2(float[] src, int b, int chans, int h, int w, int pad, boolean gradient, int ty, int tx0, int tx1,
-                                 float[] dst, int q, int n, float[] d, int ch) {
+                                 float[] dst, int q, int n, float[] d, int ch, boolean tf32) {
         int rows = gradient ? 2 : 4, seg = tx1 - tx0, y0 = ty * 2 - pad, xs = chans * n, pl = seg + 1;
         int plane = (b * chans + ch) * h * w, o = ch * n + q;
         // E_i at d[2i*pl], O_i at d[(2i+1)*pl], for the tile row's input rows i
@@ -310,6 +315,7 @@ final class Winograd {
                 d[oo + sx] = src[ix + 1];
             }
             for (int sx = hi; sx < pl; sx++) split(src, row, first + 2 * sx, w, d, eo + sx, oo + sx);
+            if (tf32) Tf32.round(d, eo, eo + 2 * pl);   // the row's even and odd columns, before any sum
         }
         if (gradient) gradientStripF2(d, pl, seg, dst, o, xs);
         else inputStripF2(d, pl, seg, dst, o, xs);
@@ -538,20 +544,20 @@ final class Winograd {
     // ---- the three passes -------------------------------------------------------------------
 
     // x (B, C, H, W), w (K, C, 3, 3), bias (K) or null, y (B, K, oH, oW)
-    static void forward(float[] x, float[] w, float[] bias, float[] y, ConvGeom g, Tile f) {
-        float[] u = filterTransform(w, g.outC(), g.inC(), f, false);
-        convolve(x, g.batch(), g.inC(), g.inH(), g.inW(), g.pad(), u, g.outC(), bias, y, g.outH(), g.outW(), f);
+    static void forward(float[] x, float[] w, float[] bias, float[] y, ConvGeom g, Tile f, boolean tf32) {
+        float[] u = filterTransform(w, g.outC(), g.inC(), f, false, tf32);
+        convolve(x, g.batch(), g.inC(), g.inH(), g.inW(), g.pad(), u, g.outC(), bias, y, g.outH(), g.outW(), f, tf32);
     }
 
     // dy (B, K, oH, oW), w (K, C, 3, 3), dx (B, C, H, W) overwritten: forward of dy with the flipped filter, pad 2 - pad
-    static void backwardData(float[] dy, float[] w, float[] dx, ConvGeom g, Tile f) {
-        float[] u = filterTransform(w, g.outC(), g.inC(), f, true);
-        convolve(dy, g.batch(), g.outC(), g.outH(), g.outW(), 2 - g.pad(), u, g.inC(), null, dx, g.inH(), g.inW(), f);
+    static void backwardData(float[] dy, float[] w, float[] dx, ConvGeom g, Tile f, boolean tf32) {
+        float[] u = filterTransform(w, g.outC(), g.inC(), f, true, tf32);
+        convolve(dy, g.batch(), g.outC(), g.outH(), g.outW(), 2 - g.pad(), u, g.inC(), null, dx, g.inH(), g.inW(), f, tf32);
     }
 
     /** out (B, K, oh, ow) = the 3x3 stride-1 convolution of in (B, C, h, w) with pad, given the transformed filter u (t*t, K, C). */
     private static void convolve(float[] in, int batch, int c, int h, int w, int pad, float[] u, int k, float[] bias, float[] out, int oh, int ow,
-                                 Tile f) {
+                                 Tile f, boolean tf32) {
         int m = f.m, tt = f.t * f.t, tH = (oh + m - 1) / m, tW = (ow + m - 1) / m, total = batch * tH * tW;
         int per = tilesPerGroup(f, c, k, total), groups = (total + per - 1) / per;
         int pl = tW + 2, stripLen = f.t * m * pl;
@@ -563,9 +569,9 @@ final class Winograd {
             if (f == F2)
                 for (int ch = 0; ch < c; ch++) {
                     int cc = ch;
-                    strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> transformStripF2(in, b, c, h, w, pad, false, ty, tx0, tx1, s.a, q, n, s.strip, cc));
+                    strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> transformStripF2(in, b, c, h, w, pad, false, ty, tx0, tx1, s.a, q, n, s.strip, cc, tf32));
                 }
-            else strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> transformStrip(in, b, c, h, w, pad, f.btS, m, ty, tx0, tx1, s.a, q, n, pl, s.strip, s.rows));
+            else strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> transformStrip(in, b, c, h, w, pad, f.btS, m, ty, tx0, tx1, s.a, q, n, pl, s.strip, s.rows, tf32));
             // M_xi (K, n) = U_xi (K, C) V_xi (C, n)
             for (int xi = 0; xi < tt; xi++) Gemm.gemm(pu[xi], n, Gemm.dense(c, n, s.a, xi * c * n), 0f, s.b, xi * k * n);
             if (f == F2)
@@ -583,7 +589,7 @@ final class Winograd {
      * products are summed into the worker's S in order, then S goes through G^T S G into that
      * range's partial dw; the partials are added in range order.
      */
-    static void backwardFilter(float[] x, float[] dy, float[] dw, float[] dbias, ConvGeom g, boolean accumulate, Tile f) {
+    static void backwardFilter(float[] x, float[] dy, float[] dw, float[] dbias, ConvGeom g, boolean accumulate, Tile f, boolean tf32) {
         int m = f.m, t = f.t, tt = t * t, c = g.inC(), k = g.outC(), oh = g.outH(), ow = g.outW();
         int tH = (oh + m - 1) / m, tW = (ow + m - 1) / m, total = g.batch() * tH * tW;
         int per = tilesPerGroup(f, c, k, total), ranges = Math.min(FILTER_GROUPS, total);
@@ -598,16 +604,16 @@ final class Winograd {
                     for (int ch = 0; ch < c; ch++) {
                         int cc = ch;
                         strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) ->
-                                transformStripF2(x, b, c, g.inH(), g.inW(), g.pad(), false, ty, tx0, tx1, s.a, q, n, s.strip, cc));
+                                transformStripF2(x, b, c, g.inH(), g.inW(), g.pad(), false, ty, tx0, tx1, s.a, q, n, s.strip, cc, tf32));
                     }
                     for (int o = 0; o < k; o++) {
                         int oc = o;
-                        strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> transformStripF2(dy, b, k, oh, ow, 0, true, ty, tx0, tx1, s.b, q, n, s.strip, oc));
+                        strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> transformStripF2(dy, b, k, oh, ow, 0, true, ty, tx0, tx1, s.b, q, n, s.strip, oc, tf32));
                     }
                 } else {
                     strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> {
-                        transformStrip(x, b, c, g.inH(), g.inW(), g.pad(), f.btS, m, ty, tx0, tx1, s.a, q, n, pl, s.strip, s.rows);
-                        transformStrip(dy, b, k, oh, ow, 0, f.aS, m, ty, tx0, tx1, s.b, q, n, pl, s.strip, s.rows);
+                        transformStrip(x, b, c, g.inH(), g.inW(), g.pad(), f.btS, m, ty, tx0, tx1, s.a, q, n, pl, s.strip, s.rows, tf32);
+                        transformStrip(dy, b, k, oh, ow, 0, f.aS, m, ty, tx0, tx1, s.b, q, n, pl, s.strip, s.rows, tf32);
                     });
                 }
                 // S_xi (K, C) (+)= E_xi (K, n) V_xi (C, n)^T

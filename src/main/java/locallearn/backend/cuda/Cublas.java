@@ -18,30 +18,33 @@ import java.util.List;
  * The v2 API has had the same C signatures from cuBLAS 11 to 13, so one binding serves them all.
  * The context's handle works on the legacy default stream, the one its kernels use off a lane;
  * each pipeline lane gets a handle of its own set to its stream ({@link #onStream}).
- * Math mode is CUBLAS_DEFAULT_MATH: plain FP32, no TF32 (the benchmarks compare with TF32 off).
+ * Math mode follows each call: CUBLAS_DEFAULT_MATH (plain FP32) unless the call asks for TF32,
+ * then CUBLAS_TF32_TENSOR_OP_MATH (what PyTorch sets for torch.backends.cuda.matmul.allow_tf32);
+ * the handle's mode is changed only when it differs from the last call's.
  */
 @SuppressWarnings("restricted") // native access is this class's job
 public final class Cublas implements AutoCloseable {
     static final List<Integer> MAJORS = List.of(13, 12, 11);
     /** cublasOperation_t: CUBLAS_OP_N, CUBLAS_OP_T. */
     public static final int OP_N = 0, OP_T = 1;
-    private static final int DEFAULT_MATH = 0;
+    /** cublasMath_t: CUBLAS_DEFAULT_MATH, CUBLAS_TF32_TENSOR_OP_MATH. */
+    private static final int DEFAULT_MATH = 0, TF32_TENSOR_OP_MATH = 3;
 
     private final Arena arena = Arena.ofShared();
     private final String version;
     private final NativeLibs.Found lib;
     private final SymbolLookup lookup;
-    private final MethodHandle sgemm, sgemmStridedBatched, destroy;
+    private final MethodHandle sgemm, sgemmStridedBatched, destroy, setMath;
     private final MemorySegment handle;
     private final MemorySegment scalars, betaSlot; // alpha, beta: host pointers read during the call
-    private boolean closed;
+    private boolean closed, tf32; // tf32: the handle is in CUBLAS_TF32_TENSOR_OP_MATH
 
     private Cublas(NativeLibs.Found lib, SymbolLookup l, long stream) {
         this.lib = lib;
         this.lookup = l;
         Linker linker = Linker.nativeLinker();
         MethodHandle create = handle(linker, l, "cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        MethodHandle setMath = handle(linker, l, "cublasSetMathMode", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        setMath = handle(linker, l, "cublasSetMathMode", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
         // (libraryPropertyType: 0 major, 1 minor, 2 patch; int*)
         MethodHandle getProperty = handle(linker, l, "cublasGetProperty", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
         destroy = handle(linker, l, "cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
@@ -110,13 +113,19 @@ public final class Cublas implements AutoCloseable {
     /**
      * C = alpha op(A) op(B) + beta C, row-major, for {@code batch} products whose operands start
      * every strideA, strideB, strideC elements; a, b, c are device addresses. Batch 1 calls
-     * cublasSgemm, more cublasSgemmStridedBatched.
+     * cublasSgemm, more cublasSgemmStridedBatched. {@code tf32}: tensor cores may round the
+     * inputs to TF32.
      */
     public synchronized void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, long b,
-                                   float beta, long c, int batch, long strideA, long strideB, long strideC) {
+                                   float beta, long c, int batch, long strideA, long strideB, long strideC, boolean tf32) {
         if (closed) throw new IllegalStateException("cublas: used after close");
         if (m < 0 || n < 0 || k < 0 || batch < 1)
             throw new IllegalArgumentException("cublas sgemm: bad sizes m=" + m + " n=" + n + " k=" + k + " batch=" + batch);
+        if (tf32 != this.tf32) {
+            check(invoke(setMath, handle, tf32 ? TF32_TENSOR_OP_MATH : DEFAULT_MATH),
+                    tf32 ? "cublasSetMathMode(CUBLAS_TF32_TENSOR_OP_MATH)" : "cublasSetMathMode(CUBLAS_DEFAULT_MATH)");
+            this.tf32 = tf32;
+        }
         ColumnMajorGemm g = columnMajor(transA, transB, m, n, k);
         scalars.setAtIndex(JAVA_FLOAT, 0, alpha);
         scalars.setAtIndex(JAVA_FLOAT, 1, beta);

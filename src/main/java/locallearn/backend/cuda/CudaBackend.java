@@ -8,6 +8,7 @@ import locallearn.backend.Backend;
 import locallearn.backend.CheckedBackend;
 import locallearn.backend.ConvGeom;
 import locallearn.backend.PoolGeom;
+import locallearn.config.Precision;
 import locallearn.tensor.DType;
 import locallearn.tensor.MemoryStats;
 import locallearn.tensor.PooledAllocator;
@@ -25,6 +26,11 @@ import locallearn.tensor.Tensor;
  * <p>{@link CheckedBackend} has checked every op's arguments, with the CPU twin's messages, before
  * anything is launched. The one check the GPU cannot make without waiting is that labels are
  * class indices in [0, K): a bad label gives a NaN loss here instead of an exception.
+ *
+ * <p>In {@link Precision#TF32} gemm and the convolutions allow tensor-op math: cuBLAS in
+ * CUBLAS_TF32_TENSOR_OP_MATH, cuDNN's descriptors in CUDNN_DEFAULT_MATH (which permits TF32 on
+ * compute capability 8.0 and newer), and our fallback gemm kernel, which the fallback convolution
+ * runs on, rounds its inputs to TF32 as the CPU twin does. The similarity Gram stays float32.
  */
 public final class CudaBackend extends CheckedBackend {
     /** Threads per block of the elementwise kernels (grid-stride loops). */
@@ -68,14 +74,20 @@ public final class CudaBackend extends CheckedBackend {
     private final CudaAllocator allocator;
     private final boolean ownKernels; // GEMM and convolution on our kernels even where cuBLAS and cuDNN loaded
     private final String providers;
+    private final Precision precision;
+    private final boolean tf32;
     private final Map<K, Kernel> kernels = new EnumMap<>(K.class);
 
-    private CudaBackend(CudaContext ctx, boolean ownsContext, boolean ownKernels) {
+    private CudaBackend(CudaContext ctx, boolean ownsContext, boolean ownKernels, Precision precision) {
         super("CUDA", CudaStorage.class);
+        String missing = tensorCoresMissing(precision, ctx.computeCapability(), ctx.deviceName());
+        if (missing != null) throw new IllegalArgumentException(missing);
+        this.ownKernels = ownKernels;
+        this.precision = precision;
+        this.tf32 = precision == Precision.TF32;
         this.ctx = ctx;
         this.ownsContext = ownsContext;
         this.allocator = ctx.allocator();
-        this.ownKernels = ownKernels;
         this.providers = ownKernels ? "gemm and conv: own kernels (asked for)" : ctx.providers();
         // load every module now: a missing PTX or kernel name fails here, not in the middle of a step,
         // and as CudaUnavailableException, so --device auto falls back to the CPU with the reason
@@ -93,14 +105,20 @@ public final class CudaBackend extends CheckedBackend {
      * {@link CudaUnavailableException} with a one-line reason when there is no usable GPU.
      */
     public static CudaBackend open(int ordinal) {
-        return open(ordinal, false);
+        return open(ordinal, false, Precision.FP32);
     }
 
     /** As {@link #open(int)}; {@code ownKernels} runs GEMM and convolution on our kernels even when the libraries load. */
-    public static CudaBackend open(int ordinal, boolean ownKernels) {
+    public static CudaBackend open(int ordinal, boolean ownKernels) { return open(ordinal, ownKernels, Precision.FP32); }
+
+    /**
+     * As {@link #open(int, boolean)}, computing gemm and convolution in {@code precision}; TF32 or
+     * BF16 on a GPU before compute capability 8.0 is an IllegalArgumentException saying so.
+     */
+    public static CudaBackend open(int ordinal, boolean ownKernels, Precision precision) {
         CudaContext ctx = CudaContext.open(ordinal);
         try {
-            return new CudaBackend(ctx, true, ownKernels);
+            return new CudaBackend(ctx, true, ownKernels, precision);
         } catch (RuntimeException e) {
             ctx.close();
             throw e;
@@ -112,7 +130,22 @@ public final class CudaBackend extends CheckedBackend {
      * kernels (the selftest checks both paths in one process). Closing it leaves the context open.
      */
     public CudaBackend withOwnKernels() {
-        return new CudaBackend(ctx, false, true);
+        return new CudaBackend(ctx, false, true, precision);
+    }
+
+    /** A second backend on the same context, providers and memory pool, computing in {@code p} (the selftest's tf32 cases). */
+    public CudaBackend withPrecision(Precision p) {
+        return new CudaBackend(ctx, false, ownKernels, p);
+    }
+
+    /**
+     * Null when the GPU can compute in {@code p}, else the one line that says what is missing:
+     * TF32 and BF16 tensor cores came with compute capability 8.0 (Ampere).
+     */
+    public static String tensorCoresMissing(Precision p, int computeCapability, String device) {
+        if (p == Precision.FP32 || computeCapability >= 80) return null;
+        return "precision " + p.flag() + " needs tensor cores of compute capability 8.0 (Ampere) or newer; " + device + " is sm_" + computeCapability
+                + ": use --precision fp32";
     }
 
     /** "family.ptx:kernel" for every kernel this backend launches (a test checks them against the built PTX). */
@@ -125,8 +158,10 @@ public final class CudaBackend extends CheckedBackend {
     @Override public String name() { return "cuda"; }
 
     @Override public String describe() {
-        return "cuda: " + ctx.deviceName() + ", " + (ctx.totalBytes() >> 20) + " MiB; " + providers;
+        return "cuda: " + ctx.deviceName() + ", " + (ctx.totalBytes() >> 20) + " MiB; " + providers + (tf32 ? "; tf32 tensor-op math in gemm and conv" : "");
     }
+
+    @Override public Precision precision() { return precision; }
 
     @Override public void synchronize() { ctx.synchronize(); }
 
@@ -262,23 +297,23 @@ public final class CudaBackend extends CheckedBackend {
 
     @Override protected void doGemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a, Tensor b, float beta, Tensor c,
                                     int batch, long strideA, long strideB, long strideC) {
-        gemmAt(transA, transB, m, n, k, alpha, addr(a), addr(b), beta, addr(c), batch, strideA, strideB, strideC);
+        gemmAt(transA, transB, m, n, k, alpha, addr(a), addr(b), beta, addr(c), batch, strideA, strideB, strideC, tf32);
     }
 
-    /** The GEMM on raw device addresses (checked by the caller): cuBLAS when loaded, else our kernel. */
+    /** The GEMM on raw device addresses (checked by the caller): cuBLAS when loaded, else our kernel; TF32 inputs when {@code tf32}. */
     private void gemmAt(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, long b, float beta, long c,
-                        int batch, long strideA, long strideB, long strideC) {
+                        int batch, long strideA, long strideB, long strideC, boolean tf32) {
         if (m == 0 || n == 0) return;
         Cublas cublas = cublas();
         if (cublas != null) {
-            cublas.sgemm(transA, transB, m, n, k, alpha, a, b, beta, c, batch, strideA, strideB, strideC);
+            cublas.sgemm(transA, transB, m, n, k, alpha, a, b, beta, c, batch, strideA, strideB, strideC, tf32);
             return;
         }
         // gemm.cu: a 64 x 64 tile of C per 256-thread block, blockIdx.z = the product
         for (int b0 = 0; b0 < batch; b0 += MAX_GRID_Z) {
             int nb = Math.min(MAX_GRID_Z, batch - b0);
             kernels.get(K.GEMM).launch((n + 63) / 64, (m + 63) / 64, nb, 256, 1, 1, 0, transA, transB, m, n, k, alpha,
-                    a + bytes(b0 * strideA), b + bytes(b0 * strideB), beta, c + bytes(b0 * strideC), strideA, strideB, strideC);
+                    a + bytes(b0 * strideA), b + bytes(b0 * strideB), beta, c + bytes(b0 * strideC), strideA, strideB, strideC, tf32);
         }
     }
 
@@ -288,7 +323,7 @@ public final class CudaBackend extends CheckedBackend {
         long px = addr(x), pw = addr(w), py = addr(y);
         Cudnn cudnn = cudnn();
         if (cudnn != null) {
-            cudnn.convForward(g, px, pw, py);
+            cudnn.convForward(g, tf32, px, pw, py);
         } else {
             // y[b] (K, P) = w (K, CKK) col[b] (CKK, P), one strided-batched gemm per chunk of images
             int p = g.outH() * g.outW(), ckk = g.inC() * g.kh() * g.kw();
@@ -299,7 +334,7 @@ public final class CudaBackend extends CheckedBackend {
                     int nb = Math.min(chunk, g.batch() - b0);
                     im2col(g, px + bytes((long) b0 * g.inC() * g.inH() * g.inW()), col, nb);
                     gemmAt(false, false, g.outC(), p, ckk, 1f, pw, col.address(), 0f,
-                            py + bytes((long) b0 * g.outC() * p), nb, 0, (long) ckk * p, (long) g.outC() * p);
+                            py + bytes((long) b0 * g.outC() * p), nb, 0, (long) ckk * p, (long) g.outC() * p, tf32);
                 }
             } finally {
                 allocator.release(col);
@@ -312,7 +347,7 @@ public final class CudaBackend extends CheckedBackend {
         long pdy = addr(dy), pw = addr(w), pdx = addr(dx);
         Cudnn cudnn = cudnn();
         if (cudnn != null) {
-            cudnn.convBackwardData(g, pdy, pw, pdx);
+            cudnn.convBackwardData(g, tf32, pdy, pw, pdx);
             return;
         }
         // dcol[b] (CKK, P) = w^T dy[b], then col2im gathers it into dx
@@ -324,7 +359,7 @@ public final class CudaBackend extends CheckedBackend {
             for (int b0 = 0; b0 < g.batch(); b0 += chunk) {
                 int nb = Math.min(chunk, g.batch() - b0);
                 gemmAt(true, false, ckk, p, g.outC(), 1f, pw, pdy + bytes((long) b0 * g.outC() * p), 0f, pc,
-                        nb, 0, (long) g.outC() * p, (long) ckk * p);
+                        nb, 0, (long) g.outC() * p, (long) ckk * p, tf32);
                 elementwise(K.COL2IM, (long) nb * image, dcol, pdx + bytes((long) b0 * image), nb, g.inC(), g.inH(), g.inW(),
                         g.kh(), g.kw(), g.stride(), g.pad(), g.outH(), g.outW());
             }
@@ -338,7 +373,7 @@ public final class CudaBackend extends CheckedBackend {
         int p = g.outH() * g.outW();
         Cudnn cudnn = cudnn();
         if (cudnn != null) {
-            cudnn.convBackwardFilter(g, px, pdy, pdw, accumulate);
+            cudnn.convBackwardFilter(g, tf32, px, pdy, pdw, accumulate);
         } else {
             // dw (K, CKK) (+)= sum over b of dy[b] (K, P) col[b]^T (P, CKK): one gemm per image, beta = 1 after the first
             int ckk = g.inC() * g.kh() * g.kw();
@@ -352,7 +387,7 @@ public final class CudaBackend extends CheckedBackend {
                     for (int i = 0; i < nb; i++) {
                         float beta = b0 + i == 0 && !accumulate ? 0f : 1f;
                         gemmAt(false, true, g.outC(), ckk, p, 1f, pdy + bytes((long) (b0 + i) * g.outC() * p),
-                                pc + bytes((long) i * ckk * p), beta, pdw, 1, 0, 0, 0);
+                                pc + bytes((long) i * ckk * p), beta, pdw, 1, 0, 0, 0, tf32);
                     }
                 }
             } finally {
@@ -508,9 +543,9 @@ public final class CudaBackend extends CheckedBackend {
         CudaStorage e = scratch((long) nb * k);
         try {
             elementwise(K.BCE_WITH_LOGITS_BACKWARD, (long) nb * k, logits, targets, dloss, e, nb * k);
-            if (dw != null) gemmAt(true, false, k, d, nb, 1f, e.address(), addr(x), accumulate ? 1f : 0f, addr(dw), 1, 0, 0, 0);
+            if (dw != null) gemmAt(true, false, k, d, nb, 1f, e.address(), addr(x), accumulate ? 1f : 0f, addr(dw), 1, 0, 0, 0, false);
             if (db != null) perRow(K.BIAS_BACKWARD, k, e, db, nb, k, 1, accumulate);
-            if (dx != null) gemmAt(false, false, nb, d, k, 1f, e.address(), addr(fb), 0f, addr(dx), 1, 0, 0, 0);
+            if (dx != null) gemmAt(false, false, nb, d, k, 1f, e.address(), addr(fb), 0f, addr(dx), 1, 0, 0, 0, false);
         } finally {
             allocator.release(e);
         }
@@ -528,7 +563,7 @@ public final class CudaBackend extends CheckedBackend {
         CudaStorage xn = scratch((long) nb * d);
         try {
             perRow(K.SIMILARITY_NORMALIZE, nb, x, xc, norm, xn, nb, d);
-            gemmAt(false, true, nb, nb, d, 1f, xn.address(), xn.address(), 0f, ps, 1, 0, 0, 0);
+            gemmAt(false, true, nb, nb, d, 1f, xn.address(), xn.address(), 0f, ps, 1, 0, 0, 0, false);
         } finally {
             allocator.release(xn);
         }
@@ -542,7 +577,7 @@ public final class CudaBackend extends CheckedBackend {
         CudaStorage g = scratch((long) nb * nb);
         try {
             elementwise(K.SIMILARITY_BACKWARD_GRAM, (long) nb * nb, s, ds, norm, g, nb);
-            gemmAt(false, false, nb, d, nb, 1f, g.address(), pxc, 0f, pdx, 1, 0, 0, 0);
+            gemmAt(false, false, nb, d, nb, 1f, g.address(), pxc, 0f, pdx, 1, 0, 0, 0, false);
         } finally {
             allocator.release(g);
         }

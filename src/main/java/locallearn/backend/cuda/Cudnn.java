@@ -19,12 +19,15 @@ import locallearn.backend.ConvGeom;
 
 /**
  * cuDNN's legacy convolution API through java.lang.foreign; NCHW float32, cross-correlation (as
- * PyTorch's Conv2d), FMA math: no TF32, the benchmarks compare with TF32 off on both sides. The
- * legacy API has the same C signatures in cuDNN 8 and 9.
+ * PyTorch's Conv2d). Float32 calls set CUDNN_FMA_MATH on the descriptor (no TF32); TF32 calls set
+ * CUDNN_DEFAULT_MATH, which permits TF32 tensor cores on compute capability 8.0 and newer (as
+ * PyTorch does for torch.backends.cudnn.allow_tf32; CUDNN_TENSOR_OP_MATH does not down-convert
+ * float32 inputs). The legacy API has the same C signatures in cuDNN 8 and 9.
  *
  * <p>Each geometry gets its descriptors once, and each direction (forward, backward-data,
- * backward-filter) its algorithm from cudnnFind* the first time it runs: the fastest FMA
- * algorithm measured on this device, as torch.backends.cudnn.benchmark picks. The workspace
+ * backward-filter) its algorithm from cudnnFind* the first time it runs: the fastest algorithm
+ * measured on this device in the call's math (FMA only for float32), as
+ * torch.backends.cudnn.benchmark picks; a geometry has one plan per math. The workspace
  * comes from the context's allocator, so it shows in the memory figures; it is kept and grown.
  * The context's handle works on the legacy default stream, like its kernels off a lane; each
  * pipeline lane gets a handle of its own, with its own plans and workspace, set to its stream
@@ -38,7 +41,7 @@ public final class Cudnn implements AutoCloseable {
             "libcudnn_engines_precompiled", "libcudnn_heuristic", "libcudnn_ops", "libcudnn_cnn", "libcudnn_adv");
     private static final List<String> SIBLINGS_8 = List.of("libcudnn_ops_infer", "libcudnn_ops_train",
             "libcudnn_cnn_infer", "libcudnn_cnn_train", "libcudnn_adv_infer", "libcudnn_adv_train");
-    private static final int NCHW = 0, FLOAT = 0, CROSS_CORRELATION = 1, FMA_MATH = 3, STATUS_SUCCESS = 0;
+    private static final int NCHW = 0, FLOAT = 0, CROSS_CORRELATION = 1, DEFAULT_MATH = 0, FMA_MATH = 3, STATUS_SUCCESS = 0;
     /** cudnnConvolution*AlgoPerf_t: algo int @0, status int @4, time float @8, memory size_t @16,
         determinism int @24, mathType int @28, reserved int[3] @32; 48 bytes with its 8-byte alignment. */
     public static final int PERF_BYTES = 48, PERF_ALGO = 0, PERF_STATUS = 4, PERF_TIME = 8, PERF_MEMORY = 16, PERF_MATH = 28;
@@ -54,12 +57,16 @@ public final class Cudnn implements AutoCloseable {
     private final MethodHandle destroy, errorString, destroyTensor, destroyFilter, destroyConv,
             createTensor, setTensor, createFilter, setFilter, createConv, setConv, setMath,
             findFwd, findBwdData, findBwdFilter, wsFwd, wsBwdData, wsBwdFilter, fwd, bwdData, bwdFilter;
-    private final Map<ConvGeom, Plan> plans = new HashMap<>();
+    private final Map<PlanKey, Plan> plans = new HashMap<>();
     private CudaStorage workspace;
     private boolean closed;
 
-    /** The descriptors of one geometry and the algorithm chosen for each direction (-1: not yet). */
+    /** A geometry in one math: float32 FMA, or TF32 tensor ops allowed. */
+    private record PlanKey(ConvGeom g, boolean tf32) {}
+
+    /** The descriptors of one geometry and math and the algorithm chosen for each direction (-1: not yet). */
     private static final class Plan {
+        boolean tf32;
         MemorySegment x, w, y, conv;
         int fwdAlgo = -1, bwdDataAlgo = -1, bwdFilterAlgo = -1;
         long fwdWs, bwdDataWs, bwdFilterWs;
@@ -148,11 +155,11 @@ public final class Cudnn implements AutoCloseable {
 
     // ---- the three convolutions ------------------------------------------------------------------
 
-    /** y (B, K, oH, oW) = conv(x (B, C, H, W), w (K, C, kh, kw)); addresses on the device. */
-    public synchronized void convForward(ConvGeom g, long x, long w, long y) {
-        Plan p = plan(g);
+    /** y (B, K, oH, oW) = conv(x (B, C, H, W), w (K, C, kh, kw)); addresses on the device; {@code tf32}: tensor ops allowed. */
+    public synchronized void convForward(ConvGeom g, boolean tf32, long x, long w, long y) {
+        Plan p = plan(g, tf32);
         if (p.fwdAlgo < 0) {
-            p.fwdAlgo = choose(findFwd, "cudnnFindConvolutionForwardAlgorithm", g, p.x, p.w, p.conv, p.y);
+            p.fwdAlgo = choose(p, findFwd, "cudnnFindConvolutionForwardAlgorithm", g, p.x, p.w, p.conv, p.y);
             p.fwdWs = workspaceSize(wsFwd, "cudnnGetConvolutionForwardWorkspaceSize", g, p.x, p.w, p.conv, p.y, p.fwdAlgo);
         }
         long ws = workspace(p.fwdWs);
@@ -160,10 +167,10 @@ public final class Cudnn implements AutoCloseable {
     }
 
     /** dx (B, C, H, W) = conv2d's gradient with respect to its input, from dy (B, K, oH, oW) and w (K, C, kh, kw). */
-    public synchronized void convBackwardData(ConvGeom g, long dy, long w, long dx) {
-        Plan p = plan(g);
+    public synchronized void convBackwardData(ConvGeom g, boolean tf32, long dy, long w, long dx) {
+        Plan p = plan(g, tf32);
         if (p.bwdDataAlgo < 0) {
-            p.bwdDataAlgo = choose(findBwdData, "cudnnFindConvolutionBackwardDataAlgorithm", g, p.w, p.y, p.conv, p.x);
+            p.bwdDataAlgo = choose(p, findBwdData, "cudnnFindConvolutionBackwardDataAlgorithm", g, p.w, p.y, p.conv, p.x);
             p.bwdDataWs = workspaceSize(wsBwdData, "cudnnGetConvolutionBackwardDataWorkspaceSize", g, p.w, p.y, p.conv, p.x, p.bwdDataAlgo);
         }
         long ws = workspace(p.bwdDataWs);
@@ -171,10 +178,10 @@ public final class Cudnn implements AutoCloseable {
     }
 
     /** dw (K, C, kh, kw) (+)= conv2d's gradient with respect to its weight, from x and dy; accumulate adds (beta 1). */
-    public synchronized void convBackwardFilter(ConvGeom g, long x, long dy, long dw, boolean accumulate) {
-        Plan p = plan(g);
+    public synchronized void convBackwardFilter(ConvGeom g, boolean tf32, long x, long dy, long dw, boolean accumulate) {
+        Plan p = plan(g, tf32);
         if (p.bwdFilterAlgo < 0) {
-            p.bwdFilterAlgo = choose(findBwdFilter, "cudnnFindConvolutionBackwardFilterAlgorithm", g, p.x, p.y, p.conv, p.w);
+            p.bwdFilterAlgo = choose(p, findBwdFilter, "cudnnFindConvolutionBackwardFilterAlgorithm", g, p.x, p.y, p.conv, p.w);
             p.bwdFilterWs = workspaceSize(wsBwdFilter, "cudnnGetConvolutionBackwardFilterWorkspaceSize", g, p.x, p.y, p.conv, p.w,
                     p.bwdFilterAlgo);
         }
@@ -199,10 +206,12 @@ public final class Cudnn implements AutoCloseable {
 
     // ---- descriptors, algorithms, workspace --------------------------------------------------------
 
-    private Plan plan(ConvGeom g) {
-        Plan p = plans.get(g);
+    private Plan plan(ConvGeom g, boolean tf32) {
+        PlanKey key = new PlanKey(g, tf32);
+        Plan p = plans.get(key);
         if (p != null) return p;
         p = new Plan();
+        p.tf32 = tf32;
         p.x = descriptor(createTensor, "cudnnCreateTensorDescriptor");
         check(Cublas.invoke(setTensor, p.x, NCHW, FLOAT, g.batch(), g.inC(), g.inH(), g.inW()), "cudnnSetTensor4dDescriptor x " + g);
         p.y = descriptor(createTensor, "cudnnCreateTensorDescriptor");
@@ -212,8 +221,9 @@ public final class Cudnn implements AutoCloseable {
         p.conv = descriptor(createConv, "cudnnCreateConvolutionDescriptor");
         check(Cublas.invoke(setConv, p.conv, g.pad(), g.pad(), g.stride(), g.stride(), 1, 1, CROSS_CORRELATION, FLOAT),
                 "cudnnSetConvolution2dDescriptor " + g);
-        check(Cublas.invoke(setMath, p.conv, FMA_MATH), "cudnnSetConvolutionMathType(CUDNN_FMA_MATH)");
-        plans.put(g, p);
+        check(Cublas.invoke(setMath, p.conv, tf32 ? DEFAULT_MATH : FMA_MATH),
+                tf32 ? "cudnnSetConvolutionMathType(CUDNN_DEFAULT_MATH)" : "cudnnSetConvolutionMathType(CUDNN_FMA_MATH)");
+        plans.put(key, p);
         return p;
     }
 
@@ -223,8 +233,8 @@ public final class Cudnn implements AutoCloseable {
         return box.get(ADDRESS, 0);
     }
 
-    /** Runs cudnnFind* (it times every algorithm on this device) and takes the fastest FMA one that succeeded. */
-    private int choose(MethodHandle find, String call, ConvGeom g, MemorySegment a, MemorySegment b, MemorySegment c, MemorySegment d) {
+    /** Runs cudnnFind* (it times every algorithm on this device) and takes the fastest one of the plan's math that succeeded. */
+    private int choose(Plan p, MethodHandle find, String call, ConvGeom g, MemorySegment a, MemorySegment b, MemorySegment c, MemorySegment d) {
         try (Arena local = Arena.ofConfined()) {
             MemorySegment count = local.allocate(JAVA_INT);
             MemorySegment perf = local.allocate((long) PERF_BYTES * MAX_ALGOS, 8);
@@ -235,21 +245,22 @@ public final class Cudnn implements AutoCloseable {
                 r = Cublas.invoke(find, handle, a, b, c, d, MAX_ALGOS, count, perf);
             }
             check(r, call + " " + g);
-            int chosen = chooseFromPerf(perf, count.get(JAVA_INT, 0));
-            if (chosen < 0) throw new IllegalStateException(call + " " + g + ": no algorithm succeeded with FMA math");
+            int chosen = chooseFromPerf(perf, count.get(JAVA_INT, 0), p.tf32);
+            if (chosen < 0) throw new IllegalStateException(call + " " + g + ": no algorithm succeeded" + (p.tf32 ? "" : " with FMA math"));
             return chosen;
         }
     }
 
     /**
-     * The algorithm of the first result (results come fastest first) that succeeded in FMA math;
-     * DEFAULT math counts too where cuDNN reports it (pre-Ampere, where it means FMA). -1 if none.
+     * The algorithm of the first result (results come fastest first) that succeeded: in FMA math
+     * for float32, where DEFAULT math counts too where cuDNN reports it (pre-Ampere, where it
+     * means FMA); in any math with {@code tf32}. -1 if none.
      */
-    public static int chooseFromPerf(MemorySegment perf, int n) {
+    public static int chooseFromPerf(MemorySegment perf, int n, boolean tf32) {
         for (int i = 0; i < n; i++) {
             long o = (long) i * PERF_BYTES;
             int status = perf.get(JAVA_INT, o + PERF_STATUS), math = perf.get(JAVA_INT, o + PERF_MATH);
-            if (status == STATUS_SUCCESS && (math == FMA_MATH || math == 0)) return perf.get(JAVA_INT, o + PERF_ALGO);
+            if (status == STATUS_SUCCESS && (tf32 || math == FMA_MATH || math == DEFAULT_MATH)) return perf.get(JAVA_INT, o + PERF_ALGO);
         }
         return -1;
     }

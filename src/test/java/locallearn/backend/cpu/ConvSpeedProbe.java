@@ -14,11 +14,11 @@ final class ConvSpeedProbe {
         double bf = 1e9, bd = 1e9, bw = 1e9;
         for (int it = 0; it < 6; it++) {
             long t0 = System.nanoTime();
-            Conv.forward(x, w, null, y, g);
+            Conv.forward(x, w, null, y, g, false);
             long t1 = System.nanoTime();
-            Conv.backwardData(y, w, dx, g);
+            Conv.backwardData(y, w, dx, g, false);
             long t2 = System.nanoTime();
-            Conv.backwardFilter(x, y, dw, db, g, false);
+            Conv.backwardFilter(x, y, dw, db, g, false, false);
             long t3 = System.nanoTime();
             if (it >= 1) { bf = Math.min(bf, (t1 - t0) / 1e9); bd = Math.min(bd, (t2 - t1) / 1e9); bw = Math.min(bw, (t3 - t2) / 1e9); }
         }

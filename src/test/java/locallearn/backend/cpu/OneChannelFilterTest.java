@@ -25,8 +25,8 @@ class OneChannelFilterTest {
                 int wn = g.inC() * g.kh() * g.kw();
                 float[] start = acc ? rand(rnd, wn) : new float[wn];
                 float[] want = start.clone(), got = start.clone(), db = new float[1], db2 = new float[1];
-                Conv.backwardFilterGemm(x, dy, want, db, g, acc);
-                Conv.backwardFilter(x, dy, got, db2, g, acc);
+                Conv.backwardFilterGemm(x, dy, want, db, g, acc, false);
+                Conv.backwardFilter(x, dy, got, db2, g, acc, false);
                 double[] w = new double[wn];
                 for (int i = 0; i < wn; i++) w[i] = want[i];
                 near("one-channel filter gradient " + g + " accumulate=" + acc, w, got, 1e-4, 1e-4);

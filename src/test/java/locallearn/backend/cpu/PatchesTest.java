@@ -37,7 +37,7 @@ class PatchesTest {
             for (int j = 0; j < n; j++) Conv.im2col(x, (b0 + j) * img, g, col, j * p, cols);
             float[] want = new float[k * cols], got = new float[k * cols];
             Gemm.gemmFast(false, false, k, cols, ckk, 1f, w, 0, col, 0, 0f, want, 0);
-            Gemm.gemm(false, k, cols, ckk, 1f, w, 0, Patches.columns(x, g, b0), 0f, got, 0);
+            Gemm.gemm(false, k, cols, ckk, 1f, w, 0, Patches.columns(x, g, b0), 0f, got, 0, false);
             assertArrayEquals(want, got, 0f, "forward panels " + g);
         }
     }
@@ -52,7 +52,7 @@ class PatchesTest {
             float[] want = rand(k * ckk), got = want.clone();
             // dy (K, n*P) col^T (n*P, C*kh*kw): col is op(B)'s transpose, stored as it is
             Gemm.gemmFast(false, true, k, ckk, rows, 1f, dy, 0, col, 0, 1f, want, 0);
-            Gemm.gemm(false, k, ckk, rows, 1f, dy, 0, Patches.columnsTransposed(x, g, b0), 1f, got, 0);
+            Gemm.gemm(false, k, ckk, rows, 1f, dy, 0, Patches.columnsTransposed(x, g, b0), 1f, got, 0, false);
             assertArrayEquals(want, got, 0f, "transposed panels " + g);
         }
     }

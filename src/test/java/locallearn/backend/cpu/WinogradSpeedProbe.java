@@ -31,9 +31,9 @@ final class WinogradSpeedProbe {
                 for (int alg = 0; alg < 3; alg++) {
                     Winograd.Tile f = alg == 0 ? null : alg == 1 ? Winograd.F2 : Winograd.F4;
                     Runnable run = switch (o) {
-                        case 0 -> () -> { if (f == null) Conv.forward(x, w, bias, y, g); else Winograd.forward(x, w, bias, y, g, f); };
-                        case 1 -> () -> { if (f == null) Conv.backwardData(dy, w, dx, g); else Winograd.backwardData(dy, w, dx, g, f); };
-                        default -> () -> { if (f == null) Conv.backwardFilter(x, dy, dw, db, g, false); else Winograd.backwardFilter(x, dy, dw, db, g, false, f); };
+                        case 0 -> () -> { if (f == null) Conv.forward(x, w, bias, y, g, false); else Winograd.forward(x, w, bias, y, g, f, false); };
+                        case 1 -> () -> { if (f == null) Conv.backwardData(dy, w, dx, g, false); else Winograd.backwardData(dy, w, dx, g, f, false); };
+                        default -> () -> { if (f == null) Conv.backwardFilter(x, dy, dw, db, g, false, false); else Winograd.backwardFilter(x, dy, dw, db, g, false, f, false); };
                     };
                     run.run();
                     double best = 1e9, spent = 0;

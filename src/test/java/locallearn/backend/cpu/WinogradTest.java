@@ -152,7 +152,7 @@ class WinogradTest {
                         float[] bias = si % 3 == 0 ? null : rand(rnd, ck[1]);
                         float[] y = new float[batch * ck[1] * g.outH() * g.outW()];
                         java.util.Arrays.fill(y, Float.NaN);
-                        Winograd.forward(x, wt, bias, y, g, f);
+                        Winograd.forward(x, wt, bias, y, g, f, false);
                         assertNear(f.name() + " forward " + g + (bias == null ? "" : " +bias"), forwardRef(x, wt, bias, g), y, tol(f, ck[0]));
                     }
     }
@@ -169,7 +169,7 @@ class WinogradTest {
                         float[] dy = rand(rnd, batch * ck[1] * g.outH() * g.outW()), wt = rand(rnd, ck[1] * ck[0] * 9);
                         float[] dx = new float[batch * ck[0] * h * w];
                         java.util.Arrays.fill(dx, Float.NaN);
-                        Winograd.backwardData(dy, wt, dx, g, f);
+                        Winograd.backwardData(dy, wt, dx, g, f, false);
                         assertNear(f.name() + " backwardData " + g, backwardDataRef(dy, wt, g), dx, tol(f, ck[1]));
                     }
     }
@@ -190,7 +190,7 @@ class WinogradTest {
                         for (int i = 0; i < dw.length; i++) before[i] = acc ? dw[i] : 0;
                         if (!acc) java.util.Arrays.fill(dw, Float.NaN);
                         float[] db = new float[ck[1]];
-                        Winograd.backwardFilter(x, dy, dw, db, g, acc, f);
+                        Winograd.backwardFilter(x, dy, dw, db, g, acc, f, false);
                         int m = f.m(), tiles = batch * ((g.outH() + m - 1) / m) * ((g.outW() + m - 1) / m);
                         assertNear(f.name() + " backwardFilter " + g + " accumulate=" + acc, backwardFilterRef(x, dy, g), dw, tol(f, tiles), before);
                     }
@@ -217,16 +217,16 @@ class WinogradTest {
                         else at[i][j] += 0.5f;
                         Winograd.Tile bad = new Winograd.Tile("broken", f.m(), bt, gm, at);
                         float[] y = new float[2 * 2 * 110], dw = new float[2 * 3 * 9];
-                        Winograd.forward(x, w, null, y, g, bad);
-                        Winograd.backwardFilter(x, dy, dw, null, g, false, bad);
+                        Winograd.forward(x, w, null, y, g, bad, false);
+                        Winograd.backwardFilter(x, dy, dw, null, g, false, bad, false);
                         String where = f.name() + " " + new String[] {"B^T", "G", "A^T"}[which] + "[" + i + "][" + j + "] + 1/2";
                         assertTrue(check(fr, y, tol(f, 3), null) != null || check(br, dw, tol(f, 2 * ((10 + f.m() - 1) / f.m()) * ((11 + f.m() - 1) / f.m())), null) != null, where + " went unnoticed");
                     }
             }
             // and the true matrices pass the same comparisons
             float[] y = new float[2 * 2 * 110], dw = new float[2 * 3 * 9];
-            Winograd.forward(x, w, null, y, g, f);
-            Winograd.backwardFilter(x, dy, dw, null, g, false, f);
+            Winograd.forward(x, w, null, y, g, f, false);
+            Winograd.backwardFilter(x, dy, dw, null, g, false, f, false);
             assertNear(f.name() + " forward", fr, y, tol(f, 3));
             assertNear(f.name() + " backwardFilter", br, dw, tol(f, 2 * ((10 + f.m() - 1) / f.m()) * ((11 + f.m() - 1) / f.m())));
         }
@@ -251,9 +251,9 @@ class WinogradTest {
             for (int v = 0; v < 2; v++) {
                 Winograd.Tile f = v == 0 ? Winograd.F2 : generic;
                 float[] y = new float[dy.length], dx = new float[x.length], dw = new float[w.length];
-                Winograd.forward(x, w, bias, y, g, f);
-                Winograd.backwardData(dy, w, dx, g, f);
-                Winograd.backwardFilter(x, dy, dw, null, g, false, f);
+                Winograd.forward(x, w, bias, y, g, f, false);
+                Winograd.backwardData(dy, w, dx, g, f, false);
+                Winograd.backwardFilter(x, dy, dw, null, g, false, f, false);
                 float[] all = new float[y.length + dx.length + dw.length];
                 System.arraycopy(y, 0, all, 0, y.length);
                 System.arraycopy(dx, 0, all, y.length, dx.length);
@@ -275,9 +275,9 @@ class WinogradTest {
         for (Winograd.Tile f : new Winograd.Tile[] {Winograd.F2, Winograd.F4}) {
             Supplier<float[][]> run = () -> {
                 float[] y = new float[dy.length], dx = new float[x.length], dw = rand(new Random(9), w.length), db = new float[24];
-                Winograd.forward(x, w, bias, y, g, f);
-                Winograd.backwardData(dy, w, dx, g, f);
-                Winograd.backwardFilter(x, dy, dw, db, g, true, f);
+                Winograd.forward(x, w, bias, y, g, f, false);
+                Winograd.backwardData(dy, w, dx, g, f, false);
+                Winograd.backwardFilter(x, dy, dw, db, g, true, f, false);
                 return new float[][] {y, dx, dw, db};
             };
             float[][] many = run.get();

@@ -15,6 +15,7 @@ class DelegatingBackend implements Backend {
 
     @Override public String name() { return "delegating"; }
     @Override public String describe() { return "delegating to " + inner.describe(); }
+    @Override public locallearn.config.Precision precision() { return inner.precision(); }
     @Override public Tensor allocate(Shape shape, locallearn.tensor.DType dtype) { return inner.allocate(shape, dtype); }
     @Override public MemoryStats memory() { return inner.memory(); }
     @Override public void resetPeakMemory() { inner.resetPeakMemory(); }

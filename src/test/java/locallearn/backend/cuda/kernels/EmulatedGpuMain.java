@@ -5,6 +5,8 @@ import java.util.List;
 import locallearn.autograd.Tape;
 import locallearn.autograd.Var;
 import locallearn.backend.BadArguments;
+import locallearn.backend.ConvAlgorithm;
+import locallearn.config.Precision;
 import locallearn.backend.Backend;
 import locallearn.backend.Philox;
 import locallearn.backend.SelfTest;
@@ -22,7 +24,7 @@ import locallearn.tensor.Tensor;
 
 /**
  * The child JVM of {@link EmulatedGpuTest}: the whole selftest, CPU against CudaBackend, where
- * libcuda.so.1 is the emulating stand-in, then local steps of a small conv block on
+ * libcuda.so.1 is the emulating stand-in, and its tf32 cases (CPU twin against our kernels in TF32), then local steps of a small conv block on
  * both (the ops composed as training uses them), one residual block's local step with its shortcut
  * on both, then every wrong call of BadArguments on both,
  * whose messages must be equal. Prints one line per case and a last line "done N".
@@ -36,10 +38,16 @@ public final class EmulatedGpuMain {
         try (CudaBackend gpu = CudaBackend.open(0, true)) {
             System.out.println("device: " + gpu.describe());
             List<SelfTest.Line> lines = test.run(new CpuBackend(), gpu, op -> true, l -> System.out.println(l.format()));
+            // TF32: our gemm kernel rounds its inputs as the CPU twin, so they sum the same products
+            List<SelfTest.Line> tf32;
+            try (CudaBackend gpuTf32 = gpu.withPrecision(Precision.TF32)) {
+                tf32 = SelfTest.tf32(Long.parseLong(args[0]), true).run(new CpuBackend(ConvAlgorithm.AUTO, Precision.TF32), gpuTf32, op -> true,
+                        l -> System.out.println(l.format()));
+            }
             System.out.println(localStepsCheck(new CpuBackend(), gpu));
             System.out.println(residualStepCheck(new CpuBackend(), gpu));
             System.out.println(badArgumentsCheck(new CpuBackend(), gpu));
-            System.out.println("done " + (lines.size() + 3));
+            System.out.println("done " + (lines.size() + tf32.size() + 3));
         }
     }
 

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * real). So the Java launches (kernel names, argument order and widths, grid and block shapes
  * against each kernel's __launch_bounds__), the kernels' index math and reductions, and the
  * fallback GEMM and im2col convolution are checked on every build, with the selftest's
- * tolerances; so are local steps of a conv block (sliced, and held with recon) and one residual block's local step with its
+ * tolerances, in float32 and in TF32 (the kernel's rounding against the CPU twin's); so are local steps of a conv block (sliced, and held with recon) and one residual block's local step with its
  * shortcut, the ops composed as training runs them,
  * and that every wrong call of BadArguments fails on CudaBackend with the CPU's message (the
  * boundary both extend). What it cannot check is the GPU itself: the compiled PTX, cuBLAS/cuDNN, and races a
@@ -84,8 +84,10 @@ class EmulatedGpuTest {
         assertEquals(0, p.exitValue(), String.join("\n", out));
 
         assertTrue(out.get(0).startsWith("device: cuda: Emulated GPU"), out.get(0));
-        int cases = new SelfTest(5).size();
-        assertEquals("done " + (cases + 4), out.get(out.size() - 1), "every case ran, the allocator check, the local and residual steps and the bad arguments");
+        int cases = new SelfTest(5).size(), tf32 = SelfTest.tf32(5, true).size();
+        assertEquals("done " + (cases + 1 + tf32 + 4), out.get(out.size() - 1),
+                "every case ran, the allocator check, the tf32 cases and theirs, the local and residual steps and the bad arguments");
+        assertEquals(tf32, out.stream().filter(l -> l.contains(" tf32 ")).count(), "each tf32 case printed once");
         assertTrue(out.get(out.size() - 5).startsWith("ok   allocator"), out.get(out.size() - 5));
         assertTrue(out.get(out.size() - 4).startsWith("ok   local steps"), out.get(out.size() - 4));
         assertTrue(out.get(out.size() - 3).startsWith("ok   residual local step"), out.get(out.size() - 3));

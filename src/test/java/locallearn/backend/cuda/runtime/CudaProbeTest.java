@@ -8,7 +8,9 @@ import java.lang.foreign.ValueLayout;
 import jcuda.driver.CUresult;
 import locallearn.backend.cuda.CudaContext;
 import locallearn.backend.cuda.CudaUnavailableException;
+import locallearn.backend.cuda.CudaBackend;
 import locallearn.backend.cuda.Cudnn;
+import locallearn.config.Precision;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -70,8 +72,20 @@ class CudaProbeTest {
                 perf.set(ValueLayout.JAVA_INT, o + 4, rows[i][1]);
                 perf.set(ValueLayout.JAVA_INT, o + 28, rows[i][2]);
             }
-            assertEquals(2, Cudnn.chooseFromPerf(perf, 4)); // 1 uses tensor ops (TF32), 6 failed
-            assertEquals(-1, Cudnn.chooseFromPerf(perf, 2));
+            assertEquals(2, Cudnn.chooseFromPerf(perf, 4, false)); // 1 uses tensor ops (TF32), 6 failed
+            assertEquals(-1, Cudnn.chooseFromPerf(perf, 2, false));
+            assertEquals(1, Cudnn.chooseFromPerf(perf, 4, true)); // tf32: the fastest that succeeded, tensor ops or not
+            perf.set(ValueLayout.JAVA_INT, 4, 9);                  // the tensor-op one failed too
+            assertEquals(2, Cudnn.chooseFromPerf(perf, 4, true));
         }
+    }
+
+    @Test void tf32BeforeComputeCapability8IsOneLineNamingWhatIsMissing() {
+        assertNull(CudaBackend.tensorCoresMissing(Precision.FP32, 70, "Tesla V100"));
+        assertNull(CudaBackend.tensorCoresMissing(Precision.TF32, 80, "A100"));
+        assertEquals("precision tf32 needs tensor cores of compute capability 8.0 (Ampere) or newer; Tesla V100 is sm_70: use --precision fp32",
+                CudaBackend.tensorCoresMissing(Precision.TF32, 70, "Tesla V100"));
+        assertEquals("precision bf16 needs tensor cores of compute capability 8.0 (Ampere) or newer; Tesla T4 is sm_75: use --precision fp32",
+                CudaBackend.tensorCoresMissing(Precision.BF16, 75, "Tesla T4"));
     }
 }

@@ -132,7 +132,7 @@ class CudaRuntimeGpuTest {
             for (boolean tb : new boolean[] {false, true}) {
                 float[] a = random(r, batch * m * k), b = random(r, batch * k * n), c = random(r, batch * m * n);
                 CudaStorage da = up(a), db = up(b), dc = up(c);
-                blas.sgemm(ta, tb, m, n, k, 0.5f, da.address(), db.address(), 2f, dc.address(), batch, (long) m * k, (long) k * n, (long) m * n);
+                blas.sgemm(ta, tb, m, n, k, 0.5f, da.address(), db.address(), 2f, dc.address(), batch, (long) m * k, (long) k * n, (long) m * n, false);
                 float[] got = down(dc, c.length);
                 for (int i = 0; i < batch; i++) {
                     float[] want = CublasMappingTest.rowMajor(ta, tb, m, n, k, 0.5f, slice(a, i, m * k), slice(b, i, k * n), 2f, slice(c, i, m * n));
@@ -141,7 +141,7 @@ class CudaRuntimeGpuTest {
                 }
                 // batch 1 goes through cublasSgemm
                 CudaStorage dc1 = up(c);
-                blas.sgemm(ta, tb, m, n, k, 1f, da.address(), db.address(), 0f, dc1.address(), 1, 0, 0, 0);
+                blas.sgemm(ta, tb, m, n, k, 1f, da.address(), db.address(), 0f, dc1.address(), 1, 0, 0, 0, false);
                 float[] want1 = CublasMappingTest.rowMajor(ta, tb, m, n, k, 1f, slice(a, 0, m * k), slice(b, 0, k * n), 0f, slice(c, 0, m * n));
                 assertArrayEquals(want1, slice(down(dc1, c.length), 0, m * n), 1e-4f);
                 for (CudaStorage s : new CudaStorage[] {da, db, dc, dc1}) ctx.allocator().release(s);
@@ -160,16 +160,16 @@ class CudaRuntimeGpuTest {
             float[] x = random(r, xs), w = random(r, ws), dy = random(r, ys), dw0 = random(r, ws);
             CudaStorage dx_ = up(x), dw_ = up(w), ddy = up(dy), y = ctx.allocator().acquire(4L * ys),
                     gx = ctx.allocator().acquire(4L * xs), gw = up(dw0);
-            dnn.convForward(g, dx_.address(), dw_.address(), y.address());
-            dnn.convBackwardData(g, ddy.address(), dw_.address(), gx.address());
-            dnn.convBackwardFilter(g, dx_.address(), ddy.address(), gw.address(), true);
+            dnn.convForward(g, false, dx_.address(), dw_.address(), y.address());
+            dnn.convBackwardData(g, false, ddy.address(), dw_.address(), gx.address());
+            dnn.convBackwardFilter(g, false, dx_.address(), ddy.address(), gw.address(), true);
             float[] wantY = new float[ys], wantDx = new float[xs], wantDw = dw0.clone();
             conv(g, x, w, dy, wantY, wantDx, wantDw);
             // sums of at most 5*9*... N(0,1) products (<= 3*9*9*... terms for dw): fp32 FMA rounding stays below 2e-4
             assertArrayEquals(wantY, down(y, ys), 2e-4f, "forward " + g);
             assertArrayEquals(wantDx, down(gx, xs), 2e-4f, "backward data " + g);
             assertArrayEquals(wantDw, down(gw, ws), 2e-4f, "backward filter (accumulate) " + g);
-            dnn.convBackwardFilter(g, dx_.address(), ddy.address(), gw.address(), false);
+            dnn.convBackwardFilter(g, false, dx_.address(), ddy.address(), gw.address(), false);
             float[] fresh = new float[ws];
             conv(g, x, w, dy, new float[ys], new float[xs], fresh);
             assertArrayEquals(fresh, down(gw, ws), 2e-4f, "backward filter (overwrite) " + g);

@@ -103,22 +103,22 @@ class FakeLibrariesTest {
         assertEquals("create;math 1234 0;", log(full.resolve("libcublas.so.13"))); // CUBLAS_DEFAULT_MATH: no TF32
 
         // C (2, 3) = A (2, 4) B^T, B stored (3, 4): column-major C^T (3, 2) = op_T(B) A^T; ldb 4, lda 4, ldc 3
-        b.sgemm(false, true, 2, 3, 4, 1.5f, 0xA000, 0xB000, 0.5f, 0xC000, 1, 0, 0, 0);
+        b.sgemm(false, true, 2, 3, 4, 1.5f, 0xA000, 0xB000, 0.5f, 0xC000, 1, 0, 0, 0, false);
         assertEquals("sgemm 1234 ta=1 tb=0 m=3 n=2 k=4 alpha=1.5 A=b000 lda=4 B=a000 ldb=4 beta=0.5 C=c000 ldc=3;",
                 log(full.resolve("libcublas.so.13")));
 
         // A^T with A stored (4, 2): lda 2; B (4, 3): ldb 3; strides follow their operands through the swap
-        b.sgemm(true, false, 2, 3, 4, 1f, 0xA000, 0xB000, 0f, 0xC000, 5, 8, 12, 6);
+        b.sgemm(true, false, 2, 3, 4, 1f, 0xA000, 0xB000, 0f, 0xC000, 5, 8, 12, 6, false);
         assertEquals("batched 1234 ta=0 tb=1 m=3 n=2 k=4 alpha=1 A=b000 lda=3 sA=12 B=a000 ldb=2 sB=8 beta=0 C=c000 ldc=3 sC=6 batch=5;",
                 log(full.resolve("libcublas.so.13")));
 
         IllegalStateException e = assertThrows(IllegalStateException.class,
-                () -> b.sgemm(false, false, 2, 3, 99, 1f, 0xA000, 0xB000, 0f, 0xC000, 1, 0, 0, 0));
+                () -> b.sgemm(false, false, 2, 3, 99, 1f, 0xA000, 0xB000, 0f, 0xC000, 1, 0, 0, 0, false));
         assertEquals("cublas sgemm transA=false transB=false m=2 n=3 k=99 batch=1: CUBLAS_STATUS_EXECUTION_FAILED", e.getMessage());
         log(full.resolve("libcublas.so.13"));
         b.close();
         assertEquals("destroy 1234;", log(full.resolve("libcublas.so.13")));
-        assertThrows(IllegalStateException.class, () -> b.sgemm(false, false, 1, 1, 1, 1f, 0, 0, 0f, 0, 1, 0, 0, 0));
+        assertThrows(IllegalStateException.class, () -> b.sgemm(false, false, 1, 1, 1, 1f, 0, 0, 0f, 0, 1, 0, 0, 0, false));
     }
 
     @Test @Order(3) void cudnnGetsEachDescriptorInItsPlaceAndTheFastestFmaAlgorithm() {
@@ -129,25 +129,25 @@ class FakeLibrariesTest {
         ConvGeom g = new ConvGeom(2, 3, 7, 6, 4, 3, 3, 2, 1); // y (2, 4, 4, 3)
         String x = "t(2,3,7,6)", y = "t(2,4,4,3)", w = "f(4,3,3,3)", conv = "c(1,1,2,2)";
 
-        d.convForward(g, 0x100, 0x200, 0x300);
+        d.convForward(g, false, 0x100, 0x200, 0x300);
         assertEquals("tensor format=0 type=0 2,3,7,6;tensor format=0 type=0 2,4,4,3;filter type=0 format=0 4,3,3,3;"
                 + "conv pad=1,1 stride=2,2 dilation=1,1 mode=1 type=0;math=3;" // cross-correlation, float, CUDNN_FMA_MATH
                 + "findFwd " + x + " " + w + " " + conv + " " + y + " requested=16;"
                 + "wsFwd " + x + " " + w + " " + conv + " " + y + " algo=6;"  // 1 is tensor-op math, 2 failed
                 + "fwd alpha=1 " + x + "@100 " + w + "@200 " + conv + " algo=6 ws=0/0 beta=0 " + y + "@300;", log(lib));
-        d.convForward(g, 0x100, 0x200, 0x300); // descriptors and algorithm are kept per geometry
+        d.convForward(g, false, 0x100, 0x200, 0x300); // descriptors and algorithm are kept per geometry
         assertEquals("fwd alpha=1 " + x + "@100 " + w + "@200 " + conv + " algo=6 ws=0/0 beta=0 " + y + "@300;", log(lib));
 
-        d.convBackwardData(g, 0x400, 0x200, 0x500);
+        d.convBackwardData(g, false, 0x400, 0x200, 0x500);
         assertEquals("findBwdData " + w + " " + y + " " + conv + " " + x + " requested=16;"
                 + "wsBwdData " + w + " " + y + " " + conv + " " + x + " algo=4;"
                 + "bwdData alpha=1 " + w + "@200 " + y + "@400 " + conv + " algo=4 ws=0/0 beta=0 " + x + "@500;", log(lib));
 
-        d.convBackwardFilter(g, 0x100, 0x400, 0x600, true);
+        d.convBackwardFilter(g, false, 0x100, 0x400, 0x600, true);
         assertEquals("findBwdFilter " + x + " " + y + " " + conv + " " + w + " requested=16;"
                 + "wsBwdFilter " + x + " " + y + " " + conv + " " + w + " algo=5;"
                 + "bwdFilter alpha=1 " + x + "@100 " + y + "@400 " + conv + " algo=5 ws=0/0 beta=1 " + w + "@600;", log(lib));
-        d.convBackwardFilter(g, 0x100, 0x400, 0x600, false);
+        d.convBackwardFilter(g, false, 0x100, 0x400, 0x600, false);
         assertEquals("bwdFilter alpha=1 " + x + "@100 " + y + "@400 " + conv + " algo=5 ws=0/0 beta=0 " + w + "@600;", log(lib));
 
         d.close();
@@ -167,5 +167,38 @@ class FakeLibrariesTest {
         assertEquals("stream 5678 5eb;", log(full.resolve("libcudnn.so.9")));
         laneDnn.close();
         d.close();
+    }
+
+    @Test @Order(5) void tf32CallsSetTensorOpMathOnTheHandleAndTheDescriptors() {
+        Path blasLib = full.resolve("libcublas.so.13");
+        Cublas b = Cublas.load(List.of(full));
+        log(blasLib);
+        b.sgemm(false, false, 2, 3, 4, 1f, 0xA000, 0xB000, 0f, 0xC000, 1, 0, 0, 0, true);
+        b.sgemm(false, false, 2, 3, 4, 1f, 0xA000, 0xB000, 0f, 0xC000, 1, 0, 0, 0, true); // the handle is already in TF32
+        b.sgemm(false, false, 2, 3, 4, 1f, 0xA000, 0xB000, 0f, 0xC000, 1, 0, 0, 0, false);
+        String sgemm = "sgemm 1234 ta=0 tb=0 m=3 n=2 k=4 alpha=1 A=b000 lda=3 B=a000 ldb=4 beta=0 C=c000 ldc=3;";
+        // CUBLAS_TF32_TENSOR_OP_MATH = 3, back to CUBLAS_DEFAULT_MATH = 0 for the float32 call
+        assertEquals("math 1234 3;" + sgemm + sgemm + "math 1234 0;" + sgemm, log(blasLib));
+        b.close();
+        log(blasLib);
+
+        Path lib = full.resolve("libcudnn.so.9");
+        Cudnn d = Cudnn.load(List.of(full), null);
+        log(lib);
+        ConvGeom g = new ConvGeom(2, 3, 7, 6, 4, 3, 3, 2, 1);
+        String x = "t(2,3,7,6)", y = "t(2,4,4,3)", w = "f(4,3,3,3)", conv = "c(1,1,2,2)";
+        d.convForward(g, true, 0x100, 0x200, 0x300);
+        assertEquals("tensor format=0 type=0 2,3,7,6;tensor format=0 type=0 2,4,4,3;filter type=0 format=0 4,3,3,3;"
+                + "conv pad=1,1 stride=2,2 dilation=1,1 mode=1 type=0;math=0;" // CUDNN_DEFAULT_MATH: TF32 allowed on sm_80+
+                + "findFwd " + x + " " + w + " " + conv + " " + y + " requested=16;"
+                + "wsFwd " + x + " " + w + " " + conv + " " + y + " algo=1;"  // the fastest, a tensor-op algorithm
+                + "fwd alpha=1 " + x + "@100 " + w + "@200 " + conv + " algo=1 ws=0/0 beta=0 " + y + "@300;", log(lib));
+        d.convForward(g, false, 0x100, 0x200, 0x300); // the same geometry in float32: a plan of its own, FMA math
+        String fp32 = log(lib);
+        assertTrue(fp32.contains("math=3;") && fp32.endsWith("algo=6 ws=0/0 beta=0 " + y + "@300;"), fp32);
+        d.convForward(g, true, 0x100, 0x200, 0x300); // both plans are kept
+        assertEquals("fwd alpha=1 " + x + "@100 " + w + "@200 " + conv + " algo=1 ws=0/0 beta=0 " + y + "@300;", log(lib));
+        d.close();
+        log(lib);
     }
 }

@@ -51,6 +51,8 @@ static uint3_ threadIdx, blockIdx, blockDim, gridDim;
 #define __shared__ static
 #define __launch_bounds__(x)
 static inline float __fmul_rn(float a, float b) { return a * b; }
+static inline uint32_t __float_as_uint(float x) { uint32_t u; memcpy(&u, &x, sizeof u); return u; }
+static inline float __uint_as_float(uint32_t u) { float x; memcpy(&x, &u, sizeof x); return x; }
 static inline float __fadd_rn(float a, float b) { return a + b; }
 
 namespace emu {

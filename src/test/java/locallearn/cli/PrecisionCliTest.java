@@ -1,0 +1,89 @@
+package locallearn.cli;
+
+import static locallearn.cli.TrainCliTest.SAMPLE;
+import static locallearn.cli.TrainCliTest.run;
+import static locallearn.cli.TrainCliTest.train;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import locallearn.train.Checkpoints;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code --precision}: where a run records it, what resume does with it, and bad values. */
+class PrecisionCliTest {
+    private static String testError(String json) { return json.replaceAll(".*\"test_error\":([0-9.E-]+).*", "$1"); }
+
+    @Test void aTf32RunRecordsItsPrecisionAndEvalRepeatsItsNumbers(@TempDir Path dir) throws Exception {
+        TrainCliTest.Run r = run(train(dir, "--precision", "tf32"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains(", tf32, cpu: ") && r.err().contains("tf32 (gemm and conv inputs rounded to 10 mantissa bits)"), r.err());
+        String metrics = Files.readAllLines(dir.resolve("metrics.jsonl")).getFirst();
+        assertTrue(metrics.contains("\"precision\":\"tf32\""), metrics);
+        assertTrue(Files.readString(dir.resolve(RunFile.NAME)).contains("\"precision\":\"tf32\""));
+        Path ck = dir.resolve(Checkpoints.CHECKPOINT);
+        assertEquals("tf32", Checkpoints.metadata(ck).get("precision"));
+
+        // eval takes the checkpoint's precision unless told: the run's test error, to the bit
+        TrainCliTest.Run ev = run("eval", "--checkpoint", ck.toString(), "--data", SAMPLE, "--limit-test", "200", "--json");
+        assertEquals(0, ev.code(), ev.err());
+        assertEquals(Double.parseDouble(testError(metrics)), Double.parseDouble(testError(ev.out().trim())), 0.0);
+        TrainCliTest.Run fp32 = run("eval", "--checkpoint", ck.toString(), "--data", SAMPLE, "--limit-test", "200", "--json", "--precision", "fp32");
+        assertEquals(0, fp32.code(), fp32.err());
+    }
+
+    @Test void resumeRefusesAnotherPrecisionNamingTheFlagAndLeavesTheCheckpoint(@TempDir Path dir) throws Exception {
+        assertEquals(0, run(train(dir)).code());
+        Path ck = dir.resolve(Checkpoints.CHECKPOINT);
+        assertEquals("fp32", Checkpoints.metadata(ck).get("precision"));
+        byte[] before = Files.readAllBytes(ck);
+        TrainCliTest.Run r = run(train(dir, "--epochs", "2", "--precision", "tf32", "--resume", ck.toString()));
+        assertEquals(2, r.code(), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains("was trained with --precision fp32, this run is tf32; give --precision fp32 to continue it"), r.err());
+        assertArrayEquals(before, Files.readAllBytes(ck));
+        assertEquals(0, run(train(dir, "--epochs", "2", "--precision", "fp32", "--resume", ck.toString())).code());
+    }
+
+    @Test void unknownAndUnavailablePrecisionsAreOneLineAndExitTwo(@TempDir Path dir) {
+        String[][] commands = {train(dir), {"bench", "--op", "gemm", "--m", "8", "--n", "8", "--k", "8"}, {"bench-memory", "--model", "vgg6a"},
+                {"eval", "--checkpoint", dir.resolve("none.safetensors").toString()}};
+        for (String[] cmd : commands) {
+            String[] args = java.util.stream.Stream.concat(List.of(cmd).stream(), java.util.stream.Stream.of("--precision", "fp16")).toArray(String[]::new);
+            TrainCliTest.Run r = run(args);
+            assertEquals(2, r.code(), cmd[0] + ": " + r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().contains("--precision must be fp32, tf32 or bf16, got 'fp16'"), r.err());
+        }
+        // bf16 on CUDA, GPU or not: refused before a device is opened
+        for (String[] cmd : new String[][] {{"train", "--data", TrainCliTest.SAMPLE, "--out", dir.toString()}, {"bench", "--op", "gemm", "--m", "8", "--n", "8", "--k", "8"}}) {
+            String[] args = java.util.stream.Stream.concat(List.of(cmd).stream(), java.util.stream.Stream.of("--device", "cuda", "--precision", "bf16")).toArray(String[]::new);
+            TrainCliTest.Run r = run(args);
+            assertEquals(2, r.code(), cmd[0] + ": " + r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().contains("precision bf16 runs on the CPU only for now: the CUDA backend has no bf16 kernels yet"), r.err());
+        }
+    }
+
+    @Test void dryRunShowsThePrecision() {
+        assertEquals("fp32", ReferenceLinesTest.dryRun("train").get("precision"));
+        assertEquals("tf32", ReferenceLinesTest.dryRun("train", "--precision", "tf32").get("precision"));
+    }
+
+    /** What ../shared/device/gpu-check.sh relies on: bench lists --precision and its JSON line says which. */
+    @Test void benchTakesPrecisionAndSaysSoInItsJsonLine() {
+        assertTrue(run("bench", "--help").out().contains("--precision"));
+        TrainCliTest.Run r = run("bench", "--model", "vgg6a", "--input", "3x8x8", "--batch", "4", "--steps", "1", "--num-hidden", "16", "--mode", "pred",
+                "--precision", "tf32", "--json");
+        assertEquals(0, r.code(), r.err());
+        String line = r.out().strip();
+        assertTrue(line.startsWith("{\"impl\":\"locallearn\",") && line.endsWith("}") && line.contains("\"precision\":\"tf32\""), line);
+        TrainCliTest.Run op = run("bench", "--op", "gemm", "--m", "64", "--n", "64", "--k", "64", "--precision", "tf32", "--json");
+        assertEquals(0, op.code(), op.err());
+        assertTrue(op.out().contains("\"precision\":\"tf32\""), op.out());
+    }
+}
