@@ -27,13 +27,14 @@ import locallearn.tensor.Tensor;
  *
  * <p>Backward, one pass over the slices: h's gradient is rebuilt from them (conv_loss forward
  * again, the std's and conv_loss's backward, the pool's backward) and taken through leaky ReLU
- * (h keeps the sign) to da; z is rebuilt from x for batch norm's backward. Batch norm's dz needs
- * two sums over the whole batch, which exist only after the last slice; the encoder's weight
- * gradient is linear in dz, so the slices add to three filter gradients that the sums weigh at
- * the end (encoderGradientsThroughBatchNorm). The price is compute: conv_loss runs forward twice
- * and the encoder's filter gradient three times (once for a single output channel), where the
- * held step runs each once; both run the encoder forward twice (README, "How memory is
- * counted", has the measured trade of speed for memory). The step also
+ * (h keeps the sign) to da; batch norm's xhat is rebuilt from h by inverting leaky ReLU and
+ * batch norm's affine (from z = encoder(x) where that cannot be done well: xhatFromH). Batch
+ * norm's dz needs two sums over the whole batch, which exist only after the last slice; the
+ * encoder's weight gradient is linear in dz, so the slices add to three filter gradients that the
+ * sums weigh at the end (encoderGradientsThroughBatchNorm). The price is compute: conv_loss runs
+ * forward twice and the encoder's filter gradient three times (once for a single output channel),
+ * where the held step runs each once, and each runs on slices (README, "How memory is counted",
+ * has the measured trade of speed for memory). The step also
  * keeps one more weight-sized tensor (x*xhat) than the held one: nothing at batch 32 and up,
  * but at a batch of 2 the weights outweigh the activations and the held step keeps less.
  */
