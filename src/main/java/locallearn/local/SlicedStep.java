@@ -27,13 +27,14 @@ import locallearn.tensor.Tensor;
  *
  * <p>Backward, one pass over the slices: h's gradient is rebuilt from them (conv_loss forward
  * again, the std's and conv_loss's backward, the pool's backward) and taken through leaky ReLU
- * (h keeps the sign) to da; z is rebuilt from x for batch norm's backward. Batch norm's dz needs
- * two sums over the whole batch, which exist only after the last slice; the encoder's weight
- * gradient is linear in dz, so the slices add to three filter gradients that the sums weigh at
- * the end (encoderGradientsThroughBatchNorm). The price is compute: conv_loss runs forward twice
- * and the encoder's filter gradient three times (once for a single output channel), where the
- * held step runs each once; both run the encoder forward twice (README, "How memory is
- * counted", has the measured trade of speed for memory). The step also
+ * (h keeps the sign) to da; batch norm's xhat is rebuilt from h by inverting leaky ReLU and
+ * batch norm's affine (from z = encoder(x) where that cannot be done well: xhatFromH). Batch
+ * norm's dz needs two sums over the whole batch, which exist only after the last slice; the
+ * encoder's weight gradient is linear in dz, so the slices add to three filter gradients that the
+ * sums weigh at the end (encoderGradientsThroughBatchNorm). The price is compute: conv_loss runs
+ * forward twice and the encoder's filter gradient three times (once for a single output channel),
+ * where the held step runs each once, and each runs on slices (README, "How memory is counted",
+ * has the measured trade of speed for memory). The step also
  * keeps one more weight-sized tensor (x*xhat) than the held one: nothing at batch 32 and up,
  * but at a batch of 2 the weights outweigh the activations and the held step keeps less.
  */
@@ -276,20 +277,32 @@ final class SlicedStep {
             Tensor wEnc = encoder.weight().data(), bEnc = dataOf(encoder.bias());
             ConvGeom full = geometry(nb);
             int taps = wEnc.numel() / c, outPixels = full.outH() * full.outW();
+            float[] fromH = xhatFromH();
             try (Tensor sumDa = be.allocate(c); Tensor sumDaXhat = be.allocate(c); Tensor sumXhat = be.allocate(c);
                  Tensor gXhat = be.allocate(wEnc.shape()); Tensor gOnes = be.allocate(1, x.dim(1), wEnc.dim(2), wEnc.dim(3));
-                 Tensor ones = be.allocate(new Shape(slice * outPixels), x.dtype()); Tensor shift = be.allocate(c)) {
+                 Tensor ones = be.allocate(new Shape(slice * outPixels), x.dtype());
+                 Tensor scale = be.allocate(c); Tensor shift = be.allocate(c)) {
                 be.fill(ones, 1f);
-                be.multiply(mean, invStd, shift, false);
-                be.scale(shift, -1f); // xhat = z invStd - mean invStd
+                if (fromH != null) { // xhat = (leakyRelu^-1(h) - beta) / gamma
+                    be.write(scale, java.util.Arrays.copyOfRange(fromH, 0, c));
+                    be.write(shift, java.util.Arrays.copyOfRange(fromH, c, 2 * c));
+                } else {             // xhat = z invStd - mean invStd
+                    be.copy(invStd, scale);
+                    be.multiply(mean, invStd, shift, false);
+                    be.scale(shift, -1f);
+                }
                 for (int from = 0; from < nb; from += slice) {
                     int n = Math.min(slice, nb - from);
-                    Tensor da = sliceDa(from, n, gSim), xhat = shaped(d, n), xv = xRows(from, n);
+                    Tensor da = sliceDa(from, n, gSim), xhat = shaped(d, n);
+                    if (fromH != null) be.leakyReluBackward(shaped(hb, n), shaped(hb, n), xhat, 1f / slope); // hb still holds h's rows
+                    Tensor xv = xRows(from, n);
                     ConvGeom g = geometry(n);
-                    try (Ops.Operand w = encoderWeight()) {
-                        be.conv2dForward(xv, w.t(), bEnc, xhat, g);
+                    if (fromH == null) {
+                        try (Ops.Operand w = encoderWeight()) {
+                            be.conv2dForward(xv, w.t(), bEnc, xhat, g);
+                        }
                     }
-                    be.channelAffine(xhat, invStd, shift);
+                    be.channelAffine(xhat, scale, shift);
                     boolean acc = from > 0;
                     be.conv2dBackwardFilter(xv, da, gEnc, null, g, acc);
                     be.conv2dBackwardFilter(xv, xhat, gXhat, sumXhat, g, acc);
@@ -314,6 +327,27 @@ final class SlicedStep {
                 bn.weight().addGrad(be, copyOf(sumDaXhat));
                 bn.bias().addGrad(be, copyOf(sumDa));
             }
+        }
+
+        /**
+         * {1/gamma, -beta/gamma} per channel when xhat can be rebuilt from h, which saves the
+         * encoder's forward per slice; else null, and xhat is rebuilt from z = encoder(x). Leaky
+         * ReLU is invertible when its slope is positive, batch norm's affine when no gamma is 0.
+         * Both routes round xhat to about eps (|xhat| + 2 |offset|), the offset being mean invStd
+         * through z and beta / gamma through h: h is taken only while |beta| <= 16 |gamma| in
+         * every channel, so xhat's error stays within 33 ulps of 1 (4e-6 in float32) where a
+         * shrinking gamma would blow it up.
+         */
+        private float[] xhatFromH() {
+            if (!(slope > 0f)) return null;
+            int c = channels;
+            float[] gamma = be.read(bn.weight().data()), beta = be.read(bn.bias().data()), out = new float[2 * c];
+            for (int i = 0; i < c; i++) {
+                if (!(Math.abs(beta[i]) <= 16f * Math.abs(gamma[i])) || gamma[i] == 0f) return null;
+                out[i] = 1f / gamma[i];
+                out[c + i] = -beta[i] / gamma[i];
+            }
+            return out;
         }
 
         /** N: the elements per channel batch norm normalised over. */

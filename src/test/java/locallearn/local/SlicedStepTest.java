@@ -73,11 +73,14 @@ class SlicedStepTest {
         assertSlicedEqualsHeld(new LossConfig(kind, bio, bio ? 0.01f : 0.99f, dimInDecoder, 8, true, LossConfig.Unsup.NONE, 0f), batchNorm);
     }
 
-    private void assertSlicedEqualsHeld(LossConfig loss, boolean batchNorm) {
+    private void assertSlicedEqualsHeld(LossConfig loss, boolean batchNorm) { assertSlicedEqualsHeld(loss, batchNorm, 0.01f, null, null); }
+
+    /** With gamma and beta set (when not null) in both blocks' batch norm before the step. */
+    private void assertSlicedEqualsHeld(LossConfig loss, boolean batchNorm, float slope, float[] gamma, float[] beta) {
         String kind = loss.text() + (loss.mixesUnsup() ? " unsup " + loss.unsup().text() : "");
-        float[][] held = step(block(loss, batchNorm, 0, 0.01f));
+        float[][] held = step(withBatchNorm(block(loss, batchNorm, 0, slope), gamma, beta));
         for (int chunks : new int[] {1, 3, 7, 20}) {
-            LocalBlock b = block(loss, batchNorm, chunks, 0.01f);
+            LocalBlock b = withBatchNorm(block(loss, batchNorm, chunks, slope), gamma, beta);
             assertTrue(b.slicesItsStep(), "takes the sliced step");
             float[][] sliced = step(b);
             for (int i = 0; i < held.length; i++)
@@ -87,6 +90,28 @@ class SlicedStepTest {
                     assertEquals(held[i][j], sliced[i][j], 1e-5 + 1e-4 * Math.abs(held[i][j]),
                             kind + (batchNorm ? "" : " no-bn") + " chunks " + chunks + ": output " + i + " element " + j);
         }
+    }
+
+    private LocalBlock withBatchNorm(LocalBlock b, float[] gamma, float[] beta) {
+        if (gamma != null) be.write(b.bn.weight().data(), gamma);
+        if (beta != null) be.write(b.bn.bias().data(), beta);
+        return b;
+    }
+
+    /**
+     * The three ways xhat is rebuilt: from h (gamma and beta away from 1 and 0, of both signs, so
+     * that inverting leaky ReLU and the affine is not the identity) and from z = encoder(x) where
+     * h does not tell xhat: a gamma of 0 (its channel's h is beta everywhere), beta far beyond
+     * gamma (12 and 0.5: inverting would cost precision), and ReLU (slope 0 forgets the negatives).
+     * Inverting where it cannot would give infinities or NaN, far off the held step.
+     */
+    @Test void xhatRebuiltFromHOrFromTheEncoder() {
+        LossConfig predsim = new LossConfig(LossConfig.Kind.PREDSIM, false, 0.99f, 40, 8, true, LossConfig.Unsup.NONE, 0f);
+        float[] beta = {0.3f, -0.7f, 0.1f, 1.2f, -0.2f};
+        assertSlicedEqualsHeld(predsim, true, 0.01f, new float[] {1.3f, 0.6f, -0.8f, 1.1f, 0.9f}, beta);
+        assertSlicedEqualsHeld(predsim, true, 0.01f, new float[] {1.3f, 0f, -0.8f, 1.1f, 0.9f}, beta);
+        assertSlicedEqualsHeld(predsim, true, 0.01f, new float[] {1.3f, 0.6f, -0.8f, 1.1f, 0.5f}, new float[] {0.3f, -0.7f, 0.1f, 1.2f, 12f});
+        assertSlicedEqualsHeld(predsim, true, 0f, new float[] {1.3f, 0.6f, -0.8f, 1.1f, 0.9f}, beta);
     }
 
     @Test void predsimWithPooledPredHead() { assertSlicedEqualsHeld(LossConfig.Kind.PREDSIM, false, true, 40); }
