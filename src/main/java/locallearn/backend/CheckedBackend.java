@@ -43,10 +43,14 @@ public abstract class CheckedBackend implements Backend {
             throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " is not a " + device + " tensor (" + s.getClass().getSimpleName() + ")");
     }
 
-    /** {@code t} (when not null) is float32: parameters and their state, statistics, losses and their scalars never are bf16. */
-    private static void f32(String op, String name, Tensor t) {
-        if (t != null && t.dtype() != DType.F32)
-            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " is " + t.dtype() + ", must be F32");
+    /**
+     * Each of {@code ts} (null ones aside), named in order by the space-separated {@code names},
+     * is float32: parameters and their state, statistics, losses and their scalars never are bf16.
+     */
+    private static void f32(String op, String names, Tensor... ts) {
+        for (int i = 0; i < ts.length; i++)
+            if (ts[i] != null && ts[i].dtype() != DType.F32)
+                throw new IllegalArgumentException(op + ": " + names.split(" ")[i] + " " + ts[i].shape() + " is " + ts[i].dtype() + ", must be F32");
     }
 
     /** The two operands of a product have one dtype, as the GPU's GEMM and convolution take them. */
@@ -203,8 +207,7 @@ public abstract class CheckedBackend implements Backend {
         expect(op, "labels", labels, b, "one per row of logits " + logits.shape());
         expect(op, "out", out, 1, "a scalar");
         if (k < 1 && b > 0) throw new IllegalArgumentException(op + ": logits " + logits.shape() + " has no classes");
-        f32(op, "labels", labels);
-        f32(op, "out", out);
+        f32(op, "labels out", labels, out);
         try { doCountCorrect(logits, labels, out, accumulate); } finally { finishOp(); }
     }
 
@@ -312,8 +315,7 @@ public abstract class CheckedBackend implements Backend {
             expect(op, "dbias", dbias, g.outC(), "one per output channel of " + g);
         }
         sameType(op, "x", x, "dy", dy);
-        f32(op, "dw", dw);
-        f32(op, "dbias", dbias);
+        f32(op, "dw dbias", dw, dbias);
         try { doConv2dBackwardFilter(x, dy, dw, dbias, g, accumulate); } finally { finishOp(); }
     }
 
@@ -343,12 +345,7 @@ public abstract class CheckedBackend implements Backend {
         expect(op, "saveInvStd", saveInvStd, d[1], "one per channel");
         if ((long) d[0] * d[2] < 2)
             throw new IllegalArgumentException(op + ": x " + x.shape() + " has one value per channel; batch statistics need more");
-        f32(op, "gamma", gamma);
-        f32(op, "beta", beta);
-        f32(op, "runningMean", runningMean);
-        f32(op, "runningVar", runningVar);
-        f32(op, "saveMean", saveMean);
-        f32(op, "saveInvStd", saveInvStd);
+        f32(op, "gamma beta runningMean runningVar saveMean saveInvStd", gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
         try { doBatchNormForwardTrain(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd); } finally { finishOp(); }
     }
 
@@ -359,10 +356,7 @@ public abstract class CheckedBackend implements Backend {
         int[] d = bci(op, "x", x);
         same(op, "x", x, "y", y);
         perChannel(op, d[1], BN_PARAMS, gamma, beta, runningMean, runningVar);
-        f32(op, "gamma", gamma);
-        f32(op, "beta", beta);
-        f32(op, "runningMean", runningMean);
-        f32(op, "runningVar", runningVar);
+        f32(op, "gamma beta runningMean runningVar", gamma, beta, runningMean, runningVar);
         try { doBatchNormForwardEval(x, gamma, beta, runningMean, runningVar, eps, y); } finally { finishOp(); }
     }
 
@@ -376,11 +370,7 @@ public abstract class CheckedBackend implements Backend {
         same(op, "x", x, "dy", dy);
         same(op, "x", x, "dx", dx);
         perChannel(op, d[1], new String[] {"gamma", "saveMean", "saveInvStd", "dgamma", "dbeta"}, gamma, saveMean, saveInvStd, dgamma, dbeta);
-        f32(op, "gamma", gamma);
-        f32(op, "saveMean", saveMean);
-        f32(op, "saveInvStd", saveInvStd);
-        f32(op, "dgamma", dgamma);
-        f32(op, "dbeta", dbeta);
+        f32(op, "gamma saveMean saveInvStd dgamma dbeta", gamma, saveMean, saveInvStd, dgamma, dbeta);
         try { doBatchNormBackward(x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, accumulate); } finally { finishOp(); }
     }
 
@@ -455,9 +445,7 @@ public abstract class CheckedBackend implements Backend {
         logitsBK(op, logits, labels);
         expect(op, "loss", loss, 1, "a scalar");
         same(op, "logits", logits, "probs", probs);
-        f32(op, "labels", labels);
-        f32(op, "loss", loss);
-        f32(op, "probs", probs);
+        f32(op, "labels loss probs", labels, loss, probs);
         try { doCrossEntropyForward(logits, labels, loss, probs); } finally { finishOp(); }
     }
 
@@ -470,23 +458,19 @@ public abstract class CheckedBackend implements Backend {
         logitsBK(op, probs, labels);
         expect(op, "dloss", dloss, 1, "a scalar");
         same(op, "probs", probs, "dlogits", dlogits);
-        f32(op, "probs", probs);
-        f32(op, "labels", labels);
-        f32(op, "dloss", dloss);
+        f32(op, "probs labels dloss", probs, labels, dloss);
         try { doCrossEntropyBackward(probs, labels, dloss, dlogits); } finally { finishOp(); }
     }
 
     @Override public final void bceWithLogitsForward(Tensor logits, Tensor targets, Tensor loss) {
         elementwiseLoss("bceWithLogitsForward", "logits", logits, "targets", targets, loss);
-        f32("bceWithLogitsForward", "targets", targets);
-        f32("bceWithLogitsForward", "loss", loss);
+        f32("bceWithLogitsForward", "targets loss", targets, loss);
         try { doBceWithLogitsForward(logits, targets, loss); } finally { finishOp(); }
     }
 
     @Override public final void bceWithLogitsBackward(Tensor logits, Tensor targets, Tensor dloss, Tensor dlogits) {
         elementwiseLossBackward("bceWithLogitsBackward", "logits", logits, "targets", targets, dloss, "dlogits", dlogits);
-        f32("bceWithLogitsBackward", "targets", targets);
-        f32("bceWithLogitsBackward", "dloss", dloss);
+        f32("bceWithLogitsBackward", "targets dloss", targets, dloss);
         try { doBceWithLogitsBackward(logits, targets, dloss, dlogits); } finally { finishOp(); }
     }
 
@@ -557,11 +541,7 @@ public abstract class CheckedBackend implements Backend {
             live(op, "db", db);
             expect(op, "db", db, k, "one per column of logits " + logits.shape());
         }
-        f32(op, "targets", targets);
-        f32(op, "dloss", dloss);
-        f32(op, "fb", fb);
-        f32(op, "dw", dw);
-        f32(op, "db", db);
+        f32(op, "targets dloss fb dw db", targets, dloss, fb, dw, db);
         try { doFaBceBackward(logits, targets, dloss, x, fb, dx, dw, db, accumulate); } finally { finishOp(); }
     }
 
@@ -577,8 +557,7 @@ public abstract class CheckedBackend implements Backend {
         expect(op, "s", s, (long) bd[0] * bd[0], "(B, B) for x " + x.shape());
         same(op, "x", x, "xc", xc);
         expect(op, "norm", norm, bd[0], "one per row of x " + x.shape());
-        f32(op, "s", s);
-        f32(op, "norm", norm);
+        f32(op, "s norm", s, norm);
         try { doSimilarityForward(x, s, xc, norm); } finally { finishOp(); }
     }
 
@@ -594,9 +573,7 @@ public abstract class CheckedBackend implements Backend {
         expect(op, "s", s, (long) bd[0] * bd[0], "(B, B) for xc " + xc.shape());
         expect(op, "ds", ds, (long) bd[0] * bd[0], "(B, B) for xc " + xc.shape());
         same(op, "xc", xc, "dx", dx);
-        f32(op, "norm", norm);
-        f32(op, "s", s);
-        f32(op, "ds", ds);
+        f32(op, "norm s ds", norm, s, ds);
         try { doSimilarityBackward(xc, norm, s, ds, dx); } finally { finishOp(); }
     }
 
@@ -624,8 +601,7 @@ public abstract class CheckedBackend implements Backend {
         expect(op, "dy", dy, (long) d[0] * d[1], "(B, C) for x " + x.shape());
         same(op, "x", x, "dx", dx);
         featureMaps(op, x, d[2]);
-        f32(op, "y", y);
-        f32(op, "dy", dy);
+        f32(op, "y dy", y, dy);
         try { doFeatureMapStdBackward(x, y, dy, dx); } finally { finishOp(); }
     }
 
@@ -646,11 +622,7 @@ public abstract class CheckedBackend implements Backend {
             same(op, "param", param, "vmax", vmax);
         }
         if (step < 1) throw new IllegalArgumentException(op + ": step " + step + " must count from 1");
-        f32(op, "param", param);
-        f32(op, "grad", grad);
-        f32(op, "m", m);
-        f32(op, "v", v);
-        f32(op, "vmax", vmax);
+        f32(op, "param grad m v vmax", param, grad, m, v, vmax);
         try { doAdamStep(param, grad, m, v, vmax, lr, beta1, beta2, eps, weightDecay, step); } finally { finishOp(); }
     }
 
@@ -663,9 +635,7 @@ public abstract class CheckedBackend implements Backend {
             live(op, "momentumBuf", momentumBuf);
             same(op, "param", param, "momentumBuf", momentumBuf);
         }
-        f32(op, "param", param);
-        f32(op, "grad", grad);
-        f32(op, "momentumBuf", momentumBuf);
+        f32(op, "param grad momentumBuf", param, grad, momentumBuf);
         try { doSgdStep(param, grad, momentumBuf, lr, momentum, weightDecay, firstStep); } finally { finishOp(); }
     }
 
@@ -681,8 +651,7 @@ public abstract class CheckedBackend implements Backend {
             live(op, "shift", shift);
             expect(op, "shift", shift, d[1], "one per channel of x " + x.shape());
         }
-        f32(op, "scale", scale);
-        f32(op, "shift", shift);
+        f32(op, "scale shift", scale, shift);
         try { doChannelAffine(x, scale, shift); } finally { finishOp(); }
     }
 
