@@ -36,6 +36,44 @@ class PrecisionCliTest {
         assertEquals(0, fp32.code(), fp32.err());
     }
 
+    @Test void aBf16RunRecordsItsPrecisionAndEvalRepeatsItsNumbersInBf16(@TempDir Path dir) throws Exception {
+        TrainCliTest.Run r = run(train(dir, "--precision", "bf16"));
+        assertEquals(0, r.code(), r.err());
+        String metrics = Files.readAllLines(dir.resolve("metrics.jsonl")).getFirst();
+        assertTrue(metrics.contains("\"precision\":\"bf16\""), metrics);
+        Path ck = dir.resolve(Checkpoints.CHECKPOINT);
+        assertEquals("bf16", Checkpoints.metadata(ck).get("precision"));
+        // eval's batches enter the network in bf16 as the run's did: its test error to the bit
+        TrainCliTest.Run ev = run("eval", "--checkpoint", ck.toString(), "--data", SAMPLE, "--limit-test", "200", "--json");
+        assertEquals(0, ev.code(), ev.err());
+        assertEquals(Double.parseDouble(testError(metrics)), Double.parseDouble(testError(ev.out().trim())), 0.0);
+    }
+
+    /**
+     * bench-memory --precision bf16 measures each row in fp32 too: beside the bf16 peak, the peak
+     * an fp32 run reports and their ratio. (On these small maps the weights' bf16 copies outweigh
+     * what the activations save in the local step, as the README says; the global step's
+     * activations still dominate.)
+     */
+    @Test void benchMemoryPutsTheFp32PeakBesideBf16(@TempDir Path dir) throws Exception {
+        String[] common = {"bench-memory", "--model", "vgg6b", "--input", "3x16x16", "--batch", "64", "--mode", "global,predsim", "--csv"};
+        Path bf16Csv = dir.resolve("bf16.csv"), fp32Csv = dir.resolve("fp32.csv");
+        TrainCliTest.Run r = run(java.util.stream.Stream.concat(java.util.Arrays.stream(common), java.util.stream.Stream.of(bf16Csv.toString(), "--precision", "bf16")).toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        r = run(java.util.stream.Stream.concat(java.util.Arrays.stream(common), java.util.stream.Stream.of(fp32Csv.toString())).toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        List<String> rows = Files.readAllLines(bf16Csv), fp32Rows = Files.readAllLines(fp32Csv);
+        assertEquals("model,mode,batch,state_bytes,peak_activation_bytes,ratio_to_global,fp32_peak_activation_bytes,ratio_to_fp32", rows.get(0));
+        assertEquals(3, rows.size());
+        for (int i = 1; i < rows.size(); i++) {
+            String[] f = rows.get(i).split(","), g = fp32Rows.get(i).split(",");
+            assertEquals(g[4], f[6], "the fp32 column is an fp32 run's peak: " + rows.get(i));
+            long bf16 = Long.parseLong(f[4]), fp32 = Long.parseLong(f[6]);
+            assertEquals(String.format(java.util.Locale.ROOT, "%.3f", (double) bf16 / fp32), f[7], rows.get(i));
+            if (f[1].equals("global")) assertTrue(bf16 < 0.75 * fp32, rows.get(i));
+        }
+    }
+
     @Test void resumeRefusesAnotherPrecisionNamingTheFlagAndLeavesTheCheckpoint(@TempDir Path dir) throws Exception {
         assertEquals(0, run(train(dir)).code());
         Path ck = dir.resolve(Checkpoints.CHECKPOINT);
