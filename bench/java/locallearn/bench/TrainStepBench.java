@@ -41,7 +41,9 @@ import org.openjdk.jmh.infra.BenchmarkParams;
  *
  * <p>Default run, all 30 configurations (under 10 minutes on 2 cores): {@code ./locallearn jmh
  * TrainStepBench}. A GPU run: {@code ./locallearn jmh TrainStepBench -p device=cuda}, with TF32
- * tensor-op math {@code -p precision=tf32}; longer and steadier numbers: {@code -wi 3 -i 5 -f 2}.
+ * tensor-op math {@code -p precision=tf32}; bf16 activations on the CPU {@code -p precision=bf16}
+ * (its memory counters then count 2 bytes an activation); longer and steadier numbers:
+ * {@code -wi 3 -i 5 -f 2}.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
