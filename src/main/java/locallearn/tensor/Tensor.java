@@ -6,8 +6,8 @@ package locallearn.tensor;
  * none is open) and give their memory back to the device's pool on {@link #close()}; a view
  * ({@link #view}) shares its owner's memory and lives as long as the owner.
  *
- * <p>Class labels are stored as float class indices (exact below 2^24), so one storage type
- * serves every op on both devices.
+ * <p>Class labels are stored as float32 class indices (exact below 2^24), so labels need no
+ * dtype of their own on either device.
  */
 public final class Tensor implements AutoCloseable {
     private final Shape shape;

@@ -1,10 +1,8 @@
 package locallearn.backend.cpu;
 
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
-import java.util.List;
 import java.util.Map;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -83,9 +81,7 @@ final class Bf16 {
     static void finish() {
         Stage st = STAGE.get();
         if (st.open.isEmpty()) return;
-        List<Map.Entry<CpuStorage, Open>> done = new ArrayList<>(st.open.entrySet());
-        st.open.clear();
-        for (Map.Entry<CpuStorage, Open> e : done) {
+        for (Map.Entry<CpuStorage, Open> e : st.open.entrySet()) {
             Open o = e.getValue();
             if (o.stored > 0) round(o.f, e.getKey().halves(), o.stored);
             if (st.spareBytes + 4L * o.f.length <= SPARE_BYTES) {
@@ -93,6 +89,7 @@ final class Bf16 {
                 st.spareBytes += 4L * o.f.length;
             }
         }
+        st.open.clear();
     }
 
     static void widen(short[] h, float[] f, int n) { widen(h, 0, f, 0, n); }
