@@ -23,6 +23,7 @@ import locallearn.tensor.Tensor;
  */
 public final class Tape {
     private record Entry(Var out, Runnable backward, boolean readsOutput, Tensor[] scratch) {}
+    private record Mark(int position, Runnable action) {}
 
     final Backend backend;
     private final boolean grad;
@@ -30,6 +31,7 @@ public final class Tape {
     private final long seed, step;
     private final List<Entry> entries = new ArrayList<>();
     private final List<Tensor> retained = new ArrayList<>();
+    private final List<Mark> marks = new ArrayList<>();
 
     public Tape(Backend backend, boolean grad, boolean training, long seed, long step) {
         this.backend = backend;
@@ -80,6 +82,15 @@ public final class Tape {
         return false;
     }
 
+    /**
+     * Runs {@code action} during {@link #backward} once the backward of every op recorded from now
+     * on has run. A global step marks each layer's start with its update: the layer's parameters
+     * are read only by its own ops, so their gradients are final there, and each layer's
+     * gradients go back to the pool before the next layer's arrive, instead of all being held
+     * until the end of backward.
+     */
+    public void whenBackwardPasses(Runnable action) { if (grad) marks.add(new Mark(entries.size(), action)); }
+
     /** Number of recorded ops (tests). */
     public int size() { return entries.size(); }
 
@@ -90,6 +101,7 @@ public final class Tape {
         Tensor seedGrad = backend.allocate(1);
         backend.fill(seedGrad, 1f);
         if (loss.grad == null) loss.grad = seedGrad; else { backend.axpy(1f, seedGrad, loss.grad); seedGrad.close(); }
+        int mark = runMarks(marks.size() - 1, entries.size());
         for (int i = entries.size() - 1; i >= 0; i--) {
             Entry e = entries.get(i);
             boolean release = !isRetained(e.out.data());
@@ -99,9 +111,17 @@ public final class Tape {
             e.out.clearGrad();
             if (release) e.out.data().close();
             for (Tensor t : e.scratch) if (t != null) t.close();
+            mark = runMarks(mark, i);
         }
         entries.clear();
         retained.clear();
+        marks.clear();
+    }
+
+    /** Runs marks {@code last}, {@code last - 1} ... while their position is at least {@code passed} (the ops from there on have run backward); the next one's index. */
+    private int runMarks(int last, int passed) {
+        for (; last >= 0 && marks.get(last).position >= passed; last--) marks.get(last).action.run();
+        return last;
     }
 
     /** Adds {@code g} into v's gradient (Var.addGrad): ops whose backend call overwrites its output use this. */

@@ -1,6 +1,7 @@
 package locallearn.optim;
 
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -13,6 +14,7 @@ public final class Adam implements Optimizer {
     static final float BETA1 = 0.9f, BETA2 = 0.999f, EPS = 1e-8f;
     private final Backend backend;
     private final List<Var> params;
+    private final Map<Var, Integer> index = new IdentityHashMap<>();
     private final List<Tensor> m = new ArrayList<>(), v = new ArrayList<>(), vmax = new ArrayList<>();
     private final boolean amsgrad;
     private final float weightDecay;
@@ -24,6 +26,7 @@ public final class Adam implements Optimizer {
         this.amsgrad = amsgrad;
         this.weightDecay = weightDecay;
         for (Var p : params) {
+            index.put(p, index.size());
             m.add(backend.zeros(p.data().shape().dims()));
             v.add(backend.zeros(p.data().shape().dims()));
             if (amsgrad) vmax.add(backend.zeros(p.data().shape().dims()));
@@ -31,13 +34,23 @@ public final class Adam implements Optimizer {
     }
 
     @Override public void step(float lr) {
+        for (int i = 0; i < params.size(); i++) update(i, lr);
         steps++;
-        for (int i = 0; i < params.size(); i++) {
-            Var p = params.get(i);
-            if (p.grad() == null) continue;
-            backend.adamStep(p.data(), p.grad(), m.get(i), v.get(i), amsgrad ? vmax.get(i) : null, lr, BETA1, BETA2, EPS, weightDecay, steps);
-            p.clearGrad();
+    }
+
+    @Override public void stepEarly(float lr, List<Var> ready) {
+        for (Var p : ready) {
+            Integer i = index.get(p);
+            if (i != null) update(i, lr);
         }
+    }
+
+    /** Parameter i's update of step steps + 1, when it has a gradient. */
+    private void update(int i, float lr) {
+        Var p = params.get(i);
+        if (p.grad() == null) return;
+        backend.adamStep(p.data(), p.grad(), m.get(i), v.get(i), amsgrad ? vmax.get(i) : null, lr, BETA1, BETA2, EPS, weightDecay, steps + 1);
+        p.clearGrad();
     }
 
     @Override public Map<String, Tensor> state() {

@@ -17,6 +17,14 @@ public sealed interface Optimizer permits Adam, Sgd {
     /** One update of every parameter that has a gradient, with learning rate {@code lr}. */
     void step(float lr);
 
+    /**
+     * Updates now those of {@code ready} that are this optimizer's and have a gradient, exactly as
+     * the coming {@link #step} would (its step number, the same arithmetic), and drops their
+     * gradients, so that step skips them. A global backward calls it as each layer's gradients
+     * become final (Tape.whenBackwardPasses).
+     */
+    void stepEarly(float lr, List<Var> ready);
+
     /** The optimizer's state tensors by name (moment buffers), for exact resume. */
     Map<String, Tensor> state();
 

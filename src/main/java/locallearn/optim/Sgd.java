@@ -1,6 +1,7 @@
 package locallearn.optim;
 
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,6 +13,7 @@ import locallearn.tensor.Tensor;
 public final class Sgd implements Optimizer {
     private final Backend backend;
     private final List<Var> params;
+    private final Map<Var, Integer> index = new IdentityHashMap<>();
     private final List<Tensor> buf = new ArrayList<>();
     private final float momentum, weightDecay;
     private int steps;
@@ -21,17 +23,28 @@ public final class Sgd implements Optimizer {
         this.params = List.copyOf(params);
         this.momentum = momentum;
         this.weightDecay = weightDecay;
+        for (Var p : params) index.put(p, index.size());
         for (Var p : params) buf.add(momentum != 0 ? backend.zeros(p.data().shape().dims()) : null);
     }
 
     @Override public void step(float lr) {
+        for (int i = 0; i < params.size(); i++) update(i, lr);
         steps++;
-        for (int i = 0; i < params.size(); i++) {
-            Var p = params.get(i);
-            if (p.grad() == null) continue;
-            backend.sgdStep(p.data(), p.grad(), buf.get(i), lr, momentum, weightDecay, steps == 1);
-            p.clearGrad();
+    }
+
+    @Override public void stepEarly(float lr, List<Var> ready) {
+        for (Var p : ready) {
+            Integer i = index.get(p);
+            if (i != null) update(i, lr);
         }
+    }
+
+    /** Parameter i's update of step steps + 1 (the first fills the momentum buffer), when it has a gradient. */
+    private void update(int i, float lr) {
+        Var p = params.get(i);
+        if (p.grad() == null) return;
+        backend.sgdStep(p.data(), p.grad(), buf.get(i), lr, momentum, weightDecay, steps == 0);
+        p.clearGrad();
     }
 
     @Override public Map<String, Tensor> state() {

@@ -395,18 +395,34 @@ public final class Trainer implements AutoCloseable {
         try (Scope s = Scope.open()) {
             Tape t = new Tape(be, true, true, config.seed(), step);
             Var[] local = {null};
-            Stages.StageStep forward = (stage, k, in) -> switch (stage.layer()) {
-                case ResidualUnit u -> u.walk(in, (b, i, bx, unitIn) -> globalBlock(t, batch, b, k + i, bx, unitIn == null ? null : u.shortcut(t, unitIn),
-                        withLocal, local));
-                case LocalBlock b -> globalBlock(t, batch, b, k, in, null, withLocal, local);
-                default -> stage.layer().forward(t, in);
+            List<Optimizer> optimizers = new ArrayList<>(net.localOptimizers().values());
+            optimizers.add(net.globalOptimizer());
+            Stages.StageStep forward = (stage, k, in) -> {
+                stepWhenBackwardPasses(t, optimizers, stage.layer().parameters(), lr);
+                return switch (stage.layer()) {
+                    case ResidualUnit u -> u.walk(in, (b, i, bx, unitIn) -> globalBlock(t, batch, b, k + i, bx, unitIn == null ? null : u.shortcut(t, unitIn),
+                            withLocal, local));
+                    case LocalBlock b -> globalBlock(t, batch, b, k, in, null, withLocal, local);
+                    default -> stage.layer().forward(t, in);
+                };
             };
             Var x = stages.walk(Var.constant(batch.images()), stages.size(), false, forward);
+            stepWhenBackwardPasses(t, optimizers, net.output().parameters(), lr);
             Var ce = outputLoss(t, x, batch.targets());
             t.backward(Ops.weightedSum(t, config.model().outputWeight(), ce, 1f, local[0]));
-            for (Optimizer o : net.localOptimizers().values()) o.step(lr);
-            net.globalOptimizer().step(lr);
+            for (Optimizer o : optimizers) o.step(lr); // counts the step: every layer was updated in the backward
         }
+    }
+
+    /**
+     * Steps {@code params} (a layer's, about to be recorded on {@code t}) as soon as their
+     * gradients are final in the backward, so a global step holds one layer's parameter
+     * gradients at a time, as a local step does. The update is the one the step's end would make.
+     */
+    private static void stepWhenBackwardPasses(Tape t, List<Optimizer> optimizers, List<Var> params, float lr) {
+        t.whenBackwardPasses(() -> {
+            for (Optimizer o : optimizers) o.stepEarly(lr, params);
+        });
     }
 
     /** Block k on the global tape (the shortcut added when not null), its local loss summed into {@code local[0]} when {@code withLocal}, then its dropout. */
