@@ -304,32 +304,31 @@ public final class CudaContext implements AutoCloseable {
 
     /** Copies {@code count} floats from the host into {@code dst}; returns when they are on the device. */
     public void upload(CudaStorage dst, float[] src, int count) {
-        checkCount("upload", dst, src.length, count, Float.BYTES);
-        toDevice(dst, Pointer.to(src), (long) count * Float.BYTES, b -> b.asFloatBuffer().put(src, 0, count), count + " floats");
+        toDevice(dst, Pointer.to(src), src.length, count, Float.BYTES, b -> b.asFloatBuffer().put(src, 0, count));
     }
 
     /** Copies {@code count} bf16 bit patterns from the host into {@code dst}; returns when they are on the device. */
     public void upload(CudaStorage dst, short[] src, int count) {
-        checkCount("upload", dst, src.length, count, Short.BYTES);
-        toDevice(dst, Pointer.to(src), (long) count * Short.BYTES, b -> b.asShortBuffer().put(src, 0, count), count + " bf16");
+        toDevice(dst, Pointer.to(src), src.length, count, Short.BYTES, b -> b.asShortBuffer().put(src, 0, count));
     }
 
     /** Copies {@code count} floats of {@code src} to the host, after all work queued before (on a lane: before on its stream). */
     public void download(CudaStorage src, float[] dst, int count) {
-        checkCount("download", src, dst.length, count, Float.BYTES);
-        toHost(src, Pointer.to(dst), (long) count * Float.BYTES, b -> b.asFloatBuffer().get(dst, 0, count), count + " floats");
+        toHost(src, Pointer.to(dst), dst.length, count, Float.BYTES, b -> b.asFloatBuffer().get(dst, 0, count));
     }
 
     /** Copies {@code count} bf16 bit patterns of {@code src} to the host, as {@link #download(CudaStorage, float[], int)}. */
     public void download(CudaStorage src, short[] dst, int count) {
-        checkCount("download", src, dst.length, count, Short.BYTES);
-        toHost(src, Pointer.to(dst), (long) count * Short.BYTES, b -> b.asShortBuffer().get(dst, 0, count), count + " bf16");
+        toHost(src, Pointer.to(dst), dst.length, count, Short.BYTES, b -> b.asShortBuffer().get(dst, 0, count));
     }
 
-    /** An upload of {@code bytes} from {@code host}; on a lane {@code stage} puts them into its pinned buffer first. */
-    private void toDevice(CudaStorage dst, Pointer host, long bytes, Consumer<ByteBuffer> stage, String what) {
+    /** An upload of {@code count} elements of {@code elementBytes} from {@code host}; on a lane {@code stage} puts them into its pinned buffer first. */
+    private void toDevice(CudaStorage dst, Pointer host, int hostLength, int count, int elementBytes, Consumer<ByteBuffer> stage) {
+        checkCount("upload", dst, hostLength, count, elementBytes);
         makeCurrent();
-        if (bytes == 0) return;
+        if (count == 0) return;
+        long bytes = (long) count * elementBytes;
+        String what = count + (elementBytes == Float.BYTES ? " floats" : " bf16");
         LaneStream l = lane.get();
         if (l == null) {
             check(cuMemcpyHtoD(dst.pointer(), host, bytes), "cuMemcpyHtoD " + what + " to " + dst);
@@ -341,10 +340,13 @@ public final class CudaContext implements AutoCloseable {
         l.synchronize(" after an upload" + lateFaultHint());
     }
 
-    /** A download of {@code bytes} into {@code host}; on a lane through its pinned buffer, which {@code unstage} reads. */
-    private void toHost(CudaStorage src, Pointer host, long bytes, Consumer<ByteBuffer> unstage, String what) {
+    /** A download of {@code count} elements of {@code elementBytes} into {@code host}; on a lane through its pinned buffer, which {@code unstage} reads. */
+    private void toHost(CudaStorage src, Pointer host, int hostLength, int count, int elementBytes, Consumer<ByteBuffer> unstage) {
+        checkCount("download", src, hostLength, count, elementBytes);
         makeCurrent();
-        if (bytes == 0) return;
+        if (count == 0) return;
+        long bytes = (long) count * elementBytes;
+        String what = count + (elementBytes == Float.BYTES ? " floats" : " bf16");
         LaneStream l = lane.get();
         if (l == null) {
             check(cuMemcpyDtoH(host, src.pointer(), bytes), "cuMemcpyDtoH " + what + " from " + src + lateFaultHint());
