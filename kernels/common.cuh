@@ -1,10 +1,33 @@
-// Shared device helpers for every kernel family: the Philox4x32-10 generator (the twin of
-// backend/Philox.java, bit for bit) and warp/block sum reductions.
+// Shared device helpers for every kernel family: bfloat16 loads and stores, the Philox4x32-10
+// generator (the twin of backend/Philox.java, bit for bit) and warp/block sum reductions.
 //
 // Reductions here are deterministic: a block always adds its values in the same tree order for a
 // given blockDim, so a kernel that reduces in one block gives the same bits run to run (no atomics).
 #pragma once
 #include <stdint.h>
+#ifdef __CUDACC__
+#include <cuda_bf16.h>   // the emulated driver, compiling these files as C++, defines its own __nv_bfloat16
+#endif
+
+// ---- storage types ------------------------------------------------------------------------------
+// A tensor holds float (F32) or bf16 (BF16) elements; arithmetic is always float. A kernel that
+// reads or writes activations is a template body over their storage type T that loads with ld
+// (bf16 widened to float, exactly) and stores with st (float rounded to the nearest bf16, ties to
+// even, NaN kept: __float2bfloat16_rn), so a bf16 op is its float op on widened inputs with each
+// output rounded once where it is stored, as the CPU twin (backend/cpu/Bf16.java) computes it.
+// Parameters, their gradients and optimizer state, statistics and losses stay float* in every
+// variant: where CheckedBackend pins a tensor to F32.
+//
+// Naming rule of the extern "C" entry points: the float instantiation has the op's name, the bf16
+// one the name and "_bf16" (axpy, axpy_bf16); CudaBackend picks by the dtype of the op's
+// activations. A body with two type parameters (gemm: operands, C) names a mixed instantiation by
+// both, operands first: gemm_bf16_f32 takes bf16 A and B and a float C.
+typedef __nv_bfloat16 bf16;
+
+__device__ __forceinline__ float ld(const float* p, long long i) { return p[i]; }
+__device__ __forceinline__ float ld(const bf16* p, long long i) { return __bfloat162float(p[i]); }
+__device__ __forceinline__ void st(float* p, long long i, float v) { p[i] = v; }
+__device__ __forceinline__ void st(bf16* p, long long i, float v) { p[i] = __float2bfloat16_rn(v); }
 
 // ---- Philox4x32-10 ------------------------------------------------------------------------------
 // Layout as Philox.java: key = (seed low, seed high); counter = (block low, block high, stream low,

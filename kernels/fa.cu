@@ -19,23 +19,20 @@
 // a fixed order. Every output is summed by one thread in a fixed order: deterministic.
 //
 // Precision: the body is a template over the storage type A of the tensors that come from the
-// step's activations (logits, targets, x, dx); fb, dw, db and dloss stay float (parameters and
-// their gradients are F32), and every sum is in float. fa_bce_backward instantiates it for float.
+// step's activations (logits, x, dx); targets, fb, dw, db and dloss stay float (CheckedBackend
+// pins them to F32), and every sum is in float. fa_bce_backward instantiates it for float,
+// fa_bce_backward_bf16 for bf16 (common.cuh's ld and st).
 #include "common.cuh"
 
 #define FA_TILE 64
 #define FA_TK 16
 #define FA_THREADS 256
 
-// Loads widen to float and stores round from float; a bf16 variant adds the __nv_bfloat16 pair.
-__device__ __forceinline__ float fa_load(const float* p, long long i) { return p[i]; }
-__device__ __forceinline__ void fa_store(float* p, long long i, float v) { p[i] = v; }
-
 // e = f (sigmoid(z) - t), as bce_with_logits_backward computes it
 __device__ __forceinline__ float fa_logit_grad(float z, float t, float f) { return f * (1.0f / (1.0f + expf(-z)) - t); }
 
 template <class A>
-__device__ __forceinline__ void fa_bce_backward_tile(const A* __restrict__ logits, const A* __restrict__ targets, const float* __restrict__ dloss,
+__device__ __forceinline__ void fa_bce_backward_tile(const A* __restrict__ logits, const float* __restrict__ targets, const float* __restrict__ dloss,
         const A* __restrict__ x, const float* __restrict__ fb, A* __restrict__ dx, float* __restrict__ dw, float* __restrict__ db,
         int accumulate, int B, int K, int D) {
     __shared__ float Es[FA_TK][FA_TILE + 1];   // Es[kk][i] = e at (output row i0 + i, contraction k0 + kk); +1 spreads the banks
@@ -59,7 +56,7 @@ __device__ __forceinline__ void fa_bce_backward_tile(const A* __restrict__ logit
             float v = 0.0f;
             if (gi < rows && gk < inner) {
                 long long o = forDx ? (long long) gi * K + gk : (long long) gk * K + gi;
-                v = fa_logit_grad(fa_load(logits, o), fa_load(targets, o), f);
+                v = fa_logit_grad(ld(logits, o), targets[o], f);
             }
             Es[kk][i] = v;
             int j = el % FA_TILE;
@@ -69,7 +66,7 @@ __device__ __forceinline__ void fa_bce_backward_tile(const A* __restrict__ logit
             v = 0.0f;
             if (gj < D && gk < inner) {
                 long long o = (long long) gk * D + gj;
-                v = forDx ? fb[o] : fa_load(x, o);
+                v = forDx ? fb[o] : ld(x, o);
             }
             Rs[kk][j] = v;
         }
@@ -97,7 +94,7 @@ __device__ __forceinline__ void fa_bce_backward_tile(const A* __restrict__ logit
             int gj = j0 + tx + 16 * q;
             if (gj >= D) continue;
             long long o = (long long) gi * D + gj;
-            if (forDx) fa_store(dx, o, acc[r][q]);
+            if (forDx) st(dx, o, acc[r][q]);
             else dw[o] = accumulate ? dw[o] + acc[r][q] : acc[r][q];
         }
     }
@@ -107,7 +104,7 @@ __device__ __forceinline__ void fa_bce_backward_tile(const A* __restrict__ logit
     if (i0 + i < K)
         for (int b = q; b < B; b += 4) {
             long long o = (long long) b * K + i0 + i;
-            s += fa_logit_grad(fa_load(logits, o), fa_load(targets, o), f);
+            s += fa_logit_grad(ld(logits, o), targets[o], f);
         }
     partial[q][i] = s;
     __syncthreads();
@@ -122,4 +119,9 @@ extern "C" __global__ void __launch_bounds__(FA_THREADS) fa_bce_backward(const f
         const float* __restrict__ dloss, const float* __restrict__ x, const float* __restrict__ fb, float* __restrict__ dx,
         float* __restrict__ dw, float* __restrict__ db, int accumulate, int B, int K, int D) {
     fa_bce_backward_tile<float>(logits, targets, dloss, x, fb, dx, dw, db, accumulate, B, K, D);
+}
+extern "C" __global__ void __launch_bounds__(FA_THREADS) fa_bce_backward_bf16(const bf16* __restrict__ logits, const float* __restrict__ targets,
+        const float* __restrict__ dloss, const bf16* __restrict__ x, const float* __restrict__ fb, bf16* __restrict__ dx,
+        float* __restrict__ dw, float* __restrict__ db, int accumulate, int B, int K, int D) {
+    fa_bce_backward_tile<bf16>(logits, targets, dloss, x, fb, dx, dw, db, accumulate, B, K, D);
 }

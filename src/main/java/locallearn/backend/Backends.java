@@ -38,9 +38,10 @@ public final class Backends {
 
     /**
      * As {@link #create(String, Consumer)}, with the CPU backend's convolution algorithm and the
-     * precision of gemm and convolution: TF32 rounds their inputs on the CPU and allows tensor-op
-     * math in cuBLAS, cuDNN and our kernels on the GPU, which must then be of compute capability 8.0
-     * or newer (an older one is an IllegalArgumentException, not a fallback to the CPU).
+     * precision: TF32 rounds the inputs of gemm and convolution on the CPU and allows tensor-op
+     * math in cuBLAS, cuDNN and our kernels on the GPU; BF16 stores activations in bfloat16 on
+     * either. On the GPU both need compute capability 8.0 or newer (an older one is an
+     * IllegalArgumentException, not a fallback to the CPU).
      */
     public static Backend create(String device, ConvAlgorithm cpuConv, Precision precision, Consumer<String> notice) {
         String d = device == null ? "auto" : device;
@@ -48,7 +49,6 @@ public final class Backends {
             throw new IllegalArgumentException("device list '" + d + "': one GPU for now (a pipeline's stages share it, each on a stream of its own); give one device");
         if (d.equals("cpu")) return new CpuBackend(cpuConv, precision);
         if (d.equals("cuda") || d.startsWith("cuda:")) {
-            if (precision == Precision.BF16) throw new IllegalArgumentException(BF16_ON_CUDA + " (use --device cpu, or --precision tf32 on the GPU)");
             try {
                 return CudaBackend.open(ordinal(d), false, precision);
             } catch (CudaUnavailableException e) {
@@ -57,10 +57,6 @@ public final class Backends {
         }
         if (d.equals("auto")) {
             if (!CudaContext.probeDevice().found()) return new CpuBackend(cpuConv, precision);
-            if (precision == Precision.BF16) {
-                notice.accept("GPU found, but " + BF16_ON_CUDA + "; running on the CPU");
-                return new CpuBackend(cpuConv, precision);
-            }
             try {
                 return CudaBackend.open(0, false, precision);
             } catch (CudaUnavailableException e) {
@@ -70,9 +66,6 @@ public final class Backends {
         }
         throw new IllegalArgumentException("unknown device '" + device + "' (expected auto, cpu, cuda or cuda:N)");
     }
-
-    /** Why CUDA does not take --precision bf16 yet: its tensors exist on the CPU only (CudaBackend allocates float32). */
-    static final String BF16_ON_CUDA = "precision bf16 runs on the CPU only for now: the CUDA backend has no bf16 kernels yet";
 
     private static int ordinal(String d) {
         if (d.equals("cuda")) return 0;

@@ -59,6 +59,27 @@ public abstract class CheckedBackend implements Backend {
             throw new IllegalArgumentException(op + ": " + na + " is " + a.dtype() + " and " + nb + " is " + b.dtype() + "; a product takes operands of one dtype");
     }
 
+    /**
+     * The activations of an op (each of {@code ts} not null, named in order by {@code names}) share
+     * one dtype: the GPU runs an op in one instantiation of its kernel, float or bf16. Products
+     * (gemm's c, a convolution's output) may take the other; copy converts.
+     */
+    private static void oneType(String op, String names, Tensor... ts) {
+        Tensor first = null;
+        int at = -1;
+        for (int i = 0; i < ts.length; i++) {
+            if (ts[i] == null) continue;
+            if (first == null) {
+                first = ts[i];
+                at = i;
+            } else if (ts[i].dtype() != first.dtype()) {
+                String[] n = names.split(" ");
+                throw new IllegalArgumentException(op + ": " + n[at] + " is " + first.dtype() + " and " + n[i] + " is " + ts[i].dtype()
+                        + "; an op's activations share one dtype (copy converts)");
+            }
+        }
+    }
+
     private static void expect(String op, String name, Tensor t, long numel, String what) {
         if (t.numel() != numel)
             throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " has " + t.numel() + " elements, expected " + numel + " (" + what + ")");
@@ -157,6 +178,7 @@ public abstract class CheckedBackend implements Backend {
         live("axpy", "x", x);
         live("axpy", "y", y);
         same("axpy", "x", x, "y", y);
+        oneType("axpy", "x y", x, y);
         try { doAxpy(a, x, y); } finally { finishOp(); }
     }
 
@@ -172,6 +194,7 @@ public abstract class CheckedBackend implements Backend {
         live(op, "out", out);
         same(op, "a", a, "b", b);
         same(op, "a", a, "out", out);
+        oneType(op, "a b out", a, b, out);
         try { doMultiply(a, b, out, accumulate); } finally { finishOp(); }
     }
 
@@ -194,6 +217,7 @@ public abstract class CheckedBackend implements Backend {
         }
         expect(op, "out", out, d[1], "one per channel of x " + x.shape());
         f32(op, "out", out);
+        oneType(op, "x weight", x, weight);
         try { doChannelSum(x, weight, out, accumulate); } finally { finishOp(); }
     }
 
@@ -216,6 +240,7 @@ public abstract class CheckedBackend implements Backend {
         live(op, "x", x);
         live(op, "y", y);
         same(op, "x", x, "y", y);
+        oneType(op, "x y", x, y);
         try { doLeakyReluForward(x, y, slope); } finally { finishOp(); }
     }
 
@@ -226,6 +251,7 @@ public abstract class CheckedBackend implements Backend {
         live(op, "dx", dx);
         same(op, "y", y, "dy", dy);
         same(op, "y", y, "dx", dx);
+        oneType(op, "y dy dx", y, dy, dx);
         try { doLeakyReluBackward(y, dy, dx, slope); } finally { finishOp(); }
     }
 
@@ -346,6 +372,7 @@ public abstract class CheckedBackend implements Backend {
         if ((long) d[0] * d[2] < 2)
             throw new IllegalArgumentException(op + ": x " + x.shape() + " has one value per channel; batch statistics need more");
         f32(op, "gamma beta runningMean runningVar saveMean saveInvStd", gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
+        oneType(op, "x y", x, y);
         try { doBatchNormForwardTrain(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd); } finally { finishOp(); }
     }
 
@@ -357,6 +384,7 @@ public abstract class CheckedBackend implements Backend {
         same(op, "x", x, "y", y);
         perChannel(op, d[1], BN_PARAMS, gamma, beta, runningMean, runningVar);
         f32(op, "gamma beta runningMean runningVar", gamma, beta, runningMean, runningVar);
+        oneType(op, "x y", x, y);
         try { doBatchNormForwardEval(x, gamma, beta, runningMean, runningVar, eps, y); } finally { finishOp(); }
     }
 
@@ -371,6 +399,7 @@ public abstract class CheckedBackend implements Backend {
         same(op, "x", x, "dx", dx);
         perChannel(op, d[1], new String[] {"gamma", "saveMean", "saveInvStd", "dgamma", "dbeta"}, gamma, saveMean, saveInvStd, dgamma, dbeta);
         f32(op, "gamma saveMean saveInvStd dgamma dbeta", gamma, saveMean, saveInvStd, dgamma, dbeta);
+        oneType(op, "x dy dx", x, dy, dx);
         try { doBatchNormBackward(x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, accumulate); } finally { finishOp(); }
     }
 
@@ -382,6 +411,7 @@ public abstract class CheckedBackend implements Backend {
         live(op, "y", y);
         same(op, "x", x, "y", y);
         dropout(op, x, p, inner);
+        oneType(op, "x y", x, y);
         try { doDropoutForward(x, y, p, seed, stream, inner); } finally { finishOp(); }
     }
 
@@ -391,6 +421,7 @@ public abstract class CheckedBackend implements Backend {
         live(op, "dx", dx);
         same(op, "dy", dy, "dx", dx);
         dropout(op, dy, p, inner);
+        oneType(op, "dy dx", dy, dx);
         try { doDropoutBackward(dy, dx, p, seed, stream, inner); } finally { finishOp(); }
     }
 
@@ -409,6 +440,7 @@ public abstract class CheckedBackend implements Backend {
         pool(op, "x", x, g.inH(), g.inW(), g);
         pool(op, "dy", dy, g.outH(), g.outW(), g);
         pool(op, "dx", dx, g.inH(), g.inW(), g);
+        oneType(op, "x dy dx", x, dy, dx);
         try { doMaxPoolBackward(x, dy, dx, g); } finally { finishOp(); }
     }
 
@@ -423,6 +455,7 @@ public abstract class CheckedBackend implements Backend {
         live(op, "y", y);
         pool(op, "x", x, g.inH(), g.inW(), g);
         pool(op, "y", y, g.outH(), g.outW(), g);
+        oneType(op, "x y", x, y);
     }
 
     @Override public final void avgPoolBackward(Tensor dy, Tensor dx, PoolGeom g) {
@@ -431,6 +464,7 @@ public abstract class CheckedBackend implements Backend {
         live(op, "dx", dx);
         pool(op, "dy", dy, g.outH(), g.outW(), g);
         pool(op, "dx", dx, g.inH(), g.inW(), g);
+        oneType(op, "dy dx", dy, dx);
         try { doAvgPoolBackward(dy, dx, g); } finally { finishOp(); }
     }
 
@@ -471,18 +505,21 @@ public abstract class CheckedBackend implements Backend {
     @Override public final void bceWithLogitsBackward(Tensor logits, Tensor targets, Tensor dloss, Tensor dlogits) {
         elementwiseLossBackward("bceWithLogitsBackward", "logits", logits, "targets", targets, dloss, "dlogits", dlogits);
         f32("bceWithLogitsBackward", "targets dloss", targets, dloss);
+        oneType("bceWithLogitsBackward", "logits dlogits", logits, dlogits);
         try { doBceWithLogitsBackward(logits, targets, dloss, dlogits); } finally { finishOp(); }
     }
 
     @Override public final void mseForward(Tensor a, Tensor b, Tensor loss) {
         elementwiseLoss("mseForward", "a", a, "b", b, loss);
         f32("mseForward", "loss", loss);
+        oneType("mseForward", "a b", a, b);
         try { doMseForward(a, b, loss); } finally { finishOp(); }
     }
 
     @Override public final void mseBackward(Tensor a, Tensor b, Tensor dloss, Tensor da) {
         elementwiseLossBackward("mseBackward", "a", a, "b", b, dloss, "da", da);
         f32("mseBackward", "dloss", dloss);
+        oneType("mseBackward", "a b da", a, b, da);
         try { doMseBackward(a, b, dloss, da); } finally { finishOp(); }
     }
 
@@ -542,6 +579,7 @@ public abstract class CheckedBackend implements Backend {
             expect(op, "db", db, k, "one per column of logits " + logits.shape());
         }
         f32(op, "targets dloss fb dw db", targets, dloss, fb, dw, db);
+        oneType(op, "logits x dx", logits, x, dx);
         try { doFaBceBackward(logits, targets, dloss, x, fb, dx, dw, db, accumulate); } finally { finishOp(); }
     }
 
@@ -558,6 +596,7 @@ public abstract class CheckedBackend implements Backend {
         same(op, "x", x, "xc", xc);
         expect(op, "norm", norm, bd[0], "one per row of x " + x.shape());
         f32(op, "s norm", s, norm);
+        oneType(op, "x xc", x, xc);
         try { doSimilarityForward(x, s, xc, norm); } finally { finishOp(); }
     }
 
@@ -574,6 +613,7 @@ public abstract class CheckedBackend implements Backend {
         expect(op, "ds", ds, (long) bd[0] * bd[0], "(B, B) for xc " + xc.shape());
         same(op, "xc", xc, "dx", dx);
         f32(op, "norm s ds", norm, s, ds);
+        oneType(op, "xc dx", xc, dx);
         try { doSimilarityBackward(xc, norm, s, ds, dx); } finally { finishOp(); }
     }
 
@@ -602,6 +642,7 @@ public abstract class CheckedBackend implements Backend {
         same(op, "x", x, "dx", dx);
         featureMaps(op, x, d[2]);
         f32(op, "y dy", y, dy);
+        oneType(op, "x dx", x, dx);
         try { doFeatureMapStdBackward(x, y, dy, dx); } finally { finishOp(); }
     }
 
@@ -664,6 +705,7 @@ public abstract class CheckedBackend implements Backend {
         // views share their owner's storage from its start, so one storage is one memory
         if (x.storage() == y.storage()) throw new IllegalArgumentException(op + ": y " + y.shape() + " shares x's memory; the crop cannot run in place");
         if (pad < 0) throw new IllegalArgumentException(op + ": pad " + pad + " is negative");
+        oneType(op, "x y", x, y);
         try { doRandomCropFlip(x, y, pad, flip, seed, stream); } finally { finishOp(); }
     }
 

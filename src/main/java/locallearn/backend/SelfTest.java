@@ -7,7 +7,9 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.IntToDoubleFunction;
 import java.util.function.Predicate;
+import locallearn.tensor.DType;
 import locallearn.tensor.Scope;
+import locallearn.tensor.Shape;
 import locallearn.tensor.Tensor;
 
 /**
@@ -42,6 +44,14 @@ import locallearn.tensor.Tensor;
  *     each product by 2 * 2^-10 |a||b| &lt;= 2^-9 for inputs in [-1, 1], so a sum of k of them by
  *     k * 2^-9 whatever its size: atol = k * (2^-9 + 1.2e-7), not scaled by M.</li>
  * </ul>
+ * {@link #bf16} builds the cases again with their activations (inputs and outputs the CPU twin
+ * would hold in bf16 in a --precision bf16 step) as bf16 tensors, parameters, statistics and
+ * losses float32. Both sides are written the same bf16 inputs (rounded once on the host), widen
+ * them exactly and compute in float, so before the store they differ as in float32; bf16 keeps 8
+ * significant bits, so two floats within the float32 tolerance may round to neighbouring bf16
+ * values, one bf16 ulp apart: at most 2^-7 |ref| (2^-7 (1 + 2^-7) |ref| with the ulp of the
+ * larger side). A bf16 output adds that to its rtol; float32 outputs keep the float32 tolerance,
+ * and exact cases stay exact (equal floats round to equal bf16).
  * A wrong index, a missing term or a wrong factor gives errors of order 1e-1 and fails any of them.
  */
 public final class SelfTest {
@@ -50,6 +60,8 @@ public final class SelfTest {
             || op.equals("faBceBackward");
 
     private static final double EPS_K = 1.2e-7; // about 2^-23: one rounding per term
+    /** Neighbouring bf16 values differ by 2^-7 of the smaller one at most: a bf16 output's added rtol (see the class comment). */
+    private static final double BF16_STORE = 0x1p-7 * (1 + 0x1p-7);
 
     /** What {@link Line#format} prints before the first line: how to read the tolerance column. */
     public static final String LEGEND = "tolerance per element: atol*M + rtol*|ref|, M = max(1, largest |ref| of that output), or atol + rtol*|ref|"
@@ -64,7 +76,7 @@ public final class SelfTest {
         }
     }
 
-    private record Out(String name, int[] dims, float[] values) {}
+    private record Out(String name, int[] dims, float[] values, boolean bf16) {}
 
     /** absolute: the tolerance is atol + rtol |ref|, atol not scaled by M (a bound on the sum itself, as the TF32 library cases'). */
     private record Case(String op, String shape, double atol, double rtol, boolean absolute, Function<Backend, List<Out>> body) {}
@@ -73,14 +85,16 @@ public final class SelfTest {
     private final Random rnd;
     /** The atol of a GEMM-like output summing {@code k} products of inputs in [-1, 1] (see the class comment). */
     private final IntToDoubleFunction productTolerance;
-    /** Put before each GEMM and convolution case's shape: "" in float32, "tf32 " in the TF32 cases. */
+    /** Put before each case's shape: "" in float32, "tf32 " in the TF32 cases, "bf16 " in the bf16 ones. */
     private final String tag;
     /** The product tolerance bounds the sum itself, not a multiple of M (the TF32 library cases). */
     private final boolean absoluteProducts;
+    /** The dtype of the cases' activations: F32, or BF16 in the bf16 cases. */
+    private final DType act;
 
     /** The cases, with inputs drawn from {@code seed}, for backends in float32. */
     public SelfTest(long seed) {
-        this(seed, k -> (k + 2) * EPS_K, "", false);
+        this(seed, k -> (k + 2) * EPS_K, "", false, DType.F32);
         elementwise();
         gemm();
         conv();
@@ -95,11 +109,33 @@ public final class SelfTest {
         feedbackAlignment();
     }
 
-    private SelfTest(long seed, IntToDoubleFunction productTolerance, String tag, boolean absoluteProducts) {
+    private SelfTest(long seed, IntToDoubleFunction productTolerance, String tag, boolean absoluteProducts, DType act) {
         rnd = new Random(seed);
         this.productTolerance = productTolerance;
         this.tag = tag;
         this.absoluteProducts = absoluteProducts;
+        this.act = act;
+    }
+
+    /**
+     * Every case but the optimizers' (parameters and their state are float32 only) with bf16
+     * activations, for a reference and a device whose GEMM and convolution compute in float32
+     * on bf16 operands (the CPU twin, our kernels); tolerances as the class comment derives them.
+     */
+    public static SelfTest bf16(long seed) {
+        SelfTest t = new SelfTest(seed, k -> (k + 2) * EPS_K, "bf16 ", false, DType.BF16);
+        t.elementwise();
+        t.gemm();
+        t.conv();
+        t.batchNorm();
+        t.dropout();
+        t.pooling();
+        t.losses();
+        t.similarity();
+        t.featureStd();
+        t.augmentation();
+        t.feedbackAlignment();
+        return t;
     }
 
     /**
@@ -109,8 +145,8 @@ public final class SelfTest {
      * cuDNN; the tolerances follow from the format as the class comment derives them.
      */
     public static SelfTest tf32(long seed, boolean sameRounding) {
-        SelfTest t = sameRounding ? new SelfTest(seed, k -> (k + 2) * EPS_K, "tf32 ", false)
-                : new SelfTest(seed, k -> k * (TF32_PRODUCT + EPS_K), "tf32 ", true);
+        SelfTest t = sameRounding ? new SelfTest(seed, k -> (k + 2) * EPS_K, "tf32 ", false, DType.F32)
+                : new SelfTest(seed, k -> k * (TF32_PRODUCT + EPS_K), "tf32 ", true, DType.F32);
         t.gemm();
         t.conv();
         return t;
@@ -158,7 +194,7 @@ public final class SelfTest {
         } catch (RuntimeException e) {
             return new Line(c.op, c.shape, false, Double.NaN, c.atol, c.rtol, c.absolute, device.name() + " threw " + oneLine(e));
         }
-        double maxErr = 0;
+        double maxErr = 0, shownRtol = c.rtol; // the rtol of a bf16 output, where there is one
         StringBuilder detail = new StringBuilder();
         for (int o = 0; o < want.size(); o++) {
             Out w = want.get(o), g = got.get(o);
@@ -168,12 +204,17 @@ public final class SelfTest {
             }
             double maxRef = 1;
             if (!c.absolute) for (float v : w.values) if (Float.isFinite(v)) maxRef = Math.max(maxRef, Math.abs(v));
+            boolean exact = c.atol == 0 && c.rtol == 0;
+            double rtol = c.rtol + (w.bf16 && !exact ? BF16_STORE : 0);
+            shownRtol = Math.max(shownRtol, rtol);
             int bad = 0;
             StringBuilder first = new StringBuilder();
             for (int i = 0; i < w.values.length; i++) {
                 float e = w.values[i], a = g.values[i];
                 double err = Math.abs((double) a - e);
-                boolean pass = Float.isNaN(e) ? Float.isNaN(a) : err <= c.atol * maxRef + c.rtol * Math.abs(e);
+                // equal infinities pass (their difference is NaN)
+                boolean pass = Float.isNaN(e) ? Float.isNaN(a) : a == e || err <= c.atol * maxRef + rtol * Math.abs(e);
+                if (a == e) err = 0;
                 if (!Double.isNaN(err)) maxErr = Math.max(maxErr, err);
                 else if (!pass) maxErr = Double.POSITIVE_INFINITY; // a NaN where a number was expected, or the reverse
                 if (!pass && bad++ < 3)
@@ -181,7 +222,7 @@ public final class SelfTest {
             }
             if (bad > 0) detail.append(w.name).append(": ").append(bad).append(" of ").append(w.values.length).append(" beyond tol;").append(first).append(" ");
         }
-        return new Line(c.op, c.shape, detail.isEmpty(), maxErr, c.atol, c.rtol, c.absolute, detail.toString().trim());
+        return new Line(c.op, c.shape, detail.isEmpty(), maxErr, c.atol, shownRtol, c.absolute, detail.toString().trim());
     }
 
     private static List<Out> evaluate(Case c, Backend be) {
@@ -211,7 +252,7 @@ public final class SelfTest {
     // ---- helpers for the cases ----------------------------------------------------------------
 
     private void add(String op, String shape, double atol, double rtol, Function<Backend, List<Out>> body) {
-        cases.add(new Case(op, shape, atol, rtol, false, body));
+        cases.add(new Case(op, tag + shape, atol, rtol, false, body));
     }
 
     /** A GEMM or convolution case whose outputs sum {@code terms} products: the tolerance of this SelfTest's precision. */
@@ -219,18 +260,29 @@ public final class SelfTest {
         cases.add(new Case(op, tag + shape, productTolerance.applyAsDouble(terms), 1e-5, absoluteProducts, body));
     }
 
+    /** A float32 input: a parameter, statistic, target, label or loss gradient. */
     private static Tensor in(Backend be, float[] v, int... dims) {
         Tensor t = be.allocate(dims);
         be.write(t, v);
         return t;
     }
 
+    /** An activation input, in this SelfTest's activation dtype. */
+    private Tensor activation(Backend be, float[] v, int... dims) {
+        Tensor t = activation(be, dims);
+        be.write(t, v);
+        return t;
+    }
+
+    /** An activation output (or gradient of one), in this SelfTest's activation dtype. */
+    private Tensor activation(Backend be, int... dims) { return be.allocate(new Shape(dims), act); }
+
     /** Pairs of (name, tensor) read back to the host. */
     private static List<Out> outs(Backend be, Object... pairs) {
         List<Out> out = new ArrayList<>();
         for (int i = 0; i < pairs.length; i += 2) {
             Tensor t = (Tensor) pairs[i + 1];
-            out.add(new Out((String) pairs[i], t.shape().dims(), be.read(t)));
+            out.add(new Out((String) pairs[i], t.shape().dims(), be.read(t), t.dtype() == DType.BF16));
         }
         return out;
     }
@@ -268,20 +320,38 @@ public final class SelfTest {
     private void elementwise() {
         for (int n : new int[] {1, 7, 1000}) {
             add("fill", dims(n), 0, 0, be -> {
-                Tensor x = be.allocate(n);
+                Tensor x = activation(be, n);
                 be.fill(x, -2.5f);
                 return outs(be, "x", x);
             });
             float[] x = u(n);
-            add("copy", dims(n), 0, 0, be -> {
-                Tensor y = be.allocate(n);
-                be.copy(in(be, x, n), y);
-                return outs(be, "dst", y);
-            });
-            add("copyRange", dims(n) + " into the middle of " + dims(n + 5), 0, 0, be -> {
-                Tensor y = be.allocate(n + 5);
-                be.fill(y, 0.25f);
-                be.copyRange(in(be, x, n), n / 2, y, 3, n - n / 2);
+            // within a dtype and, in the bf16 cases, between the two (rounding to nearest even, widening)
+            DType[][] pairs = act == DType.F32 ? new DType[][] {{act, act}} : new DType[][] {{act, act}, {DType.F32, act}, {act, DType.F32}};
+            for (DType[] fromTo : pairs) {
+                String types = act == DType.F32 ? "" : " " + fromTo[0] + " to " + fromTo[1];
+                add("copy", dims(n) + types, 0, 0, be -> {
+                    Tensor src = be.allocate(new Shape(n), fromTo[0]), y = be.allocate(new Shape(n), fromTo[1]);
+                    be.write(src, x);
+                    be.copy(src, y);
+                    return outs(be, "dst", y);
+                });
+                add("copyRange", dims(n) + " into the middle of " + dims(n + 5) + types, 0, 0, be -> {
+                    Tensor src = be.allocate(new Shape(n), fromTo[0]), y = be.allocate(new Shape(n + 5), fromTo[1]);
+                    be.write(src, x);
+                    be.fill(y, 0.25f);
+                    be.copyRange(src, n / 2, y, 3, n - n / 2);
+                    return outs(be, "dst", y);
+                });
+            }
+        }
+        if (act == DType.BF16) {
+            // the edges of the format: ties to even (down, up, negative, a hair past the tie), NaN, the
+            // infinities, overflow to infinity, a float subnormal, -0; the convert kernel against DType.round
+            float[] edge = {1 + 0x1p-8f, 1 + 3 * 0x1p-8f, -(1 + 0x1p-8f), 1 + 0x1p-8f + 0x1p-20f, Float.NaN, Float.POSITIVE_INFINITY,
+                            Float.NEGATIVE_INFINITY, Float.MAX_VALUE, 0x1p-130f, -0f};
+            add("copy", dims(edge.length) + " edge values F32 to BF16", 0, 0, be -> {
+                Tensor y = activation(be, edge.length);
+                be.copy(in(be, edge, edge.length), y);
                 return outs(be, "dst", y);
             });
         }
@@ -289,32 +359,32 @@ public final class SelfTest {
             float[] x = u(n), y = u(n);
             // one multiply-add, which nvcc may fuse: 1e-6
             add("axpy", dims(n) + " a=1.7", 1e-6, 1e-6, be -> {
-                Tensor ty = in(be, y, n);
-                be.axpy(1.7f, in(be, x, n), ty);
+                Tensor ty = activation(be, y, n);
+                be.axpy(1.7f, activation(be, x, n), ty);
                 return outs(be, "y", ty);
             });
             add("scale", dims(n) + " a=-0.3", 0, 0, be -> {
-                Tensor tx = in(be, x, n);
+                Tensor tx = activation(be, x, n);
                 be.scale(tx, -0.3f);
                 return outs(be, "x", tx);
             });
             // one float multiply (and add), rounded separately on both sides (__fmul_rn): bit for bit
             for (boolean acc : new boolean[] {false, true}) {
                 add("multiply", dims(n) + (acc ? " accumulate" : ""), 0, 0, be -> {
-                    Tensor out = in(be, y, n);
-                    be.multiply(in(be, x, n), in(be, y, n), out, acc);
+                    Tensor out = activation(be, y, n);
+                    be.multiply(activation(be, x, n), activation(be, y, n), out, acc);
                     return outs(be, "out", out);
                 });
             }
             add("multiply", dims(n) + " in place (out is a)", 0, 0, be -> {
-                Tensor a = in(be, x, n);
-                be.multiply(a, in(be, y, n), a, false);
+                Tensor a = activation(be, x, n);
+                be.multiply(a, activation(be, y, n), a, false);
                 return outs(be, "out", a);
             });
             // n terms summed in float on the GPU, in double on the CPU
             add("sum", dims(n) + " accumulate", n * EPS_K, 1e-6, be -> {
                 Tensor out = in(be, new float[] {0.25f}, 1);
-                be.sum(in(be, x, n), out, true);
+                be.sum(activation(be, x, n), out, true);
                 return outs(be, "out", out);
             });
         }
@@ -323,7 +393,7 @@ public final class SelfTest {
             float[] logits = u(b * k), lab = labels(b, k);
             add("countCorrect", dims(b, k) + " accumulate", 0, 0, be -> {
                 Tensor out = in(be, new float[] {3f}, 1);
-                be.countCorrect(in(be, logits, b, k), in(be, lab, b), out, true);
+                be.countCorrect(activation(be, logits, b, k), in(be, lab, b), out, true);
                 return outs(be, "out", out);
             });
         }
@@ -331,14 +401,14 @@ public final class SelfTest {
             int n = 1000;
             float[] x = u(n), dy = u(n);
             add("leakyReluForward", dims(n) + " slope=" + slope + " in place", 0, 0, be -> {
-                Tensor t = in(be, x, n);
+                Tensor t = activation(be, x, n);
                 be.leakyReluForward(t, t, slope);
                 return outs(be, "y", t);
             });
             add("leakyReluBackward", dims(n) + " slope=" + slope, 0, 0, be -> {
-                Tensor y = be.allocate(n), dx = be.allocate(n);
-                be.leakyReluForward(in(be, x, n), y, slope);
-                be.leakyReluBackward(y, in(be, dy, n), dx, slope);
+                Tensor y = activation(be, n), dx = activation(be, n);
+                be.leakyReluForward(activation(be, x, n), y, slope);
+                be.leakyReluBackward(y, activation(be, dy, n), dx, slope);
                 return outs(be, "dx", dx);
             });
         }
@@ -346,14 +416,14 @@ public final class SelfTest {
             int c = d[1], m = numel(d) / c;
             float[] y = u(numel(d)), bias = u(c), db = u(c);
             add("biasAdd", dims(d), 0, 0, be -> {
-                Tensor t = in(be, y, d);
+                Tensor t = activation(be, y, d);
                 be.biasAdd(t, in(be, bias, c));
                 return outs(be, "y", t);
             });
             for (boolean acc : new boolean[] {false, true}) {
                 add("biasBackward", dims(d) + (acc ? " accumulate" : ""), (m + 1) * EPS_K, 1e-6, be -> {
                     Tensor t = in(be, db, c);
-                    be.biasBackward(in(be, y, d), t, acc);
+                    be.biasBackward(activation(be, y, d), t, acc);
                     return outs(be, "dbias", t);
                 });
             }
@@ -368,9 +438,16 @@ public final class SelfTest {
             for (int t = 0; t < 4; t++) {
                 boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
                 float beta = t == 3 ? 0.5f : 0f;
-                addProducts("gemm", "tA=" + (ta ? 1 : 0) + " tB=" + (tb ? 1 : 0) + " m=" + m + " n=" + n + " k=" + k + " beta=" + beta, k, be -> {
+                String shape = "tA=" + (ta ? 1 : 0) + " tB=" + (tb ? 1 : 0) + " m=" + m + " n=" + n + " k=" + k + " beta=" + beta;
+                addProducts("gemm", shape, k, be -> {
+                    Tensor tc = activation(be, c, m, n);
+                    be.gemm(ta, tb, m, n, k, 1.5f, activation(be, a, m * k), activation(be, b, k * n), beta, tc);
+                    return outs(be, "c", tc);
+                });
+                // a weight gradient: bf16 operands, a float32 c
+                if (act == DType.BF16) addProducts("gemm", shape + " c F32", k, be -> {
                     Tensor tc = in(be, c, m, n);
-                    be.gemm(ta, tb, m, n, k, 1.5f, in(be, a, m * k), in(be, b, k * n), beta, tc);
+                    be.gemm(ta, tb, m, n, k, 1.5f, activation(be, a, m * k), activation(be, b, k * n), beta, tc);
                     return outs(be, "c", tc);
                 });
             }
@@ -382,8 +459,8 @@ public final class SelfTest {
         for (int t = 0; t < 4; t++) {
             boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
             addProducts("gemm", "batch=3 tA=" + (ta ? 1 : 0) + " tB=" + (tb ? 1 : 0) + " m=5 n=7 k=9 strides+gap", k, be -> {
-                Tensor tc = in(be, c, c.length);
-                be.gemm(ta, tb, m, n, k, -0.5f, in(be, a, a.length), in(be, b, b.length), 1f, tc, batch, sa, sb, sc);
+                Tensor tc = activation(be, c, c.length);
+                be.gemm(ta, tb, m, n, k, -0.5f, activation(be, a, a.length), activation(be, b, b.length), 1f, tc, batch, sa, sb, sc);
                 return outs(be, "c", tc);
             });
         }
@@ -406,14 +483,14 @@ public final class SelfTest {
             // dozen terms even when k is small: no tolerance below 64 terms' worth
             int k = Math.max(64, g.inC() * g.kh() * g.kw());
             addProducts("conv2dForward", shape + " +bias", k, be -> {
-                Tensor y = be.allocate(yd);
-                be.conv2dForward(in(be, x, xd), in(be, w, wd), in(be, bias, g.outC()), y, g);
+                Tensor y = activation(be, yd);
+                be.conv2dForward(activation(be, x, xd), activation(be, w, wd), in(be, bias, g.outC()), y, g);
                 return outs(be, "y", y);
             });
             // each input element gathers outC * kh * kw / stride^2 terms at most
             addProducts("conv2dBackwardData", shape, Math.max(64, g.outC() * g.kh() * g.kw()), be -> {
-                Tensor dx = be.allocate(xd);
-                be.conv2dBackwardData(in(be, dy, yd), in(be, w, wd), dx, g);
+                Tensor dx = activation(be, xd);
+                be.conv2dBackwardData(activation(be, dy, yd), activation(be, w, wd), dx, g);
                 return outs(be, "dx", dx);
             });
             // each weight gradient sums B * oH * oW terms
@@ -421,7 +498,7 @@ public final class SelfTest {
             for (boolean acc : new boolean[] {false, true}) {
                 addProducts("conv2dBackwardFilter", shape + (acc ? " accumulate" : "") + " +dbias", terms, be -> {
                     Tensor dw = in(be, dw0, wd), db = in(be, db0, g.outC());
-                    be.conv2dBackwardFilter(in(be, x, xd), in(be, dy, yd), dw, db, g, acc);
+                    be.conv2dBackwardFilter(activation(be, x, xd), activation(be, dy, yd), dw, db, g, acc);
                     return outs(be, "dw", dw, "dbias", db);
                 });
             }
@@ -435,32 +512,32 @@ public final class SelfTest {
             // statistics over m values: float tree sums on the GPU against double on the CPU
             double tol = 1e-6 + m * EPS_K;
             add("batchNormForwardTrain", dims(d), tol, 1e-5, be -> {
-                Tensor y = be.allocate(d), sm = be.allocate(c), si = be.allocate(c), trm = in(be, rm, c), trv = in(be, rv, c);
-                be.batchNormForwardTrain(in(be, x, d), in(be, gamma, c), in(be, beta, c), trm, trv, 0.1f, 1e-5f, y, sm, si);
+                Tensor y = activation(be, d), sm = be.allocate(c), si = be.allocate(c), trm = in(be, rm, c), trv = in(be, rv, c);
+                be.batchNormForwardTrain(activation(be, x, d), in(be, gamma, c), in(be, beta, c), trm, trv, 0.1f, 1e-5f, y, sm, si);
                 return outs(be, "y", y, "runningMean", trm, "runningVar", trv, "saveMean", sm, "saveInvStd", si);
             });
             add("batchNormForwardTrain", dims(d) + " in place", tol, 1e-5, be -> {
-                Tensor xy = in(be, x, d), sm = be.allocate(c), si = be.allocate(c);
+                Tensor xy = activation(be, x, d), sm = be.allocate(c), si = be.allocate(c);
                 be.batchNormForwardTrain(xy, in(be, gamma, c), in(be, beta, c), in(be, rm, c), in(be, rv, c), 0.1f, 1e-5f, xy, sm, si);
                 return outs(be, "y", xy, "saveMean", sm, "saveInvStd", si);
             });
             add("batchNormForwardEval", dims(d), 1e-6, 1e-6, be -> {
-                Tensor y = be.allocate(d);
-                be.batchNormForwardEval(in(be, x, d), in(be, gamma, c), in(be, beta, c), in(be, rm, c), in(be, rv, c), 1e-5f, y);
+                Tensor y = activation(be, d);
+                be.batchNormForwardEval(activation(be, x, d), in(be, gamma, c), in(be, beta, c), in(be, rm, c), in(be, rv, c), 1e-5f, y);
                 return outs(be, "y", y);
             });
             add("batchNormForwardEval", dims(d) + " in place", 1e-6, 1e-6, be -> {
-                Tensor xy = in(be, x, d);
+                Tensor xy = activation(be, x, d);
                 be.batchNormForwardEval(xy, in(be, gamma, c), in(be, beta, c), in(be, rm, c), in(be, rv, c), 1e-5f, xy);
                 return outs(be, "y", xy);
             });
             for (boolean acc : new boolean[] {false, true}) {
                 // dx = k (m dy - sum dy - xhat sum dy xhat) cancels sums of m terms
                 add("batchNormBackward", dims(d) + (acc ? " accumulate" : ""), 4 * tol, 1e-5, be -> {
-                    Tensor tx = in(be, x, d), y = be.allocate(d), sm = be.allocate(c), si = be.allocate(c);
+                    Tensor tx = activation(be, x, d), y = activation(be, d), sm = be.allocate(c), si = be.allocate(c);
                     be.batchNormForwardTrain(tx, in(be, gamma, c), in(be, beta, c), in(be, rm, c), in(be, rv, c), 0.1f, 1e-5f, y, sm, si);
-                    Tensor dx = be.allocate(d), tdg = in(be, dg, c), tdb = in(be, db, c);
-                    be.batchNormBackward(tx, in(be, dy, d), in(be, gamma, c), sm, si, dx, tdg, tdb, acc);
+                    Tensor dx = activation(be, d), tdg = in(be, dg, c), tdb = in(be, db, c);
+                    be.batchNormBackward(tx, activation(be, dy, d), in(be, gamma, c), sm, si, dx, tdg, tdb, acc);
                     return outs(be, "dx", dx, "dgamma", tdg, "dbeta", tdb);
                 });
             }
@@ -480,7 +557,7 @@ public final class SelfTest {
                 double atol = (weighted ? 3 : 1) * (m + 1) * EPS_K;
                 add("channelSum", dims(d) + (weighted ? " weighted" : "") + (acc ? " accumulate" : ""), atol, 1e-6, be -> {
                     Tensor out = in(be, out0, c);
-                    be.channelSum(in(be, x, d), weighted ? in(be, w, d) : null, out, acc);
+                    be.channelSum(activation(be, x, d), weighted ? activation(be, w, d) : null, out, acc);
                     return outs(be, "out", out);
                 });
             }
@@ -498,13 +575,13 @@ public final class SelfTest {
             float[] x = u(numel(d)), dy = u(numel(d));
             String shape = dims(d) + " p=" + p + " inner=" + inner;
             add("dropoutForward", shape, 0, 0, be -> {
-                Tensor y = be.allocate(d);
-                be.dropoutForward(in(be, x, d), y, p, seed, stream, inner);
+                Tensor y = activation(be, d);
+                be.dropoutForward(activation(be, x, d), y, p, seed, stream, inner);
                 return outs(be, "y", y);
             });
             add("dropoutBackward", shape, 0, 0, be -> {
-                Tensor dx = be.allocate(d);
-                be.dropoutBackward(in(be, dy, d), dx, p, seed, stream, inner);
+                Tensor dx = activation(be, d);
+                be.dropoutBackward(activation(be, dy, d), dx, p, seed, stream, inner);
                 return outs(be, "dx", dx);
             });
         }
@@ -524,24 +601,24 @@ public final class SelfTest {
             String shape = "x" + dims(xd) + " k" + g.kh() + "x" + g.kw() + " s" + g.sh() + "x" + g.sw() + " p" + g.ph() + "x" + g.pw();
             int window = g.kh() * g.kw();
             add("maxPoolForward", shape, 0, 0, be -> {
-                Tensor y = be.allocate(yd);
-                be.maxPoolForward(in(be, x, xd), y, g);
+                Tensor y = activation(be, yd);
+                be.maxPoolForward(activation(be, x, xd), y, g);
                 return outs(be, "y", y);
             });
             // an input element collects dy from up to kh*kw overlapping windows, in another order
             add("maxPoolBackward", shape, window * EPS_K, 1e-6, be -> {
-                Tensor dx = be.allocate(xd);
-                be.maxPoolBackward(in(be, x, xd), in(be, dy, yd), dx, g);
+                Tensor dx = activation(be, xd);
+                be.maxPoolBackward(activation(be, x, xd), activation(be, dy, yd), dx, g);
                 return outs(be, "dx", dx);
             });
             add("avgPoolForward", shape, window * EPS_K, 1e-6, be -> {
-                Tensor y = be.allocate(yd);
-                be.avgPoolForward(in(be, x, xd), y, g);
+                Tensor y = activation(be, yd);
+                be.avgPoolForward(activation(be, x, xd), y, g);
                 return outs(be, "y", y);
             });
             add("avgPoolBackward", shape, window * EPS_K, 1e-6, be -> {
-                Tensor dx = be.allocate(xd);
-                be.avgPoolBackward(in(be, dy, yd), dx, g);
+                Tensor dx = activation(be, xd);
+                be.avgPoolBackward(activation(be, dy, yd), dx, g);
                 return outs(be, "dx", dx);
             });
         }
@@ -555,12 +632,12 @@ public final class SelfTest {
             // expf/logf (2 ulp) against double exp/log, then a mean over B rows
             add("crossEntropyForward", dims(b, k), 1e-6 + (b + k) * EPS_K, 1e-5, be -> {
                 Tensor loss = be.allocate(1), probs = be.allocate(b, k);
-                be.crossEntropyForward(in(be, logits, b, k), in(be, lab, b), loss, probs);
+                be.crossEntropyForward(activation(be, logits, b, k), in(be, lab, b), loss, probs);
                 return outs(be, "loss", loss, "probs", probs);
             });
             add("crossEntropyBackward", dims(b, k), 1e-6, 1e-5, be -> {
-                Tensor loss = be.allocate(1), probs = be.allocate(b, k), dx = be.allocate(b, k), tl = in(be, lab, b);
-                be.crossEntropyForward(in(be, logits, b, k), tl, loss, probs);
+                Tensor loss = be.allocate(1), probs = be.allocate(b, k), dx = activation(be, b, k), tl = in(be, lab, b);
+                be.crossEntropyForward(activation(be, logits, b, k), tl, loss, probs);
                 be.crossEntropyBackward(probs, tl, in(be, dloss, 1), dx);
                 return outs(be, "dlogits", dx);
             });
@@ -570,22 +647,22 @@ public final class SelfTest {
             for (int i = 0; i < n; i += 2) t[i] = t[i] < 0.5f ? 0f : 1f; // hard and soft targets
             add("bceWithLogitsForward", dims(n), 1e-6, 1e-5, be -> {
                 Tensor loss = be.allocate(1);
-                be.bceWithLogitsForward(in(be, x, n), in(be, t, n), loss);
+                be.bceWithLogitsForward(activation(be, x, n), in(be, t, n), loss);
                 return outs(be, "loss", loss);
             });
             add("bceWithLogitsBackward", dims(n), 1e-6, 1e-5, be -> {
-                Tensor dx = be.allocate(n);
-                be.bceWithLogitsBackward(in(be, x, n), in(be, t, n), in(be, dloss, 1), dx);
+                Tensor dx = activation(be, n);
+                be.bceWithLogitsBackward(activation(be, x, n), in(be, t, n), in(be, dloss, 1), dx);
                 return outs(be, "dlogits", dx);
             });
             add("mseForward", dims(n), 1e-6, 1e-5, be -> {
                 Tensor loss = be.allocate(1);
-                be.mseForward(in(be, a, n), in(be, b, n), loss);
+                be.mseForward(activation(be, a, n), activation(be, b, n), loss);
                 return outs(be, "loss", loss);
             });
             add("mseBackward", dims(n), 1e-6, 1e-6, be -> {
-                Tensor da = be.allocate(n);
-                be.mseBackward(in(be, a, n), in(be, b, n), in(be, dloss, 1), da);
+                Tensor da = activation(be, n);
+                be.mseBackward(activation(be, a, n), activation(be, b, n), in(be, dloss, 1), da);
                 return outs(be, "da", da);
             });
         }
@@ -598,14 +675,14 @@ public final class SelfTest {
             if (d[0] == 5) java.util.Arrays.fill(x, 2 * dd, 3 * dd, 0.375f); // a constant row: norm 0, xn 0
             // the Gram entries are dot products of unit rows over D terms: |error| <= D eps
             add("similarityForward", dims(d), 1e-6 + dd * EPS_K, 1e-5, be -> {
-                Tensor s = be.allocate(b, b), xc = be.allocate(d), norm = be.allocate(b);
-                be.similarityForward(in(be, x, d), s, xc, norm);
+                Tensor s = be.allocate(b, b), xc = activation(be, d), norm = be.allocate(b);
+                be.similarityForward(activation(be, x, d), s, xc, norm);
                 return outs(be, "s", s, "xc", xc, "norm", norm);
             });
             // back through two products (B and D terms) and the row normalisation
             add("similarityBackward", dims(d), 1e-6 + 4 * (b + dd) * EPS_K, 1e-4, be -> {
-                Tensor s = be.allocate(b, b), xc = be.allocate(d), norm = be.allocate(b), dx = be.allocate(d);
-                be.similarityForward(in(be, x, d), s, xc, norm);
+                Tensor s = be.allocate(b, b), xc = activation(be, d), norm = be.allocate(b), dx = activation(be, d);
+                be.similarityForward(activation(be, x, d), s, xc, norm);
                 be.similarityBackward(xc, norm, s, in(be, ds, b, b), dx);
                 return outs(be, "dx", dx);
             });
@@ -618,11 +695,11 @@ public final class SelfTest {
             float[] x = u(numel(d)), dy = u(maps);
             add("featureMapStdForward", dims(d), 1e-6 + inner * EPS_K, 1e-5, be -> {
                 Tensor y = be.allocate(d[0], d[1]);
-                be.featureMapStdForward(in(be, x, d), y);
+                be.featureMapStdForward(activation(be, x, d), y);
                 return outs(be, "y", y);
             });
             add("featureMapStdBackward", dims(d), 1e-6 + inner * EPS_K, 1e-5, be -> {
-                Tensor tx = in(be, x, d), y = be.allocate(d[0], d[1]), dx = be.allocate(d);
+                Tensor tx = activation(be, x, d), y = be.allocate(d[0], d[1]), dx = activation(be, d);
                 be.featureMapStdForward(tx, y);
                 be.featureMapStdBackward(tx, y, in(be, dy, d[0], d[1]), dx);
                 return outs(be, "dx", dx);
@@ -669,24 +746,24 @@ public final class SelfTest {
             // each e add about as much again: 3 eps per term
             double atol = 1e-6 + 3 * Math.max(b, k) * EPS_K;
             add("faBceBackward", "B=" + b + " K=" + k + " D=" + d, atol, 1e-5, be -> {
-                Tensor dx = be.allocate(b, d), dw = be.allocate(k, d), db = be.allocate(k);
-                be.faBceBackward(in(be, z, b, k), in(be, t, b, k), in(be, dloss, 1), in(be, x, b, d), in(be, fb, k, d), dx, dw, db, false);
+                Tensor dx = activation(be, b, d), dw = be.allocate(k, d), db = be.allocate(k);
+                be.faBceBackward(activation(be, z, b, k), in(be, t, b, k), in(be, dloss, 1), activation(be, x, b, d), in(be, fb, k, d), dx, dw, db, false);
                 return outs(be, "dx", dx, "dw", dw, "db", db);
             });
             if (b != 3) continue;
             add("faBceBackward", "B=" + b + " K=" + k + " D=" + d + " accumulate", atol, 1e-5, be -> {
-                Tensor dx = be.allocate(b, d), dw = in(be, dw0, k, d), db = in(be, db0, k);
-                be.faBceBackward(in(be, z, b, k), in(be, t, b, k), in(be, dloss, 1), in(be, x, b, d), in(be, fb, k, d), dx, dw, db, true);
+                Tensor dx = activation(be, b, d), dw = in(be, dw0, k, d), db = in(be, db0, k);
+                be.faBceBackward(activation(be, z, b, k), in(be, t, b, k), in(be, dloss, 1), activation(be, x, b, d), in(be, fb, k, d), dx, dw, db, true);
                 return outs(be, "dx", dx, "dw", dw, "db", db);
             });
             add("faBceBackward", "B=" + b + " K=" + k + " D=" + d + " dw only", atol, 1e-5, be -> {
                 Tensor dw = be.allocate(k, d);
-                be.faBceBackward(in(be, z, b, k), in(be, t, b, k), in(be, dloss, 1), in(be, x, b, d), in(be, fb, k, d), null, dw, null, false);
+                be.faBceBackward(activation(be, z, b, k), in(be, t, b, k), in(be, dloss, 1), activation(be, x, b, d), in(be, fb, k, d), null, dw, null, false);
                 return outs(be, "dw", dw);
             });
             add("faBceBackward", "B=" + b + " K=" + k + " D=" + d + " dx only", atol, 1e-5, be -> {
-                Tensor dx = be.allocate(b, d);
-                be.faBceBackward(in(be, z, b, k), in(be, t, b, k), in(be, dloss, 1), in(be, x, b, d), in(be, fb, k, d), dx, null, null, false);
+                Tensor dx = activation(be, b, d);
+                be.faBceBackward(activation(be, z, b, k), in(be, t, b, k), in(be, dloss, 1), activation(be, x, b, d), in(be, fb, k, d), dx, null, null, false);
                 return outs(be, "dx", dx);
             });
         }
@@ -697,26 +774,26 @@ public final class SelfTest {
         for (int[] d : new int[][] {{5, 3, 7, 9}, {2, 1, 1, 1}, {16, 3, 32, 32}}) {
             float[] x = u(numel(d), 0f, 1f), scale = u(d[1], 2f, 5f), shift = u(d[1]);
             add("channelAffine", dims(d), 0, 0, be -> {
-                Tensor t = in(be, x, d);
+                Tensor t = activation(be, x, d);
                 be.channelAffine(t, in(be, scale, d[1]), in(be, shift, d[1]));
                 return outs(be, "x", t);
             });
             add("channelAffine", dims(d) + " no shift", 0, 0, be -> {
-                Tensor t = in(be, x, d);
+                Tensor t = activation(be, x, d);
                 be.channelAffine(t, in(be, scale, d[1]), null);
                 return outs(be, "x", t);
             });
             for (int pad : new int[] {0, 2, 4}) {
                 boolean flip = pad != 0;
                 add("randomCropFlip", dims(d) + " pad=" + pad + " flip=" + flip, 0, 0, be -> {
-                    Tensor y = be.allocate(d);
-                    be.randomCropFlip(in(be, x, d), y, pad, flip, seed, stream);
+                    Tensor y = activation(be, d);
+                    be.randomCropFlip(activation(be, x, d), y, pad, flip, seed, stream);
                     return outs(be, "y", y);
                 });
             }
             for (int[] lh : new int[][] {{0, 1}, {3, 1}, {4, 1}, {16, 1}, {3, 5}, {4, 3}, {16, 2}}) {
                 add("cutout", dims(d) + " length=" + lh[0] + " holes=" + lh[1], 0, 0, be -> {
-                    Tensor t = in(be, x, d);
+                    Tensor t = activation(be, x, d);
                     be.cutout(t, lh[0], lh[1], seed, stream);
                     return outs(be, "x", t);
                 });

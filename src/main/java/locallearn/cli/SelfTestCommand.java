@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
 /**
  * {@code locallearn selftest}: every op on the GPU against its CPU twin, one line per case (op,
  * shapes, max abs error, tolerance, ok/FAIL with the first mismatching indices), then gemm and
- * the convolutions in tf32 (on compute capability 8.0 and newer). Exit code 0 when
+ * the convolutions in tf32 and every op on bf16 activations (on compute capability 8.0 and newer). Exit code 0 when
  * all pass, 1 on any mismatch, 2 when there is no usable GPU.
  */
 @Command(name = "selftest", mixinStandardHelpOptions = true, description = "Run every op on the GPU and on the CPU from the same inputs and compare them; exit 1 on any mismatch.")
@@ -94,6 +94,15 @@ final class SelfTestCommand implements Callable<Integer> {
                 }
             } catch (IllegalArgumentException e) { // a GPU before compute capability 8.0
                 System.out.println("selftest: tf32 cases skipped: " + e.getMessage());
+            }
+            // bf16: every op on bf16 activations; gemm and conv2d on our kernels (cuBLAS/cuDNN take float32 only, for now)
+            try (CudaBackend bf16 = gpu.withPrecision(Precision.BF16)) {
+                System.out.println("selftest: every op on bf16 activations against the CPU twin on bf16 tensors");
+                lines = SelfTest.bf16(seed).run(new CpuBackend(cpu.convAlgorithm(), Precision.BF16), bf16, filter, this::print);
+                run += lines.size();
+                failed += (int) lines.stream().filter(l -> !l.ok()).count();
+            } catch (IllegalArgumentException e) { // a GPU before compute capability 8.0
+                System.out.println("selftest: bf16 cases skipped: " + e.getMessage());
             }
         }
         System.out.println("selftest: " + (run - failed) + " of " + run + " ok" + (failed > 0 ? ", " + failed + " FAILED" : ""));

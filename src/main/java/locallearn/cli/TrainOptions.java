@@ -125,7 +125,7 @@ final class TrainOptions {
 
     static final String PRECISION_HELP = "fp32, tf32 (gemm and convolution inputs rounded to TF32, 10 mantissa bits: tensor-op math on the GPU,"
             + " compute capability 8.0+, the same rounding on the CPU) or bf16 (activations and their gradients stored as bfloat16,"
-            + " float32 arithmetic; the CPU only for now) (default fp32)";
+            + " float32 arithmetic; on the GPU compute capability 8.0+) (default fp32)";
 
     /** --precision checked: the precision, or one line naming the flag. */
     static Precision precision(String value) { return parse("--precision", value, Precision::parse); }

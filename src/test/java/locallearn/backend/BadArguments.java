@@ -5,7 +5,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import locallearn.tensor.DType;
 import locallearn.tensor.Scope;
+import locallearn.tensor.Shape;
 import locallearn.tensor.Tensor;
 
 /**
@@ -38,6 +40,10 @@ public final class BadArguments {
         call("axpy sizes", be -> be.axpy(1f, be.allocate(3), be.allocate(4)));
         call("multiply sizes", be -> be.multiply(be.allocate(3), be.allocate(4), be.allocate(3), false));
         call("multiply out", be -> be.multiply(be.allocate(3), be.allocate(3), be.allocate(2), true));
+        // dtypes: an op's activations share one, a product's operands too, parameters are float32
+        call("multiply dtypes", be -> be.multiply(be.allocate(new Shape(3), DType.BF16), be.allocate(new Shape(3), DType.BF16), be.allocate(3), false));
+        call("gemm dtypes", be -> be.gemm(false, false, 2, 2, 2, 1f, be.allocate(new Shape(4), DType.BF16), be.allocate(4), 0f, be.allocate(4)));
+        call("sgdStep dtypes", be -> be.sgdStep(be.allocate(3), be.allocate(new Shape(3), DType.BF16), null, 0.1f, 0f, 0f, true));
         call("sum out", be -> be.sum(be.allocate(3), be.allocate(2), false));
         call("channelSum rank", be -> be.channelSum(be.allocate(6), null, be.allocate(6), false));
         call("channelSum out", be -> be.channelSum(be.allocate(2, 3, 4), null, be.allocate(4), false));

@@ -65,6 +65,7 @@ class CheckedBackendTest {
         assertEquals("channelSum: x (2, 3, 4) and weight (2, 3) differ in element count", message(m, "channelSum weight"));
         assertEquals("channelSum: out (4,) has 4 elements, expected 3 (one per channel of x (2, 3, 4))", message(m, "channelSum out"));
         assertEquals("multiply: a (3,) and out (2,) differ in element count", message(m, "multiply out"));
+        assertEquals("multiply: a is BF16 and out is F32; an op's activations share one dtype (copy converts)", message(m, "multiply dtypes"));
         assertEquals("channelAffine: shift (2,) has 2 elements, expected 3 (one per channel of x (2, 3, 4))", message(m, "channelAffine shift"));
     }
 

@@ -6,10 +6,12 @@ import static locallearn.cli.TrainCliTest.train;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import locallearn.backend.cuda.CudaContext;
 import locallearn.train.Checkpoints;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -97,13 +99,23 @@ class PrecisionCliTest {
             assertEquals(1, r.err().strip().lines().count(), r.err());
             assertTrue(r.err().contains("--precision must be fp32, tf32 or bf16, got 'fp16'"), r.err());
         }
-        // bf16 on CUDA, GPU or not: refused before a device is opened
+    }
+
+    /** CUDA takes bf16 now: without a GPU, --device cuda --precision bf16 fails as fp32 does, for the missing GPU, in one line. */
+    @Test void bf16OnCudaWithoutAGpuIsTheMissingGpusOneLine(@TempDir Path dir) {
+        assumeFalse(CudaContext.probeDevice().found(), "a GPU is here: bf16 runs on it");
         for (String[] cmd : new String[][] {{"train", "--data", TrainCliTest.SAMPLE, "--out", dir.toString()}, {"bench", "--op", "gemm", "--m", "8", "--n", "8", "--k", "8"}}) {
-            String[] args = java.util.stream.Stream.concat(List.of(cmd).stream(), java.util.stream.Stream.of("--device", "cuda", "--precision", "bf16")).toArray(String[]::new);
-            TrainCliTest.Run r = run(args);
-            assertEquals(2, r.code(), cmd[0] + ": " + r.err());
-            assertEquals(1, r.err().strip().lines().count(), r.err());
-            assertTrue(r.err().contains("precision bf16 runs on the CPU only for now: the CUDA backend has no bf16 kernels yet"), r.err());
+            String[] err = new String[2];
+            for (int i = 0; i < 2; i++) {
+                String[] args = java.util.stream.Stream.concat(List.of(cmd).stream(),
+                        java.util.stream.Stream.of("--device", "cuda", "--precision", i == 0 ? "fp32" : "bf16")).toArray(String[]::new);
+                TrainCliTest.Run r = run(args);
+                assertEquals(2, r.code(), cmd[0] + ": " + r.err());
+                assertEquals(1, r.err().strip().lines().count(), r.err());
+                err[i] = r.err().strip();
+            }
+            assertTrue(err[1].contains("cuda backend not available"), err[1]);
+            assertEquals(err[0], err[1], cmd[0] + ": bf16 fails as fp32 does");
         }
     }
 

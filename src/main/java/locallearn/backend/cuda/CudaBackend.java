@@ -1,7 +1,7 @@
 package locallearn.backend.cuda;
 
 import java.util.ArrayList;
-import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import locallearn.backend.Backend;
@@ -31,6 +31,13 @@ import locallearn.tensor.Tensor;
  * CUBLAS_TF32_TENSOR_OP_MATH, cuDNN's descriptors in CUDNN_DEFAULT_MATH (which permits TF32 on
  * compute capability 8.0 and newer), and our fallback gemm kernel, which the fallback convolution
  * runs on, rounds its inputs to TF32 as the CPU twin does. The similarity Gram stays float32.
+ *
+ * <p>BF16 tensors (2 bytes an element) run on the {@code _bf16} instantiations of our kernels
+ * (kernels/common.cuh: bf16 loads widened, float arithmetic, stores rounded to nearest even), the
+ * instantiation picked by the dtype of the op's activations; parameters, statistics and losses
+ * are float32 in every variant, where {@link CheckedBackend} pins them. GEMM and convolution on
+ * bf16 run on our fallback kernels (gemm.cu, im2col + gemm) with float sums; cuBLAS and cuDNN take
+ * float32 only, for now.
  */
 public final class CudaBackend extends CheckedBackend {
     /** Threads per block of the elementwise kernels (grid-stride loops). */
@@ -46,27 +53,42 @@ public final class CudaBackend extends CheckedBackend {
     /** cuLaunchKernel's limit on grid y and z. */
     private static final int MAX_GRID_Z = 65535;
 
-    /** Every kernel the backend launches: family (the .ptx file) and extern "C" name (lower case of the constant). */
+    /**
+     * Every kernel the backend launches: family (the .ptx file) and extern "C" name (lower case of
+     * the constant), with its bf16 instantiation (that name and "_bf16") unless it is float only.
+     */
     private enum K {
         AXPY("elementwise"), SCALE("elementwise"), MULTIPLY("elementwise"), SUM("elementwise"), COUNT_CORRECT("elementwise"),
         LEAKY_RELU_FORWARD("elementwise"), LEAKY_RELU_BACKWARD("elementwise"), BIAS_ADD("elementwise"), BIAS_BACKWARD("elementwise"),
-        GEMM("gemm"), IM2COL("conv"), COL2IM("conv"),
+        CONVERT_F32_BF16("elementwise", false), CONVERT_BF16_F32("elementwise", false),
+        GEMM("gemm"), GEMM_BF16_F32("gemm", false), GEMM_F32_BF16("gemm", false), IM2COL("conv"), COL2IM("conv"),
         BATCH_NORM_FORWARD_TRAIN("batchnorm"), BATCH_NORM_FORWARD_EVAL("batchnorm"), BATCH_NORM_BACKWARD("batchnorm"), CHANNEL_SUM("batchnorm"),
         DROPOUT_FORWARD("dropout"), DROPOUT_BACKWARD("dropout"),
         MAX_POOL_FORWARD("pool"), MAX_POOL_BACKWARD("pool"), AVG_POOL_FORWARD("pool"), AVG_POOL_BACKWARD("pool"),
         CROSS_ENTROPY_FORWARD("loss"), CROSS_ENTROPY_BACKWARD("loss"), BCE_WITH_LOGITS_FORWARD("loss"),
         BCE_WITH_LOGITS_BACKWARD("loss"), MSE_FORWARD("loss"), MSE_BACKWARD("loss"), FA_BCE_BACKWARD("fa"),
-        SIMILARITY_NORMALIZE("similarity"), SIMILARITY_CLAMP("similarity"), SIMILARITY_BACKWARD_GRAM("similarity"),
+        SIMILARITY_NORMALIZE("similarity"), SIMILARITY_CLAMP("similarity", false), SIMILARITY_BACKWARD_GRAM("similarity", false),
         SIMILARITY_BACKWARD_ROWS("similarity"),
         FEATURE_MAP_STD_FORWARD("featstd"), FEATURE_MAP_STD_BACKWARD("featstd"),
-        ADAM_STEP("optim"), SGD_STEP("optim"),
+        ADAM_STEP("optim", false), SGD_STEP("optim", false),
         CHANNEL_AFFINE("augment"), RANDOM_CROP_FLIP("augment"), CUTOUT("augment");
 
         final String family;
+        final boolean bf16;
 
-        K(String family) { this.family = family; }
+        K(String family) { this(family, true); }
+
+        K(String family, boolean bf16) {
+            this.family = family;
+            this.bf16 = bf16;
+        }
 
         String entry() { return name().toLowerCase(java.util.Locale.ROOT); }
+
+        String entry(DType t) { return t == DType.BF16 ? entry() + "_bf16" : entry(); }
+
+        /** The extern "C" names of this kernel: float, and bf16 where it has that instantiation. */
+        List<String> entries() { return bf16 ? List.of(entry(), entry(DType.BF16)) : List.of(entry()); }
     }
 
     private final CudaContext ctx;
@@ -76,7 +98,7 @@ public final class CudaBackend extends CheckedBackend {
     private final String providers;
     private final Precision precision;
     private final boolean tf32;
-    private final Map<K, Kernel> kernels = new EnumMap<>(K.class);
+    private final Map<String, Kernel> kernels = new HashMap<>(); // by entry name
 
     private CudaBackend(CudaContext ctx, boolean ownsContext, boolean ownKernels, Precision precision) {
         super("CUDA", CudaStorage.class);
@@ -92,7 +114,8 @@ public final class CudaBackend extends CheckedBackend {
         // load every module now: a missing PTX or kernel name fails here, not in the middle of a step,
         // and as CudaUnavailableException, so --device auto falls back to the CPU with the reason
         try {
-            for (K k : K.values()) kernels.put(k, ctx.kernel(k.family, k.entry()));
+            for (K k : K.values())
+                for (String e : k.entries()) kernels.put(e, ctx.kernel(k.family, e));
         } catch (CudaUnavailableException e) {
             throw e;
         } catch (IllegalStateException e) {
@@ -151,14 +174,16 @@ public final class CudaBackend extends CheckedBackend {
     /** "family.ptx:kernel" for every kernel this backend launches (a test checks them against the built PTX). */
     public static List<String> kernelEntryPoints() {
         List<String> out = new ArrayList<>();
-        for (K k : K.values()) out.add(k.family + ".ptx:" + k.entry());
+        for (K k : K.values())
+            for (String e : k.entries()) out.add(k.family + ".ptx:" + e);
         return out;
     }
 
     @Override public String name() { return "cuda"; }
 
     @Override public String describe() {
-        return "cuda: " + ctx.deviceName() + ", " + (ctx.totalBytes() >> 20) + " MiB; " + providers + (tf32 ? "; tf32 tensor-op math in gemm and conv" : "");
+        return "cuda: " + ctx.deviceName() + ", " + (ctx.totalBytes() >> 20) + " MiB; " + providers + (tf32 ? "; tf32 tensor-op math in gemm and conv" : "")
+                + (precision == Precision.BF16 ? "; bf16 activations, gemm and conv on our kernels" : "");
     }
 
     @Override public Precision precision() { return precision; }
@@ -176,37 +201,41 @@ public final class CudaBackend extends CheckedBackend {
 
     // ---- launching --------------------------------------------------------------------------
 
-    /** A grid-stride kernel over n elements; nothing is launched for n = 0. */
-    private void elementwise(K k, long n, Object... args) {
+    /** Kernel k's instantiation for activations of dtype t (float-only kernels take F32). */
+    private Kernel kernel(K k, DType t) { return kernels.get(k.entry(t)); }
+
+    /** A grid-stride kernel over n elements, on activations of dtype t; nothing is launched for n = 0. */
+    private void elementwise(K k, DType t, long n, Object... args) {
         if (n == 0) return;
-        kernels.get(k).launch(blocks(n, THREADS), 1, 1, THREADS, 1, 1, 0, args);
+        kernel(k, t).launch(blocks(n, THREADS), 1, 1, THREADS, 1, 1, 0, args);
     }
 
     private static int blocks(long n, int threads) { return (int) Math.min(MAX_BLOCKS, (n + threads - 1) / threads); }
 
     /** One block of REDUCE_THREADS threads. */
-    private void single(K k, Object... args) { kernels.get(k).launch(1, 1, 1, REDUCE_THREADS, 1, 1, 0, args); }
+    private void single(K k, DType t, Object... args) { kernel(k, t).launch(1, 1, 1, REDUCE_THREADS, 1, 1, 0, args); }
 
     /** One block per row / channel. */
-    private void perRow(K k, int rows, Object... args) {
+    private void perRow(K k, DType t, int rows, Object... args) {
         if (rows == 0) return;
-        kernels.get(k).launch(rows, 1, 1, ROW_THREADS, 1, 1, 0, args);
+        kernel(k, t).launch(rows, 1, 1, ROW_THREADS, 1, 1, 0, args);
     }
 
     /** Batch norm: one block of REDUCE_THREADS per channel. */
-    private void perChannel(K k, int channels, Object... args) {
+    private void perChannel(K k, DType t, int channels, Object... args) {
         if (channels == 0) return;
-        kernels.get(k).launch(channels, 1, 1, REDUCE_THREADS, 1, 1, 0, args);
+        kernel(k, t).launch(channels, 1, 1, REDUCE_THREADS, 1, 1, 0, args);
     }
 
     private static long bytes(long elements) { return elements * Float.BYTES; }
+
+    private static long bytes(long elements, DType t) { return elements * t.bytes; }
 
 
     // ---- memory -----------------------------------------------------------------------------
 
     @Override public Tensor allocate(Shape shape, DType dtype) {
-        if (dtype != DType.F32) throw new IllegalStateException("bf16 tensors are not built for CUDA yet (the CPU runs --precision bf16)");
-        return new Tensor(shape, allocator.acquire(bytes(shape.numel())), allocator);
+        return new Tensor(shape, dtype, allocator.acquire(bytes(shape.numel(), dtype)), allocator);
     }
 
     @Override public MemoryStats memory() { return allocator.stats(); }
@@ -235,85 +264,113 @@ public final class CudaBackend extends CheckedBackend {
 
     @Override public MemoryStats laneMemory(int lane) { return allocator.laneStats(lane); }
 
+    /** bf16 is rounded on the host (DType.round, as __float2bfloat16_rn) and sent as its 16 bits. */
     @Override protected void doWrite(Tensor dst, float[] src) {
-        if (src.length > 0) ctx.upload(storage(dst), src, src.length);
+        if (src.length == 0) return;
+        if (dst.dtype() == DType.F32) {
+            ctx.upload(storage(dst), src, src.length);
+            return;
+        }
+        short[] h = new short[src.length];
+        for (int i = 0; i < h.length; i++) h[i] = DType.round(src[i]);
+        ctx.upload(storage(dst), h, h.length);
     }
 
     @Override protected float[] doRead(Tensor src) {
         float[] out = new float[src.numel()];
-        if (out.length > 0) ctx.download(storage(src), out, out.length);
+        if (out.length == 0) return out;
+        if (src.dtype() == DType.F32) {
+            ctx.download(storage(src), out, out.length);
+            return out;
+        }
+        short[] h = new short[out.length];
+        ctx.download(storage(src), h, h.length);
+        for (int i = 0; i < h.length; i++) out[i] = DType.widen(h[i]);
         return out;
     }
 
     // ---- elementwise and reductions ----------------------------------------------------------
 
     @Override protected void doFill(Tensor x, float value) {
-        if (x.numel() > 0) ctx.memset(storage(x), Float.floatToRawIntBits(value), x.numel());
+        if (x.numel() == 0) return;
+        if (x.dtype() == DType.F32) ctx.memset(storage(x), Float.floatToRawIntBits(value), x.numel());
+        else ctx.memset16(storage(x), DType.round(value), x.numel());
     }
 
-    @Override protected void doCopy(Tensor src, Tensor dst) {
-        if (src.numel() > 0) ctx.copy(storage(src), storage(dst), bytes(src.numel()));
-    }
+    @Override protected void doCopy(Tensor src, Tensor dst) { doCopyRange(src, 0, dst, 0, src.numel()); }
 
+    /** A device-to-device copy within a dtype; between dtypes the convert kernel (widening exact, narrowing to nearest even). */
     @Override protected void doCopyRange(Tensor src, int srcOffset, Tensor dst, int dstOffset, int count) {
-        if (count > 0) ctx.copy(storage(src), bytes(srcOffset), storage(dst), bytes(dstOffset), bytes(count));
+        if (count == 0) return;
+        DType from = src.dtype(), to = dst.dtype();
+        if (from == to) {
+            ctx.copy(storage(src), bytes(srcOffset, from), storage(dst), bytes(dstOffset, to), bytes(count, from));
+            return;
+        }
+        K convert = to == DType.BF16 ? K.CONVERT_F32_BF16 : K.CONVERT_BF16_F32;
+        elementwise(convert, DType.F32, count, addr(src) + bytes(srcOffset, from), addr(dst) + bytes(dstOffset, to), count);
     }
 
-    @Override protected void doAxpy(float a, Tensor x, Tensor y) { elementwise(K.AXPY, x.numel(), x.numel(), a, x, y); }
+    @Override protected void doAxpy(float a, Tensor x, Tensor y) { elementwise(K.AXPY, x.dtype(), x.numel(), x.numel(), a, x, y); }
 
-    @Override protected void doScale(Tensor x, float a) { elementwise(K.SCALE, x.numel(), x.numel(), x, a); }
+    @Override protected void doScale(Tensor x, float a) { elementwise(K.SCALE, x.dtype(), x.numel(), x.numel(), x, a); }
 
     @Override protected void doMultiply(Tensor a, Tensor b, Tensor out, boolean accumulate) {
-        elementwise(K.MULTIPLY, a.numel(), a.numel(), a, b, out, accumulate);
+        elementwise(K.MULTIPLY, a.dtype(), a.numel(), a.numel(), a, b, out, accumulate);
     }
 
-    @Override protected void doSum(Tensor x, Tensor out, boolean accumulate) { single(K.SUM, x, x.numel(), out, accumulate); }
+    @Override protected void doSum(Tensor x, Tensor out, boolean accumulate) { single(K.SUM, x.dtype(), x, x.numel(), out, accumulate); }
 
     @Override protected void doCountCorrect(Tensor logits, Tensor labels, Tensor out, boolean accumulate) {
-        single(K.COUNT_CORRECT, logits, labels, logits.dim(0), logits.dim(1), out, accumulate);
+        single(K.COUNT_CORRECT, logits.dtype(), logits, labels, logits.dim(0), logits.dim(1), out, accumulate);
     }
 
     @Override protected void doLeakyReluForward(Tensor x, Tensor y, float slope) {
-        elementwise(K.LEAKY_RELU_FORWARD, x.numel(), x.numel(), x, y, slope);
+        elementwise(K.LEAKY_RELU_FORWARD, x.dtype(), x.numel(), x.numel(), x, y, slope);
     }
 
     @Override protected void doLeakyReluBackward(Tensor y, Tensor dy, Tensor dx, float slope) {
-        elementwise(K.LEAKY_RELU_BACKWARD, y.numel(), y.numel(), y, dy, dx, slope);
+        elementwise(K.LEAKY_RELU_BACKWARD, y.dtype(), y.numel(), y.numel(), y, dy, dx, slope);
     }
 
     // ---- bias ---------------------------------------------------------------------------------
 
     @Override protected void doBiasAdd(Tensor y, Tensor bias) {
         int[] d = bciOf(y);
-        elementwise(K.BIAS_ADD, y.numel(), y, bias, d[0], d[1], d[2]);
+        elementwise(K.BIAS_ADD, y.dtype(), y.numel(), y, bias, d[0], d[1], d[2]);
     }
 
     @Override protected void doBiasBackward(Tensor dy, Tensor dbias, boolean accumulate) {
         int[] d = bciOf(dy);
-        perRow(K.BIAS_BACKWARD, d[1], dy, dbias, d[0], d[1], d[2], accumulate);
+        perRow(K.BIAS_BACKWARD, dy.dtype(), d[1], dy, dbias, d[0], d[1], d[2], accumulate);
     }
 
     // ---- GEMM ---------------------------------------------------------------------------------
 
     @Override protected void doGemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a, Tensor b, float beta, Tensor c,
                                     int batch, long strideA, long strideB, long strideC) {
-        gemmAt(transA, transB, m, n, k, alpha, addr(a), addr(b), beta, addr(c), batch, strideA, strideB, strideC, tf32);
+        gemmAt(transA, transB, m, n, k, alpha, addr(a), addr(b), beta, addr(c), batch, strideA, strideB, strideC, a.dtype(), c.dtype(), tf32);
     }
 
-    /** The GEMM on raw device addresses (checked by the caller): cuBLAS when loaded, else our kernel; TF32 inputs when {@code tf32}. */
+    /**
+     * The GEMM on raw device addresses (checked by the caller) with operands of dtype {@code ab}
+     * and C of dtype {@code ct}: cuBLAS when loaded, else our kernel; TF32 inputs when {@code tf32}.
+     */
     private void gemmAt(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, long b, float beta, long c,
-                        int batch, long strideA, long strideB, long strideC, boolean tf32) {
+                        int batch, long strideA, long strideB, long strideC, DType ab, DType ct, boolean tf32) {
         if (m == 0 || n == 0) return;
-        Cublas cublas = cublas();
+        // bf16: our gemm kernel (cuBLAS's bf16 GEMM is not wired in yet)
+        Cublas cublas = ab == DType.F32 && ct == DType.F32 ? cublas() : null;
         if (cublas != null) {
             cublas.sgemm(transA, transB, m, n, k, alpha, a, b, beta, c, batch, strideA, strideB, strideC, tf32);
             return;
         }
         // gemm.cu: a 64 x 64 tile of C per 256-thread block, blockIdx.z = the product
+        Kernel gemm = ab == ct ? kernel(K.GEMM, ab) : kernel(ab == DType.BF16 ? K.GEMM_BF16_F32 : K.GEMM_F32_BF16, DType.F32);
         for (int b0 = 0; b0 < batch; b0 += MAX_GRID_Z) {
             int nb = Math.min(MAX_GRID_Z, batch - b0);
-            kernels.get(K.GEMM).launch((n + 63) / 64, (m + 63) / 64, nb, 256, 1, 1, 0, transA, transB, m, n, k, alpha,
-                    a + bytes(b0 * strideA), b + bytes(b0 * strideB), beta, c + bytes(b0 * strideC), strideA, strideB, strideC, tf32);
+            gemm.launch((n + 63) / 64, (m + 63) / 64, nb, 256, 1, 1, 0, transA, transB, m, n, k, alpha,
+                    a + bytes(b0 * strideA, ab), b + bytes(b0 * strideB, ab), beta, c + bytes(b0 * strideC, ct), strideA, strideB, strideC, tf32);
         }
     }
 
@@ -321,36 +378,48 @@ public final class CudaBackend extends CheckedBackend {
 
     @Override protected void doConv2dForward(Tensor x, Tensor w, Tensor bias, Tensor y, ConvGeom g) {
         long px = addr(x), pw = addr(w), py = addr(y);
-        Cudnn cudnn = cudnn();
+        DType xt = x.dtype(), yt = y.dtype();
+        // bf16: im2col + our gemm (cuDNN's bf16 convolution is not wired in yet)
+        Cudnn cudnn = xt == DType.F32 && yt == DType.F32 ? cudnn() : null;
         if (cudnn != null) {
             cudnn.convForward(g, tf32, px, pw, py);
         } else {
             // y[b] (K, P) = w (K, CKK) col[b] (CKK, P), one strided-batched gemm per chunk of images
-            int p = g.outH() * g.outW(), ckk = g.inC() * g.kh() * g.kw();
+            int p = g.outH() * g.outW(), ckk = g.inC() * g.kh() * g.kw(), outs = g.outC() * p;
             int chunk = colChunk(g);
-            CudaStorage col = scratch((long) chunk * ckk * p);
+            // a bf16 y with a bias: the chunk's sums and bias in float scratch, then rounded once, as the CPU twin
+            boolean roundOnce = yt == DType.BF16 && bias != null;
+            CudaStorage col = scratch((long) chunk * ckk * p, xt), sums = roundOnce ? scratch((long) chunk * outs) : null;
             try {
                 for (int b0 = 0; b0 < g.batch(); b0 += chunk) {
                     int nb = Math.min(chunk, g.batch() - b0);
-                    im2col(g, px + bytes((long) b0 * g.inC() * g.inH() * g.inW()), col, nb);
-                    gemmAt(false, false, g.outC(), p, ckk, 1f, pw, col.address(), 0f,
-                            py + bytes((long) b0 * g.outC() * p), nb, 0, (long) ckk * p, (long) g.outC() * p, tf32);
+                    long pyb = py + bytes((long) b0 * outs, yt), n = (long) nb * outs;
+                    im2col(g, px + bytes((long) b0 * g.inC() * g.inH() * g.inW(), xt), col, nb, xt);
+                    gemmAt(false, false, g.outC(), p, ckk, 1f, pw, col.address(), 0f, roundOnce ? sums.address() : pyb, nb, 0, (long) ckk * p, outs,
+                            xt, roundOnce ? DType.F32 : yt, tf32);
+                    if (!roundOnce) continue;
+                    elementwise(K.BIAS_ADD, DType.F32, n, sums, bias, nb, g.outC(), p);
+                    elementwise(K.CONVERT_F32_BF16, DType.F32, n, sums, pyb, (int) n);
                 }
             } finally {
                 allocator.release(col);
+                if (roundOnce) allocator.release(sums);
             }
+            if (roundOnce) return;
         }
-        if (bias != null) elementwise(K.BIAS_ADD, y.numel(), y, bias, g.batch(), g.outC(), g.outH() * g.outW());
+        if (bias != null) elementwise(K.BIAS_ADD, yt, y.numel(), y, bias, g.batch(), g.outC(), g.outH() * g.outW());
     }
 
     @Override protected void doConv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvGeom g) {
         long pdy = addr(dy), pw = addr(w), pdx = addr(dx);
-        Cudnn cudnn = cudnn();
+        DType dyt = dy.dtype(), dxt = dx.dtype();
+        // bf16: our gemm + col2im (cuDNN's bf16 convolution is not wired in yet)
+        Cudnn cudnn = dyt == DType.F32 && dxt == DType.F32 ? cudnn() : null;
         if (cudnn != null) {
             cudnn.convBackwardData(g, tf32, pdy, pw, pdx);
             return;
         }
-        // dcol[b] (CKK, P) = w^T dy[b], then col2im gathers it into dx
+        // dcol[b] (CKK, P) = w^T dy[b] in float, then col2im gathers it into dx (rounding a bf16 dx once)
         int p = g.outH() * g.outW(), ckk = g.inC() * g.kh() * g.kw(), image = g.inC() * g.inH() * g.inW();
         int chunk = colChunk(g);
         CudaStorage dcol = scratch((long) chunk * ckk * p);
@@ -358,9 +427,9 @@ public final class CudaBackend extends CheckedBackend {
             long pc = dcol.address();
             for (int b0 = 0; b0 < g.batch(); b0 += chunk) {
                 int nb = Math.min(chunk, g.batch() - b0);
-                gemmAt(true, false, ckk, p, g.outC(), 1f, pw, pdy + bytes((long) b0 * g.outC() * p), 0f, pc,
-                        nb, 0, (long) g.outC() * p, (long) ckk * p, tf32);
-                elementwise(K.COL2IM, (long) nb * image, dcol, pdx + bytes((long) b0 * image), nb, g.inC(), g.inH(), g.inW(),
+                gemmAt(true, false, ckk, p, g.outC(), 1f, pw, pdy + bytes((long) b0 * g.outC() * p, dyt), 0f, pc,
+                        nb, 0, (long) g.outC() * p, (long) ckk * p, dyt, DType.F32, tf32);
+                elementwise(K.COL2IM, dxt, (long) nb * image, dcol, pdx + bytes((long) b0 * image, dxt), nb, g.inC(), g.inH(), g.inW(),
                         g.kh(), g.kw(), g.stride(), g.pad(), g.outH(), g.outW());
             }
         } finally {
@@ -371,30 +440,32 @@ public final class CudaBackend extends CheckedBackend {
     @Override protected void doConv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, Tensor dbias, ConvGeom g, boolean accumulate) {
         long px = addr(x), pdy = addr(dy), pdw = addr(dw);
         int p = g.outH() * g.outW();
-        Cudnn cudnn = cudnn();
+        DType xt = x.dtype();
+        // bf16: im2col + our gemm into the float dw (cuDNN's bf16 convolution is not wired in yet)
+        Cudnn cudnn = xt == DType.F32 ? cudnn() : null;
         if (cudnn != null) {
             cudnn.convBackwardFilter(g, tf32, px, pdy, pdw, accumulate);
         } else {
             // dw (K, CKK) (+)= sum over b of dy[b] (K, P) col[b]^T (P, CKK): one gemm per image, beta = 1 after the first
             int ckk = g.inC() * g.kh() * g.kw();
             int chunk = colChunk(g);
-            CudaStorage col = scratch((long) chunk * ckk * p);
+            CudaStorage col = scratch((long) chunk * ckk * p, xt);
             try {
                 long pc = col.address();
                 for (int b0 = 0; b0 < g.batch(); b0 += chunk) {
                     int nb = Math.min(chunk, g.batch() - b0);
-                    im2col(g, px + bytes((long) b0 * g.inC() * g.inH() * g.inW()), col, nb);
+                    im2col(g, px + bytes((long) b0 * g.inC() * g.inH() * g.inW(), xt), col, nb, xt);
                     for (int i = 0; i < nb; i++) {
                         float beta = b0 + i == 0 && !accumulate ? 0f : 1f;
-                        gemmAt(false, true, g.outC(), ckk, p, 1f, pdy + bytes((long) (b0 + i) * g.outC() * p),
-                                pc + bytes((long) i * ckk * p), beta, pdw, 1, 0, 0, 0, tf32);
+                        gemmAt(false, true, g.outC(), ckk, p, 1f, pdy + bytes((long) (b0 + i) * g.outC() * p, xt),
+                                pc + bytes((long) i * ckk * p, xt), beta, pdw, 1, 0, 0, 0, xt, DType.F32, tf32);
                     }
                 }
             } finally {
                 allocator.release(col);
             }
         }
-        if (dbias != null) perRow(K.BIAS_BACKWARD, g.outC(), dy, dbias, g.batch(), g.outC(), p, accumulate);
+        if (dbias != null) perRow(K.BIAS_BACKWARD, dy.dtype(), g.outC(), dy, dbias, g.batch(), g.outC(), p, accumulate);
     }
 
     /** Images per im2col chunk, so the column buffer stays within COL_BUDGET_BYTES (at least one image). */
@@ -403,9 +474,9 @@ public final class CudaBackend extends CheckedBackend {
         return (int) Math.max(1, Math.min(g.batch(), COL_BUDGET_BYTES / perImage));
     }
 
-    private void im2col(ConvGeom g, long x, CudaStorage col, int nb) {
+    private void im2col(ConvGeom g, long x, CudaStorage col, int nb, DType t) {
         long n = (long) nb * g.inC() * g.kh() * g.kw() * g.outH() * g.outW();
-        elementwise(K.IM2COL, n, x, col, nb, g.inC(), g.inH(), g.inW(), g.kh(), g.kw(), g.stride(), g.pad(), g.outH(), g.outW());
+        elementwise(K.IM2COL, t, n, x, col, nb, g.inC(), g.inH(), g.inW(), g.kh(), g.kw(), g.stride(), g.pad(), g.outH(), g.outW());
     }
 
     /**
@@ -413,32 +484,34 @@ public final class CudaBackend extends CheckedBackend {
      * returns. That is safe without waiting, because the block's next user is queued after this
      * op's kernels on the same stream, or, on another lane's stream, after the allocator's event.
      */
-    private CudaStorage scratch(long elements) { return allocator.acquire(bytes(elements)); }
+    private CudaStorage scratch(long elements) { return scratch(elements, DType.F32); }
+
+    private CudaStorage scratch(long elements, DType t) { return allocator.acquire(bytes(elements, t)); }
 
     // ---- batch norm ---------------------------------------------------------------------------
 
     @Override protected void doBatchNormForwardTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                                                      float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
         int[] d = bciOf(x);
-        perChannel(K.BATCH_NORM_FORWARD_TRAIN, d[1], x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd,
+        perChannel(K.BATCH_NORM_FORWARD_TRAIN, x.dtype(), d[1], x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd,
                 d[0], d[1], d[2]);
     }
 
     @Override protected void doBatchNormForwardEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, float eps, Tensor y) {
         int[] d = bciOf(x);
-        elementwise(K.BATCH_NORM_FORWARD_EVAL, x.numel(), x, gamma, beta, runningMean, runningVar, eps, y, d[0], d[1], d[2]);
+        elementwise(K.BATCH_NORM_FORWARD_EVAL, x.dtype(), x.numel(), x, gamma, beta, runningMean, runningVar, eps, y, d[0], d[1], d[2]);
     }
 
     @Override protected void doBatchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                                                  Tensor dx, Tensor dgamma, Tensor dbeta, boolean accumulate) {
         int[] d = bciOf(x);
-        perChannel(K.BATCH_NORM_BACKWARD, d[1], x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, d[0], d[1], d[2], accumulate);
+        perChannel(K.BATCH_NORM_BACKWARD, x.dtype(), d[1], x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, d[0], d[1], d[2], accumulate);
     }
 
     @Override protected void doChannelSum(Tensor x, Tensor weight, Tensor out, boolean accumulate) {
         int[] d = bciOf(x);
         Object w = weight == null ? (Object) 0L : weight; // a null device pointer: no weight
-        perChannel(K.CHANNEL_SUM, d[1], x, w, out, d[0], d[1], d[2], accumulate);
+        perChannel(K.CHANNEL_SUM, x.dtype(), d[1], x, w, out, d[0], d[1], d[2], accumulate);
     }
 
     // ---- dropout ------------------------------------------------------------------------------
@@ -447,11 +520,11 @@ public final class CudaBackend extends CheckedBackend {
     private static float keepScale(float p) { return p < 1 ? 1f / (1f - p) : 0f; }
 
     @Override protected void doDropoutForward(Tensor x, Tensor y, float p, long seed, long stream, int inner) {
-        elementwise(K.DROPOUT_FORWARD, x.numel(), x, y, x.numel(), p, keepScale(p), seed, stream, inner);
+        elementwise(K.DROPOUT_FORWARD, x.dtype(), x.numel(), x, y, x.numel(), p, keepScale(p), seed, stream, inner);
     }
 
     @Override protected void doDropoutBackward(Tensor dy, Tensor dx, float p, long seed, long stream, int inner) {
-        elementwise(K.DROPOUT_BACKWARD, dy.numel(), dy, dx, dy.numel(), p, keepScale(p), seed, stream, inner);
+        elementwise(K.DROPOUT_BACKWARD, dy.dtype(), dy.numel(), dy, dx, dy.numel(), p, keepScale(p), seed, stream, inner);
     }
 
     // ---- pooling ------------------------------------------------------------------------------
@@ -461,7 +534,7 @@ public final class CudaBackend extends CheckedBackend {
     }
 
     @Override protected void doMaxPoolForward(Tensor x, Tensor y, PoolGeom g) {
-        elementwise(K.MAX_POOL_FORWARD, y.numel(), poolArgs(x, y, g));
+        elementwise(K.MAX_POOL_FORWARD, x.dtype(), y.numel(), poolArgs(x, y, g));
     }
 
     @Override protected void doMaxPoolBackward(Tensor x, Tensor dy, Tensor dx, PoolGeom g) {
@@ -469,39 +542,39 @@ public final class CudaBackend extends CheckedBackend {
         Object[] withX = new Object[args.length + 1];
         withX[0] = x;
         System.arraycopy(args, 0, withX, 1, args.length);
-        elementwise(K.MAX_POOL_BACKWARD, dx.numel(), withX);
+        elementwise(K.MAX_POOL_BACKWARD, x.dtype(), dx.numel(), withX);
     }
 
     @Override protected void doAvgPoolForward(Tensor x, Tensor y, PoolGeom g) {
-        elementwise(K.AVG_POOL_FORWARD, y.numel(), poolArgs(x, y, g));
+        elementwise(K.AVG_POOL_FORWARD, x.dtype(), y.numel(), poolArgs(x, y, g));
     }
 
     @Override protected void doAvgPoolBackward(Tensor dy, Tensor dx, PoolGeom g) {
-        elementwise(K.AVG_POOL_BACKWARD, dx.numel(), poolArgs(dy, dx, g));
+        elementwise(K.AVG_POOL_BACKWARD, dy.dtype(), dx.numel(), poolArgs(dy, dx, g));
     }
 
     // ---- losses -------------------------------------------------------------------------------
 
     @Override protected void doCrossEntropyForward(Tensor logits, Tensor labels, Tensor loss, Tensor probs) {
-        single(K.CROSS_ENTROPY_FORWARD, logits, labels, loss, probs, logits.dim(0), logits.dim(1));
+        single(K.CROSS_ENTROPY_FORWARD, logits.dtype(), logits, labels, loss, probs, logits.dim(0), logits.dim(1));
     }
 
     @Override protected void doCrossEntropyBackward(Tensor probs, Tensor labels, Tensor dloss, Tensor dlogits) {
-        elementwise(K.CROSS_ENTROPY_BACKWARD, probs.numel(), probs, labels, dloss, dlogits, probs.dim(0), probs.dim(1));
+        elementwise(K.CROSS_ENTROPY_BACKWARD, dlogits.dtype(), probs.numel(), probs, labels, dloss, dlogits, probs.dim(0), probs.dim(1));
     }
 
     @Override protected void doBceWithLogitsForward(Tensor logits, Tensor targets, Tensor loss) {
-        single(K.BCE_WITH_LOGITS_FORWARD, logits, targets, loss, logits.numel());
+        single(K.BCE_WITH_LOGITS_FORWARD, logits.dtype(), logits, targets, loss, logits.numel());
     }
 
     @Override protected void doBceWithLogitsBackward(Tensor logits, Tensor targets, Tensor dloss, Tensor dlogits) {
-        elementwise(K.BCE_WITH_LOGITS_BACKWARD, logits.numel(), logits, targets, dloss, dlogits, logits.numel());
+        elementwise(K.BCE_WITH_LOGITS_BACKWARD, logits.dtype(), logits.numel(), logits, targets, dloss, dlogits, logits.numel());
     }
 
-    @Override protected void doMseForward(Tensor a, Tensor b, Tensor loss) { single(K.MSE_FORWARD, a, b, loss, a.numel()); }
+    @Override protected void doMseForward(Tensor a, Tensor b, Tensor loss) { single(K.MSE_FORWARD, a.dtype(), a, b, loss, a.numel()); }
 
     @Override protected void doMseBackward(Tensor a, Tensor b, Tensor dloss, Tensor da) {
-        elementwise(K.MSE_BACKWARD, a.numel(), a, b, dloss, da, a.numel());
+        elementwise(K.MSE_BACKWARD, a.dtype(), a.numel(), a, b, dloss, da, a.numel());
     }
 
     // ---- feedback alignment -------------------------------------------------------------------
@@ -533,19 +606,20 @@ public final class CudaBackend extends CheckedBackend {
     @Override protected void doFaBceBackward(Tensor logits, Tensor targets, Tensor dloss, Tensor x, Tensor fb, Tensor dx, Tensor dw, Tensor db,
                                              boolean accumulate) {
         int nb = logits.dim(0), k = logits.dim(1), d = x.shape().sizeFrom(1);
-        if (fusedFaBackward(nb, k, d, cublas() != null)) {
+        // bf16 always fuses: the GEMM path is cuBLAS's float32 one
+        if (x.dtype() == DType.BF16 || fusedFaBackward(nb, k, d, cublas() != null)) {
             // fa.cu: blockIdx.z 0 tiles dx, 1 tiles dw (and db); a null device pointer skips an output
-            kernels.get(K.FA_BCE_BACKWARD).launch((d + 63) / 64, (Math.max(nb, k) + 63) / 64, 2, 256, 1, 1, 0, logits, targets, dloss, x, fb,
+            kernel(K.FA_BCE_BACKWARD, x.dtype()).launch((d + 63) / 64, (Math.max(nb, k) + 63) / 64, 2, 256, 1, 1, 0, logits, targets, dloss, x, fb,
                     orNull(dx), orNull(dw), orNull(db), accumulate, nb, k, d);
             return;
         }
         // the composition the kernel replaces: the logits' gradient e (B, K) as scratch, then cuBLAS
         CudaStorage e = scratch((long) nb * k);
         try {
-            elementwise(K.BCE_WITH_LOGITS_BACKWARD, (long) nb * k, logits, targets, dloss, e, nb * k);
-            if (dw != null) gemmAt(true, false, k, d, nb, 1f, e.address(), addr(x), accumulate ? 1f : 0f, addr(dw), 1, 0, 0, 0, false);
-            if (db != null) perRow(K.BIAS_BACKWARD, k, e, db, nb, k, 1, accumulate);
-            if (dx != null) gemmAt(false, false, nb, d, k, 1f, e.address(), addr(fb), 0f, addr(dx), 1, 0, 0, 0, false);
+            elementwise(K.BCE_WITH_LOGITS_BACKWARD, DType.F32, (long) nb * k, logits, targets, dloss, e, nb * k);
+            if (dw != null) gemmAt(true, false, k, d, nb, 1f, e.address(), addr(x), accumulate ? 1f : 0f, addr(dw), 1, 0, 0, 0, DType.F32, DType.F32, false);
+            if (db != null) perRow(K.BIAS_BACKWARD, DType.F32, k, e, db, nb, k, 1, accumulate);
+            if (dx != null) gemmAt(false, false, nb, d, k, 1f, e.address(), addr(fb), 0f, addr(dx), 1, 0, 0, 0, DType.F32, DType.F32, false);
         } finally {
             allocator.release(e);
         }
@@ -562,44 +636,51 @@ public final class CudaBackend extends CheckedBackend {
         // xn (B, D), the normalised rows, lives only for the Gram product
         CudaStorage xn = scratch((long) nb * d);
         try {
-            perRow(K.SIMILARITY_NORMALIZE, nb, x, xc, norm, xn, nb, d);
-            gemmAt(false, true, nb, nb, d, 1f, xn.address(), xn.address(), 0f, ps, 1, 0, 0, 0, false);
+            perRow(K.SIMILARITY_NORMALIZE, x.dtype(), nb, x, xc, norm, xn, nb, d);
+            gemmAt(false, true, nb, nb, d, 1f, xn.address(), xn.address(), 0f, ps, 1, 0, 0, 0, DType.F32, DType.F32, false);
         } finally {
             allocator.release(xn);
         }
-        elementwise(K.SIMILARITY_CLAMP, (long) nb * nb, s, nb * nb);
+        elementwise(K.SIMILARITY_CLAMP, DType.F32, (long) nb * nb, s, nb * nb);
     }
 
     @Override protected void doSimilarityBackward(Tensor xc, Tensor norm, Tensor s, Tensor ds, Tensor dx) {
-        long pxc = addr(xc), pdx = addr(dx);
         int nb = xc.dim(0), d = xc.shape().sizeFrom(1);
-        // dx first holds dxn = g xc with g = (dG + dG^T) / (eps + norm_j), then goes back through the rows
-        CudaStorage g = scratch((long) nb * nb);
+        boolean bf16 = xc.dtype() == DType.BF16;
+        // dxn = g xc with g = (dG + dG^T) / (eps + norm_j), then back through the rows into dx. In float32
+        // dxn is dx itself; with bf16 it is float scratch (dx is rounded once) and the gemm's xc a float copy
+        CudaStorage g = scratch((long) nb * nb), xcf = bf16 ? scratch((long) nb * d) : null, dxn = bf16 ? scratch((long) nb * d) : null;
         try {
-            elementwise(K.SIMILARITY_BACKWARD_GRAM, (long) nb * nb, s, ds, norm, g, nb);
-            gemmAt(false, false, nb, d, nb, 1f, g.address(), pxc, 0f, pdx, 1, 0, 0, 0, false);
+            long pxc = bf16 ? xcf.address() : addr(xc), pdxn = bf16 ? dxn.address() : addr(dx);
+            if (bf16) elementwise(K.CONVERT_BF16_F32, DType.F32, (long) nb * d, xc, pxc, nb * d);
+            elementwise(K.SIMILARITY_BACKWARD_GRAM, DType.F32, (long) nb * nb, s, ds, norm, g, nb);
+            gemmAt(false, false, nb, d, nb, 1f, g.address(), pxc, 0f, pdxn, 1, 0, 0, 0, DType.F32, DType.F32, false);
+            perRow(K.SIMILARITY_BACKWARD_ROWS, xc.dtype(), nb, xc, norm, pdxn, dx, nb, d);
         } finally {
             allocator.release(g);
+            if (bf16) {
+                allocator.release(xcf);
+                allocator.release(dxn);
+            }
         }
-        perRow(K.SIMILARITY_BACKWARD_ROWS, nb, xc, norm, dx, nb, d);
     }
 
     // ---- feature-map standard deviation -------------------------------------------------------
 
     /** featstd.cu: a warp per map, 8 maps per 256-thread block. */
-    private void perMap(K k, int maps, Object... args) {
+    private void perMap(K k, DType t, int maps, Object... args) {
         if (maps == 0) return;
-        kernels.get(k).launch((maps + 7) / 8, 1, 1, 256, 1, 1, 0, args);
+        kernel(k, t).launch((maps + 7) / 8, 1, 1, 256, 1, 1, 0, args);
     }
 
     @Override protected void doFeatureMapStdForward(Tensor x, Tensor y) {
         int[] d = bciOf(x);
-        perMap(K.FEATURE_MAP_STD_FORWARD, d[0] * d[1], x, y, d[0] * d[1], d[2]);
+        perMap(K.FEATURE_MAP_STD_FORWARD, x.dtype(), d[0] * d[1], x, y, d[0] * d[1], d[2]);
     }
 
     @Override protected void doFeatureMapStdBackward(Tensor x, Tensor y, Tensor dy, Tensor dx) {
         int[] d = bciOf(x);
-        perMap(K.FEATURE_MAP_STD_BACKWARD, d[0] * d[1], x, y, dy, dx, d[0] * d[1], d[2]);
+        perMap(K.FEATURE_MAP_STD_BACKWARD, x.dtype(), d[0] * d[1], x, y, dy, dx, d[0] * d[1], d[2]);
     }
 
     // ---- optimizers ---------------------------------------------------------------------------
@@ -610,12 +691,12 @@ public final class CudaBackend extends CheckedBackend {
         // the bias corrections as torch and the CPU twin compute them: in double, then rounded once
         double bc1 = 1 - Math.pow(beta1, step), bc2 = 1 - Math.pow(beta2, step);
         float stepSize = (float) (lr / bc1), bc2Sqrt = (float) Math.sqrt(bc2);
-        elementwise(K.ADAM_STEP, param.numel(), param, grad, m, v, vm, param.numel(), stepSize, beta1, beta2, eps, weightDecay, bc2Sqrt);
+        elementwise(K.ADAM_STEP, DType.F32, param.numel(), param, grad, m, v, vm, param.numel(), stepSize, beta1, beta2, eps, weightDecay, bc2Sqrt);
     }
 
     @Override protected void doSgdStep(Tensor param, Tensor grad, Tensor momentumBuf, float lr, float momentum, float weightDecay, boolean firstStep) {
         Object buf = momentum != 0 ? momentumBuf : (Object) 0L; // no momentum: the kernel skips the buffer
-        elementwise(K.SGD_STEP, param.numel(), param, grad, buf, param.numel(), lr, momentum, weightDecay, firstStep);
+        elementwise(K.SGD_STEP, DType.F32, param.numel(), param, grad, buf, param.numel(), lr, momentum, weightDecay, firstStep);
     }
 
     // ---- augmentation -------------------------------------------------------------------------
@@ -623,14 +704,14 @@ public final class CudaBackend extends CheckedBackend {
     @Override protected void doChannelAffine(Tensor x, Tensor scale, Tensor shift) {
         int[] d = bciOf(x);
         Object sh = shift == null ? (Object) 0L : shift; // a null device pointer: no shift
-        elementwise(K.CHANNEL_AFFINE, x.numel(), x, scale, sh, d[0], d[1], d[2]);
+        elementwise(K.CHANNEL_AFFINE, x.dtype(), x.numel(), x, scale, sh, d[0], d[1], d[2]);
     }
 
     @Override protected void doRandomCropFlip(Tensor x, Tensor y, int pad, boolean flip, long seed, long stream) {
-        elementwise(K.RANDOM_CROP_FLIP, x.numel(), x, y, x.dim(0), x.dim(1), x.dim(2), x.dim(3), pad, flip, seed, stream);
+        elementwise(K.RANDOM_CROP_FLIP, x.dtype(), x.numel(), x, y, x.dim(0), x.dim(1), x.dim(2), x.dim(3), pad, flip, seed, stream);
     }
 
     @Override protected void doCutout(Tensor x, int length, int holes, long seed, long stream) {
-        elementwise(K.CUTOUT, x.numel(), x, x.dim(0), x.dim(1), x.dim(2), x.dim(3), length, holes, seed, stream);
+        elementwise(K.CUTOUT, x.dtype(), x.numel(), x, x.dim(0), x.dim(1), x.dim(2), x.dim(3), length, holes, seed, stream);
     }
 }

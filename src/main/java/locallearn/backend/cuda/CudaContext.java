@@ -21,6 +21,7 @@ import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
+import static jcuda.driver.JCudaDriver.cuMemsetD16Async;
 import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
@@ -32,12 +33,14 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.SymbolLookup;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
@@ -301,36 +304,58 @@ public final class CudaContext implements AutoCloseable {
 
     /** Copies {@code count} floats from the host into {@code dst}; returns when they are on the device. */
     public void upload(CudaStorage dst, float[] src, int count) {
-        checkCount("upload", dst, src, count);
-        makeCurrent();
-        if (count == 0) return;
-        long bytes = (long) count * Float.BYTES;
-        LaneStream l = lane.get();
-        if (l == null) {
-            check(cuMemcpyHtoD(dst.pointer(), Pointer.to(src), bytes), "cuMemcpyHtoD " + count + " floats to " + dst);
-            return;
-        }
-        // on a lane through its pinned buffer, in its stream's order: the other lanes go on meanwhile
-        l.staging(bytes).put(src, 0, count);
-        check(cuMemcpyHtoDAsync(dst.pointer(), l.stagingPointer(), bytes, l.stream), "cuMemcpyHtoDAsync " + count + " floats to " + dst);
-        l.synchronize(" after an upload" + lateFaultHint());
+        toDevice(dst, Pointer.to(src), src.length, count, Float.BYTES, b -> b.asFloatBuffer().put(src, 0, count));
+    }
+
+    /** Copies {@code count} bf16 bit patterns from the host into {@code dst}; returns when they are on the device. */
+    public void upload(CudaStorage dst, short[] src, int count) {
+        toDevice(dst, Pointer.to(src), src.length, count, Short.BYTES, b -> b.asShortBuffer().put(src, 0, count));
     }
 
     /** Copies {@code count} floats of {@code src} to the host, after all work queued before (on a lane: before on its stream). */
     public void download(CudaStorage src, float[] dst, int count) {
-        checkCount("download", src, dst, count);
+        toHost(src, Pointer.to(dst), dst.length, count, Float.BYTES, b -> b.asFloatBuffer().get(dst, 0, count));
+    }
+
+    /** Copies {@code count} bf16 bit patterns of {@code src} to the host, as {@link #download(CudaStorage, float[], int)}. */
+    public void download(CudaStorage src, short[] dst, int count) {
+        toHost(src, Pointer.to(dst), dst.length, count, Short.BYTES, b -> b.asShortBuffer().get(dst, 0, count));
+    }
+
+    /** An upload of {@code count} elements of {@code elementBytes} from {@code host}; on a lane {@code stage} puts them into its pinned buffer first. */
+    private void toDevice(CudaStorage dst, Pointer host, int hostLength, int count, int elementBytes, Consumer<ByteBuffer> stage) {
+        checkCount("upload", dst, hostLength, count, elementBytes);
         makeCurrent();
         if (count == 0) return;
-        long bytes = (long) count * Float.BYTES;
+        long bytes = (long) count * elementBytes;
+        String what = count + (elementBytes == Float.BYTES ? " floats" : " bf16");
         LaneStream l = lane.get();
         if (l == null) {
-            check(cuMemcpyDtoH(Pointer.to(dst), src.pointer(), bytes), "cuMemcpyDtoH " + count + " floats from " + src + lateFaultHint());
+            check(cuMemcpyHtoD(dst.pointer(), host, bytes), "cuMemcpyHtoD " + what + " to " + dst);
             return;
         }
-        java.nio.FloatBuffer staged = l.staging(bytes);
-        check(cuMemcpyDtoHAsync(l.stagingPointer(), src.pointer(), bytes, l.stream), "cuMemcpyDtoHAsync " + count + " floats from " + src);
+        // on a lane through its pinned buffer, in its stream's order: the other lanes go on meanwhile
+        stage.accept(l.staging(bytes));
+        check(cuMemcpyHtoDAsync(dst.pointer(), l.stagingPointer(), bytes, l.stream), "cuMemcpyHtoDAsync " + what + " to " + dst);
+        l.synchronize(" after an upload" + lateFaultHint());
+    }
+
+    /** A download of {@code count} elements of {@code elementBytes} into {@code host}; on a lane through its pinned buffer, which {@code unstage} reads. */
+    private void toHost(CudaStorage src, Pointer host, int hostLength, int count, int elementBytes, Consumer<ByteBuffer> unstage) {
+        checkCount("download", src, hostLength, count, elementBytes);
+        makeCurrent();
+        if (count == 0) return;
+        long bytes = (long) count * elementBytes;
+        String what = count + (elementBytes == Float.BYTES ? " floats" : " bf16");
+        LaneStream l = lane.get();
+        if (l == null) {
+            check(cuMemcpyDtoH(host, src.pointer(), bytes), "cuMemcpyDtoH " + what + " from " + src + lateFaultHint());
+            return;
+        }
+        ByteBuffer staged = l.staging(bytes);
+        check(cuMemcpyDtoHAsync(l.stagingPointer(), src.pointer(), bytes, l.stream), "cuMemcpyDtoHAsync " + what + " from " + src);
         l.synchronize(" after a download" + lateFaultHint());
-        staged.get(dst, 0, count);
+        unstage.accept(staged);
     }
 
     /** Device to device, on the calling thread's stream. */
@@ -358,9 +383,18 @@ public final class CudaContext implements AutoCloseable {
         if (count32 > 0) check(cuMemsetD32Async(dst.pointer(), value32, count32, stream()), "cuMemsetD32Async " + count32 + " words");
     }
 
-    private static void checkCount(String op, CudaStorage s, float[] host, int count) {
-        if (count < 0 || count > host.length || (long) count * Float.BYTES > s.bytes)
-            throw new IllegalArgumentException("cuda " + op + ": " + count + " floats, host array holds " + host.length + ", device block " + s.bytes + " bytes");
+    /** Fills {@code count16} 16-bit words with {@code value16} (a bf16 bit pattern), on the calling thread's stream. */
+    public void memset16(CudaStorage dst, short value16, long count16) {
+        if (count16 < 0 || count16 * 2 > dst.bytes)
+            throw new IllegalArgumentException("cuda memset: " + count16 + " half-words into " + dst);
+        makeCurrent();
+        if (count16 > 0) check(cuMemsetD16Async(dst.pointer(), value16, count16, stream()), "cuMemsetD16Async " + count16 + " half-words");
+    }
+
+    private static void checkCount(String op, CudaStorage s, int hostLength, int count, int elementBytes) {
+        if (count < 0 || count > hostLength || (long) count * elementBytes > s.bytes)
+            throw new IllegalArgumentException("cuda " + op + ": " + count + " elements of " + elementBytes + " bytes, host array holds " + hostLength
+                    + ", device block " + s.bytes + " bytes");
     }
 
     /** Waits for all queued work, on every stream; a fault of an earlier kernel is reported here. */

@@ -6,8 +6,8 @@ import static jcuda.driver.JCudaDriver.cuStreamCreate;
 import static jcuda.driver.JCudaDriver.cuStreamDestroy;
 import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import jcuda.Pointer;
 import jcuda.driver.CUstream_flags;
 
@@ -43,15 +43,15 @@ final class LaneStream implements AutoCloseable {
         return cudnn;
     }
 
-    /** Pinned host memory of at least {@code bytes} as floats, kept and grown; only this lane's thread uses it. */
-    FloatBuffer staging(long bytes) {
+    /** Pinned host memory of at least {@code bytes}, in native order, kept and grown; only this lane's thread uses it. */
+    ByteBuffer staging(long bytes) {
         if (bytes > stagingBytes) {
             freeStaging();
             staging = new Pointer();
             Cu.check(cuMemAllocHost(staging, bytes), "cuMemAllocHost " + bytes + " bytes (a lane's staging buffer)");
             stagingBytes = bytes;
         }
-        return staging.getByteBuffer(0, bytes).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        return staging.getByteBuffer(0, bytes).order(ByteOrder.nativeOrder());
     }
 
     Pointer stagingPointer() { return staging; }

@@ -24,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
  * real). So the Java launches (kernel names, argument order and widths, grid and block shapes
  * against each kernel's __launch_bounds__), the kernels' index math and reductions, and the
  * fallback GEMM and im2col convolution are checked on every build, with the selftest's
- * tolerances, in float32 and in TF32 (the kernel's rounding against the CPU twin's); so are local steps of a conv block (sliced, and held with recon) and one residual block's local step with its
+ * tolerances, in float32, in TF32 (the kernel's rounding against the CPU twin's) and on bf16 activations (every _bf16 kernel against the
+ * CPU twin on bf16 tensors); so are local steps of a conv block (sliced, and held with recon; sliced on a bf16 input) and one residual block's local step with its
  * shortcut, the ops composed as training runs them,
  * and that every wrong call of BadArguments fails on CudaBackend with the CPU's message (the
  * boundary both extend). What it cannot check is the GPU itself: the compiled PTX, cuBLAS/cuDNN, and races a
@@ -84,12 +85,16 @@ class EmulatedGpuTest {
         assertEquals(0, p.exitValue(), String.join("\n", out));
 
         assertTrue(out.get(0).startsWith("device: cuda: Emulated GPU"), out.get(0));
-        int cases = new SelfTest(5).size(), tf32 = SelfTest.tf32(5, true).size();
-        assertEquals("done " + (cases + 1 + tf32 + 4), out.get(out.size() - 1),
-                "every case ran, the allocator check, the tf32 cases and theirs, the local and residual steps and the bad arguments");
+        int cases = new SelfTest(5).size(), tf32 = SelfTest.tf32(5, true).size(), bf16 = SelfTest.bf16(5).size();
+        assertEquals("done " + (cases + 1 + tf32 + 1 + bf16 + 6), out.get(out.size() - 1),
+                "every case ran, the allocator check, the tf32 and bf16 cases and theirs, the local steps (float32 and bf16), the bf16 train run,"
+                        + " the residual step and the bad arguments");
         assertEquals(tf32, out.stream().filter(l -> l.contains(" tf32 ")).count(), "each tf32 case printed once");
-        assertTrue(out.get(out.size() - 5).startsWith("ok   allocator"), out.get(out.size() - 5));
-        assertTrue(out.get(out.size() - 4).startsWith("ok   local steps"), out.get(out.size() - 4));
+        assertEquals(bf16, out.stream().filter(l -> l.contains(" bf16 ")).count(), "each bf16 case printed once");
+        assertTrue(out.get(out.size() - 7).startsWith("ok   allocator"), out.get(out.size() - 7));
+        assertTrue(out.get(out.size() - 6).startsWith("ok   local steps"), out.get(out.size() - 6));
+        assertTrue(out.get(out.size() - 5).startsWith("ok   bf16-activation local step"), out.get(out.size() - 5));
+        assertTrue(out.get(out.size() - 4).startsWith("ok   train --precision bf16:"), out.get(out.size() - 4));
         assertTrue(out.get(out.size() - 3).startsWith("ok   residual local step"), out.get(out.size() - 3));
         assertTrue(out.get(out.size() - 2).startsWith("ok   bad arguments"), out.get(out.size() - 2));
         List<String> failed = new ArrayList<>();

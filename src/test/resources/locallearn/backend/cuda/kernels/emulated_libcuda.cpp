@@ -55,6 +55,18 @@ static inline uint32_t __float_as_uint(float x) { uint32_t u; memcpy(&u, &x, siz
 static inline float __uint_as_float(uint32_t u) { float x; memcpy(&x, &u, sizeof x); return x; }
 static inline float __fadd_rn(float a, float b) { return a + b; }
 
+// cuda_bf16.h's type and the conversions common.cuh uses, bit for bit its host path: a float's
+// upper half, rounded to nearest even; any NaN becomes the quiet 0x7fff, as cvt.rn.bf16.f32 does.
+struct __nv_bfloat16 { unsigned short x; };
+static inline float __bfloat162float(__nv_bfloat16 h) { return __uint_as_float((uint32_t) h.x << 16); }
+static inline __nv_bfloat16 __float2bfloat16_rn(float f) {
+    uint32_t u = __float_as_uint(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return {0x7fff};
+    uint32_t rest = u << 16, r = u >> 16;
+    if (rest > 0x80000000u || (rest == 0x80000000u && (r & 1u))) r++;
+    return {(unsigned short) r};
+}
+
 namespace emu {
 // A fiber is entered once through setcontext (its own stack), then switched with _setjmp and
 // _longjmp, which unlike swapcontext make no system call: a block of 1024 threads passes a
@@ -208,6 +220,17 @@ static const std::map<std::string, Entry> KERNELS = {
     SYNC(similarity_normalize), PLAIN(similarity_clamp), PLAIN(similarity_backward_gram), SYNC(similarity_backward_rows),
     SYNC(feature_map_std_forward), SYNC(feature_map_std_backward), PLAIN(adam_step), PLAIN(sgd_step),
     PLAIN(channel_affine), PLAIN(random_crop_flip), PLAIN(cutout), SYNC(gemm), PLAIN(im2col), PLAIN(col2im),
+    // bf16 instantiations (common.cuh's naming rule) and the conversions between dtypes
+    PLAIN(axpy_bf16), PLAIN(scale_bf16), PLAIN(multiply_bf16), SYNC(sum_bf16), SYNC(count_correct_bf16), PLAIN(leaky_relu_forward_bf16),
+    PLAIN(leaky_relu_backward_bf16), PLAIN(bias_add_bf16), SYNC(bias_backward_bf16), PLAIN(convert_f32_bf16), PLAIN(convert_bf16_f32),
+    SYNC(batch_norm_forward_train_bf16), PLAIN(batch_norm_forward_eval_bf16), SYNC(batch_norm_backward_bf16), SYNC(channel_sum_bf16),
+    PLAIN(dropout_forward_bf16), PLAIN(dropout_backward_bf16),
+    PLAIN(max_pool_forward_bf16), PLAIN(max_pool_backward_bf16), PLAIN(avg_pool_forward_bf16), PLAIN(avg_pool_backward_bf16),
+    SYNC(cross_entropy_forward_bf16), PLAIN(cross_entropy_backward_bf16), SYNC(bce_with_logits_forward_bf16), PLAIN(bce_with_logits_backward_bf16),
+    SYNC(mse_forward_bf16), PLAIN(mse_backward_bf16), SYNC(fa_bce_backward_bf16), SYNC(similarity_normalize_bf16), SYNC(similarity_backward_rows_bf16),
+    SYNC(feature_map_std_forward_bf16), SYNC(feature_map_std_backward_bf16),
+    PLAIN(channel_affine_bf16), PLAIN(random_crop_flip_bf16), PLAIN(cutout_bf16),
+    SYNC(gemm_bf16), SYNC(gemm_bf16_f32), SYNC(gemm_f32_bf16), PLAIN(im2col_bf16), PLAIN(col2im_bf16),
 };
 
 // ---- the driver API that the runtime calls ------------------------------------------------------
@@ -393,6 +416,13 @@ API CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned value, size_t n, void* h
     CUresult r = copyOn(h, "cuMemsetD32Async", 0, dst);
     if (r != OK) return r;
     for (size_t i = 0; i < n; i++) ((unsigned*) dst)[i] = value;
+    return OK;
+}
+API CUresult cuMemsetD16Async(CUdeviceptr dst, unsigned short value, size_t n, void* h) {
+    LOCKED;
+    CUresult r = copyOn(h, "cuMemsetD16Async", 0, dst);
+    if (r != OK) return r;
+    for (size_t i = 0; i < n; i++) ((unsigned short*) dst)[i] = value;
     return OK;
 }
 API CUresult cuMemAllocHost_v2(void** p, size_t n) {
