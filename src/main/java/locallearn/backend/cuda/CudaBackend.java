@@ -31,6 +31,10 @@ import locallearn.tensor.Tensor;
  * CUBLAS_TF32_TENSOR_OP_MATH, cuDNN's descriptors in CUDNN_DEFAULT_MATH (which permits TF32 on
  * compute capability 8.0 and newer), and our fallback gemm kernel, which the fallback convolution
  * runs on, rounds its inputs to TF32 as the CPU twin does. The similarity Gram stays float32.
+ *
+ * <p>A product of bf16 tensors goes to cuBLAS's GemmEx (float32 compute, C bf16 or float32) and a
+ * convolution of bf16 tensors to cuDNN's bf16 descriptors with tensor-op math; its float32 filter
+ * gradient comes through a bf16 one ({@link #bf16FilterGradient}).
  */
 public final class CudaBackend extends CheckedBackend {
     /** Threads per block of the elementwise kernels (grid-stride loops). */
@@ -297,7 +301,35 @@ public final class CudaBackend extends CheckedBackend {
 
     @Override protected void doGemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a, Tensor b, float beta, Tensor c,
                                     int batch, long strideA, long strideB, long strideC) {
+        if (a.dtype() == DType.BF16) { // bf16 operands: cuBLAS's GemmEx, C in its own dtype
+            if (m > 0 && n > 0) bf16Cublas("gemm").gemmBf16(transA, transB, m, n, k, alpha, addr(a), addr(b), beta, addr(c), c.dtype(),
+                    batch, strideA, strideB, strideC);
+            return;
+        }
+        if (c.dtype() == DType.BF16) throw new IllegalStateException("gemm: cuBLAS has no float32 x float32 -> bf16 product");
         gemmAt(transA, transB, m, n, k, alpha, addr(a), addr(b), beta, addr(c), batch, strideA, strideB, strideC, tf32);
+    }
+
+    /** cuBLAS for a bf16 product; our gemm kernel is float32 only. */
+    private Cublas bf16Cublas(String op) {
+        Cublas cublas = cublas();
+        if (cublas == null) throw new IllegalStateException(op + " on bf16 tensors needs cuBLAS: " + providers);
+        return cublas;
+    }
+
+    /**
+     * The arithmetic cuDNN runs a convolution in: BF16 for bf16 operands, whose output must be
+     * bf16 too (cuDNN takes x, w and y of one type), else this backend's FP32 or TF32.
+     */
+    private Precision convArithmetic(String op, Tensor operand, Tensor out) {
+        if (operand.dtype() != out.dtype())
+            throw new IllegalStateException(op + ": cuDNN convolves tensors of one dtype, got " + operand.dtype() + " into " + out.dtype());
+        return operand.dtype() == DType.BF16 ? Precision.BF16 : tf32 ? Precision.TF32 : Precision.FP32;
+    }
+
+    /** The bf16 convolution without cuDNN: not built on this branch (our im2col and gemm kernels are float32 only). */
+    private static void requireF32(String op, Tensor operand) {
+        if (operand.dtype() == DType.BF16) throw new IllegalStateException(op + " on bf16 tensors needs cuDNN");
     }
 
     /** The GEMM on raw device addresses (checked by the caller): cuBLAS when loaded, else our kernel; TF32 inputs when {@code tf32}. */
@@ -323,8 +355,9 @@ public final class CudaBackend extends CheckedBackend {
         long px = addr(x), pw = addr(w), py = addr(y);
         Cudnn cudnn = cudnn();
         if (cudnn != null) {
-            cudnn.convForward(g, tf32, px, pw, py);
+            cudnn.convForward(g, convArithmetic("conv2dForward", x, y), px, pw, py);
         } else {
+            requireF32("conv2dForward", x);
             // y[b] (K, P) = w (K, CKK) col[b] (CKK, P), one strided-batched gemm per chunk of images
             int p = g.outH() * g.outW(), ckk = g.inC() * g.kh() * g.kw();
             int chunk = colChunk(g);
@@ -347,9 +380,10 @@ public final class CudaBackend extends CheckedBackend {
         long pdy = addr(dy), pw = addr(w), pdx = addr(dx);
         Cudnn cudnn = cudnn();
         if (cudnn != null) {
-            cudnn.convBackwardData(g, tf32, pdy, pw, pdx);
+            cudnn.convBackwardData(g, convArithmetic("conv2dBackwardData", dy, dx), pdy, pw, pdx);
             return;
         }
+        requireF32("conv2dBackwardData", dy);
         // dcol[b] (CKK, P) = w^T dy[b], then col2im gathers it into dx
         int p = g.outH() * g.outW(), ckk = g.inC() * g.kh() * g.kw(), image = g.inC() * g.inH() * g.inW();
         int chunk = colChunk(g);
@@ -372,9 +406,12 @@ public final class CudaBackend extends CheckedBackend {
         long px = addr(x), pdy = addr(dy), pdw = addr(dw);
         int p = g.outH() * g.outW();
         Cudnn cudnn = cudnn();
-        if (cudnn != null) {
-            cudnn.convBackwardFilter(g, tf32, px, pdy, pdw, accumulate);
+        if (cudnn != null && x.dtype() == DType.BF16) {
+            bf16FilterGradient(cudnn, g, px, pdy, pdw, dw.numel(), accumulate);
+        } else if (cudnn != null) {
+            cudnn.convBackwardFilter(g, tf32 ? Precision.TF32 : Precision.FP32, px, pdy, pdw, accumulate);
         } else {
+            requireF32("conv2dBackwardFilter", x);
             // dw (K, CKK) (+)= sum over b of dy[b] (K, P) col[b]^T (P, CKK): one gemm per image, beta = 1 after the first
             int ckk = g.inC() * g.kh() * g.kw();
             int chunk = colChunk(g);
@@ -395,6 +432,31 @@ public final class CudaBackend extends CheckedBackend {
             }
         }
         if (dbias != null) perRow(K.BIAS_BACKWARD, g.outC(), dy, dbias, g.batch(), g.outC(), p, accumulate);
+    }
+
+    /** bf16FilterGradient's scratch: two bf16 ones at its start, the bf16 dw from here, aligned as cuDNN's vector loads like. */
+    private static final long BF16_DW_OFFSET = 256;
+
+    /**
+     * The float32 filter gradient from bf16 x and dy. cuDNN's bf16 backward-filter writes a bf16
+     * dw (x, dy and dw of one type), so it goes to scratch and cuBLAS widens it into the float32
+     * gradient as the product dw (1, n) = 1 (1, 1) dwBf16 (1, n) + beta dw (bf16 inputs, float32
+     * C and compute: exact widening, one float32 add when accumulating). The cost is one rounding
+     * of each call's gradient to bf16 (relative 2^-8 at most), the rounding PyTorch autocast's bf16
+     * convolution gives its weight gradient before autograd widens it into the float32 .grad;
+     * sums over calls (accumulate) stay float32.
+     */
+    private void bf16FilterGradient(Cudnn cudnn, ConvGeom g, long px, long pdy, long pdw, long dwElements, boolean accumulate) {
+        Cublas cublas = bf16Cublas("conv2dBackwardFilter");
+        CudaStorage s = allocator.acquire(BF16_DW_OFFSET + dwElements * DType.BF16.bytes);
+        try {
+            long ones = s.address(), dwBf16 = ones + BF16_DW_OFFSET;
+            ctx.memset(s, 0x3f803f80, 1); // one 32-bit word: two bf16 1.0s
+            cudnn.convBackwardFilter(g, Precision.BF16, px, pdy, dwBf16, false);
+            cublas.gemmBf16(false, false, 1, Math.toIntExact(dwElements), 1, 1f, ones, dwBf16, accumulate ? 1f : 0f, pdw, DType.F32, 1, 0, 0, 0);
+        } finally {
+            allocator.release(s);
+        }
     }
 
     /** Images per im2col chunk, so the column buffer stays within COL_BUDGET_BYTES (at least one image). */
