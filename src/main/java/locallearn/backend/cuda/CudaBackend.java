@@ -327,7 +327,7 @@ public final class CudaBackend extends CheckedBackend {
         return operand.dtype() == DType.BF16 ? Precision.BF16 : tf32 ? Precision.TF32 : Precision.FP32;
     }
 
-    /** The bf16 convolution without cuDNN: not built on this branch (our im2col and gemm kernels are float32 only). */
+    /** Our im2col and gemm kernels are float32 only: a convolution of bf16 tensors needs cuDNN. */
     private static void requireF32(String op, Tensor operand) {
         if (operand.dtype() == DType.BF16) throw new IllegalStateException(op + " on bf16 tensors needs cuDNN");
     }
