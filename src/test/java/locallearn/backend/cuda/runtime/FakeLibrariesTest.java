@@ -60,7 +60,7 @@ class FakeLibrariesTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(cc), "no C compiler at /usr/bin/cc: skipped");
         Path src = tmp.resolve("src");
         Files.createDirectories(src);
-        for (String f : List.of("fake_cublas.c", "fake_cudnn.c")) {
+        for (String f : List.of("fake_cublas.c", "fake_cudnn.c", "fake_bf16.h")) {
             try (InputStream in = FakeLibrariesTest.class.getResourceAsStream(f)) {
                 Files.copy(in, src.resolve(f));
             }

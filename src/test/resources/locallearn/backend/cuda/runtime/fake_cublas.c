@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include "fake_bf16.h"
 
 static char log_buf[16384];
 static size_t log_len;
@@ -70,21 +71,6 @@ int cublasSgemmStridedBatched(void *h, int ta, int tb, int m, int n, int k, cons
 /* cudaDataType_t, cublasComputeType_t, cublasGemmAlgo_t: the values Cublas must send (library_types.h, cublas_api.h) */
 enum { CUDA_R_32F = 0, CUDA_R_16BF = 14, CUBLAS_COMPUTE_32F = 68, CUBLAS_GEMM_DEFAULT = -1 };
 enum { STATUS_INVALID_VALUE = 7, STATUS_NOT_SUPPORTED = 15 };
-
-static float widen(uint16_t h) {
-    uint32_t bits = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
-/* round to nearest even, NaN kept quiet: what __float2bfloat16_rn stores */
-static uint16_t round_bf16(float f) {
-    uint32_t bits;
-    memcpy(&bits, &f, 4);
-    if ((bits & 0x7fffffffu) > 0x7f800000u) return 0x7fff; /* as DType.round */
-    return (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
-}
 
 static int max1(int v) { return v > 1 ? v : 1; }
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fake_bf16.h"
 
 static char log_buf[16384];
 static size_t log_len;
@@ -144,21 +145,6 @@ int cudnnGetConvolutionBackwardDataWorkspaceSize(void *h, desc *w, desc *dy, des
 }
 int cudnnGetConvolutionBackwardFilterWorkspaceSize(void *h, desc *x, desc *dy, desc *c, desc *dw, int algo, size_t *s) {
     return ws("wsBwdFilter", x, dy, c, dw, algo, s);
-}
-
-static float widen(uint16_t h) {
-    uint32_t bits = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
-/* round to nearest even, NaN kept quiet (as DType.round) */
-static uint16_t round_bf16(float f) {
-    uint32_t bits;
-    memcpy(&bits, &f, 4);
-    if ((bits & 0x7fffffffu) > 0x7f800000u) return 0x7fff;
-    return (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
 }
 
 /* out = alpha sum + beta out, rounded into bf16 */
