@@ -310,6 +310,11 @@ class FakeLibrariesTest {
             assertTrue(text.startsWith("tensor format=0 type=9 2,3,7,6;tensor format=0 type=9 2,4,4,3;filter type=9 format=0 4,3,3,3;"
                     + "conv pad=1,1 stride=2,2 dilation=1,1 mode=1 type=0;math=1;"), text);
             assertTrue(text.contains(" algo=1;fwd "), "the fastest algorithm, tensor ops allowed: " + text);
+            d.convForward(first, Precision.FP32, 0x100, 0x200, 0x300); // the same geometry in float32: a plan of its own
+            String fp32 = log(lib);
+            assertTrue(fp32.startsWith("tensor format=0 type=0 2,3,7,6;") && fp32.contains("math=3;") && fp32.contains(" algo=6;fwd "), fp32);
+            d.convForward(first, Precision.BF16, x.address(), w.address(), y.address()); // the bf16 plan is kept
+            assertTrue(log(lib).startsWith("fwd alpha=1 t(2,3,7,6)@"));
         }
         CpuBackend cpu = new CpuBackend(ConvAlgorithm.DIRECT, Precision.BF16), f32 = new CpuBackend(ConvAlgorithm.DIRECT, Precision.FP32);
         Random r = new Random(13);
