@@ -12,6 +12,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.util.List;
+import locallearn.tensor.DType;
 
 /**
  * cuBLAS through java.lang.foreign, in row-major terms (the class does the column-major swap).
@@ -21,6 +22,10 @@ import java.util.List;
  * Math mode follows each call: CUBLAS_DEFAULT_MATH (plain FP32) unless the call asks for TF32,
  * then CUBLAS_TF32_TENSOR_OP_MATH (what PyTorch sets for torch.backends.cuda.matmul.allow_tf32);
  * the handle's mode is changed only when it differs from the last call's.
+ *
+ * <p>bfloat16 products ({@link #gemmBf16}) go through cublasGemmEx with CUBLAS_COMPUTE_32F:
+ * tensor cores multiply the bf16 inputs exactly and sum in float32 (the handle's math mode only
+ * rounds float32 inputs, so it is left as it is); C is float32 or bf16, rounded once on store.
  */
 @SuppressWarnings("restricted") // native access is this class's job
 public final class Cublas implements AutoCloseable {
@@ -29,12 +34,16 @@ public final class Cublas implements AutoCloseable {
     public static final int OP_N = 0, OP_T = 1;
     /** cublasMath_t: CUBLAS_DEFAULT_MATH, CUBLAS_TF32_TENSOR_OP_MATH. */
     private static final int DEFAULT_MATH = 0, TF32_TENSOR_OP_MATH = 3;
+    /** cudaDataType_t (library_types.h): CUDA_R_32F, CUDA_R_16BF. */
+    static final int R_32F = 0, R_16BF = 14;
+    /** cublasComputeType_t CUBLAS_COMPUTE_32F (not _FAST_TF32, which would round float32 inputs); cublasGemmAlgo_t CUBLAS_GEMM_DEFAULT. */
+    static final int COMPUTE_32F = 68, GEMM_DEFAULT = -1;
 
     private final Arena arena = Arena.ofShared();
     private final String version;
     private final NativeLibs.Found lib;
     private final SymbolLookup lookup;
-    private final MethodHandle sgemm, sgemmStridedBatched, destroy, setMath;
+    private final MethodHandle sgemm, sgemmStridedBatched, gemmEx, gemmStridedBatchedEx, destroy, setMath;
     private final MemorySegment handle;
     private final MemorySegment scalars, betaSlot; // alpha, beta: host pointers read during the call
     private boolean closed, tf32; // tf32: the handle is in CUBLAS_TF32_TENSOR_OP_MATH
@@ -56,6 +65,15 @@ public final class Cublas implements AutoCloseable {
         sgemmStridedBatched = handle(linker, l, "cublasSgemmStridedBatched", FunctionDescriptor.of(JAVA_INT, ADDRESS,
                 JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT,
                 JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
+        // (handle, transa, transb, m, n, k, *alpha, A, Atype, lda, B, Btype, ldb, *beta, C, Ctype, ldc, computeType, algo)
+        gemmEx = handle(linker, l, "cublasGemmEx", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
+                JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT,
+                JAVA_INT, JAVA_INT));
+        // (handle, transa, transb, m, n, k, *alpha, A, Atype, lda, strideA, B, Btype, ldb, strideB, *beta, C, Ctype, ldc, strideC,
+        //  batch, computeType, algo)
+        gemmStridedBatchedEx = handle(linker, l, "cublasGemmStridedBatchedEx", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT,
+                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT,
+                JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT));
         scalars = arena.allocate(JAVA_FLOAT, 2);
         betaSlot = scalars.asSlice(Float.BYTES);
         MemorySegment box = arena.allocate(ADDRESS);
@@ -118,18 +136,14 @@ public final class Cublas implements AutoCloseable {
      */
     public synchronized void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, long b,
                                    float beta, long c, int batch, long strideA, long strideB, long strideC, boolean tf32) {
-        if (closed) throw new IllegalStateException("cublas: used after close");
-        if (m < 0 || n < 0 || k < 0 || batch < 1)
-            throw new IllegalArgumentException("cublas sgemm: bad sizes m=" + m + " n=" + n + " k=" + k + " batch=" + batch);
+        checkCall("sgemm", m, n, k, batch);
         if (tf32 != this.tf32) {
             check(invoke(setMath, handle, tf32 ? TF32_TENSOR_OP_MATH : DEFAULT_MATH),
                     tf32 ? "cublasSetMathMode(CUBLAS_TF32_TENSOR_OP_MATH)" : "cublasSetMathMode(CUBLAS_DEFAULT_MATH)");
             this.tf32 = tf32;
         }
         ColumnMajorGemm g = columnMajor(transA, transB, m, n, k);
-        scalars.setAtIndex(JAVA_FLOAT, 0, alpha);
-        scalars.setAtIndex(JAVA_FLOAT, 1, beta);
-        MemorySegment pa = scalars, pb = betaSlot;
+        MemorySegment pa = scalars(alpha, beta), pb = betaSlot;
         int r;
         try { // invokeExact: the hot path, no boxing (argument types match the descriptors exactly)
             if (batch == 1) {
@@ -142,9 +156,57 @@ public final class Cublas implements AutoCloseable {
         } catch (Throwable t) {
             throw rethrow(t);
         }
-        if (r != 0)
-            throw new IllegalStateException("cublas sgemm transA=" + transA + " transB=" + transB + " m=" + m + " n=" + n + " k=" + k
-                    + " batch=" + batch + ": " + statusName(r));
+        checkGemm(r, "sgemm", transA, transB, m, n, k, batch);
+    }
+
+    /**
+     * As {@link #sgemm}, for bfloat16 A and B and C of {@code cType} (F32 or BF16; cuBLAS has no
+     * other C for bf16 inputs in float32 compute): cublasGemmEx for batch 1, else
+     * cublasGemmStridedBatchedEx, with CUBLAS_COMPUTE_32F. alpha and beta are float, as that
+     * compute type takes them; strides count elements.
+     */
+    public synchronized void gemmBf16(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, long b,
+                                      float beta, long c, DType cType, int batch, long strideA, long strideB, long strideC) {
+        checkCall("gemmBf16", m, n, k, batch);
+        int ct = switch (cType) {
+            case F32 -> R_32F;
+            case BF16 -> R_16BF;
+        };
+        ColumnMajorGemm g = columnMajor(transA, transB, m, n, k);
+        MemorySegment pa = scalars(alpha, beta), pb = betaSlot;
+        int r;
+        try {
+            if (batch == 1) {
+                r = (int) gemmEx.invokeExact(handle, g.opFirst(), g.opSecond(), g.m(), g.n(), g.k(), pa, b, R_16BF, g.ldFirst(), a,
+                        R_16BF, g.ldSecond(), pb, c, ct, g.ldc(), COMPUTE_32F, GEMM_DEFAULT);
+            } else {
+                r = (int) gemmStridedBatchedEx.invokeExact(handle, g.opFirst(), g.opSecond(), g.m(), g.n(), g.k(), pa, b, R_16BF,
+                        g.ldFirst(), strideB, a, R_16BF, g.ldSecond(), strideA, pb, c, ct, g.ldc(), strideC, batch, COMPUTE_32F,
+                        GEMM_DEFAULT);
+            }
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        checkGemm(r, "gemmBf16 (C " + cType + ")", transA, transB, m, n, k, batch);
+    }
+
+    private void checkCall(String call, int m, int n, int k, int batch) {
+        if (closed) throw new IllegalStateException("cublas: used after close");
+        if (m < 0 || n < 0 || k < 0 || batch < 1)
+            throw new IllegalArgumentException("cublas " + call + ": bad sizes m=" + m + " n=" + n + " k=" + k + " batch=" + batch);
+    }
+
+    /** alpha and beta into the host slots the call reads; returns alpha's. */
+    private MemorySegment scalars(float alpha, float beta) {
+        scalars.setAtIndex(JAVA_FLOAT, 0, alpha);
+        scalars.setAtIndex(JAVA_FLOAT, 1, beta);
+        return scalars;
+    }
+
+    private static void checkGemm(int status, String call, boolean transA, boolean transB, int m, int n, int k, int batch) {
+        if (status != 0)
+            throw new IllegalStateException("cublas " + call + " transA=" + transA + " transB=" + transB + " m=" + m + " n=" + n + " k=" + k
+                    + " batch=" + batch + ": " + statusName(status));
     }
 
     @Override public synchronized void close() {

@@ -35,9 +35,12 @@ import locallearn.tensor.Tensor;
  * <p>BF16 tensors (2 bytes an element) run on the {@code _bf16} instantiations of our kernels
  * (kernels/common.cuh: bf16 loads widened, float arithmetic, stores rounded to nearest even), the
  * instantiation picked by the dtype of the op's activations; parameters, statistics and losses
- * are float32 in every variant, where {@link CheckedBackend} pins them. GEMM and convolution on
- * bf16 run on our fallback kernels (gemm.cu, im2col + gemm) with float sums; cuBLAS and cuDNN take
- * float32 only, for now.
+ * are float32 in every variant, where {@link CheckedBackend} pins them. A product of bf16 tensors
+ * goes to cuBLAS's GemmEx (float32 compute, C bf16 or float32) and a convolution of bf16 tensors
+ * to cuDNN's bf16 descriptors with tensor-op math, its float32 filter gradient through a bf16 one
+ * ({@link #bf16FilterGradient}); without the libraries our gemm kernel and im2col take bf16 too.
+ * cuDNN's bf16 output rounds before the bias is added, so a biased bf16 convolution rounds twice
+ * there (once on our kernels and on the CPU twin).
  */
 public final class CudaBackend extends CheckedBackend {
     /** Threads per block of the elementwise kernels (grid-stride loops). */
@@ -352,16 +355,23 @@ public final class CudaBackend extends CheckedBackend {
         gemmAt(transA, transB, m, n, k, alpha, addr(a), addr(b), beta, addr(c), batch, strideA, strideB, strideC, a.dtype(), c.dtype(), tf32);
     }
 
+    /** The arithmetic cuDNN runs a convolution of {@code t} tensors in: BF16, or this backend's FP32 or TF32. */
+    private Precision convArithmetic(DType t) { return t == DType.BF16 ? Precision.BF16 : tf32 ? Precision.TF32 : Precision.FP32; }
+
     /**
      * The GEMM on raw device addresses (checked by the caller) with operands of dtype {@code ab}
-     * and C of dtype {@code ct}: cuBLAS when loaded, else our kernel; TF32 inputs when {@code tf32}.
+     * and C of dtype {@code ct}: cuBLAS when loaded (sgemm, or GemmEx for bf16 operands), else our
+     * kernel; TF32 inputs when {@code tf32}.
      */
     private void gemmAt(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, long b, float beta, long c,
                         int batch, long strideA, long strideB, long strideC, DType ab, DType ct, boolean tf32) {
         if (m == 0 || n == 0) return;
-        // bf16: our gemm kernel (cuBLAS's bf16 GEMM is not wired in yet)
-        Cublas cublas = ab == DType.F32 && ct == DType.F32 ? cublas() : null;
-        if (cublas != null) {
+        Cublas cublas = cublas();
+        if (cublas != null && ab == DType.BF16) {
+            cublas.gemmBf16(transA, transB, m, n, k, alpha, a, b, beta, c, ct, batch, strideA, strideB, strideC);
+            return;
+        }
+        if (cublas != null && ct == DType.F32) { // float32 operands; cuBLAS has no float32 x float32 -> bf16 product
             cublas.sgemm(transA, transB, m, n, k, alpha, a, b, beta, c, batch, strideA, strideB, strideC, tf32);
             return;
         }
@@ -379,10 +389,9 @@ public final class CudaBackend extends CheckedBackend {
     @Override protected void doConv2dForward(Tensor x, Tensor w, Tensor bias, Tensor y, ConvGeom g) {
         long px = addr(x), pw = addr(w), py = addr(y);
         DType xt = x.dtype(), yt = y.dtype();
-        // bf16: im2col + our gemm (cuDNN's bf16 convolution is not wired in yet)
-        Cudnn cudnn = xt == DType.F32 && yt == DType.F32 ? cudnn() : null;
+        Cudnn cudnn = xt == yt ? cudnn() : null; // cuDNN convolves tensors of one dtype
         if (cudnn != null) {
-            cudnn.convForward(g, tf32, px, pw, py);
+            cudnn.convForward(g, convArithmetic(xt), px, pw, py);
         } else {
             // y[b] (K, P) = w (K, CKK) col[b] (CKK, P), one strided-batched gemm per chunk of images
             int p = g.outH() * g.outW(), ckk = g.inC() * g.kh() * g.kw(), outs = g.outC() * p;
@@ -413,10 +422,9 @@ public final class CudaBackend extends CheckedBackend {
     @Override protected void doConv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvGeom g) {
         long pdy = addr(dy), pw = addr(w), pdx = addr(dx);
         DType dyt = dy.dtype(), dxt = dx.dtype();
-        // bf16: our gemm + col2im (cuDNN's bf16 convolution is not wired in yet)
-        Cudnn cudnn = dyt == DType.F32 && dxt == DType.F32 ? cudnn() : null;
+        Cudnn cudnn = dyt == dxt ? cudnn() : null;
         if (cudnn != null) {
-            cudnn.convBackwardData(g, tf32, pdy, pw, pdx);
+            cudnn.convBackwardData(g, convArithmetic(dyt), pdy, pw, pdx);
             return;
         }
         // dcol[b] (CKK, P) = w^T dy[b] in float, then col2im gathers it into dx (rounding a bf16 dx once)
@@ -441,10 +449,12 @@ public final class CudaBackend extends CheckedBackend {
         long px = addr(x), pdy = addr(dy), pdw = addr(dw);
         int p = g.outH() * g.outW();
         DType xt = x.dtype();
-        // bf16: im2col + our gemm into the float dw (cuDNN's bf16 convolution is not wired in yet)
-        Cudnn cudnn = xt == DType.F32 ? cudnn() : null;
-        if (cudnn != null) {
-            cudnn.convBackwardFilter(g, tf32, px, pdy, pdw, accumulate);
+        // bf16 on cuDNN: its bf16 dw, widened by cuBLAS into the float dw (bf16FilterGradient)
+        Cudnn cudnn = xt == DType.F32 || cublas() != null ? cudnn() : null;
+        if (cudnn != null && xt == DType.BF16) {
+            bf16FilterGradient(cudnn, g, px, pdy, pdw, dw.numel(), accumulate);
+        } else if (cudnn != null) {
+            cudnn.convBackwardFilter(g, convArithmetic(xt), px, pdy, pdw, accumulate);
         } else {
             // dw (K, CKK) (+)= sum over b of dy[b] (K, P) col[b]^T (P, CKK): one gemm per image, beta = 1 after the first
             int ckk = g.inC() * g.kh() * g.kw();
@@ -466,6 +476,31 @@ public final class CudaBackend extends CheckedBackend {
             }
         }
         if (dbias != null) perRow(K.BIAS_BACKWARD, dy.dtype(), g.outC(), dy, dbias, g.batch(), g.outC(), p, accumulate);
+    }
+
+    /** bf16FilterGradient's scratch: two bf16 ones at its start, the bf16 dw from here, aligned as cuDNN's vector loads like. */
+    private static final long BF16_DW_OFFSET = 256;
+
+    /**
+     * The float32 filter gradient from bf16 x and dy. cuDNN's bf16 backward-filter writes a bf16
+     * dw (x, dy and dw of one type), so it goes to scratch and cuBLAS widens it into the float32
+     * gradient as the product dw (1, n) = 1 (1, 1) dwBf16 (1, n) + beta dw (bf16 inputs, float32
+     * C and compute: exact widening, one float32 add when accumulating). The cost is one rounding
+     * of each call's gradient to bf16 (relative 2^-8 at most), the rounding PyTorch autocast's bf16
+     * convolution gives its weight gradient before autograd widens it into the float32 .grad;
+     * sums over calls (accumulate) stay float32.
+     */
+    private void bf16FilterGradient(Cudnn cudnn, ConvGeom g, long px, long pdy, long pdw, long dwElements, boolean accumulate) {
+        Cublas cublas = cublas();
+        CudaStorage s = allocator.acquire(BF16_DW_OFFSET + dwElements * DType.BF16.bytes);
+        try {
+            long ones = s.address(), dwBf16 = ones + BF16_DW_OFFSET;
+            ctx.memset(s, 0x3f803f80, 1); // one 32-bit word: two bf16 1.0s
+            cudnn.convBackwardFilter(g, Precision.BF16, px, pdy, dwBf16, false);
+            cublas.gemmBf16(false, false, 1, Math.toIntExact(dwElements), 1, 1f, ones, dwBf16, accumulate ? 1f : 0f, pdw, DType.F32, 1, 0, 0, 0);
+        } finally {
+            allocator.release(s);
+        }
     }
 
     /** Images per im2col chunk, so the column buffer stays within COL_BUDGET_BYTES (at least one image). */

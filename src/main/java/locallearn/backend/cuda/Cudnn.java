@@ -16,18 +16,23 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import locallearn.backend.ConvGeom;
+import locallearn.config.Precision;
 
 /**
- * cuDNN's legacy convolution API through java.lang.foreign; NCHW float32, cross-correlation (as
- * PyTorch's Conv2d). Float32 calls set CUDNN_FMA_MATH on the descriptor (no TF32); TF32 calls set
- * CUDNN_DEFAULT_MATH, which permits TF32 tensor cores on compute capability 8.0 and newer (as
- * PyTorch does for torch.backends.cudnn.allow_tf32; CUDNN_TENSOR_OP_MATH does not down-convert
- * float32 inputs). The legacy API has the same C signatures in cuDNN 8 and 9.
+ * cuDNN's legacy convolution API through java.lang.foreign; NCHW, cross-correlation (as
+ * PyTorch's Conv2d), in one of three arithmetics ({@link Precision}). FP32: float32 tensors,
+ * CUDNN_FMA_MATH on the descriptor (no TF32). TF32: float32 tensors, CUDNN_DEFAULT_MATH, which
+ * permits TF32 tensor cores on compute capability 8.0 and newer (as PyTorch does for
+ * torch.backends.cudnn.allow_tf32; CUDNN_TENSOR_OP_MATH does not down-convert float32 inputs).
+ * BF16: CUDNN_DATA_BFLOAT16 tensor and filter descriptors, float compute type in the convolution
+ * descriptor and CUDNN_TENSOR_OP_MATH (cuDNN's PSEUDO_BFLOAT16_CONFIG, what PyTorch sets for
+ * bf16 convolutions): x, w and y are all bf16, products are summed in float32 and the result is
+ * rounded to bf16 once on store. The legacy API has the same C signatures in cuDNN 8 and 9.
  *
  * <p>Each geometry gets its descriptors once, and each direction (forward, backward-data,
  * backward-filter) its algorithm from cudnnFind* the first time it runs: the fastest algorithm
- * measured on this device in the call's math (FMA only for float32), as
- * torch.backends.cudnn.benchmark picks; a geometry has one plan per math. The workspace
+ * measured on this device in the call's math (FMA only for FP32), as
+ * torch.backends.cudnn.benchmark picks; a geometry has one plan per arithmetic. The workspace
  * comes from the context's allocator, so it shows in the memory figures; it is kept and grown.
  * The context's handle works on the legacy default stream, like its kernels off a lane; each
  * pipeline lane gets a handle of its own, with its own plans and workspace, set to its stream
@@ -41,7 +46,9 @@ public final class Cudnn implements AutoCloseable {
             "libcudnn_engines_precompiled", "libcudnn_heuristic", "libcudnn_ops", "libcudnn_cnn", "libcudnn_adv");
     private static final List<String> SIBLINGS_8 = List.of("libcudnn_ops_infer", "libcudnn_ops_train",
             "libcudnn_cnn_infer", "libcudnn_cnn_train", "libcudnn_adv_infer", "libcudnn_adv_train");
-    private static final int NCHW = 0, FLOAT = 0, CROSS_CORRELATION = 1, DEFAULT_MATH = 0, FMA_MATH = 3, STATUS_SUCCESS = 0;
+    /** cudnnTensorFormat_t, cudnnDataType_t, cudnnConvolutionMode_t, cudnnMathType_t, cudnnStatus_t values. */
+    private static final int NCHW = 0, FLOAT = 0, BFLOAT16 = 9, CROSS_CORRELATION = 1, DEFAULT_MATH = 0, TENSOR_OP_MATH = 1, FMA_MATH = 3,
+            STATUS_SUCCESS = 0;
     /** cudnnConvolution*AlgoPerf_t: algo int @0, status int @4, time float @8, memory size_t @16,
         determinism int @24, mathType int @28, reserved int[3] @32; 48 bytes with its 8-byte alignment. */
     public static final int PERF_BYTES = 48, PERF_ALGO = 0, PERF_STATUS = 4, PERF_TIME = 8, PERF_MEMORY = 16, PERF_MATH = 28;
@@ -61,12 +68,12 @@ public final class Cudnn implements AutoCloseable {
     private CudaStorage workspace;
     private boolean closed;
 
-    /** A geometry in one math: float32 FMA, or TF32 tensor ops allowed. */
-    private record PlanKey(ConvGeom g, boolean tf32) {}
+    /** A geometry in one arithmetic. */
+    private record PlanKey(ConvGeom g, Precision precision) {}
 
-    /** The descriptors of one geometry and math and the algorithm chosen for each direction (-1: not yet). */
+    /** The descriptors of one geometry and arithmetic and the algorithm chosen for each direction (-1: not yet). */
     private static final class Plan {
-        boolean tf32;
+        Precision precision;
         MemorySegment x, w, y, conv;
         int fwdAlgo = -1, bwdDataAlgo = -1, bwdFilterAlgo = -1;
         long fwdWs, bwdDataWs, bwdFilterWs;
@@ -155,9 +162,12 @@ public final class Cudnn implements AutoCloseable {
 
     // ---- the three convolutions ------------------------------------------------------------------
 
-    /** y (B, K, oH, oW) = conv(x (B, C, H, W), w (K, C, kh, kw)); addresses on the device; {@code tf32}: tensor ops allowed. */
-    public synchronized void convForward(ConvGeom g, boolean tf32, long x, long w, long y) {
-        Plan p = plan(g, tf32);
+    /**
+     * y (B, K, oH, oW) = conv(x (B, C, H, W), w (K, C, kh, kw)); addresses on the device, all
+     * three bf16 in {@link Precision#BF16}, else float32.
+     */
+    public synchronized void convForward(ConvGeom g, Precision precision, long x, long w, long y) {
+        Plan p = plan(g, precision);
         if (p.fwdAlgo < 0) {
             p.fwdAlgo = choose(p, findFwd, "cudnnFindConvolutionForwardAlgorithm", g, p.x, p.w, p.conv, p.y);
             p.fwdWs = workspaceSize(wsFwd, "cudnnGetConvolutionForwardWorkspaceSize", g, p.x, p.w, p.conv, p.y, p.fwdAlgo);
@@ -167,8 +177,8 @@ public final class Cudnn implements AutoCloseable {
     }
 
     /** dx (B, C, H, W) = conv2d's gradient with respect to its input, from dy (B, K, oH, oW) and w (K, C, kh, kw). */
-    public synchronized void convBackwardData(ConvGeom g, boolean tf32, long dy, long w, long dx) {
-        Plan p = plan(g, tf32);
+    public synchronized void convBackwardData(ConvGeom g, Precision precision, long dy, long w, long dx) {
+        Plan p = plan(g, precision);
         if (p.bwdDataAlgo < 0) {
             p.bwdDataAlgo = choose(p, findBwdData, "cudnnFindConvolutionBackwardDataAlgorithm", g, p.w, p.y, p.conv, p.x);
             p.bwdDataWs = workspaceSize(wsBwdData, "cudnnGetConvolutionBackwardDataWorkspaceSize", g, p.w, p.y, p.conv, p.x, p.bwdDataAlgo);
@@ -177,9 +187,13 @@ public final class Cudnn implements AutoCloseable {
         run(bwdData, "cudnnConvolutionBackwardData", g, p.bwdDataAlgo, 0f, p.w, w, p.y, dy, p.conv, ws, p.bwdDataWs, p.x, dx);
     }
 
-    /** dw (K, C, kh, kw) (+)= conv2d's gradient with respect to its weight, from x and dy; accumulate adds (beta 1). */
-    public synchronized void convBackwardFilter(ConvGeom g, boolean tf32, long x, long dy, long dw, boolean accumulate) {
-        Plan p = plan(g, tf32);
+    /**
+     * dw (K, C, kh, kw) (+)= conv2d's gradient with respect to its weight, from x and dy; accumulate
+     * adds (beta 1). In {@link Precision#BF16} dw is bf16 too, as cuDNN has it (no float32 dw from
+     * bf16 x and dy): the caller widens it into a float32 gradient.
+     */
+    public synchronized void convBackwardFilter(ConvGeom g, Precision precision, long x, long dy, long dw, boolean accumulate) {
+        Plan p = plan(g, precision);
         if (p.bwdFilterAlgo < 0) {
             p.bwdFilterAlgo = choose(p, findBwdFilter, "cudnnFindConvolutionBackwardFilterAlgorithm", g, p.x, p.y, p.conv, p.w);
             p.bwdFilterWs = workspaceSize(wsBwdFilter, "cudnnGetConvolutionBackwardFilterWorkspaceSize", g, p.x, p.y, p.conv, p.w,
@@ -206,23 +220,29 @@ public final class Cudnn implements AutoCloseable {
 
     // ---- descriptors, algorithms, workspace --------------------------------------------------------
 
-    private Plan plan(ConvGeom g, boolean tf32) {
-        PlanKey key = new PlanKey(g, tf32);
+    private Plan plan(ConvGeom g, Precision precision) {
+        PlanKey key = new PlanKey(g, precision);
         Plan p = plans.get(key);
         if (p != null) return p;
         p = new Plan();
-        p.tf32 = tf32;
+        p.precision = precision;
+        int type = precision == Precision.BF16 ? BFLOAT16 : FLOAT;
         p.x = descriptor(createTensor, "cudnnCreateTensorDescriptor");
-        check(Cublas.invoke(setTensor, p.x, NCHW, FLOAT, g.batch(), g.inC(), g.inH(), g.inW()), "cudnnSetTensor4dDescriptor x " + g);
+        check(Cublas.invoke(setTensor, p.x, NCHW, type, g.batch(), g.inC(), g.inH(), g.inW()), "cudnnSetTensor4dDescriptor x " + g);
         p.y = descriptor(createTensor, "cudnnCreateTensorDescriptor");
-        check(Cublas.invoke(setTensor, p.y, NCHW, FLOAT, g.batch(), g.outC(), g.outH(), g.outW()), "cudnnSetTensor4dDescriptor y " + g);
+        check(Cublas.invoke(setTensor, p.y, NCHW, type, g.batch(), g.outC(), g.outH(), g.outW()), "cudnnSetTensor4dDescriptor y " + g);
         p.w = descriptor(createFilter, "cudnnCreateFilterDescriptor");
-        check(Cublas.invoke(setFilter, p.w, FLOAT, NCHW, g.outC(), g.inC(), g.kh(), g.kw()), "cudnnSetFilter4dDescriptor " + g);
+        check(Cublas.invoke(setFilter, p.w, type, NCHW, g.outC(), g.inC(), g.kh(), g.kw()), "cudnnSetFilter4dDescriptor " + g);
         p.conv = descriptor(createConv, "cudnnCreateConvolutionDescriptor");
+        // the compute type is float in every arithmetic: bf16 products are summed in float32
         check(Cublas.invoke(setConv, p.conv, g.pad(), g.pad(), g.stride(), g.stride(), 1, 1, CROSS_CORRELATION, FLOAT),
                 "cudnnSetConvolution2dDescriptor " + g);
-        check(Cublas.invoke(setMath, p.conv, tf32 ? DEFAULT_MATH : FMA_MATH),
-                tf32 ? "cudnnSetConvolutionMathType(CUDNN_DEFAULT_MATH)" : "cudnnSetConvolutionMathType(CUDNN_FMA_MATH)");
+        int math = switch (precision) {
+            case FP32 -> FMA_MATH;
+            case TF32 -> DEFAULT_MATH;
+            case BF16 -> TENSOR_OP_MATH;
+        };
+        check(Cublas.invoke(setMath, p.conv, math), "cudnnSetConvolutionMathType(" + math + ") " + precision.flag());
         plans.put(key, p);
         return p;
     }
@@ -245,22 +265,24 @@ public final class Cudnn implements AutoCloseable {
                 r = Cublas.invoke(find, handle, a, b, c, d, MAX_ALGOS, count, perf);
             }
             check(r, call + " " + g);
-            int chosen = chooseFromPerf(perf, count.get(JAVA_INT, 0), p.tf32);
-            if (chosen < 0) throw new IllegalStateException(call + " " + g + ": no algorithm succeeded" + (p.tf32 ? "" : " with FMA math"));
+            int chosen = chooseFromPerf(perf, count.get(JAVA_INT, 0), p.precision);
+            if (chosen < 0)
+                throw new IllegalStateException(call + " " + g + ": no algorithm succeeded" + (p.precision == Precision.FP32 ? " with FMA math" : ""));
             return chosen;
         }
     }
 
     /**
      * The algorithm of the first result (results come fastest first) that succeeded: in FMA math
-     * for float32, where DEFAULT math counts too where cuDNN reports it (pre-Ampere, where it
-     * means FMA); in any math with {@code tf32}. -1 if none.
+     * for FP32, where DEFAULT math counts too where cuDNN reports it (pre-Ampere, where it
+     * means FMA); in any math for TF32 and BF16. -1 if none.
      */
-    public static int chooseFromPerf(MemorySegment perf, int n, boolean tf32) {
+    public static int chooseFromPerf(MemorySegment perf, int n, Precision precision) {
+        boolean anyMath = precision != Precision.FP32;
         for (int i = 0; i < n; i++) {
             long o = (long) i * PERF_BYTES;
             int status = perf.get(JAVA_INT, o + PERF_STATUS), math = perf.get(JAVA_INT, o + PERF_MATH);
-            if (status == STATUS_SUCCESS && (tf32 || math == FMA_MATH || math == DEFAULT_MATH)) return perf.get(JAVA_INT, o + PERF_ALGO);
+            if (status == STATUS_SUCCESS && (anyMath || math == FMA_MATH || math == DEFAULT_MATH)) return perf.get(JAVA_INT, o + PERF_ALGO);
         }
         return -1;
     }

@@ -72,11 +72,12 @@ class CudaProbeTest {
                 perf.set(ValueLayout.JAVA_INT, o + 4, rows[i][1]);
                 perf.set(ValueLayout.JAVA_INT, o + 28, rows[i][2]);
             }
-            assertEquals(2, Cudnn.chooseFromPerf(perf, 4, false)); // 1 uses tensor ops (TF32), 6 failed
-            assertEquals(-1, Cudnn.chooseFromPerf(perf, 2, false));
-            assertEquals(1, Cudnn.chooseFromPerf(perf, 4, true)); // tf32: the fastest that succeeded, tensor ops or not
+            assertEquals(2, Cudnn.chooseFromPerf(perf, 4, Precision.FP32)); // 1 uses tensor ops (TF32), 6 failed
+            assertEquals(-1, Cudnn.chooseFromPerf(perf, 2, Precision.FP32));
+            assertEquals(1, Cudnn.chooseFromPerf(perf, 4, Precision.TF32)); // tf32: the fastest that succeeded, tensor ops or not
+            assertEquals(1, Cudnn.chooseFromPerf(perf, 4, Precision.BF16)); // bf16 too: tensor ops are what it is for
             perf.set(ValueLayout.JAVA_INT, 4, 9);                  // the tensor-op one failed too
-            assertEquals(2, Cudnn.chooseFromPerf(perf, 4, true));
+            assertEquals(2, Cudnn.chooseFromPerf(perf, 4, Precision.TF32));
         }
     }
 

@@ -10,6 +10,7 @@ import locallearn.backend.cuda.CudaStorage;
 import locallearn.backend.cuda.CudaUnavailableException;
 import locallearn.backend.cuda.Cudnn;
 import locallearn.backend.cuda.Kernel;
+import locallearn.config.Precision;
 import locallearn.tensor.MemoryStats;
 import locallearn.tensor.Shape;
 import locallearn.tensor.Tensor;
@@ -160,16 +161,16 @@ class CudaRuntimeGpuTest {
             float[] x = random(r, xs), w = random(r, ws), dy = random(r, ys), dw0 = random(r, ws);
             CudaStorage dx_ = up(x), dw_ = up(w), ddy = up(dy), y = ctx.allocator().acquire(4L * ys),
                     gx = ctx.allocator().acquire(4L * xs), gw = up(dw0);
-            dnn.convForward(g, false, dx_.address(), dw_.address(), y.address());
-            dnn.convBackwardData(g, false, ddy.address(), dw_.address(), gx.address());
-            dnn.convBackwardFilter(g, false, dx_.address(), ddy.address(), gw.address(), true);
+            dnn.convForward(g, Precision.FP32, dx_.address(), dw_.address(), y.address());
+            dnn.convBackwardData(g, Precision.FP32, ddy.address(), dw_.address(), gx.address());
+            dnn.convBackwardFilter(g, Precision.FP32, dx_.address(), ddy.address(), gw.address(), true);
             float[] wantY = new float[ys], wantDx = new float[xs], wantDw = dw0.clone();
             conv(g, x, w, dy, wantY, wantDx, wantDw);
             // sums of at most 5*9*... N(0,1) products (<= 3*9*9*... terms for dw): fp32 FMA rounding stays below 2e-4
             assertArrayEquals(wantY, down(y, ys), 2e-4f, "forward " + g);
             assertArrayEquals(wantDx, down(gx, xs), 2e-4f, "backward data " + g);
             assertArrayEquals(wantDw, down(gw, ws), 2e-4f, "backward filter (accumulate) " + g);
-            dnn.convBackwardFilter(g, false, dx_.address(), ddy.address(), gw.address(), false);
+            dnn.convBackwardFilter(g, Precision.FP32, dx_.address(), ddy.address(), gw.address(), false);
             float[] fresh = new float[ws];
             conv(g, x, w, dy, new float[ys], new float[xs], fresh);
             assertArrayEquals(fresh, down(gw, ws), 2e-4f, "backward filter (overwrite) " + g);

@@ -14,11 +14,19 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import locallearn.backend.ConvAlgorithm;
 import locallearn.backend.ConvGeom;
+import locallearn.backend.cpu.CpuBackend;
 import locallearn.backend.cuda.Cublas;
 import locallearn.backend.cuda.CudaContext;
 import locallearn.backend.cuda.Cudnn;
+import locallearn.config.Precision;
+import locallearn.tensor.DType;
+import locallearn.tensor.Scope;
+import locallearn.tensor.Shape;
+import locallearn.tensor.Tensor;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -32,6 +40,8 @@ import org.junit.jupiter.api.io.TempDir;
  * every argument they receive, so these tests check what no GPU-less machine could otherwise:
  * argument order, the row-major to column-major swap as it reaches the library, descriptors in
  * the right places, algorithm choice, and that sub-libraries are loaded before the library.
+ * Their bf16 entry points also compute, so bf16 products and convolutions through the bindings
+ * are checked against the CPU twin (CpuBackend on bf16 tensors; tolerances in {@link Bf16Buffers}).
  *
  * <p>Skipped where a GPU is present: the stand-ins carry real sonames (libcublasLt.so.13,
  * libcudnn_ops.so.9) and, once loaded, would stand in for the real ones in the same JVM; there the
@@ -50,7 +60,7 @@ class FakeLibrariesTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(cc), "no C compiler at /usr/bin/cc: skipped");
         Path src = tmp.resolve("src");
         Files.createDirectories(src);
-        for (String f : List.of("fake_cublas.c", "fake_cudnn.c")) {
+        for (String f : List.of("fake_cublas.c", "fake_cudnn.c", "fake_bf16.h")) {
             try (InputStream in = FakeLibrariesTest.class.getResourceAsStream(f)) {
                 Files.copy(in, src.resolve(f));
             }
@@ -129,25 +139,25 @@ class FakeLibrariesTest {
         ConvGeom g = new ConvGeom(2, 3, 7, 6, 4, 3, 3, 2, 1); // y (2, 4, 4, 3)
         String x = "t(2,3,7,6)", y = "t(2,4,4,3)", w = "f(4,3,3,3)", conv = "c(1,1,2,2)";
 
-        d.convForward(g, false, 0x100, 0x200, 0x300);
+        d.convForward(g, Precision.FP32, 0x100, 0x200, 0x300);
         assertEquals("tensor format=0 type=0 2,3,7,6;tensor format=0 type=0 2,4,4,3;filter type=0 format=0 4,3,3,3;"
                 + "conv pad=1,1 stride=2,2 dilation=1,1 mode=1 type=0;math=3;" // cross-correlation, float, CUDNN_FMA_MATH
                 + "findFwd " + x + " " + w + " " + conv + " " + y + " requested=16;"
                 + "wsFwd " + x + " " + w + " " + conv + " " + y + " algo=6;"  // 1 is tensor-op math, 2 failed
                 + "fwd alpha=1 " + x + "@100 " + w + "@200 " + conv + " algo=6 ws=0/0 beta=0 " + y + "@300;", log(lib));
-        d.convForward(g, false, 0x100, 0x200, 0x300); // descriptors and algorithm are kept per geometry
+        d.convForward(g, Precision.FP32, 0x100, 0x200, 0x300); // descriptors and algorithm are kept per geometry
         assertEquals("fwd alpha=1 " + x + "@100 " + w + "@200 " + conv + " algo=6 ws=0/0 beta=0 " + y + "@300;", log(lib));
 
-        d.convBackwardData(g, false, 0x400, 0x200, 0x500);
+        d.convBackwardData(g, Precision.FP32, 0x400, 0x200, 0x500);
         assertEquals("findBwdData " + w + " " + y + " " + conv + " " + x + " requested=16;"
                 + "wsBwdData " + w + " " + y + " " + conv + " " + x + " algo=4;"
                 + "bwdData alpha=1 " + w + "@200 " + y + "@400 " + conv + " algo=4 ws=0/0 beta=0 " + x + "@500;", log(lib));
 
-        d.convBackwardFilter(g, false, 0x100, 0x400, 0x600, true);
+        d.convBackwardFilter(g, Precision.FP32, 0x100, 0x400, 0x600, true);
         assertEquals("findBwdFilter " + x + " " + y + " " + conv + " " + w + " requested=16;"
                 + "wsBwdFilter " + x + " " + y + " " + conv + " " + w + " algo=5;"
                 + "bwdFilter alpha=1 " + x + "@100 " + y + "@400 " + conv + " algo=5 ws=0/0 beta=1 " + w + "@600;", log(lib));
-        d.convBackwardFilter(g, false, 0x100, 0x400, 0x600, false);
+        d.convBackwardFilter(g, Precision.FP32, 0x100, 0x400, 0x600, false);
         assertEquals("bwdFilter alpha=1 " + x + "@100 " + y + "@400 " + conv + " algo=5 ws=0/0 beta=0 " + w + "@600;", log(lib));
 
         d.close();
@@ -187,18 +197,180 @@ class FakeLibrariesTest {
         log(lib);
         ConvGeom g = new ConvGeom(2, 3, 7, 6, 4, 3, 3, 2, 1);
         String x = "t(2,3,7,6)", y = "t(2,4,4,3)", w = "f(4,3,3,3)", conv = "c(1,1,2,2)";
-        d.convForward(g, true, 0x100, 0x200, 0x300);
+        d.convForward(g, Precision.TF32, 0x100, 0x200, 0x300);
         assertEquals("tensor format=0 type=0 2,3,7,6;tensor format=0 type=0 2,4,4,3;filter type=0 format=0 4,3,3,3;"
                 + "conv pad=1,1 stride=2,2 dilation=1,1 mode=1 type=0;math=0;" // CUDNN_DEFAULT_MATH: TF32 allowed on sm_80+
                 + "findFwd " + x + " " + w + " " + conv + " " + y + " requested=16;"
                 + "wsFwd " + x + " " + w + " " + conv + " " + y + " algo=1;"  // the fastest, a tensor-op algorithm
                 + "fwd alpha=1 " + x + "@100 " + w + "@200 " + conv + " algo=1 ws=0/0 beta=0 " + y + "@300;", log(lib));
-        d.convForward(g, false, 0x100, 0x200, 0x300); // the same geometry in float32: a plan of its own, FMA math
+        d.convForward(g, Precision.FP32, 0x100, 0x200, 0x300); // the same geometry in float32: a plan of its own, FMA math
         String fp32 = log(lib);
         assertTrue(fp32.contains("math=3;") && fp32.endsWith("algo=6 ws=0/0 beta=0 " + y + "@300;"), fp32);
-        d.convForward(g, true, 0x100, 0x200, 0x300); // both plans are kept
+        d.convForward(g, Precision.TF32, 0x100, 0x200, 0x300); // both plans are kept
         assertEquals("fwd alpha=1 " + x + "@100 " + w + "@200 " + conv + " algo=1 ws=0/0 beta=0 " + y + "@300;", log(lib));
         d.close();
         log(lib);
+    }
+
+    @Test @Order(6) void bf16GemmGoesToGemmExWithBf16OperandsAndFloat32Compute() {
+        Path lib = full.resolve("libcublas.so.13");
+        Cublas b = Cublas.load(List.of(full));
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = Bf16Buffers.bf16(arena, new float[] {1, 2, 3, 4, 5, 6}), bm = Bf16Buffers.bf16(arena, new float[] {1, 0, -1, 2, 0.5f, 1});
+            MemorySegment c = Bf16Buffers.f32(arena, new float[4]);
+            log(lib);
+            // C (2, 2) = A (2, 3) B (3, 2): column-major C^T = B^T A^T, as sgemm; CUDA_R_16BF = 14 in, CUDA_R_32F = 0 out,
+            // CUBLAS_COMPUTE_32F = 68, CUBLAS_GEMM_DEFAULT = -1; the handle's math mode is left alone
+            b.gemmBf16(false, false, 2, 2, 3, 1f, a.address(), bm.address(), 0f, c.address(), DType.F32, 1, 0, 0, 0);
+            assertEquals("gemmEx 1234 ta=0 tb=0 m=2 n=2 k=3 alpha=1 Atype=14 lda=2 Btype=14 ldb=3 beta=0 Ctype=0 ldc=2 compute=68 algo=-1;",
+                    log(lib));
+            // row 0: 1 - 2 + 1.5 = 0.5 | 0 + 4 + 3 = 7; row 1: 4 - 5 + 3 = 2 | 0 + 10 + 6 = 16
+            assertArrayEquals(new float[] {0.5f, 7, 2, 16}, Bf16Buffers.readF32(c, 4));
+
+            // A^T, A stored (3, 2), and B^T, B stored (2, 3); strides follow their operands through the swap; C bf16
+            MemorySegment a3 = arena.allocate(2 * 18), b3 = arena.allocate(2 * 22), c3 = arena.allocate(2 * 12);
+            b.gemmBf16(true, true, 2, 2, 3, 2f, a3.address(), b3.address(), 1f, c3.address(), DType.BF16, 3, 6, 8, 4);
+            assertEquals("batchedEx 1234 ta=1 tb=1 m=2 n=2 k=3 alpha=2 Atype=14 lda=3 sA=8 Btype=14 ldb=2 sB=6 beta=1 Ctype=14 ldc=2 sC=4"
+                    + " batch=3 compute=68 algo=-1;", log(lib));
+        }
+        b.close();
+        log(lib);
+    }
+
+    /** Every transpose, sizes 1, 3, 7 and 129 in m, n and k, C float32 and bf16, beta 0 and 1; then strided batches. */
+    @Test @Order(7) void bf16GemmMatchesTheCpuTwin() {
+        Cublas blas = Cublas.load(List.of(full));
+        CpuBackend cpu = new CpuBackend(ConvAlgorithm.DIRECT, Precision.BF16);
+        Random r = new Random(12);
+        int[] sizes = {1, 3, 7, 129};
+        float alpha = 0.75f;
+        for (boolean ta : new boolean[] {false, true})
+            for (boolean tb : new boolean[] {false, true})
+                for (int m : sizes)
+                    for (int n : sizes)
+                        for (int k : sizes)
+                            for (DType ct : DType.values())
+                                for (float beta : new float[] {0f, 1f})
+                                    gemmCase(blas, cpu, r, ta, tb, m, n, k, alpha, beta, ct, 1);
+        for (boolean ta : new boolean[] {false, true})
+            for (boolean tb : new boolean[] {false, true})
+                for (DType ct : DType.values()) {
+                    gemmCase(blas, cpu, r, ta, tb, 7, 3, 129, alpha, 1f, ct, 3);
+                    gemmCase(blas, cpu, r, ta, tb, 1, 129, 1, alpha, 0f, ct, 2);
+                }
+        blas.close();
+        log(full.resolve("libcublas.so.13"));
+    }
+
+    /** One product (or batch, operands apart by gaps, so strides are checked) through the stand-in against the CPU twin. */
+    private static void gemmCase(Cublas blas, CpuBackend cpu, Random r, boolean ta, boolean tb, int m, int n, int k, float alpha, float beta,
+                                 DType ct, int batch) {
+        long sa = batch == 1 ? 0 : (long) m * k + 5, sb = batch == 1 ? 0 : (long) k * n + 3, sc = batch == 1 ? 0 : (long) m * n + 1;
+        int na = (int) ((batch - 1) * sa + (long) m * k), nb = (int) ((batch - 1) * sb + (long) k * n), nc = (int) ((batch - 1) * sc + (long) m * n);
+        float[] av = Bf16Buffers.bf16Values(r, na), bv = Bf16Buffers.bf16Values(r, nb), cv = Bf16Buffers.bf16Values(r, nc);
+        String what = "gemm ta=" + ta + " tb=" + tb + " m=" + m + " n=" + n + " k=" + k + " C " + ct + " beta=" + beta + " batch=" + batch;
+        try (Scope s = Scope.open(); Arena arena = Arena.ofConfined()) {
+            Tensor a = cpu.allocate(new Shape(na), DType.BF16), b = cpu.allocate(new Shape(nb), DType.BF16), c = cpu.allocate(new Shape(nc), ct);
+            cpu.write(a, av);
+            cpu.write(b, bv);
+            cpu.write(c, cv);
+            cpu.gemm(ta, tb, m, n, k, alpha, a, b, beta, c, batch, sa, sb, sc);
+            MemorySegment pa = Bf16Buffers.bf16(arena, av), pb = Bf16Buffers.bf16(arena, bv);
+            MemorySegment pc = ct == DType.F32 ? Bf16Buffers.f32(arena, cv) : Bf16Buffers.bf16(arena, cv);
+            blas.gemmBf16(ta, tb, m, n, k, alpha, pa.address(), pb.address(), beta, pc.address(), ct, batch, sa, sb, sc);
+            float[] got = ct == DType.F32 ? Bf16Buffers.readF32(pc, nc) : Bf16Buffers.readBf16(pc, nc);
+            // M of each element: the product on magnitudes; the gaps between batches keep their values (magnitude 0: exact)
+            float[] magnitude = new float[nc], absA = Bf16Buffers.abs(av), absB = Bf16Buffers.abs(bv), absC = Bf16Buffers.abs(cv);
+            for (int i = 0; i < batch; i++) {
+                float[] one = CublasMappingTest.rowMajor(ta, tb, m, n, k, Math.abs(alpha), java.util.Arrays.copyOfRange(absA, (int) (i * sa), (int) (i * sa) + m * k),
+                        java.util.Arrays.copyOfRange(absB, (int) (i * sb), (int) (i * sb) + k * n), Math.abs(beta),
+                        java.util.Arrays.copyOfRange(absC, (int) (i * sc), (int) (i * sc) + m * n));
+                System.arraycopy(one, 0, magnitude, (int) (i * sc), m * n);
+            }
+            Bf16Buffers.assertClose(cpu.read(c), got, magnitude, k, ct == DType.BF16, what);
+        }
+    }
+
+    /**
+     * Convolutions on bf16 tensors: bf16 descriptors (CUDNN_DATA_BFLOAT16 = 9), float compute type,
+     * CUDNN_TENSOR_OP_MATH = 1, and forward, backward-data and backward-filter against the CPU twin
+     * on odd shapes; the bf16 filter gradient then widened into a float32 one by cuBLAS, as
+     * CudaBackend does (the CPU twin's dw is float32: one bf16 rounding apart).
+     */
+    @Test @Order(8) void bf16ConvolutionsMatchTheCpuTwin() {
+        Path lib = full.resolve("libcudnn.so.9");
+        Cudnn d = Cudnn.load(List.of(full), null);
+        Cublas blas = Cublas.load(List.of(full));
+        log(lib);
+        ConvGeom first = new ConvGeom(2, 3, 7, 6, 4, 3, 3, 2, 1);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment x = arena.allocate(2L * 2 * 3 * 7 * 6), w = arena.allocate(2L * 4 * 3 * 3 * 3), y = arena.allocate(2L * 2 * 4 * 4 * 3);
+            d.convForward(first, Precision.BF16, x.address(), w.address(), y.address());
+            String text = log(lib);
+            assertTrue(text.startsWith("tensor format=0 type=9 2,3,7,6;tensor format=0 type=9 2,4,4,3;filter type=9 format=0 4,3,3,3;"
+                    + "conv pad=1,1 stride=2,2 dilation=1,1 mode=1 type=0;math=1;"), text);
+            assertTrue(text.contains(" algo=1;fwd "), "the fastest algorithm, tensor ops allowed: " + text);
+            d.convForward(first, Precision.FP32, 0x100, 0x200, 0x300); // the same geometry in float32: a plan of its own
+            String fp32 = log(lib);
+            assertTrue(fp32.startsWith("tensor format=0 type=0 2,3,7,6;") && fp32.contains("math=3;") && fp32.contains(" algo=6;fwd "), fp32);
+            d.convForward(first, Precision.BF16, x.address(), w.address(), y.address()); // the bf16 plan is kept
+            assertTrue(log(lib).startsWith("fwd alpha=1 t(2,3,7,6)@"));
+        }
+        CpuBackend cpu = new CpuBackend(ConvAlgorithm.DIRECT, Precision.BF16), f32 = new CpuBackend(ConvAlgorithm.DIRECT, Precision.FP32);
+        Random r = new Random(13);
+        for (ConvGeom g : List.of(first, new ConvGeom(1, 1, 5, 5, 1, 3, 3, 1, 0), new ConvGeom(3, 5, 4, 9, 7, 1, 1, 1, 0),
+                new ConvGeom(2, 4, 8, 7, 3, 5, 5, 1, 2), new ConvGeom(1, 2, 3, 3, 2, 3, 3, 3, 1), new ConvGeom(2, 3, 6, 5, 4, 3, 1, 1, 1)))
+            convCase(d, blas, cpu, f32, r, g);
+        d.close();
+        blas.close();
+        log(lib);
+        log(full.resolve("libcublas.so.13"));
+    }
+
+    private static void convCase(Cudnn d, Cublas blas, CpuBackend cpu, CpuBackend f32, Random r, ConvGeom g) {
+        Shape xs = new Shape(g.batch(), g.inC(), g.inH(), g.inW()), ws = new Shape(g.outC(), g.inC(), g.kh(), g.kw()),
+                ys = new Shape(g.batch(), g.outC(), g.outH(), g.outW());
+        float[] xv = Bf16Buffers.bf16Values(r, xs.numel()), wv = Bf16Buffers.bf16Values(r, ws.numel()), dyv = Bf16Buffers.bf16Values(r, ys.numel());
+        try (Scope s = Scope.open(); Arena arena = Arena.ofConfined()) {
+            Tensor x = tensor(cpu, xs, DType.BF16, xv), w = tensor(cpu, ws, DType.BF16, wv), dy = tensor(cpu, ys, DType.BF16, dyv);
+            Tensor y = cpu.allocate(ys, DType.BF16), dx = cpu.allocate(xs, DType.BF16), dw = cpu.allocate(ws, DType.F32);
+            cpu.conv2dForward(x, w, null, y, g);
+            cpu.conv2dBackwardData(dy, w, dx, g);
+            cpu.conv2dBackwardFilter(x, dy, dw, null, g, false);
+            // M: the same convolutions on magnitudes, in float32
+            Tensor ax = tensor(f32, xs, DType.F32, Bf16Buffers.abs(xv)), aw = tensor(f32, ws, DType.F32, Bf16Buffers.abs(wv)),
+                    ady = tensor(f32, ys, DType.F32, Bf16Buffers.abs(dyv));
+            Tensor my = f32.allocate(ys), mdx = f32.allocate(xs), mdw = f32.allocate(ws);
+            f32.conv2dForward(ax, aw, null, my, g);
+            f32.conv2dBackwardData(ady, aw, mdx, g);
+            f32.conv2dBackwardFilter(ax, ady, mdw, null, g, false);
+
+            MemorySegment px = Bf16Buffers.bf16(arena, xv), pw = Bf16Buffers.bf16(arena, wv), pdy = Bf16Buffers.bf16(arena, dyv);
+            MemorySegment py = arena.allocate(2L * ys.numel()), pdx = arena.allocate(2L * xs.numel()), pdw = arena.allocate(2L * ws.numel());
+            d.convForward(g, Precision.BF16, px.address(), pw.address(), py.address());
+            d.convBackwardData(g, Precision.BF16, pdy.address(), pw.address(), pdx.address());
+            d.convBackwardFilter(g, Precision.BF16, px.address(), pdy.address(), pdw.address(), false);
+            Bf16Buffers.assertClose(cpu.read(y), Bf16Buffers.readBf16(py, ys.numel()), f32.read(my), g.inC() * g.kh() * g.kw(), true, "forward " + g);
+            Bf16Buffers.assertClose(cpu.read(dx), Bf16Buffers.readBf16(pdx, xs.numel()), f32.read(mdx), g.outC() * g.kh() * g.kw(), true,
+                    "backward-data " + g);
+            float[] dwBf16 = Bf16Buffers.readBf16(pdw, ws.numel());
+            Bf16Buffers.assertClose(cpu.read(dw), dwBf16, f32.read(mdw), g.batch() * g.outH() * g.outW(), true, "backward-filter " + g);
+
+            // the widening: dw (1, n) = 1 (1, 1) dwBf16 (1, n) + beta dw, float32 C, exactly the float sum
+            float[] prior = Bf16Buffers.bf16Values(r, ws.numel());
+            MemorySegment ones = Bf16Buffers.bf16(arena, new float[] {1, 1}), wide = Bf16Buffers.f32(arena, prior);
+            blas.gemmBf16(false, false, 1, ws.numel(), 1, 1f, ones.address(), pdw.address(), 1f, wide.address(), DType.F32, 1, 0, 0, 0);
+            float[] sum = new float[prior.length];
+            for (int i = 0; i < sum.length; i++) sum[i] = dwBf16[i] + prior[i];
+            assertArrayEquals(sum, Bf16Buffers.readF32(wide, ws.numel()), "widened and accumulated " + g);
+            blas.gemmBf16(false, false, 1, ws.numel(), 1, 1f, ones.address(), pdw.address(), 0f, wide.address(), DType.F32, 1, 0, 0, 0);
+            assertArrayEquals(dwBf16, Bf16Buffers.readF32(wide, ws.numel()), "widened " + g);
+        }
+    }
+
+    private static Tensor tensor(CpuBackend be, Shape shape, DType dtype, float[] values) {
+        Tensor t = be.allocate(shape, dtype);
+        be.write(t, values);
+        return t;
     }
 }
