@@ -43,14 +43,23 @@ public final class Backends {
      * or newer (an older one is an IllegalArgumentException, not a fallback to the CPU).
      */
     public static Backend create(String device, ConvAlgorithm cpuConv, Precision precision, Consumer<String> notice) {
+        if (isDeviceList(device))
+            throw new IllegalArgumentException("device list '" + device + "' is for a pipeline (train --pipeline S or --stages), a stage on each GPU; give one device");
+        return open(device, cpuConv, precision, notice);
+    }
+
+    /** As {@link #create(String, ConvAlgorithm, Precision, Consumer)}, and a list "cuda:0,cuda:1,..." of distinct GPUs: a pipeline's stages go onto them. */
+    public static Backend forPipeline(String device, ConvAlgorithm cpuConv, Precision precision, Consumer<String> notice) {
+        return open(device, cpuConv, precision, notice);
+    }
+
+    private static Backend open(String device, ConvAlgorithm cpuConv, Precision precision, Consumer<String> notice) {
         String d = device == null ? "auto" : device;
-        if (d.contains(","))
-            throw new IllegalArgumentException("device list '" + d + "': one GPU for now (a pipeline's stages share it, each on a stream of its own); give one device");
         if (d.equals("cpu")) return new CpuBackend(cpuConv, precision);
         if (d.equals("cuda") || d.startsWith("cuda:")) {
             if (precision == Precision.BF16) throw new IllegalArgumentException(BF16_ON_CUDA + " (use --device cpu, or --precision tf32 on the GPU)");
             try {
-                return CudaBackend.open(ordinal(d), false, precision);
+                return CudaBackend.open(ordinals(d), false, precision);
             } catch (CudaUnavailableException e) {
                 throw new CudaUnavailableException("cuda backend not available: " + e.getMessage(), e);
             }
@@ -73,6 +82,24 @@ public final class Backends {
 
     /** Why CUDA does not take --precision bf16 yet: its tensors exist on the CPU only (CudaBackend allocates float32). */
     static final String BF16_ON_CUDA = "precision bf16 runs on the CPU only for now: the CUDA backend has no bf16 kernels yet";
+
+    /** Is {@code device} a list of GPUs ("cuda:0,cuda:1"), for a pipeline's stages? */
+    private static boolean isDeviceList(String device) { return device != null && device.contains(","); }
+
+    /** "cuda:0,cuda:2" -> {0, 2}: distinct GPU numbers, each written cuda:N. */
+    private static int[] ordinals(String d) {
+        if (!isDeviceList(d)) return new int[] {ordinal(d)};
+        String[] parts = d.split(",", -1);
+        int[] out = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            if (!parts[i].startsWith("cuda:"))
+                throw new IllegalArgumentException("bad device list '" + d + "': each entry is cuda:N (a GPU number), '" + parts[i] + "' is not");
+            out[i] = ordinal(parts[i]);
+            for (int j = 0; j < i; j++)
+                if (out[j] == out[i]) throw new IllegalArgumentException("device list '" + d + "' names cuda:" + out[i] + " twice: a GPU takes one stage");
+        }
+        return out;
+    }
 
     private static int ordinal(String d) {
         if (d.equals("cuda")) return 0;

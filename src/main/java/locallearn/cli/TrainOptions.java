@@ -110,7 +110,8 @@ final class TrainOptions {
     int classesPerBatchUntilEpoch = 0;
     @Option(names = "--seed", description = "(default ${DEFAULT-VALUE})")
     long seed = 1;
-    @Option(names = "--device", description = "auto, cpu or cuda (default ${DEFAULT-VALUE})")
+    @Option(names = "--device", description = "auto, cpu, cuda (cuda:N), or with --pipeline/--stages a list cuda:0,cuda:1,...: stage i on the i-th GPU"
+            + " (fewer GPUs than stages: consecutive stages share one; more: refused) (default ${DEFAULT-VALUE})")
     String device = "auto";
     @Option(names = "--no-cuda", description = "the reference's spelling of --device cpu")
     boolean noCuda;

@@ -69,36 +69,56 @@ public final class CudaBackend extends CheckedBackend {
         String entry() { return name().toLowerCase(java.util.Locale.ROOT); }
     }
 
-    private final CudaContext ctx;
+    /** A GPU of this backend: its context (memory pool, streams, library handles) and our kernels loaded there. */
+    private record Device(CudaContext ctx, Map<K, Kernel> kernels) {}
+
+    private final List<Device> devices; // the first is home: threads off a lane work there, and what is not on a stage stays there
+    private final ThreadLocal<Device> laneDevice = new ThreadLocal<>();
     private final boolean ownsContext;
-    private final CudaAllocator allocator;
     private final boolean ownKernels; // GEMM and convolution on our kernels even where cuBLAS and cuDNN loaded
     private final String providers;
     private final Precision precision;
     private final boolean tf32;
-    private final Map<K, Kernel> kernels = new EnumMap<>(K.class);
 
-    private CudaBackend(CudaContext ctx, boolean ownsContext, boolean ownKernels, Precision precision) {
+    private CudaBackend(List<CudaContext> contexts, boolean ownsContext, boolean ownKernels, Precision precision) {
         super("CUDA", CudaStorage.class);
-        String missing = tensorCoresMissing(precision, ctx.computeCapability(), ctx.deviceName());
-        if (missing != null) throw new IllegalArgumentException(missing);
+        for (CudaContext c : contexts) {
+            String missing = tensorCoresMissing(precision, c.computeCapability(), c.deviceName() + (contexts.size() > 1 ? " (cuda:" + c.ordinal() + ")" : ""));
+            if (missing != null) throw new IllegalArgumentException(missing);
+        }
         this.ownKernels = ownKernels;
         this.precision = precision;
         this.tf32 = precision == Precision.TF32;
-        this.ctx = ctx;
         this.ownsContext = ownsContext;
-        this.allocator = ctx.allocator();
-        this.providers = ownKernels ? "gemm and conv: own kernels (asked for)" : ctx.providers();
-        // load every module now: a missing PTX or kernel name fails here, not in the middle of a step,
+        this.providers = ownKernels ? "gemm and conv: own kernels (asked for)" : contexts.get(0).providers();
+        // load every module now, on every device: a missing PTX or kernel name fails here, not in the middle of a step,
         // and as CudaUnavailableException, so --device auto falls back to the CPU with the reason
+        List<Device> ds = new ArrayList<>();
         try {
-            for (K k : K.values()) kernels.put(k, ctx.kernel(k.family, k.entry()));
+            for (CudaContext c : contexts) {
+                Map<K, Kernel> kernels = new EnumMap<>(K.class);
+                for (K k : K.values()) kernels.put(k, c.kernel(k.family, k.entry()));
+                ds.add(new Device(c, kernels));
+            }
         } catch (CudaUnavailableException e) {
             throw e;
         } catch (IllegalStateException e) {
             throw new CudaUnavailableException(e.getMessage(), e);
         }
+        this.devices = List.copyOf(ds);
     }
+
+    /** The calling thread's device: its lane's, else home. */
+    private Device here() {
+        Device d = laneDevice.get();
+        return d != null ? d : devices.get(0);
+    }
+
+    private CudaContext ctx() { return here().ctx(); }
+
+    private CudaAllocator allocator() { return here().ctx().allocator(); }
+
+    private Map<K, Kernel> kernels() { return here().kernels(); }
 
     /**
      * The backend on GPU {@code ordinal}, with cuBLAS and cuDNN where they load. Throws
@@ -115,12 +135,22 @@ public final class CudaBackend extends CheckedBackend {
      * As {@link #open(int, boolean)}, computing gemm and convolution in {@code precision}; TF32 or
      * BF16 on a GPU before compute capability 8.0 is an IllegalArgumentException saying so.
      */
-    public static CudaBackend open(int ordinal, boolean ownKernels, Precision precision) {
-        CudaContext ctx = CudaContext.open(ordinal);
+    public static CudaBackend open(int ordinal, boolean ownKernels, Precision precision) { return open(new int[] {ordinal}, ownKernels, precision); }
+
+    /**
+     * One backend on GPUs {@code ordinals} (distinct), for a pipeline whose stages go onto them
+     * ({@link #openLane}); the first is home, where everything off a stage is. Each pair of
+     * devices that can reach each other's memory gets peer access, so tensors cross by peer
+     * copies; the others stage them through the host.
+     */
+    public static CudaBackend open(int[] ordinals, boolean ownKernels, Precision precision) {
+        List<CudaContext> contexts = new ArrayList<>();
         try {
-            return new CudaBackend(ctx, true, ownKernels, precision);
+            for (int o : ordinals) contexts.add(CudaContext.open(o));
+            for (CudaContext a : contexts) for (CudaContext b : contexts) if (a != b) a.enablePeerAccess(b);
+            return new CudaBackend(contexts, true, ownKernels, precision);
         } catch (RuntimeException e) {
-            ctx.close();
+            for (CudaContext c : contexts) c.close();
             throw e;
         }
     }
@@ -130,12 +160,12 @@ public final class CudaBackend extends CheckedBackend {
      * kernels (the selftest checks both paths in one process). Closing it leaves the context open.
      */
     public CudaBackend withOwnKernels() {
-        return new CudaBackend(ctx, false, true, precision);
+        return new CudaBackend(contexts(), false, true, precision);
     }
 
     /** A second backend on the same context, providers and memory pool, computing in {@code p} (the selftest's tf32 cases). */
     public CudaBackend withPrecision(Precision p) {
-        return new CudaBackend(ctx, false, ownKernels, p);
+        return new CudaBackend(contexts(), false, ownKernels, p);
     }
 
     /**
@@ -157,16 +187,31 @@ public final class CudaBackend extends CheckedBackend {
 
     @Override public String name() { return "cuda"; }
 
+    private List<CudaContext> contexts() { return devices.stream().map(Device::ctx).toList(); }
+
     @Override public String describe() {
-        return "cuda: " + ctx.deviceName() + ", " + (ctx.totalBytes() >> 20) + " MiB; " + providers + (tf32 ? "; tf32 tensor-op math in gemm and conv" : "");
+        List<String> gpus = new ArrayList<>();
+        for (Device d : devices)
+            gpus.add((devices.size() > 1 ? "cuda:" + d.ctx().ordinal() + " " : "") + d.ctx().deviceName() + ", " + (d.ctx().totalBytes() >> 20) + " MiB");
+        String crossing = devices.size() == 1 ? "" : devices.get(0).ctx().reaches(devices.get(1).ctx()) ? "; peer copies between them" : "; copies between them through the host";
+        return "cuda: " + String.join("; ", gpus) + crossing + "; " + providers + (tf32 ? "; tf32 tensor-op math in gemm and conv" : "");
     }
 
     @Override public Precision precision() { return precision; }
 
-    @Override public void synchronize() { ctx.synchronize(); }
+    @Override public void synchronize() { for (Device d : devices) d.ctx().synchronize(); }
 
     @Override public void close() {
-        if (ownsContext) ctx.close();
+        if (!ownsContext) return;
+        RuntimeException first = null;
+        for (Device d : devices) {
+            try {
+                d.ctx().close();
+            } catch (RuntimeException e) {
+                if (first == null) first = e;
+            }
+        }
+        if (first != null) throw first;
     }
 
     /** The device address behind a tensor the boundary checked to be a live CUDA tensor. */
@@ -179,24 +224,24 @@ public final class CudaBackend extends CheckedBackend {
     /** A grid-stride kernel over n elements; nothing is launched for n = 0. */
     private void elementwise(K k, long n, Object... args) {
         if (n == 0) return;
-        kernels.get(k).launch(blocks(n, THREADS), 1, 1, THREADS, 1, 1, 0, args);
+        kernels().get(k).launch(blocks(n, THREADS), 1, 1, THREADS, 1, 1, 0, args);
     }
 
     private static int blocks(long n, int threads) { return (int) Math.min(MAX_BLOCKS, (n + threads - 1) / threads); }
 
     /** One block of REDUCE_THREADS threads. */
-    private void single(K k, Object... args) { kernels.get(k).launch(1, 1, 1, REDUCE_THREADS, 1, 1, 0, args); }
+    private void single(K k, Object... args) { kernels().get(k).launch(1, 1, 1, REDUCE_THREADS, 1, 1, 0, args); }
 
     /** One block per row / channel. */
     private void perRow(K k, int rows, Object... args) {
         if (rows == 0) return;
-        kernels.get(k).launch(rows, 1, 1, ROW_THREADS, 1, 1, 0, args);
+        kernels().get(k).launch(rows, 1, 1, ROW_THREADS, 1, 1, 0, args);
     }
 
     /** Batch norm: one block of REDUCE_THREADS per channel. */
     private void perChannel(K k, int channels, Object... args) {
         if (channels == 0) return;
-        kernels.get(k).launch(channels, 1, 1, REDUCE_THREADS, 1, 1, 0, args);
+        kernels().get(k).launch(channels, 1, 1, REDUCE_THREADS, 1, 1, 0, args);
     }
 
     private static long bytes(long elements) { return elements * Float.BYTES; }
@@ -206,57 +251,116 @@ public final class CudaBackend extends CheckedBackend {
 
     @Override public Tensor allocate(Shape shape, DType dtype) {
         if (dtype != DType.F32) throw new IllegalStateException("bf16 tensors are not built for CUDA yet (the CPU runs --precision bf16)");
-        return new Tensor(shape, allocator.acquire(bytes(shape.numel())), allocator);
+        return new Tensor(shape, allocator().acquire(bytes(shape.numel())), allocator());
     }
 
-    @Override public MemoryStats memory() { return allocator.stats(); }
+    /** Every device's pool together (a pipeline's per-device figures are its lanes', {@link #laneMemory}). */
+    @Override public MemoryStats memory() { return summed(CudaAllocator::stats); }
 
-    @Override public void resetPeakMemory() { allocator.resetPeak(); }
+    private MemoryStats summed(java.util.function.Function<CudaAllocator, MemoryStats> of) {
+        long current = 0, peak = 0, reserved = 0;
+        for (Device d : devices) {
+            MemoryStats m = of.apply(d.ctx().allocator());
+            current += m.current();
+            peak += m.peak();
+            reserved += m.reserved();
+        }
+        return new MemoryStats(current, peak, reserved);
+    }
 
-    /** The lane's own stream, cuBLAS and cuDNN handles for the calling thread (CudaContext#enterLane), and its memory count. */
+    @Override public void resetPeakMemory() { for (Device d : devices) d.ctx().allocator().resetPeak(); }
+
+    /**
+     * The lane's own stream, cuBLAS and cuDNN handles for the calling thread (CudaContext#enterLane),
+     * on its device ({@link #deviceOfLane}), and its memory count. Every device makes its lanes'
+     * streams in order first, so which stage comes first does not change them.
+     */
     @Override public Lane openLane(int lane, int lanes) {
         if (lane < 0 || lane >= lanes) throw new IllegalArgumentException("lane " + lane + " of " + lanes + " does not exist");
-        ctx.enterLane(lane, lanes);
+        if (lanes < devices.size())
+            throw new IllegalArgumentException("--device lists " + devices.size() + " GPUs for a pipeline of " + lanes + " stages: a stage goes on one GPU,"
+                    + " so list at most " + lanes);
+        for (Device d : devices) d.ctx().makeLanes(lanes);
+        Device d = devices.get(deviceOfLane(lane, lanes, devices.size()));
+        d.ctx().enterLane(lane, lanes);
+        laneDevice.set(d);
         PooledAllocator.enterLane(lane);
         return () -> {
             PooledAllocator.leaveLane();
-            ctx.leaveLane();
+            laneDevice.remove();
+            d.ctx().leaveLane();
         };
     }
 
-    /** An event on the calling thread's stream, for the consumer's stream to wait on. */
-    @Override public HandOff handOff() { return ctx.handOff(); }
+    /**
+     * The device (index into the list) of lane {@code lane} of {@code lanes} on {@code count}
+     * devices: lane i on device i when there are as many; fewer devices take the lanes in order,
+     * in runs as even as they go (3 lanes on 2: 0, 0, 1).
+     */
+    static int deviceOfLane(int lane, int lanes, int count) { return (int) ((long) lane * count / lanes); }
+
+    /** An event on the calling thread's stream, for the consumer's stream to wait on (on any device). */
+    @Override public HandOff handOff() { return ctx().handOff(); }
+
+    /**
+     * A tensor on another GPU comes over: a peer copy on the calling thread's stream (ordered after
+     * the producer by its awaited hand-off), or, without peer access, a download from its device
+     * (which waits for that device's queued work) and an upload here; its old block goes back to
+     * its device's pool. Off a lane (between epochs) the copy is waited for before that.
+     */
+    @Override public void moveHere(Tensor t) {
+        CudaStorage src = storage(t);
+        CudaContext to = ctx();
+        if (src.context == to) return;
+        long bytes = (long) t.numel() * t.dtype().bytes;
+        CudaStorage dst = to.allocator().acquire(bytes);
+        try {
+            if (to.reaches(src.context)) {
+                to.copyFromPeer(src.context, src, dst, bytes);
+            } else {
+                float[] staged = new float[(int) ((bytes + Float.BYTES - 1) / Float.BYTES)];
+                src.context.download(src, staged, staged.length);
+                to.upload(dst, staged, staged.length);
+            }
+            if (CudaContext.laneContextOfThread() == null) to.synchronize();
+        } catch (RuntimeException e) {
+            to.allocator().release(dst);
+            throw e;
+        }
+        src.context.allocator().release((CudaStorage) t.rehome(dst, to.allocator()));
+    }
 
     /** cuBLAS on the calling thread's stream, or null: our gemm kernel. */
-    private Cublas cublas() { return ownKernels ? null : ctx.cublasOnThread(); }
+    private Cublas cublas() { return ownKernels ? null : ctx().cublasOnThread(); }
 
     /** cuDNN on the calling thread's stream, or null: im2col + gemm. */
-    private Cudnn cudnn() { return ownKernels ? null : ctx.cudnnOnThread(); }
+    private Cudnn cudnn() { return ownKernels ? null : ctx().cudnnOnThread(); }
 
-    @Override public MemoryStats laneMemory(int lane) { return allocator.laneStats(lane); }
+    /** What the lane's threads hold, on every device (a lane allocates on its own). */
+    @Override public MemoryStats laneMemory(int lane) { return summed(a -> a.laneStats(lane)); }
 
     @Override protected void doWrite(Tensor dst, float[] src) {
-        if (src.length > 0) ctx.upload(storage(dst), src, src.length);
+        if (src.length > 0) ctx().upload(storage(dst), src, src.length);
     }
 
     @Override protected float[] doRead(Tensor src) {
         float[] out = new float[src.numel()];
-        if (out.length > 0) ctx.download(storage(src), out, out.length);
+        if (out.length > 0) ctx().download(storage(src), out, out.length);
         return out;
     }
 
     // ---- elementwise and reductions ----------------------------------------------------------
 
     @Override protected void doFill(Tensor x, float value) {
-        if (x.numel() > 0) ctx.memset(storage(x), Float.floatToRawIntBits(value), x.numel());
+        if (x.numel() > 0) ctx().memset(storage(x), Float.floatToRawIntBits(value), x.numel());
     }
 
     @Override protected void doCopy(Tensor src, Tensor dst) {
-        if (src.numel() > 0) ctx.copy(storage(src), storage(dst), bytes(src.numel()));
+        if (src.numel() > 0) ctx().copy(storage(src), storage(dst), bytes(src.numel()));
     }
 
     @Override protected void doCopyRange(Tensor src, int srcOffset, Tensor dst, int dstOffset, int count) {
-        if (count > 0) ctx.copy(storage(src), bytes(srcOffset), storage(dst), bytes(dstOffset), bytes(count));
+        if (count > 0) ctx().copy(storage(src), bytes(srcOffset), storage(dst), bytes(dstOffset), bytes(count));
     }
 
     @Override protected void doAxpy(float a, Tensor x, Tensor y) { elementwise(K.AXPY, x.numel(), x.numel(), a, x, y); }
@@ -312,7 +416,7 @@ public final class CudaBackend extends CheckedBackend {
         // gemm.cu: a 64 x 64 tile of C per 256-thread block, blockIdx.z = the product
         for (int b0 = 0; b0 < batch; b0 += MAX_GRID_Z) {
             int nb = Math.min(MAX_GRID_Z, batch - b0);
-            kernels.get(K.GEMM).launch((n + 63) / 64, (m + 63) / 64, nb, 256, 1, 1, 0, transA, transB, m, n, k, alpha,
+            kernels().get(K.GEMM).launch((n + 63) / 64, (m + 63) / 64, nb, 256, 1, 1, 0, transA, transB, m, n, k, alpha,
                     a + bytes(b0 * strideA), b + bytes(b0 * strideB), beta, c + bytes(b0 * strideC), strideA, strideB, strideC, tf32);
         }
     }
@@ -337,7 +441,7 @@ public final class CudaBackend extends CheckedBackend {
                             py + bytes((long) b0 * g.outC() * p), nb, 0, (long) ckk * p, (long) g.outC() * p, tf32);
                 }
             } finally {
-                allocator.release(col);
+                allocator().release(col);
             }
         }
         if (bias != null) elementwise(K.BIAS_ADD, y.numel(), y, bias, g.batch(), g.outC(), g.outH() * g.outW());
@@ -364,7 +468,7 @@ public final class CudaBackend extends CheckedBackend {
                         g.kh(), g.kw(), g.stride(), g.pad(), g.outH(), g.outW());
             }
         } finally {
-            allocator.release(dcol);
+            allocator().release(dcol);
         }
     }
 
@@ -391,7 +495,7 @@ public final class CudaBackend extends CheckedBackend {
                     }
                 }
             } finally {
-                allocator.release(col);
+                allocator().release(col);
             }
         }
         if (dbias != null) perRow(K.BIAS_BACKWARD, g.outC(), dy, dbias, g.batch(), g.outC(), p, accumulate);
@@ -413,7 +517,7 @@ public final class CudaBackend extends CheckedBackend {
      * returns. That is safe without waiting, because the block's next user is queued after this
      * op's kernels on the same stream, or, on another lane's stream, after the allocator's event.
      */
-    private CudaStorage scratch(long elements) { return allocator.acquire(bytes(elements)); }
+    private CudaStorage scratch(long elements) { return allocator().acquire(bytes(elements)); }
 
     // ---- batch norm ---------------------------------------------------------------------------
 
@@ -535,7 +639,7 @@ public final class CudaBackend extends CheckedBackend {
         int nb = logits.dim(0), k = logits.dim(1), d = x.shape().sizeFrom(1);
         if (fusedFaBackward(nb, k, d, cublas() != null)) {
             // fa.cu: blockIdx.z 0 tiles dx, 1 tiles dw (and db); a null device pointer skips an output
-            kernels.get(K.FA_BCE_BACKWARD).launch((d + 63) / 64, (Math.max(nb, k) + 63) / 64, 2, 256, 1, 1, 0, logits, targets, dloss, x, fb,
+            kernels().get(K.FA_BCE_BACKWARD).launch((d + 63) / 64, (Math.max(nb, k) + 63) / 64, 2, 256, 1, 1, 0, logits, targets, dloss, x, fb,
                     orNull(dx), orNull(dw), orNull(db), accumulate, nb, k, d);
             return;
         }
@@ -547,7 +651,7 @@ public final class CudaBackend extends CheckedBackend {
             if (db != null) perRow(K.BIAS_BACKWARD, k, e, db, nb, k, 1, accumulate);
             if (dx != null) gemmAt(false, false, nb, d, k, 1f, e.address(), addr(fb), 0f, addr(dx), 1, 0, 0, 0, false);
         } finally {
-            allocator.release(e);
+            allocator().release(e);
         }
     }
 
@@ -565,7 +669,7 @@ public final class CudaBackend extends CheckedBackend {
             perRow(K.SIMILARITY_NORMALIZE, nb, x, xc, norm, xn, nb, d);
             gemmAt(false, true, nb, nb, d, 1f, xn.address(), xn.address(), 0f, ps, 1, 0, 0, 0, false);
         } finally {
-            allocator.release(xn);
+            allocator().release(xn);
         }
         elementwise(K.SIMILARITY_CLAMP, (long) nb * nb, s, nb * nb);
     }
@@ -579,7 +683,7 @@ public final class CudaBackend extends CheckedBackend {
             elementwise(K.SIMILARITY_BACKWARD_GRAM, (long) nb * nb, s, ds, norm, g, nb);
             gemmAt(false, false, nb, d, nb, 1f, g.address(), pxc, 0f, pdx, 1, 0, 0, 0, false);
         } finally {
-            allocator.release(g);
+            allocator().release(g);
         }
         perRow(K.SIMILARITY_BACKWARD_ROWS, nb, xc, norm, dx, nb, d);
     }
@@ -589,7 +693,7 @@ public final class CudaBackend extends CheckedBackend {
     /** featstd.cu: a warp per map, 8 maps per 256-thread block. */
     private void perMap(K k, int maps, Object... args) {
         if (maps == 0) return;
-        kernels.get(k).launch((maps + 7) / 8, 1, 1, 256, 1, 1, 0, args);
+        kernels().get(k).launch((maps + 7) / 8, 1, 1, 256, 1, 1, 0, args);
     }
 
     @Override protected void doFeatureMapStdForward(Tensor x, Tensor y) {
