@@ -339,13 +339,14 @@ public final class CudaBackend extends CheckedBackend {
     /** What the lane's threads hold, on every device (a lane allocates on its own). */
     @Override public MemoryStats laneMemory(int lane) { return summed(a -> a.laneStats(lane)); }
 
+    /** Through the tensor's own device, whichever thread asks (a host copy needs no kernel on the caller's). */
     @Override protected void doWrite(Tensor dst, float[] src) {
-        if (src.length > 0) ctx().upload(storage(dst), src, src.length);
+        if (src.length > 0) storage(dst).context.upload(storage(dst), src, src.length);
     }
 
     @Override protected float[] doRead(Tensor src) {
         float[] out = new float[src.numel()];
-        if (out.length > 0) ctx().download(storage(src), out, out.length);
+        if (out.length > 0) storage(src).context.download(storage(src), out, out.length);
         return out;
     }
 

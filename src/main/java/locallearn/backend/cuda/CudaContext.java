@@ -462,7 +462,9 @@ public final class CudaContext implements AutoCloseable {
         check(cuDeviceCanAccessPeer(can, device, other.device), "cuDeviceCanAccessPeer " + ordinal + " -> " + other.ordinal);
         if (can[0] == 0) return false;
         makeCurrent();
-        check(cuCtxEnablePeerAccess(other.context, 0), "cuCtxEnablePeerAccess " + ordinal + " -> " + other.ordinal);
+        int r = cuCtxEnablePeerAccess(other.context, 0);
+        // primary contexts outlive a backend: a second one in the process finds the access there
+        if (r != CUresult.CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED) check(r, "cuCtxEnablePeerAccess " + ordinal + " -> " + other.ordinal);
         peers.add(other);
         return true;
     }

@@ -1,5 +1,6 @@
 package locallearn.backend.cuda.kernels;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -14,6 +15,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import locallearn.backend.SelfTest;
 import locallearn.backend.cuda.CudaContext;
+import locallearn.train.SafeTensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -108,6 +110,58 @@ class EmulatedGpuTest {
         List<String> checks = out.stream().filter(l -> l.startsWith("ok ") || l.startsWith("FAIL")).toList();
         assertEquals(2 + EmulatedPipelineMain.RUNS.length, checks.size(), String.join("\n", out));
         for (String c : checks) assertTrue(c.startsWith("ok "), String.join("\n", out));
+    }
+
+    /**
+     * train --stages with --device cuda:0,cuda:1[,cuda:2] on three emulated GPUs, whose driver
+     * refuses any op in one device's context on another's memory: EmulatedPipelineMain's device
+     * check, then the mlp (2 GPUs, 3 GPUs, 3 stages on 2) and vgg6b (2 GPUs) by peer copies, then
+     * the mlp without peer access, through the host, each against the run in sequence on one GPU.
+     */
+    @Test void pipelinedRunsOnSeveralGpusEqualTheSequence() throws IOException, InterruptedException {
+        Path dir = tmp.resolve("gpus");
+        for (String mode : new String[] {"gpus", "host"}) {
+            Map<String, String> env = mode.equals("gpus") ? Map.of("EMU_DEVICES", "3") : Map.of("EMU_DEVICES", "3", "EMU_NO_PEER", "1");
+            Process p = child(EmulatedPipelineMain.class, env, mode, dir.toString());
+            List<String> out = lines(p);
+            assertEquals(0, p.exitValue(), String.join("\n", out));
+            List<String> checks = out.stream().filter(l -> l.startsWith("ok ") || l.startsWith("FAIL")).toList();
+            int want = mode.equals("gpus") ? 1 + EmulatedPipelineMain.GPU_RUNS.length : EmulatedPipelineMain.HOST_RUNS.length;
+            assertEquals(want, checks.size(), String.join("\n", out));
+            for (String c : checks) assertTrue(c.startsWith("ok "), String.join("\n", out));
+        }
+    }
+
+    /**
+     * The stage on GPU 1 fails a launch in epoch 2: one line, exit 2, no hang, and the checkpoint of
+     * epoch 1 is intact: its tensors are those of one epoch in sequence on one GPU.
+     */
+    @Test void aFailingStageOnGpuOneKeepsTheLastCheckpoint() throws IOException, InterruptedException {
+        Path dir = tmp.resolve("failed-gpu");
+        // stream 4 is lane 1's on GPU 1 (each GPU makes a stream per lane, GPU 0 first); its launch 320 is in epoch 2 of 3 steps each
+        Process p = child(EmulatedPipelineMain.class, Map.of("EMU_DEVICES", "2", "EMU_FAIL_LAUNCH", "4:320"), "fail-gpu", dir.toString());
+        List<String> lines = lines(p);
+        assertEquals(2, p.exitValue(), String.join("\n", lines));
+        List<String> errors = lines.stream().filter(l -> l.startsWith("locallearn train:") && !l.contains(" -> ")).toList();
+        assertEquals(1, errors.size(), String.join("\n", lines));
+        assertTrue(errors.get(0).contains("CUDA_ERROR_LAUNCH_FAILED"), errors.get(0));
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("emulated driver: EMU_FAIL_LAUNCH fails launch 320 of stream 4")), String.join("\n", lines));
+        assertEquals(1, Files.readAllLines(dir.resolve("failed/metrics.jsonl")).size(), "epoch 1 finished, epoch 2 did not");
+        var kept = SafeTensors.read(dir.resolve("failed/checkpoint.safetensors")).tensors();
+        var straight = SafeTensors.read(dir.resolve("seq/checkpoint.safetensors")).tensors();
+        assertEquals(straight.keySet(), kept.keySet());
+        for (String k : straight.keySet()) assertArrayEquals(straight.get(k).values(), kept.get(k).values(), k);
+    }
+
+    /** A GPU that does not exist, more GPUs than stages, tf32 on a GPU without tensor cores, bf16 on CUDA: one line each, exit 2. */
+    @Test void badDeviceListsAreOneLineAndExitTwo() throws IOException, InterruptedException {
+        Process p = child(EmulatedPipelineMain.class, Map.of("EMU_DEVICES", "3", "EMU_OLD_DEVICE", "1"), "bad", tmp.resolve("bad").toString());
+        List<String> out = lines(p);
+        assertEquals(0, p.exitValue(), String.join("\n", out));
+        List<String> checks = out.stream().filter(l -> l.startsWith("ok ") || l.startsWith("FAIL")).toList();
+        assertEquals(EmulatedPipelineMain.BAD.length, checks.size(), String.join("\n", out));
+        for (String c : checks) assertTrue(c.startsWith("ok "), String.join("\n", out));
+        assertTrue(Files.notExists(tmp.resolve("bad/checkpoint.safetensors")), "nothing trained");
     }
 
     /** A launch of stage 1 fails mid-epoch: every stage stops, one line, exit 2, no checkpoint, no hang. */

@@ -23,7 +23,7 @@
 // launch, copy or memset in device k's context that touches another device's block fails with
 // CUDA_ERROR_ILLEGAL_ADDRESS and a line on stderr, except cuMemcpyPeerAsync between two contexts
 // with peer access enabled (cuCtxEnablePeerAccess); EMU_NO_PEER=1 makes cuDeviceCanAccessPeer
-// say no, so the host path is what runs. Each device has its own legacy stream (id 0 for device
+// say no, so the host path is what runs; EMU_OLD_DEVICE=k gives device k compute capability 7.0. Each device has its own legacy stream (id 0 for device
 // 0, 1000 + k for device k), and cuCtxSynchronize waits for the current device's streams only.
 //
 // Build: g++ -std=c++20 -O1 -U_FORTIFY_SOURCE -shared -fPIC -fvisibility=hidden -I kernels -o libcuda.so.1 this.cpp
@@ -262,7 +262,7 @@ static int nextStream = 1;
 static Clock host; // what host-side synchronisation has seen finish: work issued later comes after it
 static std::map<uintptr_t, Block> blocks;
 static std::map<unsigned long, std::map<int, long>> launchesByThread; // host thread -> stream id -> launches
-static long waits, crossWaits, hazards;
+static long waits, crossWaits, hazards, peerCopies;
 static int failStream = -1;
 static long failAt = -1, launchesOnFailStream;
 
@@ -352,7 +352,12 @@ API CUresult cuDeviceGet(int* d, int ordinal) {
 }
 API CUresult cuDeviceGetName(char* name, int len, int) { snprintf(name, (size_t) len, "Emulated GPU"); return OK; }
 API CUresult cuDeviceTotalMem_v2(size_t* bytes, int) { *bytes = TOTAL; return OK; }
-API CUresult cuDeviceGetAttribute(int* v, int attribute, int) { *v = attribute == 75 ? 9 : 0; return OK; }
+// compute capability 9.0; EMU_OLD_DEVICE=k makes device k a 7.0 (no TF32/bf16 tensor cores)
+API CUresult cuDeviceGetAttribute(int* v, int attribute, int device) {
+    const char* old = getenv("EMU_OLD_DEVICE");
+    *v = attribute == 75 ? (old != nullptr && atoi(old) == device ? 7 : 9) : 0;
+    return OK;
+}
 API CUresult cuDevicePrimaryCtxRetain(void** ctx, int device) {
     if (device < 0 || device >= deviceCount()) return 101;
     *ctx = &contexts[device];
@@ -477,6 +482,7 @@ API CUresult cuMemcpyPeerAsync(CUdeviceptr dst, void* dstContext, CUdeviceptr sr
     long p = order::issue(s);
     if (!order::touch("cuMemcpyPeerAsync", s, p, src, false) || !order::touch("cuMemcpyPeerAsync", s, p, dst, true)) return ILLEGAL_STATE;
     memcpy((void*) dst, (void*) src, n);
+    order::peerCopies++;
     return OK;
 }
 
@@ -545,13 +551,14 @@ API CUresult cuEventSynchronize(void* e) { return cuEventQuery(e); }
 // starts the counts of emu_report afresh
 API void emu_reset_report(void) {
     LOCKED;
-    order::waits = order::crossWaits = order::hazards = 0;
+    order::waits = order::crossWaits = order::hazards = order::peerCopies = 0;
     order::launchesByThread.clear();
 }
-// "waits=W cross_waits=C hazards=H" then, per host thread that launched kernels, " | stream:launches ..."
+// "waits=W cross_waits=C hazards=H peer_copies=P" then, per host thread that launched kernels, " | stream:launches ..."
 API int emu_report(char* buf, int len) {
     LOCKED;
-    int n = snprintf(buf, (size_t) len, "waits=%ld cross_waits=%ld hazards=%ld", order::waits, order::crossWaits, order::hazards);
+    int n = snprintf(buf, (size_t) len, "waits=%ld cross_waits=%ld hazards=%ld peer_copies=%ld", order::waits, order::crossWaits, order::hazards,
+                     order::peerCopies);
     for (auto& [thread, perStream] : order::launchesByThread) {
         n += snprintf(buf + n, (size_t) (len > n ? len - n : 0), " |");
         for (auto& [stream, count] : perStream) n += snprintf(buf + n, (size_t) (len > n ? len - n : 0), " %d:%ld", stream, count);
