@@ -193,7 +193,9 @@ public final class CudaBackend extends CheckedBackend {
         List<String> gpus = new ArrayList<>();
         for (Device d : devices)
             gpus.add((devices.size() > 1 ? "cuda:" + d.ctx().ordinal() + " " : "") + d.ctx().deviceName() + ", " + (d.ctx().totalBytes() >> 20) + " MiB");
-        String crossing = devices.size() == 1 ? "" : devices.get(0).ctx().reaches(devices.get(1).ctx()) ? "; peer copies between them" : "; copies between them through the host";
+        boolean peers = true;
+        for (Device a : devices) for (Device b : devices) peers &= a == b || a.ctx().reaches(b.ctx());
+        String crossing = devices.size() == 1 ? "" : peers ? "; peer copies between them" : "; copies between some through the host";
         return "cuda: " + String.join("; ", gpus) + crossing + "; " + providers + (tf32 ? "; tf32 tensor-op math in gemm and conv" : "");
     }
 

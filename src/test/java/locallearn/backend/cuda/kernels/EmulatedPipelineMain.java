@@ -35,10 +35,10 @@ import locallearn.train.SafeTensors;
  * vgg6b with two and three stages, against the same run in sequence: metrics and checkpoints
  * within the tolerance below, and each stage thread launched on one stream of its own.
  * Mode "fail DIR": one pipelined run whose launch EMU_FAIL_LAUNCH fails; exits with its code.
- * Several GPUs (EMU_DEVICES=3): mode "gpus DIR" checks by hand that the driver refuses a copy
- * of another device's tensor and that a kernel is refused one, and that moveHere brings it over,
- * then runs GPU_RUNS against the runs in sequence it makes in DIR (by peer copies); mode "host DIR"
- * (EMU_NO_PEER=1) runs HOST_RUNS against those, through the host; mode "fail-gpu DIR" trains
+ * Then, on several GPUs (EMU_DEVICES=3), it checks by hand that the driver refuses a copy of
+ * another device's tensor and a kernel is refused one, and that moveHere brings it over, and
+ * runs GPU_RUNS against the same runs in sequence (by peer copies). Mode "host DIR" (after
+ * streams in DIR, with EMU_NO_PEER=1) runs HOST_RUNS against them, through the host; mode "fail-gpu DIR" trains
  * the mlp in sequence for one epoch into DIR/seq, then two epochs on two GPUs into DIR/failed,
  * where EMU_FAIL_LAUNCH fails a launch of the stage on GPU 1; mode "bad DIR" runs BAD, each one line and
  * exit 2 (EMU_OLD_DEVICE=1: GPU 1 has no tensor cores).
@@ -97,31 +97,8 @@ public final class EmulatedPipelineMain {
             for (String[] b : BAD) System.out.println(badRun(Path.of(args[1]), b[0], b[1]));
             return;
         }
-        if (args[0].equals("gpus") || args[0].equals("host")) {
-            boolean peer = args[0].equals("gpus");
-            Path dir = Path.of(args[1]);
-            if (peer) {
-                System.out.println(deviceCheck());
-                for (String model : new String[] {MLP, VGG})
-                    if (Main.run(trainArgs(dir.resolve(sequence(model)), model)) != 0) throw new IllegalStateException("sequential run failed: " + model);
-            }
-            String[][] runs = peer ? GPU_RUNS : HOST_RUNS;
-            for (int i = 0; i < runs.length; i++) {
-                Path pipe = dir.resolve(args[0] + i);
-                reset();
-                String run = runs[i][0] + " --stages " + runs[i][1] + " --device " + runs[i][2];
-                int code = Main.run(trainArgs(pipe, runs[i][0] + " --stages " + runs[i][1], runs[i][2]));
-                String report = report();
-                if (code != 0) {
-                    System.out.println("FAIL pipeline " + run + ": exit " + code);
-                    continue;
-                }
-                String result = compare(run, dir.resolve(sequence(runs[i][0])), pipe, runs[i][1].split(",").length, report);
-                long copies = counter(report, "peer_copies");
-                if (result.startsWith("ok") && peer != copies > 0)
-                    result = "FAIL pipeline " + run + ": " + copies + " peer copies " + (peer ? "with" : "without") + " peer access";
-                System.out.println(result + (result.startsWith("ok") ? ", " + copies + " peer copies" : ""));
-            }
+        if (args[0].equals("host")) {
+            gpuRuns(Path.of(args[1]), HOST_RUNS, false);
             return;
         }
         System.out.println(handOffCheck());
@@ -140,6 +117,28 @@ public final class EmulatedPipelineMain {
             }
             System.out.println(compare(RUNS[i][0] + " --stages " + RUNS[i][1], seq, pipe, RUNS[i][1].split(",").length, report));
         }
+        System.out.println(deviceCheck());
+        gpuRuns(dir, GPU_RUNS, true);
+    }
+
+    /** Each of {@code runs} on its GPUs against the run in sequence in {@code dir}, by peer copies or (not {@code peer}) through the host. */
+    private static void gpuRuns(Path dir, String[][] runs, boolean peer) throws Throwable {
+        for (int i = 0; i < runs.length; i++) {
+            Path pipe = dir.resolve((peer ? "gpus" : "host") + i);
+            reset();
+            String run = runs[i][0] + " --stages " + runs[i][1] + " --device " + runs[i][2];
+            int code = Main.run(trainArgs(pipe, runs[i][0] + " --stages " + runs[i][1], runs[i][2]));
+            String report = report();
+            if (code != 0) {
+                System.out.println("FAIL pipeline " + run + ": exit " + code);
+                continue;
+            }
+            String result = compare(run, dir.resolve(sequence(runs[i][0])), pipe, runs[i][1].split(",").length, report);
+            long copies = counter(report, "peer_copies");
+            if (result.startsWith("ok") && peer != copies > 0)
+                result = "FAIL pipeline " + run + ": " + copies + " peer copies " + (peer ? "with" : "without") + " peer access";
+            System.out.println(result + (result.startsWith("ok") ? ", " + copies + " peer copies" : ""));
+        }
     }
 
     static String[] trainArgs(Path out, String flags) { return trainArgs(out, flags, "cuda"); }
@@ -152,8 +151,8 @@ public final class EmulatedPipelineMain {
         return a.toArray(String[]::new);
     }
 
-    /** The folder of the run in sequence on one GPU that a pipeline of {@code model} is compared with. */
-    private static String sequence(String model) { return model.equals(MLP) ? "seq-mlp" : "seq-vgg6b"; }
+    /** The folder of the run in sequence on one GPU that a pipeline of {@code model} is compared with: mode streams' first of the model. */
+    private static String sequence(String model) { return model.equals(MLP) ? "seq0" : "seq2"; }
 
     /** "ok ..." when train with {@code flags} (a device list among them) exits 2 with one line on stderr that contains {@code says}. */
     static String badRun(Path dir, String flags, String says) {
