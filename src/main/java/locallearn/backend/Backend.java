@@ -92,6 +92,14 @@ public interface Backend extends AutoCloseable {
      */
     default HandOff handOff() { return HandOff.DONE; }
 
+    /**
+     * Puts {@code t}'s values on the calling thread's device, bit for bit, keeping the tensor
+     * (every reference to it sees the new place): a pipeline stage on a GPU of its own takes in
+     * what the stage before handed off, and its parameters. Nothing happens where t is already
+     * there, which on a backend of one device is always.
+     */
+    default void moveHere(Tensor t) {}
+
     /** Copies host floats into {@code dst} (same element count), rounded to its dtype. */
     void write(Tensor dst, float[] src);
 

@@ -44,13 +44,22 @@ public final class Backends {
      * IllegalArgumentException, not a fallback to the CPU).
      */
     public static Backend create(String device, ConvAlgorithm cpuConv, Precision precision, Consumer<String> notice) {
+        if (isDeviceList(device))
+            throw new IllegalArgumentException("device list '" + device + "' is for a pipeline (train --pipeline S or --stages), a stage on each GPU; give one device");
+        return open(device, cpuConv, precision, notice);
+    }
+
+    /** As {@link #create(String, ConvAlgorithm, Precision, Consumer)}, and a list "cuda:0,cuda:1,..." of distinct GPUs: a pipeline's stages go onto them. */
+    public static Backend forPipeline(String device, ConvAlgorithm cpuConv, Precision precision, Consumer<String> notice) {
+        return open(device, cpuConv, precision, notice);
+    }
+
+    private static Backend open(String device, ConvAlgorithm cpuConv, Precision precision, Consumer<String> notice) {
         String d = device == null ? "auto" : device;
-        if (d.contains(","))
-            throw new IllegalArgumentException("device list '" + d + "': one GPU for now (a pipeline's stages share it, each on a stream of its own); give one device");
         if (d.equals("cpu")) return new CpuBackend(cpuConv, precision);
         if (d.equals("cuda") || d.startsWith("cuda:")) {
             try {
-                return CudaBackend.open(ordinal(d), false, precision);
+                return CudaBackend.open(ordinals(d), false, precision);
             } catch (CudaUnavailableException e) {
                 throw new CudaUnavailableException("cuda backend not available: " + e.getMessage(), e);
             }
@@ -65,6 +74,24 @@ public final class Backends {
             }
         }
         throw new IllegalArgumentException("unknown device '" + device + "' (expected auto, cpu, cuda or cuda:N)");
+    }
+
+    /** Is {@code device} a list of GPUs ("cuda:0,cuda:1"), for a pipeline's stages? */
+    private static boolean isDeviceList(String device) { return device != null && device.contains(","); }
+
+    /** "cuda:0,cuda:2" -> {0, 2}: distinct GPU numbers, each written cuda:N. */
+    private static int[] ordinals(String d) {
+        if (!isDeviceList(d)) return new int[] {ordinal(d)};
+        String[] parts = d.split(",", -1);
+        int[] out = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            if (!parts[i].startsWith("cuda:"))
+                throw new IllegalArgumentException("bad device list '" + d + "': each entry is cuda:N (a GPU number), '" + parts[i] + "' is not");
+            out[i] = ordinal(parts[i]);
+            for (int j = 0; j < i; j++)
+                if (out[j] == out[i]) throw new IllegalArgumentException("device list '" + d + "' names cuda:" + out[i] + " twice: a GPU takes one stage");
+        }
+        return out;
     }
 
     private static int ordinal(String d) {

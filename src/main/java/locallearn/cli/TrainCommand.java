@@ -97,7 +97,9 @@ final class TrainCommand implements Callable<Integer> {
         var split = Datasets.load(o.dataset, o.data, new Datasets.LoadOptions(limitTrain, limitTest, !svhnNoExtra, imageSize[0], imageSize[1]), decoding);
         DatasetSpec spec = split.spec();
         Path dir = runDir(spec, mc);
-        try (Backend be = Backends.create(o.device(), cpuConv, config.precision(), msg -> System.err.println("locallearn: " + msg)); Trainer trainer = new Trainer(be, config, split.train(), split.test(), spec)) {
+        java.util.function.Consumer<String> notice = msg -> System.err.println("locallearn: " + msg);
+        try (Backend be = o.pipelinePlan() != null ? Backends.forPipeline(o.device(), cpuConv, config.precision(), notice)
+                : Backends.create(o.device(), cpuConv, config.precision(), notice); Trainer trainer = new Trainer(be, config, split.train(), split.test(), spec)) {
             if (o.pipelinePlan() != null) trainer.pipelined(o.pipelinePlan());
             MetricsFile metrics = new MetricsFile(dir.resolve("metrics.jsonl"), config.precision().flag());
             if (resume != null) {

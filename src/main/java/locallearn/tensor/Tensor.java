@@ -12,8 +12,8 @@ package locallearn.tensor;
 public final class Tensor implements AutoCloseable {
     private final Shape shape;
     private final DType dtype;
-    private final Storage storage;
-    private final PooledAllocator<Storage> allocator; // null for views
+    private Storage storage;                           // a view reads its owner's
+    private PooledAllocator<Storage> allocator;        // null for views
     private final Tensor owner;                        // this, or the tensor a view shares
     private boolean released;
     Scope scope;
@@ -36,7 +36,7 @@ public final class Tensor implements AutoCloseable {
     private Tensor(Shape shape, Tensor owner) {
         this.shape = shape;
         this.dtype = owner.dtype;
-        this.storage = owner.storage;
+        this.storage = null; // storage() reads the owner's, which a rehome may change
         this.allocator = null;
         this.owner = owner;
     }
@@ -54,7 +54,24 @@ public final class Tensor implements AutoCloseable {
     /** The memory behind this tensor; throws if it was released. */
     public Storage storage() {
         if (owner.released) throw new IllegalStateException("tensor " + shape + " used after release");
-        return storage;
+        return owner.storage;
+    }
+
+    /**
+     * Puts this tensor on {@code to}, a block of {@code pool} that already holds its values (another
+     * device's copy), and returns the block it had, which the caller gives back to that block's
+     * pool: how a backend with several devices moves a tensor and every reference to it keeps
+     * working (a parameter, an optimizer's moment, a view made later). Not for views.
+     */
+    @SuppressWarnings("unchecked")
+    public Storage rehome(Storage to, PooledAllocator<? extends Storage> pool) {
+        if (owner != this) throw new IllegalStateException("rehome: " + this + " is a view");
+        Storage old = storage();
+        if ((long) shape.numel() * dtype.bytes > to.bytes)
+            throw new IllegalArgumentException("rehome: " + this + " needs " + (long) shape.numel() * dtype.bytes + " bytes, the new block has " + to.bytes);
+        storage = to;
+        allocator = (PooledAllocator<Storage>) pool;
+        return old;
     }
 
     public boolean isReleased() { return owner.released; }

@@ -21,7 +21,8 @@ import locallearn.tensor.Tensor;
  * and its blocks are only its own, so the run is the run in sequence, bit for bit, whatever the
  * timing (DESIGN.md, "Layer-parallel training"). A hand-off carries the producer's mark
  * (Backend.handOff), which the consumer awaits before its first op: on CUDA the stages' streams
- * are ordered by it.
+ * are ordered by it. A stage on a device of its own (several GPUs) then moves what it took in,
+ * the activation and the batch's targets, onto its device (Backend.moveHere).
  *
  * <p>A failure anywhere (an exception in a stage, out of memory, a listener that throws) stops
  * every stage: the others are interrupted at their next wait on a queue, all are joined, what
@@ -47,10 +48,12 @@ final class Pipeline {
     /**
      * Runs steps [0, steps) through {@code stages} stages with queues of {@code depth} between
      * them; {@code source} makes step t's batch on stage 0 (owned by the scope open on the call),
-     * {@code finished} runs on the caller's thread as each step leaves the last stage, in order.
+     * {@code finished} runs on the caller's thread as each step leaves the last stage, in order;
+     * {@code enter} runs on each stage's thread once its lane is open, before its first step.
      * Returns each stage's busy and idle seconds.
      */
-    static double[][] run(Backend be, int stages, int depth, int steps, IntFunction<Trainer.Batch> source, StageWork work, IntConsumer finished) {
+    static double[][] run(Backend be, int stages, int depth, int steps, IntFunction<Trainer.Batch> source, StageWork work, IntConsumer finished,
+                          IntConsumer enter) {
         AtomicReference<Throwable> failure = new AtomicReference<>();
         BlockingQueue<Integer> done = new LinkedBlockingQueue<>();
         @SuppressWarnings("unchecked")
@@ -63,7 +66,7 @@ final class Pipeline {
             int stage = s;
             threads[s] = Thread.ofPlatform().name("locallearn-stage-" + s).unstarted(() -> {
                 try {
-                    runStage(be, stage, stages, steps, queues, live, source, work, done, busy, idle);
+                    runStage(be, stage, stages, steps, queues, live, source, work, done, busy, idle, enter);
                 } catch (InterruptedException e) {
                     // stopped because another stage or the caller failed
                 } catch (Throwable e) {
@@ -97,15 +100,20 @@ final class Pipeline {
     }
 
     private static void runStage(Backend be, int s, int stages, int steps, BlockingQueue<Item>[] queues, Set<Trainer.Batch> live,
-                                 IntFunction<Trainer.Batch> source, StageWork work, BlockingQueue<Integer> done, double[] busy, double[] idle)
-            throws InterruptedException {
+                                 IntFunction<Trainer.Batch> source, StageWork work, BlockingQueue<Integer> done, double[] busy, double[] idle,
+                                 IntConsumer enter) throws InterruptedException {
         long busyNs = 0, idleNs = 0;
         try (Backend.Lane lane = be.openLane(s, stages)) {
+            enter.accept(s);
             for (int t = 0; t < steps; t++) {
                 long t0 = System.nanoTime();
                 Item in = s == 0 ? null : queues[s - 1].take();
                 long t1 = System.nanoTime();
-                if (in != null) in.ready().await();
+                if (in != null) {
+                    in.ready().await();
+                    if (in.x() != null) be.moveHere(in.x());
+                    in.batch().targetsHere(be);
+                }
                 Trainer.Batch batch;
                 Tensor out;
                 try (Scope scope = Scope.open()) {

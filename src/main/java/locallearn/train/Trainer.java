@@ -72,6 +72,11 @@ public final class Trainer implements AutoCloseable {
             for (Tensor t : tensors()) if (t != null) t.close();
         }
 
+        /** Brings the targets onto the calling thread's device (a later pipeline stage's; only the first reads the images). */
+        void targetsHere(Backend be) {
+            for (Tensor t : new Tensor[] {targets.labels(), targets.onehot(), targets.similarity()}) if (t != null) be.moveHere(t);
+        }
+
         private Tensor[] tensors() { return new Tensor[] {images, targets.labels(), targets.onehot(), targets.similarity()}; }
     }
 
@@ -374,6 +379,7 @@ public final class Trainer implements AutoCloseable {
         for (int s = 0; s < nStages; s++) from[s] = s == 0 ? 0 : stages.stageOfBlock(stageFirstBlock[s]);
         from[nStages] = stages.size();
         long base = step;
+        be.synchronize(); // a stage on another GPU copies its state in on its own stream, after what this thread queued
         double[][] times = Pipeline.run(be, nStages, pipeline.depth(), count, batchOf,
                 (s, t, input, batch) -> {
                     Var in = Var.constant(input != null ? input : batch.images());
@@ -385,10 +391,41 @@ public final class Trainer implements AutoCloseable {
                 t -> {
                     step = base + t + 1;
                     finished.accept(t);
-                });
+                },
+                s -> stageState(s, from).forEach(be::moveHere));
+        be.synchronize();
+        for (int s = 0; s < nStages; s++) stageState(s, from).forEach(be::moveHere); // back home, for evaluation and checkpoints
         long[] peak = new long[nStages];
         for (int s = 0; s < nStages; s++) peak[s] = be.laneMemory(s).peak();
         return new EpochMetrics.PipelineStats(stageFirstBlock.clone(), times[0], times[1], peak);
+    }
+
+    /**
+     * What pipeline stage {@code s} (walk stages [from[s], from[s + 1])) keeps from step to step:
+     * its layers' parameters and buffers, their optimizers' state and its blocks' epoch sums; the
+     * last stage also the output layer's. On several GPUs it lives on the stage's device while the
+     * pipeline runs.
+     */
+    private List<Tensor> stageState(int s, int[] from) {
+        List<Tensor> out = new ArrayList<>();
+        int k = stages.blocksBefore(from[s]);
+        for (int i = from[s]; i < from[s + 1]; i++) {
+            Net.Stage st = net.stages().get(i);
+            for (Var v : st.layer().state("").values()) out.add(v.data());
+            for (LocalBlock b : st.blocks()) {
+                if (b.optimizer() != null) out.addAll(b.optimizer().state().values());
+                out.add(sums.blockLoss(k));
+                out.add(sums.blockCorrect(k++));
+            }
+            if (st.layer() instanceof ResidualUnit u && u.optimizer() != null) out.addAll(u.optimizer().state().values());
+        }
+        if (from[s + 1] == stages.size()) {
+            for (Var v : net.output().state("").values()) out.add(v.data());
+            out.addAll(net.globalOptimizer().state().values());
+            out.add(sums.outputLoss);
+            out.add(sums.outputCorrect);
+        }
+        return out;
     }
 
     private void globalStep(Batch batch, float lr, boolean withLocal) {

@@ -111,6 +111,25 @@ class ScopeAndAllocatorTest {
         assertTrue(e.getMessage().contains("(2, 3, 4)") && e.getMessage().contains("(5, 5)"), e.getMessage());
     }
 
+    /** A tensor put on another pool's block (another device's) keeps working: views made before see the new block, closing gives it to the new pool. */
+    @Test void aRehomedTensorLivesOnItsNewBlockAndPool() {
+        CountingAllocator other = new CountingAllocator();
+        Tensor t = tensor(2, 3);
+        Tensor before = t.view(6);
+        Storage old = t.rehome(other.acquire(24), other);
+        assertNotSame(old, t.storage());
+        assertSame(t.storage(), before.storage());
+        alloc.release((HeapStorage) old);
+        assertEquals(0, alloc.stats().current());
+        assertEquals(24, other.stats().current());
+        t.close();
+        assertEquals(0, other.stats().current());
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> tensor(4).view(2, 2).rehome(other.acquire(16), other));
+        assertTrue(e.getMessage().contains("is a view"), e.getMessage());
+        IllegalArgumentException small = assertThrows(IllegalArgumentException.class, () -> tensor(8).rehome(other.acquire(16), other));
+        assertTrue(small.getMessage().contains("needs 32 bytes"), small.getMessage());
+    }
+
     @Test void negativeSizesAreRejected() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Shape(2, -1));
         assertTrue(e.getMessage().contains("negative"));

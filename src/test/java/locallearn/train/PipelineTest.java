@@ -58,7 +58,7 @@ class PipelineTest {
         List<String> seen = new CopyOnWriteArrayList<>();
         List<Integer> finished = new ArrayList<>();
         long live = be.memory().current();
-        double[][] times = Pipeline.run(be, 3, 1, 20, this::batch, adder(seen, -1, -1, null), finished::add);
+        double[][] times = Pipeline.run(be, 3, 1, 20, this::batch, adder(seen, -1, -1, null), finished::add, s -> {});
         List<String> want = new ArrayList<>();
         List<Integer> steps = new ArrayList<>();
         for (int t = 0; t < 20; t++) {
@@ -80,7 +80,7 @@ class PipelineTest {
                 long live = be.memory().current();
                 List<String> seen = new CopyOnWriteArrayList<>();
                 RuntimeException e = assertThrows(RuntimeException.class,
-                        () -> Pipeline.run(be, 3, d, 50, this::batch, adder(seen, s, 7, boom), t -> {}));
+                        () -> Pipeline.run(be, 3, d, 50, this::batch, adder(seen, s, 7, boom), t -> {}, st -> {}));
                 assertSame(boom, e);
                 assertFalse(stageThreadsAlive(), "stage threads stopped");
                 assertEquals(live, be.memory().current(), "nothing in flight left allocated");
@@ -96,7 +96,7 @@ class PipelineTest {
             Tensor out = be.allocate(1);
             return s == 1 ? null : out;
         };
-        assertSame(oom, assertThrows(OutOfMemoryError.class, () -> Pipeline.run(be, 2, 1, 10, this::batch, work, t -> {})));
+        assertSame(oom, assertThrows(OutOfMemoryError.class, () -> Pipeline.run(be, 2, 1, 10, this::batch, work, t -> {}, s -> {})));
         assertFalse(stageThreadsAlive());
     }
 
@@ -106,7 +106,7 @@ class PipelineTest {
         List<String> seen = new CopyOnWriteArrayList<>();
         RuntimeException e = assertThrows(RuntimeException.class, () -> Pipeline.run(be, 3, 1, 50, this::batch, adder(seen, -1, -1, null), t -> {
             if (t == 4) throw boom;
-        }));
+        }, s -> {}));
         assertSame(boom, e);
         assertFalse(stageThreadsAlive());
         assertEquals(live, be.memory().current());

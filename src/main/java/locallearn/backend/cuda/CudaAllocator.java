@@ -28,6 +28,9 @@ import locallearn.tensor.PooledAllocator;
  * used on the legacy stream, which the lanes' blocking streams wait for, so they need no event.
  * The releasing stream is the last user's: work of other streams on the block was ordered
  * before it by a hand-off (the stage that frees a tensor has waited for the one that wrote it).
+ * With several GPUs that stream may be another device's (a stage frees what it copied in from
+ * the GPU before it); the event is then made in that stream's context, and the wait for it
+ * crosses devices, which cuStreamWaitEvent allows.
  */
 public final class CudaAllocator extends PooledAllocator<CudaStorage> {
     static final long ALIGN = 512;
@@ -48,17 +51,22 @@ public final class CudaAllocator extends PooledAllocator<CudaStorage> {
             // thrown twice when the pool's retry after trim() fails too; the second reaches the user
             throw new IllegalStateException("out of GPU memory: asked " + bytes + " bytes, " + ctx.freeBytes() + " free; try a smaller --batch-size");
         Cu.check(r, "cuMemAlloc " + bytes + " bytes");
-        return new CudaStorage(p, bytes);
+        return new CudaStorage(p, bytes, ctx);
     }
 
     @Override protected void released(CudaStorage s) {
-        if (!ctx.lanesOpened()) return;
-        ctx.makeCurrent();
-        if (s.releaseEvent == null) {
+        // the stream of the releasing thread's lane, on whichever device (a stage that copied a tensor in from the GPU before frees it there)
+        CudaContext on = CudaContext.laneContextOfThread();
+        if (on == null) on = ctx;
+        if (!on.lanesOpened()) return;
+        on.makeCurrent();
+        if (s.releaseEvent == null || s.releaseEventContext != on) {
+            if (s.releaseEvent != null) Cu.check(cuEventDestroy(s.releaseEvent), "cuEventDestroy");
             s.releaseEvent = new CUevent();
             Cu.check(cuEventCreate(s.releaseEvent, CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate (a block's release)");
+            s.releaseEventContext = on;
         }
-        s.releasedOn = ctx.stream();
+        s.releasedOn = on.stream();
         Cu.check(cuEventRecord(s.releaseEvent, s.releasedOn), "cuEventRecord (release of " + s + ")");
         s.fenced = true;
     }

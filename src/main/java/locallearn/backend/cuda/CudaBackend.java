@@ -94,37 +94,57 @@ public final class CudaBackend extends CheckedBackend {
         List<String> entries() { return bf16 ? List.of(entry(), entry(DType.BF16)) : List.of(entry()); }
     }
 
-    private final CudaContext ctx;
+    /** A GPU of this backend: its context (memory pool, streams, library handles) and our kernels loaded there. */
+    private record Device(CudaContext ctx, Map<String, Kernel> kernels) {}
+
+    private final List<Device> devices; // the first is home: threads off a lane work there, and what is not on a stage stays there
+    private final ThreadLocal<Device> laneDevice = new ThreadLocal<>();
     private final boolean ownsContext;
-    private final CudaAllocator allocator;
     private final boolean ownKernels; // GEMM and convolution on our kernels even where cuBLAS and cuDNN loaded
     private final String providers;
     private final Precision precision;
     private final boolean tf32;
-    private final Map<String, Kernel> kernels = new HashMap<>(); // by entry name
 
-    private CudaBackend(CudaContext ctx, boolean ownsContext, boolean ownKernels, Precision precision) {
+    private CudaBackend(List<CudaContext> contexts, boolean ownsContext, boolean ownKernels, Precision precision) {
         super("CUDA", CudaStorage.class);
-        String missing = tensorCoresMissing(precision, ctx.computeCapability(), ctx.deviceName());
-        if (missing != null) throw new IllegalArgumentException(missing);
+        for (CudaContext c : contexts) {
+            String missing = tensorCoresMissing(precision, c.computeCapability(), c.deviceName() + (contexts.size() > 1 ? " (cuda:" + c.ordinal() + ")" : ""));
+            if (missing != null) throw new IllegalArgumentException(missing);
+        }
         this.ownKernels = ownKernels;
         this.precision = precision;
         this.tf32 = precision == Precision.TF32;
-        this.ctx = ctx;
         this.ownsContext = ownsContext;
-        this.allocator = ctx.allocator();
-        this.providers = ownKernels ? "gemm and conv: own kernels (asked for)" : ctx.providers();
-        // load every module now: a missing PTX or kernel name fails here, not in the middle of a step,
+        this.providers = ownKernels ? "gemm and conv: own kernels (asked for)" : contexts.get(0).providers();
+        // load every module now, on every device: a missing PTX or kernel name fails here, not in the middle of a step,
         // and as CudaUnavailableException, so --device auto falls back to the CPU with the reason
+        List<Device> ds = new ArrayList<>();
         try {
-            for (K k : K.values())
-                for (String e : k.entries()) kernels.put(e, ctx.kernel(k.family, e));
+            for (CudaContext c : contexts) {
+                Map<String, Kernel> kernels = new HashMap<>(); // by entry name
+                for (K k : K.values())
+                    for (String e : k.entries()) kernels.put(e, c.kernel(k.family, e));
+                ds.add(new Device(c, kernels));
+            }
         } catch (CudaUnavailableException e) {
             throw e;
         } catch (IllegalStateException e) {
             throw new CudaUnavailableException(e.getMessage(), e);
         }
+        this.devices = List.copyOf(ds);
     }
+
+    /** The calling thread's device: its lane's, else home. */
+    private Device here() {
+        Device d = laneDevice.get();
+        return d != null ? d : devices.get(0);
+    }
+
+    private CudaContext ctx() { return here().ctx(); }
+
+    private CudaAllocator allocator() { return here().ctx().allocator(); }
+
+    private Map<String, Kernel> kernels() { return here().kernels(); }
 
     /**
      * The backend on GPU {@code ordinal}, with cuBLAS and cuDNN where they load. Throws
@@ -141,12 +161,22 @@ public final class CudaBackend extends CheckedBackend {
      * As {@link #open(int, boolean)}, computing gemm and convolution in {@code precision}; TF32 or
      * BF16 on a GPU before compute capability 8.0 is an IllegalArgumentException saying so.
      */
-    public static CudaBackend open(int ordinal, boolean ownKernels, Precision precision) {
-        CudaContext ctx = CudaContext.open(ordinal);
+    public static CudaBackend open(int ordinal, boolean ownKernels, Precision precision) { return open(new int[] {ordinal}, ownKernels, precision); }
+
+    /**
+     * One backend on GPUs {@code ordinals} (distinct), for a pipeline whose stages go onto them
+     * ({@link #openLane}); the first is home, where everything off a stage is. Each pair of
+     * devices that can reach each other's memory gets peer access, so tensors cross by peer
+     * copies; the others stage them through the host.
+     */
+    public static CudaBackend open(int[] ordinals, boolean ownKernels, Precision precision) {
+        List<CudaContext> contexts = new ArrayList<>();
         try {
-            return new CudaBackend(ctx, true, ownKernels, precision);
+            for (int o : ordinals) contexts.add(CudaContext.open(o));
+            for (CudaContext a : contexts) for (CudaContext b : contexts) if (a != b) a.enablePeerAccess(b);
+            return new CudaBackend(contexts, true, ownKernels, precision);
         } catch (RuntimeException e) {
-            ctx.close();
+            for (CudaContext c : contexts) c.close();
             throw e;
         }
     }
@@ -156,12 +186,12 @@ public final class CudaBackend extends CheckedBackend {
      * kernels (the selftest checks both paths in one process). Closing it leaves the context open.
      */
     public CudaBackend withOwnKernels() {
-        return new CudaBackend(ctx, false, true, precision);
+        return new CudaBackend(contexts(), false, true, precision);
     }
 
     /** A second backend on the same context, providers and memory pool, computing in {@code p} (the selftest's tf32 cases). */
     public CudaBackend withPrecision(Precision p) {
-        return new CudaBackend(ctx, false, ownKernels, p);
+        return new CudaBackend(contexts(), false, ownKernels, p);
     }
 
     /**
@@ -184,17 +214,34 @@ public final class CudaBackend extends CheckedBackend {
 
     @Override public String name() { return "cuda"; }
 
+    private List<CudaContext> contexts() { return devices.stream().map(Device::ctx).toList(); }
+
     @Override public String describe() {
-        return "cuda: " + ctx.deviceName() + ", " + (ctx.totalBytes() >> 20) + " MiB; " + providers + (tf32 ? "; tf32 tensor-op math in gemm and conv" : "")
-                + (precision == Precision.BF16 ? "; bf16 activations, gemm and conv on our kernels" : "");
+        List<String> gpus = new ArrayList<>();
+        for (Device d : devices)
+            gpus.add((devices.size() > 1 ? "cuda:" + d.ctx().ordinal() + " " : "") + d.ctx().deviceName() + ", " + (d.ctx().totalBytes() >> 20) + " MiB");
+        boolean peers = true;
+        for (Device a : devices) for (Device b : devices) peers &= a == b || a.ctx().reaches(b.ctx());
+        String crossing = devices.size() == 1 ? "" : peers ? "; peer copies between them" : "; copies between some through the host";
+        return "cuda: " + String.join("; ", gpus) + crossing + "; " + providers + (tf32 ? "; tf32 tensor-op math in gemm and conv" : "")
+                + (precision == Precision.BF16 ? "; bf16 activations" : "");
     }
 
     @Override public Precision precision() { return precision; }
 
-    @Override public void synchronize() { ctx.synchronize(); }
+    @Override public void synchronize() { for (Device d : devices) d.ctx().synchronize(); }
 
     @Override public void close() {
-        if (ownsContext) ctx.close();
+        if (!ownsContext) return;
+        RuntimeException first = null;
+        for (Device d : devices) {
+            try {
+                d.ctx().close();
+            } catch (RuntimeException e) {
+                if (first == null) first = e;
+            }
+        }
+        if (first != null) throw first;
     }
 
     /** The device address behind a tensor the boundary checked to be a live CUDA tensor. */
@@ -205,7 +252,7 @@ public final class CudaBackend extends CheckedBackend {
     // ---- launching --------------------------------------------------------------------------
 
     /** Kernel k's instantiation for activations of dtype t (float-only kernels take F32). */
-    private Kernel kernel(K k, DType t) { return kernels.get(k.entry(t)); }
+    private Kernel kernel(K k, DType t) { return kernels().get(k.entry(t)); }
 
     /** A grid-stride kernel over n elements, on activations of dtype t; nothing is launched for n = 0. */
     private void elementwise(K k, DType t, long n, Object... args) {
@@ -238,56 +285,117 @@ public final class CudaBackend extends CheckedBackend {
     // ---- memory -----------------------------------------------------------------------------
 
     @Override public Tensor allocate(Shape shape, DType dtype) {
-        return new Tensor(shape, dtype, allocator.acquire(bytes(shape.numel(), dtype)), allocator);
+        return new Tensor(shape, dtype, allocator().acquire(bytes(shape.numel(), dtype)), allocator());
     }
 
-    @Override public MemoryStats memory() { return allocator.stats(); }
+    /** Every device's pool together (a pipeline's per-device figures are its lanes', {@link #laneMemory}). */
+    @Override public MemoryStats memory() { return summed(CudaAllocator::stats); }
 
-    @Override public void resetPeakMemory() { allocator.resetPeak(); }
+    private MemoryStats summed(java.util.function.Function<CudaAllocator, MemoryStats> of) {
+        long current = 0, peak = 0, reserved = 0;
+        for (Device d : devices) {
+            MemoryStats m = of.apply(d.ctx().allocator());
+            current += m.current();
+            peak += m.peak();
+            reserved += m.reserved();
+        }
+        return new MemoryStats(current, peak, reserved);
+    }
 
-    /** The lane's own stream, cuBLAS and cuDNN handles for the calling thread (CudaContext#enterLane), and its memory count. */
+    @Override public void resetPeakMemory() { for (Device d : devices) d.ctx().allocator().resetPeak(); }
+
+    /**
+     * The lane's own stream, cuBLAS and cuDNN handles for the calling thread (CudaContext#enterLane),
+     * on its device ({@link #deviceOfLane}), and its memory count. Every device makes its lanes'
+     * streams in order first, so which stage comes first does not change them.
+     */
     @Override public Lane openLane(int lane, int lanes) {
         if (lane < 0 || lane >= lanes) throw new IllegalArgumentException("lane " + lane + " of " + lanes + " does not exist");
-        ctx.enterLane(lane, lanes);
+        if (lanes < devices.size())
+            throw new IllegalArgumentException("--device lists " + devices.size() + " GPUs for a pipeline of " + lanes + " stages: a stage goes on one GPU,"
+                    + " so list at most " + lanes);
+        for (Device d : devices) d.ctx().makeLanes(lanes);
+        Device d = devices.get(deviceOfLane(lane, lanes, devices.size()));
+        d.ctx().enterLane(lane, lanes);
+        laneDevice.set(d);
         PooledAllocator.enterLane(lane);
         return () -> {
             PooledAllocator.leaveLane();
-            ctx.leaveLane();
+            laneDevice.remove();
+            d.ctx().leaveLane();
         };
     }
 
-    /** An event on the calling thread's stream, for the consumer's stream to wait on. */
-    @Override public HandOff handOff() { return ctx.handOff(); }
+    /**
+     * The device (index into the list) of lane {@code lane} of {@code lanes} on {@code count}
+     * devices: lane i on device i when there are as many; fewer devices take the lanes in order,
+     * in runs as even as they go (3 lanes on 2: 0, 0, 1).
+     */
+    static int deviceOfLane(int lane, int lanes, int count) { return (int) ((long) lane * count / lanes); }
+
+    /** An event on the calling thread's stream, for the consumer's stream to wait on (on any device). */
+    @Override public HandOff handOff() { return ctx().handOff(); }
+
+    /**
+     * A tensor on another GPU comes over: a peer copy on the calling thread's stream (ordered after
+     * the producer by its awaited hand-off), or, without peer access, a download from its device
+     * (which waits for that device's queued work) and an upload here; its old block goes back to
+     * its device's pool. Off a lane (between epochs) the copy is waited for before that.
+     */
+    @Override public void moveHere(Tensor t) {
+        CudaStorage src = storage(t);
+        CudaContext to = ctx();
+        if (src.context == to) return;
+        long bytes = (long) t.numel() * t.dtype().bytes;
+        CudaStorage dst = to.allocator().acquire(bytes);
+        try {
+            if (to.reaches(src.context)) {
+                to.copyFromPeer(src.context, src, dst, bytes);
+            } else {
+                float[] staged = new float[(int) ((bytes + Float.BYTES - 1) / Float.BYTES)];
+                src.context.download(src, staged, staged.length);
+                to.upload(dst, staged, staged.length);
+            }
+            if (CudaContext.laneContextOfThread() == null) to.synchronize();
+        } catch (RuntimeException e) {
+            to.allocator().release(dst);
+            throw e;
+        }
+        src.context.allocator().release((CudaStorage) t.rehome(dst, to.allocator()));
+    }
 
     /** cuBLAS on the calling thread's stream, or null: our gemm kernel. */
-    private Cublas cublas() { return ownKernels ? null : ctx.cublasOnThread(); }
+    private Cublas cublas() { return ownKernels ? null : ctx().cublasOnThread(); }
 
     /** cuDNN on the calling thread's stream, or null: im2col + gemm. */
-    private Cudnn cudnn() { return ownKernels ? null : ctx.cudnnOnThread(); }
+    private Cudnn cudnn() { return ownKernels ? null : ctx().cudnnOnThread(); }
 
-    @Override public MemoryStats laneMemory(int lane) { return allocator.laneStats(lane); }
+    /** What the lane's threads hold, on every device (a lane allocates on its own). */
+    @Override public MemoryStats laneMemory(int lane) { return summed(a -> a.laneStats(lane)); }
 
-    /** bf16 is rounded on the host (DType.round, as __float2bfloat16_rn) and sent as its 16 bits. */
+    /** Through the tensor's own device, whichever thread asks (a host copy needs no kernel on the caller's); bf16 is rounded on the host (DType.round, as __float2bfloat16_rn) and sent as its 16 bits. */
     @Override protected void doWrite(Tensor dst, float[] src) {
         if (src.length == 0) return;
+        CudaContext home = storage(dst).context;
         if (dst.dtype() == DType.F32) {
-            ctx.upload(storage(dst), src, src.length);
+            home.upload(storage(dst), src, src.length);
             return;
         }
         short[] h = new short[src.length];
         for (int i = 0; i < h.length; i++) h[i] = DType.round(src[i]);
-        ctx.upload(storage(dst), h, h.length);
+        home.upload(storage(dst), h, h.length);
     }
 
     @Override protected float[] doRead(Tensor src) {
         float[] out = new float[src.numel()];
         if (out.length == 0) return out;
+        CudaContext home = storage(src).context;
         if (src.dtype() == DType.F32) {
-            ctx.download(storage(src), out, out.length);
+            home.download(storage(src), out, out.length);
             return out;
         }
         short[] h = new short[out.length];
-        ctx.download(storage(src), h, h.length);
+        home.download(storage(src), h, h.length);
         for (int i = 0; i < h.length; i++) out[i] = DType.widen(h[i]);
         return out;
     }
@@ -296,8 +404,8 @@ public final class CudaBackend extends CheckedBackend {
 
     @Override protected void doFill(Tensor x, float value) {
         if (x.numel() == 0) return;
-        if (x.dtype() == DType.F32) ctx.memset(storage(x), Float.floatToRawIntBits(value), x.numel());
-        else ctx.memset16(storage(x), DType.round(value), x.numel());
+        if (x.dtype() == DType.F32) ctx().memset(storage(x), Float.floatToRawIntBits(value), x.numel());
+        else ctx().memset16(storage(x), DType.round(value), x.numel());
     }
 
     @Override protected void doCopy(Tensor src, Tensor dst) { doCopyRange(src, 0, dst, 0, src.numel()); }
@@ -307,7 +415,7 @@ public final class CudaBackend extends CheckedBackend {
         if (count == 0) return;
         DType from = src.dtype(), to = dst.dtype();
         if (from == to) {
-            ctx.copy(storage(src), bytes(srcOffset, from), storage(dst), bytes(dstOffset, to), bytes(count, from));
+            ctx().copy(storage(src), bytes(srcOffset, from), storage(dst), bytes(dstOffset, to), bytes(count, from));
             return;
         }
         K convert = to == DType.BF16 ? K.CONVERT_F32_BF16 : K.CONVERT_BF16_F32;
@@ -411,8 +519,8 @@ public final class CudaBackend extends CheckedBackend {
                     elementwise(K.CONVERT_F32_BF16, DType.F32, n, sums, pyb, (int) n);
                 }
             } finally {
-                allocator.release(col);
-                if (roundOnce) allocator.release(sums);
+                allocator().release(col);
+                if (roundOnce) allocator().release(sums);
             }
             if (roundOnce) return;
         }
@@ -441,7 +549,7 @@ public final class CudaBackend extends CheckedBackend {
                         g.kh(), g.kw(), g.stride(), g.pad(), g.outH(), g.outW());
             }
         } finally {
-            allocator.release(dcol);
+            allocator().release(dcol);
         }
     }
 
@@ -472,7 +580,7 @@ public final class CudaBackend extends CheckedBackend {
                     }
                 }
             } finally {
-                allocator.release(col);
+                allocator().release(col);
             }
         }
         if (dbias != null) perRow(K.BIAS_BACKWARD, dy.dtype(), g.outC(), dy, dbias, g.batch(), g.outC(), p, accumulate);
@@ -492,14 +600,14 @@ public final class CudaBackend extends CheckedBackend {
      */
     private void bf16FilterGradient(Cudnn cudnn, ConvGeom g, long px, long pdy, long pdw, long dwElements, boolean accumulate) {
         Cublas cublas = cublas();
-        CudaStorage s = allocator.acquire(BF16_DW_OFFSET + dwElements * DType.BF16.bytes);
+        CudaStorage s = allocator().acquire(BF16_DW_OFFSET + dwElements * DType.BF16.bytes);
         try {
             long ones = s.address(), dwBf16 = ones + BF16_DW_OFFSET;
-            ctx.memset(s, 0x3f803f80, 1); // one 32-bit word: two bf16 1.0s
+            ctx().memset(s, 0x3f803f80, 1); // one 32-bit word: two bf16 1.0s
             cudnn.convBackwardFilter(g, Precision.BF16, px, pdy, dwBf16, false);
             cublas.gemmBf16(false, false, 1, Math.toIntExact(dwElements), 1, 1f, ones, dwBf16, accumulate ? 1f : 0f, pdw, DType.F32, 1, 0, 0, 0);
         } finally {
-            allocator.release(s);
+            allocator().release(s);
         }
     }
 
@@ -521,7 +629,7 @@ public final class CudaBackend extends CheckedBackend {
      */
     private CudaStorage scratch(long elements) { return scratch(elements, DType.F32); }
 
-    private CudaStorage scratch(long elements, DType t) { return allocator.acquire(bytes(elements, t)); }
+    private CudaStorage scratch(long elements, DType t) { return allocator().acquire(bytes(elements, t)); }
 
     // ---- batch norm ---------------------------------------------------------------------------
 
@@ -656,7 +764,7 @@ public final class CudaBackend extends CheckedBackend {
             if (db != null) perRow(K.BIAS_BACKWARD, DType.F32, k, e, db, nb, k, 1, accumulate);
             if (dx != null) gemmAt(false, false, nb, d, k, 1f, e.address(), addr(fb), 0f, addr(dx), 1, 0, 0, 0, DType.F32, DType.F32, false);
         } finally {
-            allocator.release(e);
+            allocator().release(e);
         }
     }
 
@@ -674,7 +782,7 @@ public final class CudaBackend extends CheckedBackend {
             perRow(K.SIMILARITY_NORMALIZE, x.dtype(), nb, x, xc, norm, xn, nb, d);
             gemmAt(false, true, nb, nb, d, 1f, xn.address(), xn.address(), 0f, ps, 1, 0, 0, 0, DType.F32, DType.F32, false);
         } finally {
-            allocator.release(xn);
+            allocator().release(xn);
         }
         elementwise(K.SIMILARITY_CLAMP, DType.F32, (long) nb * nb, s, nb * nb);
     }
@@ -692,10 +800,10 @@ public final class CudaBackend extends CheckedBackend {
             gemmAt(false, false, nb, d, nb, 1f, g.address(), pxc, 0f, pdxn, 1, 0, 0, 0, DType.F32, DType.F32, false);
             perRow(K.SIMILARITY_BACKWARD_ROWS, xc.dtype(), nb, xc, norm, pdxn, dx, nb, d);
         } finally {
-            allocator.release(g);
+            allocator().release(g);
             if (bf16) {
-                allocator.release(xcf);
-                allocator.release(dxn);
+                allocator().release(xcf);
+                allocator().release(dxn);
             }
         }
     }

@@ -1,8 +1,10 @@
 package locallearn.backend.cuda;
 
+import static jcuda.driver.JCudaDriver.cuCtxEnablePeerAccess;
 import static jcuda.driver.JCudaDriver.cuCtxGetCurrent;
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 import static jcuda.driver.JCudaDriver.cuCtxSynchronize;
+import static jcuda.driver.JCudaDriver.cuDeviceCanAccessPeer;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
 import static jcuda.driver.JCudaDriver.cuDeviceGetAttribute;
 import static jcuda.driver.JCudaDriver.cuDeviceGetCount;
@@ -22,6 +24,7 @@ import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
 import static jcuda.driver.JCudaDriver.cuMemsetD16Async;
+import static jcuda.driver.JCudaDriver.cuMemcpyPeerAsync;
 import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
@@ -41,6 +44,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
@@ -89,6 +94,9 @@ public final class CudaContext implements AutoCloseable {
     private final List<LaneStream> lanes = new ArrayList<>(); // lane i's stream and handles, made when it first opens
     private final ThreadLocal<LaneStream> lane = new ThreadLocal<>();
     private volatile boolean lanesOpened;
+    /** The context whose lane the calling thread is on, whichever device: where its work, and so its releases, are queued. */
+    private static final ThreadLocal<CudaContext> LANE_CONTEXT = new ThreadLocal<>();
+    private final Set<CudaContext> peers = ConcurrentHashMap.newKeySet(); // contexts whose memory this one's copies may read and write
 
     private CudaContext(int ordinal, Map<String, String> env) {
         this.env = env;
@@ -425,16 +433,28 @@ public final class CudaContext implements AutoCloseable {
      * first time any of them opens (so stream creation does not depend on which thread comes first).
      */
     void enterLane(int index, int count) {
-        makeCurrent();
+        makeLanes(count);
         synchronized (this) {
-            if (closed) throw new IllegalStateException("cuda: lane opened after close");
-            while (lanes.size() < count) lanes.add(new LaneStream());
             lane.set(lanes.get(index));
         }
+        LANE_CONTEXT.set(this);
         lanesOpened = true;
     }
 
-    void leaveLane() { lane.remove(); }
+    /** Makes the streams of lanes [0, count) that do not exist yet, in order (a backend on several devices makes each device's in turn). */
+    synchronized void makeLanes(int count) {
+        if (closed) throw new IllegalStateException("cuda: lane opened after close");
+        makeCurrent();
+        while (lanes.size() < count) lanes.add(new LaneStream());
+    }
+
+    void leaveLane() {
+        lane.remove();
+        LANE_CONTEXT.remove();
+    }
+
+    /** The context whose lane the calling thread is on (its stream is where the thread's work goes), or null off a lane. */
+    static CudaContext laneContextOfThread() { return LANE_CONTEXT.get(); }
 
     /** The calling thread's stream: its lane's, or null, the legacy default stream. */
     Cu.Stream stream() {
@@ -456,10 +476,43 @@ public final class CudaContext implements AutoCloseable {
         check(cuEventCreate(e, CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
         check(cuEventRecord(e, stream()), "cuEventRecord (a hand-off)");
         return () -> {
-            makeCurrent();
-            check(cuStreamWaitEvent(stream(), e, 0), "cuStreamWaitEvent (a hand-off)");
+            // the awaiting thread's stream, which may be another device's (cuStreamWaitEvent takes an event of any context)
+            CudaContext waiter = LANE_CONTEXT.get() != null ? LANE_CONTEXT.get() : this;
+            waiter.makeCurrent();
+            check(cuStreamWaitEvent(waiter.stream(), e, 0), "cuStreamWaitEvent (a hand-off)");
             check(cuEventDestroy(e), "cuEventDestroy");
         };
+    }
+
+    // ---- several devices: peer copies ----------------------------------------------------------
+
+    /**
+     * Lets this context's copies reach {@code other}'s memory (cuCtxEnablePeerAccess) when the
+     * driver says the devices can (cuDeviceCanAccessPeer); false when they cannot, and then
+     * tensors travel between them through the host.
+     */
+    boolean enablePeerAccess(CudaContext other) {
+        int[] can = new int[1];
+        check(cuDeviceCanAccessPeer(can, device, other.device), "cuDeviceCanAccessPeer " + ordinal + " -> " + other.ordinal);
+        if (can[0] == 0) return false;
+        makeCurrent();
+        int r = cuCtxEnablePeerAccess(other.context, 0);
+        // primary contexts outlive a backend: a second one in the process finds the access there
+        if (r != CUresult.CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED) check(r, "cuCtxEnablePeerAccess " + ordinal + " -> " + other.ordinal);
+        peers.add(other);
+        return true;
+    }
+
+    /** May this context's copies read and write {@code other}'s memory? */
+    boolean reaches(CudaContext other) { return peers.contains(other); }
+
+    /** Copies {@code bytes} from {@code src}, a block of {@code from} (a peer), into {@code dst}, one of this context's, on the calling thread's stream. */
+    void copyFromPeer(CudaContext from, CudaStorage src, CudaStorage dst, long bytes) {
+        if (bytes < 0 || bytes > src.bytes || bytes > dst.bytes)
+            throw new IllegalArgumentException("cuda peer copy: " + bytes + " bytes from " + src + " to " + dst);
+        makeCurrent();
+        if (bytes > 0) check(cuMemcpyPeerAsync(dst.pointer(), context, src.pointer(), from.context, bytes, stream()),
+                "cuMemcpyPeerAsync " + bytes + " bytes from device " + from.ordinal + " to device " + ordinal);
     }
 
     // ---- cuBLAS and cuDNN ------------------------------------------------------------------------

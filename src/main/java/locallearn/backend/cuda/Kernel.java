@@ -46,7 +46,7 @@ public final class Kernel {
     private Pointer param(Object a, int i) {
         return switch (a) {
             case Tensor t -> Pointer.to(new long[] {storageOf(t, i).address()});
-            case CudaStorage s -> Pointer.to(new long[] {s.address()});
+            case CudaStorage s -> Pointer.to(new long[] {onThisDevice(s, i).address()});
             case Integer v -> Pointer.to(new int[] {v});
             case Long v -> Pointer.to(new long[] {v});
             case Float v -> Pointer.to(new float[] {v});
@@ -58,7 +58,13 @@ public final class Kernel {
     }
 
     private CudaStorage storageOf(Tensor t, int i) {
-        if (t.storage() instanceof CudaStorage s) return s;
+        if (t.storage() instanceof CudaStorage s) return onThisDevice(s, i);
         throw new IllegalArgumentException("kernel " + name + ": argument " + i + " " + t + " is not on the GPU");
+    }
+
+    /** With several GPUs a tensor left on another device would be read across the bus, or fault: refused here instead. */
+    private CudaStorage onThisDevice(CudaStorage s, int i) {
+        if (s.context == ctx) return s;
+        throw new IllegalStateException("kernel " + name + ": argument " + i + " is on GPU " + s.context.ordinal() + ", the launch on GPU " + ctx.ordinal());
     }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import locallearn.backend.Backend;
 import locallearn.backend.Backends;
+import locallearn.config.Precision;
 import locallearn.backend.cuda.CudaContext;
 import locallearn.backend.cuda.CudaUnavailableException;
 import org.junit.jupiter.api.Test;
@@ -37,9 +38,13 @@ class BackendsTest {
         assertEquals("unknown device 'tpu' (expected auto, cpu, cuda or cuda:N)", bad.getMessage());
     }
 
-    @Test void aListOfDevicesIsOneLineSayingOneGpuForNow() {
+    @Test void aListOfDevicesIsForAPipelineOfDistinctGpus() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Backends.create("cuda:0,cuda:1"));
-        assertEquals("device list 'cuda:0,cuda:1': one GPU for now (a pipeline's stages share it, each on a stream of its own); give one device",
-                e.getMessage());
+        assertEquals("device list 'cuda:0,cuda:1' is for a pipeline (train --pipeline S or --stages), a stage on each GPU; give one device", e.getMessage());
+        var conv = locallearn.backend.ConvAlgorithm.fromProperty();
+        e = assertThrows(IllegalArgumentException.class, () -> Backends.forPipeline("cuda:0,cuda:2,cuda:0", conv, Precision.FP32, m -> {}));
+        assertEquals("device list 'cuda:0,cuda:2,cuda:0' names cuda:0 twice: a GPU takes one stage", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Backends.forPipeline("cuda:0,cpu", conv, Precision.FP32, m -> {}));
+        assertEquals("bad device list 'cuda:0,cpu': each entry is cuda:N (a GPU number), 'cpu' is not", e.getMessage());
     }
 }

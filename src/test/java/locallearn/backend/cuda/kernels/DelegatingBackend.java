@@ -22,6 +22,8 @@ class DelegatingBackend implements Backend {
     @Override public Lane openLane(int lane, int lanes) { return inner.openLane(lane, lanes); }
     @Override public MemoryStats laneMemory(int lane) { return inner.laneMemory(lane); }
     @Override public HandOff handOff() { return inner.handOff(); }
+
+    @Override public void moveHere(Tensor t) { inner.moveHere(t); }
     @Override public void write(Tensor dst, float[] src) { inner.write(dst, src); }
     @Override public float[] read(Tensor src) { return inner.read(src); }
     @Override public void fill(Tensor x, float value) { inner.fill(x, value); }

@@ -1,5 +1,6 @@
 package locallearn.backend.cuda.kernels;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -14,6 +15,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import locallearn.backend.SelfTest;
 import locallearn.backend.cuda.CudaContext;
+import locallearn.train.SafeTensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -104,28 +106,65 @@ class EmulatedGpuTest {
 
     /**
      * train --stages on CUDA, mlp and vgg6b with 2 and 3 stages, against the same run in sequence
-     * (EmulatedPipelineMain says what each line checks), after the two orderings by event by hand.
+     * (EmulatedPipelineMain says what each line checks), after the two orderings by event by hand;
+     * then on three emulated GPUs, whose driver refuses any op in one device's context on another's
+     * memory: the device check by hand, the mlp (2 GPUs, 3 GPUs, 3 stages on 2) and vgg6b (2 GPUs)
+     * by peer copies, and the mlp on 2 GPUs without peer access, through the host, against the
+     * same runs in sequence on one GPU.
      */
-    @Test void pipelinedRunsOnStreamsEqualTheSequenceOnCuda() throws IOException, InterruptedException {
-        Process p = child(EmulatedPipelineMain.class, Map.of(), "streams", tmp.resolve("runs").toString());
-        List<String> out = lines(p);
+    @Test void pipelinedRunsOnStreamsAndOnGpusEqualTheSequenceOnCuda() throws IOException, InterruptedException {
+        Path dir = tmp.resolve("runs");
+        Process p = child(EmulatedPipelineMain.class, Map.of("EMU_DEVICES", "3"), "streams", dir.toString());
+        assertAllOk(lines(p), p, 2 + EmulatedPipelineMain.RUNS.length + 1 + EmulatedPipelineMain.GPU_RUNS.length);
+        Process host = child(EmulatedPipelineMain.class, Map.of("EMU_DEVICES", "3", "EMU_NO_PEER", "1"), "host", dir.toString());
+        assertAllOk(lines(host), host, EmulatedPipelineMain.HOST_RUNS.length);
+    }
+
+    /** The child exited 0 and printed {@code checks} lines "ok ..." and none "FAIL ...". */
+    private static void assertAllOk(List<String> out, Process p, int checks) {
         assertEquals(0, p.exitValue(), String.join("\n", out));
-        List<String> checks = out.stream().filter(l -> l.startsWith("ok ") || l.startsWith("FAIL")).toList();
-        assertEquals(2 + EmulatedPipelineMain.RUNS.length, checks.size(), String.join("\n", out));
-        for (String c : checks) assertTrue(c.startsWith("ok "), String.join("\n", out));
+        List<String> results = out.stream().filter(l -> l.startsWith("ok ") || l.startsWith("FAIL")).toList();
+        assertEquals(checks, results.size(), String.join("\n", out));
+        for (String c : results) assertTrue(c.startsWith("ok "), String.join("\n", out));
+    }
+
+    /**
+     * The stage on GPU 1 fails a launch in epoch 2: one line, exit 2, no hang, and the checkpoint of
+     * epoch 1 is intact: its tensors are those of one epoch in sequence on one GPU.
+     */
+    @Test void aFailingStageOnGpuOneKeepsTheLastCheckpoint() throws IOException, InterruptedException {
+        Path dir = tmp.resolve("failed-gpu");
+        // stream 4 is lane 1's on GPU 1 (each GPU makes a stream per lane, GPU 0 first); its launch 320 is in epoch 2 of 3 steps each
+        assertFailedOnce(child(EmulatedPipelineMain.class, Map.of("EMU_DEVICES", "2", "EMU_FAIL_LAUNCH", "4:320"), "fail-gpu", dir.toString()), "320 of stream 4");
+        assertEquals(1, Files.readAllLines(dir.resolve("failed/metrics.jsonl")).size(), "epoch 1 finished, epoch 2 did not");
+        var kept = SafeTensors.read(dir.resolve("failed/checkpoint.safetensors")).tensors();
+        var straight = SafeTensors.read(dir.resolve("seq/checkpoint.safetensors")).tensors();
+        assertEquals(straight.keySet(), kept.keySet());
+        for (String k : straight.keySet()) assertArrayEquals(straight.get(k).values(), kept.get(k).values(), k);
+    }
+
+    /** A GPU that does not exist, more GPUs than stages, tf32 or bf16 on a GPU without tensor cores: one line each, exit 2. */
+    @Test void badDeviceListsAreOneLineAndExitTwo() throws IOException, InterruptedException {
+        Process p = child(EmulatedPipelineMain.class, Map.of("EMU_DEVICES", "3", "EMU_OLD_DEVICE", "1"), "bad", tmp.resolve("bad").toString());
+        assertAllOk(lines(p), p, EmulatedPipelineMain.BAD.length);
+        assertTrue(Files.notExists(tmp.resolve("bad/checkpoint.safetensors")), "nothing trained");
     }
 
     /** A launch of stage 1 fails mid-epoch: every stage stops, one line, exit 2, no checkpoint, no hang. */
     @Test void aFailingStageOnCudaIsOneLineAndExitTwo() throws IOException, InterruptedException {
         Path out = tmp.resolve("failed");
-        Process p = child(EmulatedPipelineMain.class, Map.of("EMU_FAIL_LAUNCH", "2:30"), "fail", out.toString());
+        assertFailedOnce(child(EmulatedPipelineMain.class, Map.of("EMU_FAIL_LAUNCH", "2:30"), "fail", out.toString()), "30 of stream 2");
+        assertTrue(Files.notExists(out.resolve("checkpoint.safetensors")), "nothing saved");
+    }
+
+    /** The child exited 2 with one error line, the failed launch's, after the emulator failed launch {@code launch} ("30 of stream 2"). */
+    private static void assertFailedOnce(Process p, String launch) throws IOException, InterruptedException {
         List<String> lines = lines(p);
         assertEquals(2, p.exitValue(), String.join("\n", lines));
         // the run's description line, then the one error line
         List<String> errors = lines.stream().filter(l -> l.startsWith("locallearn train:") && !l.contains(" -> ")).toList();
         assertEquals(1, errors.size(), String.join("\n", lines));
         assertTrue(errors.get(0).contains("CUDA_ERROR_LAUNCH_FAILED"), errors.get(0));
-        assertTrue(lines.stream().anyMatch(l -> l.startsWith("emulated driver: EMU_FAIL_LAUNCH fails launch 30 of stream 2")), String.join("\n", lines));
-        assertTrue(Files.notExists(out.resolve("checkpoint.safetensors")), "nothing saved");
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("emulated driver: EMU_FAIL_LAUNCH fails launch " + launch)), String.join("\n", lines));
     }
 }

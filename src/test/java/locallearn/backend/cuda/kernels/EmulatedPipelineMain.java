@@ -35,6 +35,13 @@ import locallearn.train.SafeTensors;
  * vgg6b with two and three stages, against the same run in sequence: metrics and checkpoints
  * within the tolerance below, and each stage thread launched on one stream of its own.
  * Mode "fail DIR": one pipelined run whose launch EMU_FAIL_LAUNCH fails; exits with its code.
+ * Then, on several GPUs (EMU_DEVICES=3), it checks by hand that the driver refuses a copy of
+ * another device's tensor and a kernel is refused one, and that moveHere brings it over, and
+ * runs GPU_RUNS against the same runs in sequence (by peer copies). Mode "host DIR" (after
+ * streams in DIR, with EMU_NO_PEER=1) runs HOST_RUNS against them, through the host; mode "fail-gpu DIR" trains
+ * the mlp in sequence for one epoch into DIR/seq, then two epochs on two GPUs into DIR/failed,
+ * where EMU_FAIL_LAUNCH fails a launch of the stage on GPU 1; mode "bad DIR" runs BAD, each one line and
+ * exit 2 (EMU_OLD_DEVICE=1: GPU 1 has no tensor cores).
  * Prints one line per check, "ok ..." or "FAIL ...".
  */
 @SuppressWarnings("restricted")
@@ -45,18 +52,56 @@ public final class EmulatedPipelineMain {
     /**
      * The runs: model flags, explicit stages, and whether the run in sequence is new (else the
      * previous one's). Small, since the emulator runs a block of 1024 threads as 1024 fibers:
-     * the mlp and vgg6b (4 conv blocks and an fc one) with 2 and 3 stages.
+     * the mlp and vgg6b (4 conv blocks and an fc one) with 2 and 3 stages, and the mlp in bf16.
      */
     static final String[][] RUNS = {
         {"--num-layers 3 --num-hidden 8 --dropout 0.1", "0,1-2", "new"},
         {"--num-layers 3 --num-hidden 8 --dropout 0.1", "0,1,2", "same"},
         {"--model vgg6b --feat-mult 0.0625 --num-hidden 16 --dropout 0.1", "0-1,2-4", "new"},
         {"--model vgg6b --feat-mult 0.0625 --num-hidden 16 --dropout 0.1", "0,1-2,3-4", "same"},
+        {"--num-layers 3 --num-hidden 8 --dropout 0.1 --precision bf16", "0,1-2", "new"},
+    };
+
+    static final String MLP = RUNS[0][0], VGG = RUNS[2][0], MLP_BF16 = RUNS[4][0];
+    /**
+     * Pipelines on several GPUs: model flags, stages, device list. Stage i on GPU i, and three
+     * stages on two GPUs (0 and 1 on the first); block counts the stages do not divide.
+     */
+    static final String[][] GPU_RUNS = {
+        {MLP, "0,1-2", "cuda:0,cuda:1"}, {MLP, "0,1,2", "cuda:0,cuda:1,cuda:2"}, {MLP, "0,1,2", "cuda:0,cuda:1"}, {VGG, "0-1,2-4", "cuda:0,cuda:1"},
+        {MLP_BF16, "0,1-2", "cuda:0,cuda:1"},
+    };
+    /** The same without peer access: through the host. */
+    static final String[][] HOST_RUNS = {{MLP, "0,1-2", "cuda:0,cuda:1"}};
+    /**
+     * Bad device lists (flags, what the one line says), on three emulated GPUs, the second without
+     * tensor cores: a list without a pipeline, a GPU twice, one that is not there, more GPUs than
+     * stages, tf32 or bf16 where a GPU has no tensor cores.
+     */
+    static final String[][] BAD = {
+        {"--device cuda:0,cuda:1", "is for a pipeline (train --pipeline S or --stages)"},
+        {"--stages 0,1-2 --device cuda:1,cuda:1", "names cuda:1 twice"},
+        {"--stages 0,1-2 --device cuda:0,cuda:5", "no CUDA device 5"},
+        {"--stages 0,1-2 --device cuda:0,cuda:1,cuda:2", "list at most 2"},
+        {"--stages 0,1-2 --device cuda:0,cuda:1 --precision tf32", "Emulated GPU (cuda:1) is sm_70"},
+        {"--stages 0,1-2 --device cuda:0,cuda:1 --precision bf16", "Emulated GPU (cuda:1) is sm_70"},
     };
 
     public static void main(String[] args) throws Throwable {
         if (args[0].equals("fail")) {
             System.exit(Main.run(trainArgs(Path.of(args[1]), RUNS[0][0] + " --stages " + RUNS[0][1])));
+        }
+        if (args[0].equals("fail-gpu")) { // the run in sequence opens no lane, so no stream of EMU_FAIL_LAUNCH's count
+            if (Main.run(trainArgs(Path.of(args[1]).resolve("seq"), MLP)) != 0) throw new IllegalStateException("sequential run failed");
+            System.exit(Main.run(trainArgs(Path.of(args[1]).resolve("failed"), MLP + " --epochs 2 --stages 0,1-2", "cuda:0,cuda:1")));
+        }
+        if (args[0].equals("bad")) {
+            for (String[] b : BAD) System.out.println(badRun(Path.of(args[1]), b[0], b[1]));
+            return;
+        }
+        if (args[0].equals("host")) {
+            gpuRuns(Path.of(args[1]), HOST_RUNS, false);
+            return;
         }
         System.out.println(handOffCheck());
         System.out.println(reuseCheck());
@@ -74,13 +119,94 @@ public final class EmulatedPipelineMain {
             }
             System.out.println(compare(RUNS[i][0] + " --stages " + RUNS[i][1], seq, pipe, RUNS[i][1].split(",").length, report));
         }
+        System.out.println(deviceCheck());
+        gpuRuns(dir, GPU_RUNS, true);
     }
 
-    static String[] trainArgs(Path out, String flags) {
+    /** Each of {@code runs} on its GPUs against the run in sequence in {@code dir}, by peer copies or (not {@code peer}) through the host. */
+    private static void gpuRuns(Path dir, String[][] runs, boolean peer) throws Throwable {
+        for (int i = 0; i < runs.length; i++) {
+            Path pipe = dir.resolve((peer ? "gpus" : "host") + i);
+            reset();
+            String run = runs[i][0] + " --stages " + runs[i][1] + " --device " + runs[i][2];
+            int code = Main.run(trainArgs(pipe, runs[i][0] + " --stages " + runs[i][1], runs[i][2]));
+            String report = report();
+            if (code != 0) {
+                System.out.println("FAIL pipeline " + run + ": exit " + code);
+                continue;
+            }
+            String result = compare(run, dir.resolve(sequence(runs[i][0])), pipe, runs[i][1].split(",").length, report);
+            long copies = counter(report, "peer_copies");
+            if (result.startsWith("ok") && peer != copies > 0)
+                result = "FAIL pipeline " + run + ": " + copies + " peer copies " + (peer ? "with" : "without") + " peer access";
+            System.out.println(result + (result.startsWith("ok") ? ", " + copies + " peer copies" : ""));
+        }
+    }
+
+    static String[] trainArgs(Path out, String flags) { return trainArgs(out, flags, "cuda"); }
+
+    static String[] trainArgs(Path out, String flags, String device) {
         List<String> a = new ArrayList<>(List.of("train", "--data", SAMPLE, "--limit-train", "24", "--limit-test", "8", "--batch-size", "8",
-                "--epochs", "1", "--device", "cuda", "--seed", "3", "--out", out.toString()));
+                "--device", device, "--seed", "3", "--out", out.toString()));
+        if (!flags.contains("--epochs")) a.addAll(List.of("--epochs", "1"));
         a.addAll(List.of(flags.split(" +")));
         return a.toArray(String[]::new);
+    }
+
+    /** The folder of the run in sequence on one GPU that a pipeline of {@code model} is compared with: mode streams' first of the model. */
+    private static String sequence(String model) { return model.equals(MLP) ? "seq0" : model.equals(VGG) ? "seq2" : "seq4"; }
+
+    /** "ok ..." when train with {@code flags} (a device list among them) exits 2 with one line on stderr that contains {@code says}. */
+    static String badRun(Path dir, String flags, String says) {
+        java.io.PrintStream err = System.err;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(captured, true));
+        int code;
+        try {
+            List<String> a = new ArrayList<>(List.of("train", "--data", SAMPLE, "--limit-train", "24", "--limit-test", "8", "--batch-size", "8",
+                    "--epochs", "1", "--seed", "3", "--out", dir.toString()));
+            a.addAll(List.of((MLP + " " + flags).split(" +")));
+            code = Main.run(a.toArray(String[]::new));
+        } finally {
+            System.setErr(err);
+        }
+        List<String> lines = captured.toString().strip().lines().toList();
+        if (code != 2 || lines.size() != 1 || !lines.get(0).contains(says))
+            return "FAIL bad " + flags + ": exit " + code + ", stderr " + lines;
+        return "ok   bad " + flags + ": " + lines.get(0);
+    }
+
+    /**
+     * On two GPUs: a copy in GPU 1's context of a tensor on GPU 0 is refused by the driver, a
+     * kernel on GPU 0 is refused a tensor of GPU 1 by Kernel, and moveHere on GPU 1's lane brings
+     * the tensor over (by a peer copy) with its values, which the home thread then reads.
+     */
+    static String deviceCheck() throws Exception {
+        try (CudaBackend gpus = CudaBackend.open(new int[] {0, 1}, true, locallearn.config.Precision.FP32); Scope s = Scope.open()) {
+            if (!gpus.describe().contains("peer copies between them")) return "FAIL devices: " + gpus.describe();
+            Tensor a = gpus.allocate(1000);
+            gpus.fill(a, 3f);
+            Backend.HandOff filled = gpus.handOff();
+            String copied = onLane(gpus, 1, () -> {
+                try (Scope inner = Scope.open()) {
+                    gpus.copy(a, gpus.allocate(1000));
+                }
+            });
+            if (copied == null || !copied.contains("CUDA_ERROR_ILLEGAL_ADDRESS"))
+                return "FAIL devices: GPU 1 copied GPU 0's tensor and the driver said " + copied;
+            String moved = onLane(gpus, 1, () -> {
+                filled.await();
+                gpus.moveHere(a);
+                gpus.scale(a, 2f);
+            });
+            if (moved != null) return "FAIL devices: moveHere on GPU 1: " + moved;
+            if (gpus.read(a)[999] != 6f) return "FAIL devices: GPU 0 read " + gpus.read(a)[999] + " of the moved tensor, want 6";
+            String launched = onLane(gpus, 0, () -> gpus.scale(a, 2f));
+            if (launched == null || !launched.contains("is on GPU 1, the launch on GPU 0"))
+                return "FAIL devices: a kernel on GPU 0 took GPU 1's tensor and said " + launched;
+            return "ok   devices: the driver refused another GPU's memory (" + copied + "), moveHere brought it over, a kernel refused it ("
+                    + launched + ")";
+        }
     }
 
     // ---- the emulator's report (emu_report, emu_reset_report in emulated_libcuda.cpp) -------------------

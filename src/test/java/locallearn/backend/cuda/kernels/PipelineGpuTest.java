@@ -30,4 +30,24 @@ class PipelineGpuTest {
             assertTrue(line.startsWith("ok "), line);
         }
     }
+
+    /** EmulatedPipelineMain's runs on two GPUs (peer copies where the GPUs have peer access), against the run in sequence on one. */
+    @Test void pipelinedRunsOnTwoGpusMatchTheSequence(@TempDir Path dir) throws Exception {
+        CudaContext.Probe probe = CudaContext.probeDevice();
+        assumeTrue(probe.found() && !probe.line().endsWith(" 1 device"), () -> "fewer than two GPUs, skipped: " + probe.line());
+        assumeTrue(CudaContext.kernelsBuilt(), "kernels not built (no nvcc), skipped");
+        for (String model : new String[] {EmulatedPipelineMain.MLP, EmulatedPipelineMain.VGG}) {
+            Path seq = dir.resolve("seq" + model.hashCode());
+            assertEquals(0, Main.run(EmulatedPipelineMain.trainArgs(seq, model)), model);
+            int i = 0;
+            for (String[] run : EmulatedPipelineMain.GPU_RUNS) {
+                if (!run[0].equals(model) || !run[2].equals("cuda:0,cuda:1")) continue;
+                Path pipe = dir.resolve("pipe" + model.hashCode() + "-" + i++);
+                String flags = model + " --stages " + run[1];
+                assertEquals(0, Main.run(EmulatedPipelineMain.trainArgs(pipe, flags, run[2])), flags);
+                String line = EmulatedPipelineMain.compare(flags + " --device " + run[2], seq, pipe, run[1].split(",").length, null);
+                assertTrue(line.startsWith("ok "), line);
+            }
+        }
+    }
 }

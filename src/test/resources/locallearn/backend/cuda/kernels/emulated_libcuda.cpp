@@ -18,6 +18,14 @@
 // pass unseen. emu_report() tells which streams each host thread launched on. EMU_FAIL_LAUNCH=S:N
 // fails the N-th launch on stream S (1 = the first stream created) with CUDA_ERROR_LAUNCH_FAILED.
 //
+// Several devices (EMU_DEVICES=N, default 1): a primary context per device, current per host thread
+// as in the driver, and every block and stream belongs to the device whose context made it. A
+// launch, copy or memset in device k's context that touches another device's block fails with
+// CUDA_ERROR_ILLEGAL_ADDRESS and a line on stderr, except cuMemcpyPeerAsync between two contexts
+// with peer access enabled (cuCtxEnablePeerAccess); EMU_NO_PEER=1 makes cuDeviceCanAccessPeer
+// say no, so the host path is what runs; EMU_OLD_DEVICE=k gives device k compute capability 7.0. Each device has its own legacy stream (id 0 for device
+// 0, 1000 + k for device k), and cuCtxSynchronize waits for the current device's streams only.
+//
 // Build: g++ -std=c++20 -O1 -U_FORTIFY_SOURCE -shared -fPIC -fvisibility=hidden -I kernels -o libcuda.so.1 this.cpp
 // (no _FORTIFY_SOURCE: its longjmp check refuses the jumps between fiber stacks)
 #include <math.h>
@@ -237,10 +245,23 @@ static const std::map<std::string, Entry> KERNELS = {
 typedef int CUresult;
 typedef unsigned long long CUdeviceptr;
 enum { OK = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, INVALID_CONTEXT = 201, INVALID_PTX = 218, INVALID_HANDLE = 400, ILLEGAL_STATE = 401,
-       NOT_FOUND = 500, LAUNCH_FAILED = 719 };
+       NOT_FOUND = 500, ILLEGAL_ADDRESS = 700, LAUNCH_FAILED = 719, PEER_ACCESS_UNSUPPORTED = 217, PEER_ACCESS_ALREADY_ENABLED = 704 };
 static const size_t TOTAL = 4ull << 30;
 static size_t used;
-static void* currentContext;
+static thread_local void* currentContext; // per host thread, as the driver's
+
+// ---- several devices: contexts and peer access ------------------------------------------------------
+static const int MAX_DEVICES = 8;
+struct Context { int device; };
+static Context contexts[MAX_DEVICES] = {{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}};
+static bool peerEnabled[MAX_DEVICES][MAX_DEVICES]; // [from][to]: from's context may copy to and from to's memory
+static int deviceCount() {
+    const char* n = getenv("EMU_DEVICES");
+    int d = n == nullptr ? 1 : atoi(n);
+    return d < 1 ? 1 : d > MAX_DEVICES ? MAX_DEVICES : d;
+}
+static int here() { return currentContext == nullptr ? 0 : ((Context*) currentContext)->device; } // the calling thread's device
+static bool peersRefused() { const char* v = getenv("EMU_NO_PEER"); return v != nullptr && strcmp(v, "1") == 0; }
 
 struct Function { std::string name; const Entry* entry; unsigned maxThreads; };
 struct Module { std::map<std::string, unsigned> maxThreads; };
@@ -248,18 +269,23 @@ struct Module { std::map<std::string, unsigned> maxThreads; };
 // ---- streams, events and the order check ----------------------------------------------------------
 namespace order {
 typedef std::map<int, long> Clock; // stream id -> how many of its ops are ordered before
-struct Stream { int id; bool blocking; long pos = 0; Clock knows; };
-struct Event { Clock clock; int stream = -1; };
+struct Stream { int id; bool blocking; long pos = 0; Clock knows; int device = 0; };
+struct Event { Clock clock; int stream = -1; int device = 0; };
 struct Use { int stream = -1; long pos = 0; };
-struct Block { size_t bytes; Use write; std::map<int, long> reads; };
+struct Block { size_t bytes; Use write; std::map<int, long> reads; int device = 0; };
 static std::recursive_mutex lock; // the API is called from every pipeline stage's thread
-static Stream legacy{0, true};
+static Stream legacies[MAX_DEVICES];
+static Stream* legacyOf(int device) {
+    Stream* l = &legacies[device];
+    if (!l->blocking) *l = Stream{device == 0 ? 0 : 1000 + device, true, 0, {}, device};
+    return l;
+}
 static std::map<void*, Stream*> streams;
 static int nextStream = 1;
 static Clock host; // what host-side synchronisation has seen finish: work issued later comes after it
 static std::map<uintptr_t, Block> blocks;
 static std::map<unsigned long, std::map<int, long>> launchesByThread; // host thread -> stream id -> launches
-static long waits, crossWaits, hazards;
+static long waits, crossWaits, hazards, peerCopies;
 static int failStream = -1;
 static long failAt = -1, launchesOnFailStream;
 
@@ -267,22 +293,23 @@ static void merge(Clock& a, const Clock& b) {
     for (auto& [k, v] : b) if (a[k] < v) a[k] = v;
 }
 static Stream* of(void* h) {
-    if (h == nullptr) return &legacy;
+    if (h == nullptr) return legacyOf(here());
     auto it = streams.find(h);
     return it == streams.end() ? nullptr : it->second;
 }
 // queues one op on s: first what it is ordered after (the legacy stream and blocking streams wait for each other)
 static long issue(Stream* s) {
     merge(s->knows, host);
-    if (s == &legacy) {
+    Stream* legacy = legacyOf(s->device);
+    if (s == legacy) {
         for (auto& [h, t] : streams)
-            if (t->blocking) {
+            if (t->blocking && t->device == s->device) {
                 merge(s->knows, t->knows);
                 if (s->knows[t->id] < t->pos) s->knows[t->id] = t->pos;
             }
     } else if (s->blocking) {
-        merge(s->knows, legacy.knows);
-        if (s->knows[0] < legacy.pos) s->knows[0] = legacy.pos;
+        merge(s->knows, legacy->knows);
+        if (s->knows[legacy->id] < legacy->pos) s->knows[legacy->id] = legacy->pos;
     }
     s->knows[s->id] = ++s->pos;
     return s->pos;
@@ -318,9 +345,18 @@ static bool touch(const char* op, Stream* s, long p, uintptr_t ptr, bool write) 
     }
     return true;
 }
-static void syncAll() {
-    for (auto& [h, t] : streams) if (host[t->id] < t->pos) host[t->id] = t->pos;
-    if (host[0] < legacy.pos) host[0] = legacy.pos;
+static void syncAll() { // the current device's streams, as cuCtxSynchronize
+    Stream* legacy = legacyOf(here());
+    for (auto& [h, t] : streams) if (t->device == legacy->device) merge(host, t->knows);
+    merge(host, legacy->knows);
+}
+// an op in the current device's context touches the block at ptr: false (and a line) if it is another device's
+static bool onDevice(const char* op, uintptr_t ptr, int device) {
+    Block* b = blockAt(ptr);
+    if (b == nullptr || b->device == device) return true;
+    hazards++;
+    fprintf(stderr, "emulated driver: %s in device %d's context touches device %d's block %#lx\n", op, device, b->device, (unsigned long) ptr);
+    return false;
 }
 static void syncStream(Stream* s) {
     merge(host, s->knows);
@@ -332,12 +368,24 @@ static void syncStream(Stream* s) {
 #define API extern "C" __attribute__((visibility("default")))
 API CUresult cuInit(unsigned) { return OK; }
 API CUresult cuDriverGetVersion(int* v) { *v = 13000; return OK; }
-API CUresult cuDeviceGetCount(int* n) { *n = 1; return OK; }
-API CUresult cuDeviceGet(int* d, int ordinal) { *d = 0; return ordinal == 0 ? OK : 101; }
+API CUresult cuDeviceGetCount(int* n) { *n = deviceCount(); return OK; }
+API CUresult cuDeviceGet(int* d, int ordinal) {
+    *d = ordinal;
+    return ordinal >= 0 && ordinal < deviceCount() ? OK : 101;
+}
 API CUresult cuDeviceGetName(char* name, int len, int) { snprintf(name, (size_t) len, "Emulated GPU"); return OK; }
 API CUresult cuDeviceTotalMem_v2(size_t* bytes, int) { *bytes = TOTAL; return OK; }
-API CUresult cuDeviceGetAttribute(int* v, int attribute, int) { *v = attribute == 75 ? 9 : 0; return OK; }
-API CUresult cuDevicePrimaryCtxRetain(void** ctx, int) { *ctx = (void*) 0xC0; return OK; }
+// compute capability 9.0; EMU_OLD_DEVICE=k makes device k a 7.0 (no TF32/bf16 tensor cores)
+API CUresult cuDeviceGetAttribute(int* v, int attribute, int device) {
+    const char* old = getenv("EMU_OLD_DEVICE");
+    *v = attribute == 75 ? (old != nullptr && atoi(old) == device ? 7 : 9) : 0;
+    return OK;
+}
+API CUresult cuDevicePrimaryCtxRetain(void** ctx, int device) {
+    if (device < 0 || device >= deviceCount()) return 101;
+    *ctx = &contexts[device];
+    return OK;
+}
 API CUresult cuDevicePrimaryCtxRelease_v2(int) { return OK; }
 API CUresult cuCtxSetCurrent(void* ctx) { currentContext = ctx; return OK; }
 API CUresult cuCtxGetCurrent(void** ctx) { *ctx = currentContext; return OK; }
@@ -357,7 +405,7 @@ API CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t n) {
     // uninitialised device memory is rarely zero: NaN bits catch a kernel that reads before writing
     memset((char*) b + 256, 0xFF, (n + 255) / 256 * 256);
     *p = (CUdeviceptr) ((char*) b + 256);
-    order::blocks[(uintptr_t) *p] = order::Block{n};
+    order::blocks[(uintptr_t) *p] = order::Block{n, {}, {}, here()};
     return OK;
 }
 API CUresult cuMemFree_v2(CUdeviceptr p) {
@@ -372,9 +420,10 @@ API CUresult cuMemGetInfo_v2(size_t* freeBytes, size_t* total) { *freeBytes = TO
 // a copy or fill queued on stream h: checked against the other streams, then done at once
 static CUresult copyOn(void* h, const char* op, uintptr_t src, uintptr_t dst) {
     order::Stream* s = order::of(h);
-    if (s == nullptr) return INVALID_HANDLE;
+    if (s == nullptr || s->device != here()) return INVALID_HANDLE;
+    if ((src != 0 && !order::onDevice(op, src, here())) || (dst != 0 && !order::onDevice(op, dst, here()))) return ILLEGAL_ADDRESS;
     long p = order::issue(s);
-    if ((src != 0 && !order::touch(op, s, p, src, false)) || !order::touch(op, s, p, dst, true)) return ILLEGAL_STATE;
+    if ((src != 0 && !order::touch(op, s, p, src, false)) || (dst != 0 && !order::touch(op, s, p, dst, true))) return ILLEGAL_STATE;
     return OK;
 }
 API CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void* src, size_t n) {
@@ -382,7 +431,7 @@ API CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void* src, size_t n) {
     CUresult r = copyOn(nullptr, "cuMemcpyHtoD", 0, dst);
     if (r != OK) return r;
     memcpy((void*) dst, src, n);
-    order::syncStream(&order::legacy); // returns when the copy is done
+    order::syncStream(order::of(nullptr)); // returns when the copy is done
     return OK;
 }
 API CUresult cuMemcpyDtoH_v2(void* dst, CUdeviceptr src, size_t n) {
@@ -390,7 +439,7 @@ API CUresult cuMemcpyDtoH_v2(void* dst, CUdeviceptr src, size_t n) {
     CUresult r = copyOn(nullptr, "cuMemcpyDtoH", src, 0);
     if (r != OK) return r;
     memcpy(dst, (void*) src, n);
-    order::syncStream(&order::legacy);
+    order::syncStream(order::of(nullptr));
     return OK;
 }
 API CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void* src, size_t n, void* h) {
@@ -433,10 +482,44 @@ API CUresult cuMemFreeHost(void* p) {
     free(p);
     return OK;
 }
+// ---- several devices: peer access and peer copies ------------------------------------------------------
+API CUresult cuDeviceCanAccessPeer(int* can, int device, int peer) {
+    if (device < 0 || device >= deviceCount() || peer < 0 || peer >= deviceCount()) return 101;
+    *can = device != peer && !peersRefused();
+    return OK;
+}
+API CUresult cuCtxEnablePeerAccess(void* peerContext, unsigned) {
+    LOCKED;
+    int from = here(), to = ((Context*) peerContext)->device;
+    if (from == to || peersRefused()) return PEER_ACCESS_UNSUPPORTED;
+    if (peerEnabled[from][to]) return PEER_ACCESS_ALREADY_ENABLED;
+    peerEnabled[from][to] = true;
+    return OK;
+}
+// queued on stream h of the current context; the other side's device must be a peer the current context enabled
+API CUresult cuMemcpyPeerAsync(CUdeviceptr dst, void* dstContext, CUdeviceptr src, void* srcContext, size_t n, void* h) {
+    LOCKED;
+    order::Stream* s = order::of(h);
+    if (s == nullptr || s->device != here() || dstContext == nullptr || srcContext == nullptr) return INVALID_HANDLE;
+    int dd = ((Context*) dstContext)->device, sd = ((Context*) srcContext)->device;
+    for (int other : {dd, sd})
+        if (other != here() && !peerEnabled[here()][other]) {
+            order::hazards++;
+            fprintf(stderr, "emulated driver: cuMemcpyPeerAsync in device %d's context reaches device %d without peer access enabled\n", here(), other);
+            return ILLEGAL_ADDRESS;
+        }
+    if (!order::onDevice("cuMemcpyPeerAsync (source)", src, sd) || !order::onDevice("cuMemcpyPeerAsync (destination)", dst, dd)) return ILLEGAL_ADDRESS;
+    long p = order::issue(s);
+    if (!order::touch("cuMemcpyPeerAsync", s, p, src, false) || !order::touch("cuMemcpyPeerAsync", s, p, dst, true)) return ILLEGAL_STATE;
+    memcpy((void*) dst, (void*) src, n);
+    order::peerCopies++;
+    return OK;
+}
+
 // streams: flags 0 is a blocking stream (ordered with the legacy stream), 1 (CU_STREAM_NON_BLOCKING) is not
 API CUresult cuStreamCreate(void** h, unsigned flags) {
     LOCKED;
-    order::Stream* s = new order::Stream{order::nextStream++, (flags & 1) == 0};
+    order::Stream* s = new order::Stream{order::nextStream++, (flags & 1) == 0, 0, {}, here()};
     *h = s;
     order::streams[s] = s;
     return OK;
@@ -444,7 +527,7 @@ API CUresult cuStreamCreate(void** h, unsigned flags) {
 API CUresult cuStreamDestroy_v2(void* h) {
     LOCKED;
     order::Stream* s = order::of(h);
-    if (s == nullptr || s == &order::legacy) return INVALID_HANDLE;
+    if (s == nullptr || h == nullptr) return INVALID_HANDLE;
     order::streams.erase(h);
     delete s;
     return OK;
@@ -454,12 +537,14 @@ API CUresult cuStreamSynchronize(void* h) {
     LOCKED;
     order::Stream* s = order::of(h);
     if (s == nullptr) return INVALID_HANDLE;
-    if (s == &order::legacy) order::syncAll();
+    if (h == nullptr) order::syncAll();
     else order::syncStream(s);
     return OK;
 }
 API CUresult cuEventCreate(void** e, unsigned) {
-    *e = new order::Event();
+    order::Event* ev = new order::Event();
+    ev->device = here();
+    *e = ev;
     return OK;
 }
 API CUresult cuEventDestroy_v2(void* e) {
@@ -471,7 +556,7 @@ API CUresult cuEventDestroy(void* e) { return cuEventDestroy_v2(e); }
 API CUresult cuEventRecord(void* e, void* h) {
     LOCKED;
     order::Stream* s = order::of(h);
-    if (s == nullptr || e == nullptr) return INVALID_HANDLE;
+    if (s == nullptr || e == nullptr || ((order::Event*) e)->device != s->device) return INVALID_HANDLE; // one context for both, as the driver wants
     order::issue(s);
     ((order::Event*) e)->clock = s->knows;
     ((order::Event*) e)->stream = s->id;
@@ -496,13 +581,14 @@ API CUresult cuEventSynchronize(void* e) { return cuEventQuery(e); }
 // starts the counts of emu_report afresh
 API void emu_reset_report(void) {
     LOCKED;
-    order::waits = order::crossWaits = order::hazards = 0;
+    order::waits = order::crossWaits = order::hazards = order::peerCopies = 0;
     order::launchesByThread.clear();
 }
-// "waits=W cross_waits=C hazards=H" then, per host thread that launched kernels, " | stream:launches ..."
+// "waits=W cross_waits=C hazards=H peer_copies=P" then, per host thread that launched kernels, " | stream:launches ..."
 API int emu_report(char* buf, int len) {
     LOCKED;
-    int n = snprintf(buf, (size_t) len, "waits=%ld cross_waits=%ld hazards=%ld", order::waits, order::crossWaits, order::hazards);
+    int n = snprintf(buf, (size_t) len, "waits=%ld cross_waits=%ld hazards=%ld peer_copies=%ld", order::waits, order::crossWaits, order::hazards,
+                     order::peerCopies);
     for (auto& [thread, perStream] : order::launchesByThread) {
         n += snprintf(buf + n, (size_t) (len > n ? len - n : 0), " |");
         for (auto& [stream, count] : perStream) n += snprintf(buf + n, (size_t) (len > n ? len - n : 0), " %d:%ld", stream, count);
@@ -537,7 +623,7 @@ API CUresult cuLaunchKernel(void* fp, unsigned gx, unsigned gy, unsigned gz, uns
     LOCKED;
     Function* f = (Function*) fp;
     order::Stream* s = order::of(h);
-    if (s == nullptr) return INVALID_HANDLE;
+    if (s == nullptr || s->device != here()) return INVALID_HANDLE;
     unsigned threads = bx * by * bz;
     if (threads == 0 || threads > 1024 || gx == 0 || gy == 0 || gz == 0 || gy > 65535 || gz > 65535) return INVALID_VALUE;
     if (f->maxThreads != 0 && threads > f->maxThreads) return INVALID_VALUE;
@@ -556,6 +642,8 @@ API CUresult cuLaunchKernel(void* fp, unsigned gx, unsigned gy, unsigned gz, uns
     }
     Uses touched;
     f->entry->uses(kernelParams, touched);
+    for (auto& [ptr, write] : touched)
+        if (!order::onDevice(f->name.c_str(), ptr, s->device)) return ILLEGAL_ADDRESS;
     for (auto& [ptr, write] : touched)
         if (!order::touch(f->name.c_str(), s, p, ptr, write)) return ILLEGAL_STATE;
     blockDim = {bx, by, bz};
