@@ -116,6 +116,11 @@ public final class CudaBackend extends CheckedBackend {
         this.tf32 = precision == Precision.TF32;
         this.ownsContext = ownsContext;
         this.providers = ownKernels ? "gemm and conv: own kernels (asked for)" : contexts.get(0).providers();
+        if (precision == Precision.BF16 && !ownKernels)
+            for (CudaContext c : contexts) {
+                String missing = c.cudnn() == null ? null : c.cudnn().bf16Missing();
+                if (missing != null) throw new IllegalArgumentException("precision bf16: " + missing + "; use a cuDNN with bfloat16 (cuDNN 9 has it), or --precision tf32");
+            }
         // load every module now, on every device: a missing PTX or kernel name fails here, not in the middle of a step,
         // and as CudaUnavailableException, so --device auto falls back to the CPU with the reason
         List<Device> ds = new ArrayList<>();

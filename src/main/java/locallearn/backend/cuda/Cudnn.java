@@ -247,6 +247,23 @@ public final class Cudnn implements AutoCloseable {
         return p;
     }
 
+    /**
+     * Null when this cuDNN takes bfloat16 tensors, else why not: the status with which it refuses a
+     * CUDNN_DATA_BFLOAT16 descriptor (a cuDNN older than bfloat16 support knows no data type 9).
+     * Asked once, when a backend opens for --precision bf16, so that refusal is one line then, not
+     * a failed convolution in the middle of a step.
+     */
+    public synchronized String bf16Missing() {
+        MemorySegment d = descriptor(createTensor, "cudnnCreateTensorDescriptor");
+        try {
+            int status = Cublas.invoke(setTensor, d, NCHW, BFLOAT16, 1, 1, 1, 1);
+            return status == STATUS_SUCCESS ? null
+                    : describe() + " refuses bfloat16 tensors (cudnnSetTensor4dDescriptor with CUDNN_DATA_BFLOAT16: " + statusName(status) + ")";
+        } finally {
+            Cublas.invoke(destroyTensor, d);
+        }
+    }
+
     private MemorySegment descriptor(MethodHandle create, String call) {
         MemorySegment box = arena.allocate(ADDRESS);
         check(Cublas.invoke(create, box), call);

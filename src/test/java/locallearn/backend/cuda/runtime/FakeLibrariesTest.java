@@ -10,6 +10,7 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -325,6 +326,25 @@ class FakeLibrariesTest {
         blas.close();
         log(lib);
         log(full.resolve("libcublas.so.13"));
+    }
+
+    /** A cuDNN that refuses bfloat16 descriptors is named with its status, so --precision bf16 is refused at open (CudaBackend). */
+    @Test @Order(9) void aCudnnWithoutBf16SaysSo() throws Throwable {
+        Path lib = full.resolve("libcudnn.so.9");
+        Cudnn d = Cudnn.load(List.of(full), null);
+        assertEquals(null, d.bf16Missing());
+        MethodHandle refuse = Linker.nativeLinker().downcallHandle(SymbolLookup.libraryLookup(lib, Arena.global()).find("fake_refuse_bf16").orElseThrow(),
+                FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT));
+        refuse.invokeExact(1);
+        try {
+            String why = d.bf16Missing();
+            assertTrue(why != null && why.startsWith("cuDNN ") && why.endsWith("refuses bfloat16 tensors (cudnnSetTensor4dDescriptor with CUDNN_DATA_BFLOAT16: "
+                    + "CUDNN_STATUS_FAKE_2000 (2000))"), why);
+        } finally {
+            refuse.invokeExact(0);
+            d.close();
+            log(lib);
+        }
     }
 
     private static void convCase(Cudnn d, Cublas blas, CpuBackend cpu, CpuBackend f32, Random r, ConvGeom g) {

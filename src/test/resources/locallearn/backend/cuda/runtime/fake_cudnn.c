@@ -74,8 +74,13 @@ int cudnnDestroyTensorDescriptor(void *d) { return destroy(d); }
 int cudnnDestroyFilterDescriptor(void *d) { return destroy(d); }
 int cudnnDestroyConvolutionDescriptor(void *d) { return destroy(d); }
 
+/* fake_refuse_bf16(1): act as a cuDNN older than bfloat16, which refuses data type 9 as a bad parameter */
+static int refuse_bf16;
+void fake_refuse_bf16(int on) { refuse_bf16 = on; }
+
 int cudnnSetTensor4dDescriptor(desc *d, int format, int type, int n, int c, int h, int w) {
     note("tensor format=%d type=%d %d,%d,%d,%d;", format, type, n, c, h, w);
+    if (refuse_bf16 && type == CUDNN_DATA_BFLOAT16) return 2000;
     d->v[0] = n; d->v[1] = c; d->v[2] = h; d->v[3] = w; d->type = type;
     return 0;
 }
