@@ -320,7 +320,6 @@ final class SlicedStep {
                     ConvGeom one = new ConvGeom(n, g.inC(), g.inH(), g.inW(), 1, g.kh(), g.kw(), g.stride(), g.pad());
                     be.conv2dBackwardFilter(xv, ones.prefix(n, 1, g.outH(), g.outW()), gOnes, null, one, acc);
                 }
-                d.close(); // done with: its two slices make room for the weight gradient, so the step's peak does not grow by it
                 Tensor gEnc = be.allocate(wEnc.shape());
                 try (Tensor a = be.allocate(c); Tensor u = be.allocate(c); Tensor v = be.allocate(c); Tensor av = be.allocate(2 * c);
                      Tensor sumXhat = be.allocate(c)) {
