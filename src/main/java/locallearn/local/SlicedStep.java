@@ -32,12 +32,11 @@ import locallearn.tensor.Tensor;
  * norm's dz needs two sums over the whole batch, which exist only after the last slice; the
  * encoder's weight gradient is linear in dz, so the slices add to three filter gradients that the
  * sums weigh at the end (encoderGradientsThroughBatchNorm). The price is compute: conv_loss runs
- * forward twice and the encoder's filter gradient over twice the output channels (x*[da; xhat])
- * plus once for a single one, where the held step runs each once, and each runs on slices
- * (README, "How memory is counted", has the measured trade of speed for memory). The step also
- * keeps two more weight-sized tensors than the held one at its end (x*[da; xhat] is two, and
- * the weight gradient made from them a third): nothing at batch 32 and up, but at a batch of 2
- * the weights outweigh the activations and the held step keeps less.
+ * forward twice and the encoder's filter gradient three times (once for a single output channel),
+ * where the held step runs each once, and each runs on slices (README, "How memory is counted",
+ * has the measured trade of speed for memory). The step also
+ * keeps one more weight-sized tensor (x*xhat) than the held one: nothing at batch 32 and up,
+ * but at a batch of 2 the weights outweigh the activations and the held step keeps less.
  */
 final class SlicedStep {
     private final Conv2d encoder, simHead;
@@ -86,8 +85,7 @@ final class SlicedStep {
         private final Backend be;
         private final Tensor x, h;
         private final int nb, slice, xRow, hRow, poolRow;
-        // slice buffers: hb holds h's rows, later x's; s and d take turns as conv outputs and gradients;
-        // with batch norm d is two slices long, to hold [da; xhat] per image (encoderGradientsThroughBatchNorm)
+        // slice buffers: hb holds h's rows, later x's; s and d take turns as conv outputs and gradients
         private final Tensor hb, s, d, stdSlice, dStdSlice, poolSlice;
         private final Tensor mean, invStd; // batch norm's statistics, null without batch norm
         private Tensor stds, dStds, dPooled;
@@ -104,7 +102,7 @@ final class SlicedStep {
             DType act = x.dtype();
             hb = be.allocate(new Shape(slice * Math.max(xRow, hRow)), act);
             s = be.allocate(new Shape(slice * hRow), act);
-            d = be.allocate(new Shape((bn != null ? 2 : 1) * slice * hRow), act);
+            d = be.allocate(new Shape(slice * hRow), act);
             stdSlice = be.allocate(slice * channels);
             dStdSlice = be.allocate(slice * channels);
             poolSlice = be.allocate(new Shape(slice * poolRow), act);
@@ -169,19 +167,17 @@ final class SlicedStep {
         /** The block's parameter gradients, one pass over the slices. */
         private void backward() {
             Tensor wEnc = encoder.weight().data(), bEnc = dataOf(encoder.bias());
-            Tensor gEncBias = bEnc == null ? null : be.allocate(bEnc.shape());
+            Tensor gEnc = be.allocate(wEnc.shape()), gEncBias = bEnc == null ? null : be.allocate(bEnc.shape());
             Tensor gSim = simHead == null || dStds == null ? null : be.allocate(simHead.weight().data().shape());
-            Tensor gEnc;
             if (bn == null) {
                 // da is dz
-                gEnc = be.allocate(wEnc.shape());
                 for (int from = 0; from < nb; from += slice) {
                     int n = Math.min(slice, nb - from);
                     Tensor da = sliceDa(from, n, gSim);
                     be.conv2dBackwardFilter(xRows(from, n), da, gEnc, gEncBias, geometry(n), from > 0);
                 }
             } else {
-                gEnc = encoderGradientsThroughBatchNorm(gEncBias, gSim);
+                encoderGradientsThroughBatchNorm(gEnc, gEncBias, gSim);
             }
             encoder.weight().addGrad(be, gEnc);
             if (gEncBias != null) encoder.bias().addGrad(be, gEncBias);
@@ -267,26 +263,23 @@ final class SlicedStep {
         }
 
         /**
-         * The encoder's gradients through batch norm in one pass over the slices; returns the
-         * weight gradient. Batch norm's dz = a da - k sum(da) - k sum(da xhat) xhat per channel
-         * (a = gamma invStd, k = a / N, xhat = (z - mean) invStd) needs two sums over the whole
-         * batch, but the encoder's weight gradient is linear in dz: dW = a (x*da) - k sum(da)
-         * (x*1) - k sum(da xhat) (x*xhat), with x*g the filter gradient for output gradient g. So
-         * each slice adds to three filter gradients (x*1 has a single output channel), and the
-         * sums weigh them at the end. x*da and x*xhat run as one filter gradient of 2K output
-         * channels, x*[da; xhat] (see interleave), so x's patches are packed or transformed once
-         * for both; each output channel's sum is that of its own filter gradient, in the same order.
+         * The encoder's gradients through batch norm in one pass over the slices. Batch norm's
+         * dz = a da - k sum(da) - k sum(da xhat) xhat per channel (a = gamma invStd, k = a / N,
+         * xhat = (z - mean) invStd) needs two sums over the whole batch, but the encoder's weight
+         * gradient is linear in dz: dW = a (x*da) - k sum(da) (x*1) - k sum(da xhat) (x*xhat), with
+         * x*g the filter gradient for output gradient g. So each slice adds to three filter
+         * gradients (x*1 has a single output channel), and the sums weigh them at the end.
          * The encoder's bias gradient is sum(dz) = -k sum(da xhat) sum(xhat): the first two terms
          * cancel exactly, and sum(xhat) is 0 up to rounding (batch norm removes the bias).
          */
-        private Tensor encoderGradientsThroughBatchNorm(Tensor gEncBias, Tensor gSim) {
+        private void encoderGradientsThroughBatchNorm(Tensor gEnc, Tensor gEncBias, Tensor gSim) {
             int c = channels;
             Tensor wEnc = encoder.weight().data(), bEnc = dataOf(encoder.bias());
             ConvGeom full = geometry(nb);
             int taps = wEnc.numel() / c, outPixels = full.outH() * full.outW();
             float[] fromH = xhatFromH();
-            try (Tensor sumDa = be.allocate(c); Tensor sumDaXhat = be.allocate(c); Tensor sums = be.allocate(2 * c);
-                 Tensor gBoth = be.allocate(2 * c, x.dim(1), wEnc.dim(2), wEnc.dim(3)); Tensor gOnes = be.allocate(1, x.dim(1), wEnc.dim(2), wEnc.dim(3));
+            try (Tensor sumDa = be.allocate(c); Tensor sumDaXhat = be.allocate(c); Tensor sumXhat = be.allocate(c);
+                 Tensor gXhat = be.allocate(wEnc.shape()); Tensor gOnes = be.allocate(1, x.dim(1), wEnc.dim(2), wEnc.dim(3));
                  Tensor ones = be.allocate(new Shape(slice * outPixels), x.dtype());
                  Tensor scale = be.allocate(c); Tensor shift = be.allocate(c)) {
                 be.fill(ones, 1f);
@@ -311,51 +304,29 @@ final class SlicedStep {
                     }
                     be.channelAffine(xhat, scale, shift);
                     boolean acc = from > 0;
+                    be.conv2dBackwardFilter(xv, da, gEnc, null, g, acc);
+                    be.conv2dBackwardFilter(xv, xhat, gXhat, sumXhat, g, acc);
+                    ConvGeom one = new ConvGeom(n, g.inC(), g.inH(), g.inW(), 1, g.kh(), g.kw(), g.stride(), g.pad());
+                    be.conv2dBackwardFilter(xv, ones.prefix(n, 1, g.outH(), g.outW()), gOnes, null, one, acc);
                     // sum(da) and sum(da xhat) per channel
                     be.channelSum(da, null, sumDa, acc);
                     be.channelSum(da, xhat, sumDaXhat, acc);
-                    Tensor both = interleave(da, n);
-                    ConvGeom two = new ConvGeom(n, g.inC(), g.inH(), g.inW(), 2 * c, g.kh(), g.kw(), g.stride(), g.pad());
-                    be.conv2dBackwardFilter(xv, both, gBoth, sums, two, acc); // sums: sum(da), then sum(xhat)
-                    ConvGeom one = new ConvGeom(n, g.inC(), g.inH(), g.inW(), 1, g.kh(), g.kw(), g.stride(), g.pad());
-                    be.conv2dBackwardFilter(xv, ones.prefix(n, 1, g.outH(), g.outW()), gOnes, null, one, acc);
                 }
-                Tensor gEnc = be.allocate(wEnc.shape());
-                try (Tensor a = be.allocate(c); Tensor u = be.allocate(c); Tensor v = be.allocate(c); Tensor av = be.allocate(2 * c);
-                     Tensor sumXhat = be.allocate(c)) {
+                try (Tensor a = be.allocate(c); Tensor u = be.allocate(c); Tensor v = be.allocate(c)) {
                     be.multiply(bn.weight().data(), invStd, a, false);
                     be.multiply(sumDa, a, u, false);
                     be.scale(u, -1f / count(c));                                   // -k sum(da)
                     be.multiply(sumDaXhat, a, v, false);
                     be.scale(v, -1f / count(c));                                   // -k sum(da xhat)
-                    be.copyRange(a, 0, av, 0, c);
-                    be.copyRange(v, 0, av, c, c);
-                    be.channelAffine(gBoth.view(1, 2 * c, taps), av, null);        // [a (x*da); v (x*xhat)]
-                    be.copyRange(gBoth, c * taps, gEnc, 0, c * taps);
-                    be.axpy(1f, gBoth.prefix(wEnc.shape().dims()), gEnc);          // v (x*xhat) + a (x*da)
+                    be.channelAffine(gEnc.view(1, c, taps), a, null);              // a (x*da)
+                    be.channelAffine(gXhat.view(1, c, taps), v, null);
+                    be.axpy(1f, gXhat, gEnc);                                      // + v (x*xhat)
                     be.gemm(false, false, c, taps, 1, 1f, u, gOnes, 1f, gEnc);    // + u (x*1), the same for every output channel
-                    if (gEncBias != null) {
-                        be.copyRange(sums, c, sumXhat, 0, c);
-                        be.multiply(v, sumXhat, gEncBias, false);
-                    }
+                    if (gEncBias != null) be.multiply(v, sumXhat, gEncBias, false);
                 }
                 bn.weight().addGrad(be, copyOf(sumDaXhat));
                 bn.bias().addGrad(be, copyOf(sumDa));
-                return gEnc;
             }
-        }
-
-        /**
-         * (n, 2K, oH, oW) in d: each image's K channels of da (in s) followed by its K of xhat
-         * (in d's first slice), for the filter gradient of both at once. In place, so d need be
-         * only two slices long: xhat's image i moves from block i of d to block 2i + 1, last image
-         * first, so no block is overwritten before it has moved (2i + 1 > i, and the blocks still
-         * to move lie below i); then da's fills the even blocks.
-         */
-        private Tensor interleave(Tensor da, int n) {
-            for (int i = n - 1; i >= 0; i--) be.copyRange(d, i * hRow, d, (2 * i + 1) * hRow, hRow);
-            for (int i = 0; i < n; i++) be.copyRange(da, i * hRow, d, 2 * i * hRow, hRow);
-            return d.prefix(n, 2 * channels, height, width);
         }
 
         /**
