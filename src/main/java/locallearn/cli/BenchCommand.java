@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
         + " (--model M --input CxHxW --mode predsim|pred|sim|global) and print images/s and peak, state and activation bytes.")
 final class BenchCommand implements Callable<Integer> {
     @Option(names = "--op", description = "gemm or conv") String op;
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu (default) or cuda") String device;
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu (default) or cuda; with --pipeline a list cuda:0,cuda:1,... puts the stages on those GPUs") String device;
     @Option(names = "--json", description = "print one JSON line") boolean json;
     @Option(names = "--cpu-conv", defaultValue = "auto", description = TrainOptions.CPU_CONV_HELP) String cpuConv;
     @Option(names = "--precision", defaultValue = "fp32", description = TrainOptions.PRECISION_HELP) String precision;
@@ -71,9 +71,12 @@ final class BenchCommand implements Callable<Integer> {
         throw new UserError("nothing to measure; give --op gemm, --op conv or --model M");
     }
 
+    /** With --pipeline, a device list "cuda:0,cuda:1,..." puts the stages on those GPUs, as train does. */
     private Backend backend() {
-        return locallearn.backend.Backends.create(device, TrainOptions.cpuConv(cpuConv), TrainOptions.precision(precision),
-                msg -> System.err.println("locallearn: " + msg));
+        var cpu = TrainOptions.cpuConv(cpuConv);
+        var p = TrainOptions.precision(precision);
+        java.util.function.Consumer<String> notice = msg -> System.err.println("locallearn: " + msg);
+        return pipeline != null ? locallearn.backend.Backends.forPipeline(device, cpu, p, notice) : locallearn.backend.Backends.create(device, cpu, p, notice);
     }
 
     private void print(Map<String, Object> r) {

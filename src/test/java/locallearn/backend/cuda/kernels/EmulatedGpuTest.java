@@ -115,7 +115,7 @@ class EmulatedGpuTest {
     @Test void pipelinedRunsOnStreamsAndOnGpusEqualTheSequenceOnCuda() throws IOException, InterruptedException {
         Path dir = tmp.resolve("runs");
         Process p = child(EmulatedPipelineMain.class, Map.of("EMU_DEVICES", "3"), "streams", dir.toString());
-        assertAllOk(lines(p), p, 2 + EmulatedPipelineMain.RUNS.length + 1 + EmulatedPipelineMain.GPU_RUNS.length);
+        assertAllOk(lines(p), p, 2 + EmulatedPipelineMain.RUNS.length + 1 + EmulatedPipelineMain.GPU_RUNS.length + 1);
         Process host = child(EmulatedPipelineMain.class, Map.of("EMU_DEVICES", "3", "EMU_NO_PEER", "1"), "host", dir.toString());
         assertAllOk(lines(host), host, EmulatedPipelineMain.HOST_RUNS.length);
     }

@@ -121,6 +121,27 @@ public final class EmulatedPipelineMain {
         }
         System.out.println(deviceCheck());
         gpuRuns(dir, GPU_RUNS, true);
+        System.out.println(benchOnGpus());
+    }
+
+    /** bench --pipeline 2 with its stages on two GPUs: runs, reports both stages, and copies between the GPUs. */
+    private static String benchOnGpus() throws Throwable {
+        reset();
+        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream out = System.out;
+        int code;
+        System.setOut(new java.io.PrintStream(buf, true));
+        try {
+            code = Main.run(new String[] {"bench", "--model", "mlp", "--num-layers", "3", "--num-hidden", "8", "--input", "1x28x28", "--batch", "8",
+                    "--steps", "4", "--pipeline", "2", "--device", "cuda:0,cuda:1", "--json"});
+        } finally {
+            System.setOut(out);
+        }
+        String json = buf.toString().trim(), run = "bench --pipeline 2 --device cuda:0,cuda:1";
+        long copies = counter(report(), "peer_copies");
+        if (code != 0) return "FAIL " + run + ": exit " + code;
+        if (!json.contains("\"pipeline\"") || copies == 0) return "FAIL " + run + ": " + copies + " peer copies, " + json;
+        return "ok   " + run + ": " + copies + " peer copies";
     }
 
     /** Each of {@code runs} on its GPUs against the run in sequence in {@code dir}, by peer copies or (not {@code peer}) through the host. */
