@@ -45,7 +45,7 @@ public final class Backends {
      */
     public static Backend create(String device, ConvAlgorithm cpuConv, Precision precision, Consumer<String> notice) {
         if (isDeviceList(device))
-            throw new IllegalArgumentException("device list '" + device + "' is for a pipeline (train --pipeline S or --stages), a stage on each GPU; give one device");
+            throw new IllegalArgumentException("device list '" + device + "' is for a pipeline (--pipeline S, or train --stages), a stage on each GPU; give one device");
         return open(device, cpuConv, precision, notice);
     }
 

@@ -356,8 +356,12 @@ public final class CudaBackend extends CheckedBackend {
         try {
             if (to.reaches(src.context)) {
                 to.copyFromPeer(src.context, src, dst, bytes);
+            } else if (t.dtype() == DType.BF16) { // staged in the tensor's own element size: no bytes past the block
+                short[] staged = new short[t.numel()];
+                src.context.download(src, staged, staged.length);
+                to.upload(dst, staged, staged.length);
             } else {
-                float[] staged = new float[(int) ((bytes + Float.BYTES - 1) / Float.BYTES)];
+                float[] staged = new float[t.numel()];
                 src.context.download(src, staged, staged.length);
                 to.upload(dst, staged, staged.length);
             }

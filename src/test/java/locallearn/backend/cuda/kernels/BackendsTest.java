@@ -40,7 +40,7 @@ class BackendsTest {
 
     @Test void aListOfDevicesIsForAPipelineOfDistinctGpus() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Backends.create("cuda:0,cuda:1"));
-        assertEquals("device list 'cuda:0,cuda:1' is for a pipeline (train --pipeline S or --stages), a stage on each GPU; give one device", e.getMessage());
+        assertEquals("device list 'cuda:0,cuda:1' is for a pipeline (--pipeline S, or train --stages), a stage on each GPU; give one device", e.getMessage());
         var conv = locallearn.backend.ConvAlgorithm.fromProperty();
         e = assertThrows(IllegalArgumentException.class, () -> Backends.forPipeline("cuda:0,cuda:2,cuda:0", conv, Precision.FP32, m -> {}));
         assertEquals("device list 'cuda:0,cuda:2,cuda:0' names cuda:0 twice: a GPU takes one stage", e.getMessage());

@@ -72,14 +72,14 @@ public final class EmulatedPipelineMain {
         {MLP_BF16, "0,1-2", "cuda:0,cuda:1"},
     };
     /** The same without peer access: through the host. */
-    static final String[][] HOST_RUNS = {{MLP, "0,1-2", "cuda:0,cuda:1"}};
+    static final String[][] HOST_RUNS = {{MLP, "0,1-2", "cuda:0,cuda:1"}, {MLP_BF16, "0,1-2", "cuda:0,cuda:1"}};
     /**
      * Bad device lists (flags, what the one line says), on three emulated GPUs, the second without
      * tensor cores: a list without a pipeline, a GPU twice, one that is not there, more GPUs than
      * stages, tf32 or bf16 where a GPU has no tensor cores.
      */
     static final String[][] BAD = {
-        {"--device cuda:0,cuda:1", "is for a pipeline (train --pipeline S or --stages)"},
+        {"--device cuda:0,cuda:1", "is for a pipeline (--pipeline S, or train --stages)"},
         {"--stages 0,1-2 --device cuda:1,cuda:1", "names cuda:1 twice"},
         {"--stages 0,1-2 --device cuda:0,cuda:5", "no CUDA device 5"},
         {"--stages 0,1-2 --device cuda:0,cuda:1,cuda:2", "list at most 2"},
