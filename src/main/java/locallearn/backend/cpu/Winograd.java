@@ -51,16 +51,18 @@ import locallearn.backend.ConvGeom;
  * (which may span images), so the transform buffers V (t^2 C n) and M (t^2 K n) together hold
  * at most about {@link #SCRATCH_FLOATS} floats (8 MB) per worker, or 96 tiles' worth when the
  * channels are so many that 96 tiles exceed it. Each call also holds the transformed filter U
- * (t^2 K C floats: 16 MB for 512 x 512 channels with F(2x2)). Backward-filter also holds one S
- * (t^2 K C) per worker and one partial dw (9 K C) per filter group (4 groups), like
- * Conv.backwardFilter.
+ * (t^2 K C floats: 16 MB for 512 x 512 channels with F(2x2)). Backward-filter holds one S
+ * (t^2 K C) and one dw-sized result (9 K C) instead, and one set of V and E.
  *
  * <p><b>Threads and determinism.</b> Forward and backward-data: one work item per group of
  * tiles ({@code Parallel.items}); every output pixel belongs to one tile, so it is written by
  * one item, and the grouping depends only on the geometry, so results are bit-identical run to
- * run and for any thread count. Backward-filter: the tiles are cut into FILTER_GROUPS fixed
- * contiguous ranges, each summed in tile order into a private partial dw, and the partials are
- * added in group order.
+ * run and for any thread count. Backward-filter: the groups of tiles are taken in order, their
+ * transforms split over the channels and their t^2 products over xi, so each element of S is
+ * one sum over all tiles in tile order, whatever the thread count; one output transform follows.
+ * (It used to cut the tiles into 4 ranges, each with its own S, output transform and partial dw
+ * added in order: at the few tiles of a slice of 8 images those four output transforms of
+ * t^2 K C floats each were a tenth of the sliced step.)
  *
  * <p><b>Error.</b> Besides the rounding of the direct sum, each output is a signed combination
  * of products that cancel exactly in real arithmetic. Counting magnitudes through the three
@@ -130,8 +132,6 @@ final class Winograd {
     static final int SCRATCH_FLOATS = 1 << 21;
     /** Tiles per group at least: below about two GEMM register tiles wide the products run at a fraction of their speed. */
     static final int MIN_TILES = 96;
-    /** Fixed groups of tiles whose filter-gradient partial sums are added in order (as Conv.filterGroups, but never thread-dependent). */
-    static final int FILTER_GROUPS = 4;
 
     /** Tiles per group: as many as fit SCRATCH_FLOATS (at least MIN_TILES), at most all of them. Depends on the geometry only. */
     static int tilesPerGroup(Tile f, int inC, int outC, int total) {
@@ -584,47 +584,38 @@ final class Winograd {
     }
 
     /**
-     * x (B, C, H, W), dy (B, K, oH, oW), dw (K, C, 3, 3) and dbias (K) (+)=. The tiles are cut into
-     * FILTER_GROUPS fixed ranges; each range is taken in groups of tilesPerGroup tiles whose
-     * products are summed into the worker's S in order, then S goes through G^T S G into that
-     * range's partial dw; the partials are added in range order.
+     * x (B, C, H, W), dy (B, K, oH, oW), dw (K, C, 3, 3) and dbias (K) (+)=. The tiles are taken
+     * in groups of tilesPerGroup tiles, in order; each group's transforms V and E run in parallel
+     * over the channels (each writes its own rows), then the t^2 products S_xi (+)= E_xi V_xi^T in
+     * parallel over xi (each adds into its own S_xi). So every element of S is summed over the
+     * tiles in tile order by one thread, whatever the thread count, and S goes once through
+     * G^T S G into dw.
      */
     static void backwardFilter(float[] x, float[] dy, float[] dw, float[] dbias, ConvGeom g, boolean accumulate, Tile f, boolean tf32) {
         int m = f.m, t = f.t, tt = t * t, c = g.inC(), k = g.outC(), oh = g.outH(), ow = g.outW();
         int tH = (oh + m - 1) / m, tW = (ow + m - 1) / m, total = g.batch() * tH * tW;
-        int per = tilesPerGroup(f, c, k, total), ranges = Math.min(FILTER_GROUPS, total);
-        int pl = tW + 2, stripLen = t * m * pl;
-        float[][] partial = new float[ranges][];
-        Parallel.items(ranges, () -> new Scratch(tt * c * per, tt * k * per, stripLen, tt * k * c), (ri, s) -> {
-            float[] acc = s.acc;
-            int r0 = Parallel.start(total, ranges, ri), r1 = Parallel.start(total, ranges, ri + 1);
-            for (int from = r0; from < r1; from += per) {
-                int n = Math.min(per, r1 - from);
-                if (f == F2) {
-                    for (int ch = 0; ch < c; ch++) {
-                        int cc = ch;
-                        strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) ->
-                                transformStripF2(x, b, c, g.inH(), g.inW(), g.pad(), false, ty, tx0, tx1, s.a, q, n, s.strip, cc, tf32));
-                    }
-                    for (int o = 0; o < k; o++) {
-                        int oc = o;
-                        strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> transformStripF2(dy, b, k, oh, ow, 0, true, ty, tx0, tx1, s.b, q, n, s.strip, oc, tf32));
-                    }
-                } else {
-                    strips(tH, tW, from, from + n, (b, ty, tx0, tx1, q) -> {
-                        transformStrip(x, b, c, g.inH(), g.inW(), g.pad(), f.btS, m, ty, tx0, tx1, s.a, q, n, pl, s.strip, s.rows, tf32);
-                        transformStrip(dy, b, k, oh, ow, 0, f.aS, m, ty, tx0, tx1, s.b, q, n, pl, s.strip, s.rows, tf32);
-                    });
-                }
-                // S_xi (K, C) (+)= E_xi (K, n) V_xi (C, n)^T
-                float beta = from == r0 ? 0f : 1f;
-                for (int xi = 0; xi < tt; xi++) Gemm.gemm(false, true, k, c, n, 1f, s.b, xi * k * n, s.a, xi * c * n, beta, acc, xi * k * c);
-            }
-            float[] p = new float[k * c * 9];
-            filterOutput(acc, k * c, f, p);
-            partial[ri] = p;
-        });
-        Conv.addInOrder(partial, dw, accumulate);
+        int per = tilesPerGroup(f, c, k, total), pl = tW + 2, stripLen = t * m * pl;
+        Scratch s = new Scratch(tt * c * per, tt * k * per, stripLen, tt * k * c);
+        for (int from = 0; from < total; from += per) {
+            int n = Math.min(per, total - from), lo = from, hi = from + n;
+            if (f == F2)
+                // items [0, c) transform x's channels into V, [c, c + k) dy's into E
+                Parallel.items(c + k, () -> new float[stripLen], (ch, d) -> {
+                    if (ch < c) strips(tH, tW, lo, hi, (b, ty, tx0, tx1, q) -> transformStripF2(x, b, c, g.inH(), g.inW(), g.pad(), false, ty, tx0, tx1, s.a, q, n, d, ch, tf32));
+                    else strips(tH, tW, lo, hi, (b, ty, tx0, tx1, q) -> transformStripF2(dy, b, k, oh, ow, 0, true, ty, tx0, tx1, s.b, q, n, d, ch - c, tf32));
+                });
+            else
+                strips(tH, tW, lo, hi, (b, ty, tx0, tx1, q) -> {
+                    transformStrip(x, b, c, g.inH(), g.inW(), g.pad(), f.btS, m, ty, tx0, tx1, s.a, q, n, pl, s.strip, s.rows, tf32);
+                    transformStrip(dy, b, k, oh, ow, 0, f.aS, m, ty, tx0, tx1, s.b, q, n, pl, s.strip, s.rows, tf32);
+                });
+            // S_xi (K, C) (+)= E_xi (K, n) V_xi (C, n)^T
+            float beta = from == 0 ? 0f : 1f;
+            Parallel.items(tt, () -> null, (xi, unused) -> Gemm.gemm(false, true, k, c, n, 1f, s.b, xi * k * n, s.a, xi * c * n, beta, s.acc, xi * k * c));
+        }
+        float[] p = new float[k * c * 9];
+        filterOutput(s.acc, k * c, f, p);
+        Conv.addInOrder(new float[][] {p}, dw, accumulate);
         if (dbias != null) Conv.biasGradient(dy, dbias, g, accumulate);
     }
 }

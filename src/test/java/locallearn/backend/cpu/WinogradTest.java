@@ -196,6 +196,21 @@ class WinogradTest {
                     }
     }
 
+    /**
+     * Enough channels that the tiles take two groups of {@code tilesPerGroup}, so the weight
+     * gradient's second group adds into S (beta = 1) before the one output transform.
+     */
+    @Test void backwardFilterOverSeveralTileGroupsMatchesDirectSum() {
+        Random rnd = new Random(8);
+        ConvGeom g = new ConvGeom(5, 150, 23, 21, 170, 3, 3, 1, 1);
+        int tiles = 5 * 12 * 11;
+        assertTrue(Winograd.tilesPerGroup(Winograd.F2, 150, 170, tiles) < tiles, "one group only: the test would not reach beta = 1");
+        float[] x = rand(rnd, 5 * 150 * 23 * 21), dy = rand(rnd, 5 * 170 * 23 * 21), dw = new float[170 * 150 * 9];
+        java.util.Arrays.fill(dw, Float.NaN);
+        Winograd.backwardFilter(x, dy, dw, null, g, false, Winograd.F2, false);
+        assertNear("F2 backwardFilter over two tile groups " + g, backwardFilterRef(x, dy, g), dw, tol(Winograd.F2, tiles));
+    }
+
     /** Each entry of B^T, G and A^T changed by 1/2 in turn: the forward or filter comparison must notice every one. */
     @Test void aWrongMatrixEntryIsCaught() {
         Random rnd = new Random(4);
@@ -269,9 +284,10 @@ class WinogradTest {
     /** The ops run once on the caller's pool and once inside a one-thread pool, where every parallel split runs serially. */
     @Test void resultsDoNotDependOnTheThreadCount() throws Exception {
         Random rnd = new Random(5);
-        // enough tiles for several groups and all four filter ranges
-        ConvGeom g = new ConvGeom(6, 40, 19, 17, 24, 3, 3, 1, 1);
-        float[] x = rand(rnd, 6 * 40 * 19 * 17), w = rand(rnd, 24 * 40 * 9), dy = rand(rnd, 6 * 24 * 19 * 17), bias = rand(rnd, 24);
+        // F(2x2): two groups of tiles (the weight gradient's second adds into S), F(4x4): one
+        ConvGeom g = new ConvGeom(6, 240, 19, 17, 24, 3, 3, 1, 1);
+        float[] x = rand(rnd, 6 * 240 * 19 * 17), w = rand(rnd, 24 * 240 * 9), dy = rand(rnd, 6 * 24 * 19 * 17), bias = rand(rnd, 24);
+        assertTrue(Winograd.tilesPerGroup(Winograd.F2, 240, 24, 6 * 10 * 9) < 6 * 10 * 9);
         for (Winograd.Tile f : new Winograd.Tile[] {Winograd.F2, Winograd.F4}) {
             Supplier<float[][]> run = () -> {
                 float[] y = new float[dy.length], dx = new float[x.length], dw = rand(new Random(9), w.length), db = new float[24];
