@@ -82,7 +82,7 @@ final class Gemm {
     static PackedA pack(boolean transA, int m, int k, float alpha, float[] a, int oa) { return pack(transA, m, k, alpha, a, oa, false); }
 
     static PackedA pack(boolean transA, int m, int k, float alpha, float[] a, int oa, boolean tf32) {
-        int mPad = (m + MR - 1) / MR * MR;
+        int mPad = paddedRows(m);
         float[] data = new float[mPad * k];
         // KC-blocks in parallel (each writes its own region), when they hold 64 Ki floats or more
         int blocks = (k + KC - 1) / KC, grain = (int) Math.max(1, (1L << 16) / ((long) mPad * KC));
@@ -91,6 +91,23 @@ final class Gemm {
         });
         return new PackedA(m, k, mPad, data, tf32);
     }
+
+    /** Rows of a PackedA of m rows: m rounded up to whole slivers of MR. */
+    static int paddedRows(int m) { return (m + MR - 1) / MR * MR; }
+
+    /**
+     * Where element (i, p) of A lies in the data of a PackedA of mPad rows and k columns: the
+     * layout {@link #pack} writes, for a producer that writes A straight into it (Winograd's
+     * filter transform). Element (i, p + 1) lies MR floats further on, within the column block
+     * of p ({@link #columnsLeftInBlock}); the padding rows stay 0.
+     */
+    static int packedOffset(int mPad, int k, int i, int p) {
+        int pc = p / KC * KC;
+        return pc * mPad + i / MR * MR * Math.min(KC, k - pc) + (p - pc) * MR + i % MR;
+    }
+
+    /** Columns p, p + 1, ... that lie in the same column block of a PackedA as p. */
+    static int columnsLeftInBlock(int p) { return KC - p % KC; }
 
     /** C = A B + beta C with A packed and B (k, n) given by {@code b}. */
     static void gemm(PackedA a, int n, PanelSource b, float beta, float[] c, int oc) {

@@ -156,27 +156,30 @@ final class Winograd {
     private static final int FILTER_CHUNK = 512;
 
     /**
-     * U (t*t, K, C): U[xi][k][c] = (G w[k, c] G^T)_xi. With {@code flip} the filter of
-     * backward-data, output channel c and input channel k with w[k, c, 2-i, 2-j]: U is then
-     * (t*t, C, K). Chunks of filters are transposed to (9, chunk) so the sums run along
-     * contiguous rows.
+     * U (t*t, K, C): U[xi][k][c] = (G w[k, c] G^T)_xi, each U_xi as the GEMM's packed A (K rows
+     * of C), written straight into the packed layout ({@link Gemm#packedOffset}): U never exists
+     * unpacked, so it is written to memory once instead of written, read and written again by a
+     * separate pack (the two were 7 % of a sliced vgg8b step). With {@code flip} the filter of
+     * backward-data, output channel c and input channel k with w[k, c, 2-i, 2-j]: U_xi is then
+     * (C, K). Chunks of filters are transposed to (9, chunk) so the sums run along contiguous
+     * rows; the chunk's t*t rows of U are then scattered into the packed slivers.
      */
-    static float[] filterTransform(float[] w, int k, int c, Tile f, boolean flip, boolean tf32) {
-        int tt = f.t * f.t, kc = k * c;
+    static Gemm.PackedA[] filterTransform(float[] w, int k, int c, Tile f, boolean flip, boolean tf32) {
+        int tt = f.t * f.t, kc = k * c, rows = flip ? c : k, cols = flip ? k : c, mPad = Gemm.paddedRows(rows);
         float[][] gg = outerG(f);
-        float[] u = new float[tt * kc];
+        float[][] packed = new float[tt][mPad * cols];
         int chunks = (kc + FILTER_CHUNK - 1) / FILTER_CHUNK;
         Parallel.range(chunks, Math.max(1, 64 / tt), 1, (from, to) -> {
-            float[] wt = new float[9 * FILTER_CHUNK];
+            float[] wt = new float[9 * FILTER_CHUNK], u = new float[tt * FILTER_CHUNK];
             for (int ch = from; ch < to; ch++) {
                 int e0 = ch * FILTER_CHUNK, len = Math.min(FILTER_CHUNK, kc - e0);
-                // wt (9, len): column e - e0 is the filter that lands at U index e
+                // wt (9, len): column e - e0 is the filter that lands at U_xi's element e (row e / cols, column e % cols)
                 for (int e = e0; e < e0 + len; e++) {
                     int src = flip ? ((e % k) * c + e / k) * 9 : e * 9;
                     for (int p = 0; p < 9; p++) wt[p * FILTER_CHUNK + e - e0] = Tf32.input(w[src + (flip ? 8 - p : p)], tf32);
                 }
                 for (int xi = 0; xi < tt; xi++) {
-                    int uo = xi * kc + e0;
+                    int uo = xi * FILTER_CHUNK;
                     float[] cf = gg[xi];
                     for (int x = 0; x < len; x++) u[uo + x] = cf[0] * wt[x];
                     for (int p = 1; p < 9; p++) {
@@ -186,9 +189,21 @@ final class Winograd {
                         for (int x = 0; x < len; x++) u[uo + x] += cp * wt[wo + x];
                     }
                 }
+                // runs of the chunk within one row of U_xi, and within one of the pack's column blocks, land MR floats apart
+                for (int e = e0; e < e0 + len; ) {
+                    int row = e / cols, col = e % cols, end = Math.min(e0 + len, e + Math.min(cols - col, Gemm.columnsLeftInBlock(col)));
+                    int at = Gemm.packedOffset(mPad, cols, row, col);
+                    for (int xi = 0; xi < tt; xi++) {
+                        float[] dst = packed[xi];
+                        for (int i = e, o = at, x = xi * FILTER_CHUNK + e - e0; i < end; i++, o += Gemm.MR, x++) dst[o] = u[x];
+                    }
+                    e = end;
+                }
             }
         });
-        return u;
+        Gemm.PackedA[] pu = new Gemm.PackedA[tt];
+        for (int xi = 0; xi < tt; xi++) pu[xi] = new Gemm.PackedA(rows, cols, mPad, packed[xi], false);
+        return pu;
     }
 
     /** The filter gradient's output transform: p[e*9 + i*3 + j] = (G^T S_e G)_(i, j) = sum_xi gg[xi][i*3 + j] S[xi][e] for S (t*t, K*C). */
@@ -545,25 +560,22 @@ final class Winograd {
 
     // x (B, C, H, W), w (K, C, 3, 3), bias (K) or null, y (B, K, oH, oW)
     static void forward(float[] x, float[] w, float[] bias, float[] y, ConvGeom g, Tile f, boolean tf32) {
-        float[] u = filterTransform(w, g.outC(), g.inC(), f, false, tf32);
+        Gemm.PackedA[] u = filterTransform(w, g.outC(), g.inC(), f, false, tf32);
         convolve(x, g.batch(), g.inC(), g.inH(), g.inW(), g.pad(), u, g.outC(), bias, y, g.outH(), g.outW(), f, tf32);
     }
 
     // dy (B, K, oH, oW), w (K, C, 3, 3), dx (B, C, H, W) overwritten: forward of dy with the flipped filter, pad 2 - pad
     static void backwardData(float[] dy, float[] w, float[] dx, ConvGeom g, Tile f, boolean tf32) {
-        float[] u = filterTransform(w, g.outC(), g.inC(), f, true, tf32);
+        Gemm.PackedA[] u = filterTransform(w, g.outC(), g.inC(), f, true, tf32);
         convolve(dy, g.batch(), g.outC(), g.outH(), g.outW(), 2 - g.pad(), u, g.inC(), null, dx, g.inH(), g.inW(), f, tf32);
     }
 
-    /** out (B, K, oh, ow) = the 3x3 stride-1 convolution of in (B, C, h, w) with pad, given the transformed filter u (t*t, K, C). */
-    private static void convolve(float[] in, int batch, int c, int h, int w, int pad, float[] u, int k, float[] bias, float[] out, int oh, int ow,
+    /** out (B, K, oh, ow) = the 3x3 stride-1 convolution of in (B, C, h, w) with pad, given the transformed filter pu (t*t of (K, C), packed). */
+    private static void convolve(float[] in, int batch, int c, int h, int w, int pad, Gemm.PackedA[] pu, int k, float[] bias, float[] out, int oh, int ow,
                                  Tile f, boolean tf32) {
         int m = f.m, tt = f.t * f.t, tH = (oh + m - 1) / m, tW = (ow + m - 1) / m, total = batch * tH * tW;
         int per = tilesPerGroup(f, c, k, total), groups = (total + per - 1) / per;
         int pl = tW + 2, stripLen = f.t * m * pl;
-        // each U_xi packed once for the GEMMs of every group
-        Gemm.PackedA[] pu = new Gemm.PackedA[tt];
-        Parallel.items(tt, () -> null, (xi, unused) -> pu[xi] = Gemm.pack(false, k, c, 1f, u, xi * k * c));
         Parallel.items(groups, () -> new Scratch(tt * c * per, tt * k * per, stripLen, 0), (gi, s) -> {
             int from = gi * per, n = Math.min(per, total - from);
             if (f == F2)

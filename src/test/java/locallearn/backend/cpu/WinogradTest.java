@@ -211,6 +211,39 @@ class WinogradTest {
         assertNear("F2 backwardFilter over two tile groups " + g, backwardFilterRef(x, dy, g), dw, tol(Winograd.F2, tiles));
     }
 
+    /**
+     * The filter transform writes U_xi straight into the GEMM's packed layout: the same data, bit
+     * for bit, as Gemm.pack of U_xi computed plainly (the same products and sums, in the same
+     * order), including shapes whose rows cross the pack's column blocks (KC = 256) and the
+     * padding rows of the last sliver.
+     */
+    @Test void filterTransformIsThePackOfThePlainTransform() {
+        Random rnd = new Random(10);
+        for (Winograd.Tile f : new Winograd.Tile[] {Winograd.F2, Winograd.F4})
+            for (int[] kc : new int[][] {{1, 1}, {3, 5}, {7, 300}, {300, 7}, {13, 521}})
+                for (boolean flip : new boolean[] {false, true}) {
+                    int k = kc[0], c = kc[1], rows = flip ? c : k, cols = flip ? k : c, tt = f.t() * f.t();
+                    float[] w = rand(rnd, k * c * 9);
+                    float[][] gg = Winograd.outerG(f);
+                    Gemm.PackedA[] got = Winograd.filterTransform(w, k, c, f, flip, false);
+                    for (int xi = 0; xi < tt; xi++) {
+                        float[] u = new float[rows * cols];
+                        for (int r = 0; r < rows; r++)
+                            for (int q = 0; q < cols; q++) {
+                                int src = flip ? (q * c + r) * 9 : (r * c + q) * 9;
+                                float v = gg[xi][0] * w[src + (flip ? 8 : 0)];
+                                for (int p = 1; p < 9; p++) if (gg[xi][p] != 0f) v += gg[xi][p] * w[src + (flip ? 8 - p : p)];
+                                u[r * cols + q] = v;
+                            }
+                        float[] want = Gemm.pack(false, rows, cols, 1f, u, 0).data();
+                        assertEquals(want.length, got[xi].data().length);
+                        for (int i = 0; i < want.length; i++)
+                            assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[xi].data()[i]),
+                                    f.name() + " " + k + "x" + c + (flip ? " flipped" : "") + " U_" + xi + " differs at " + i);
+                    }
+                }
+    }
+
     /** Each entry of B^T, G and A^T changed by 1/2 in turn: the forward or filter comparison must notice every one. */
     @Test void aWrongMatrixEntryIsCaught() {
         Random rnd = new Random(4);
