@@ -113,6 +113,32 @@ public final class CpuBackend extends CheckedBackend {
 
     @Override protected void finishOp() { Bf16.finish(); }
 
+    /**
+     * Runs a pointwise op's float loop over the first n elements of its arguments, which the
+     * boundary checked to share one dtype: on their own arrays for float32, streamed through
+     * small tiles for bf16 ({@link Bf16#pointwise}); either way in ranges on all cores.
+     */
+    private static void pointwise(int n, Bf16.Loop loop, Bf16.Arg... args) {
+        if (args[0].tensor().dtype() == DType.BF16) {
+            Bf16.pointwise(n, loop, args);
+            return;
+        }
+        float[][] a = new float[args.length][];
+        for (int k = 0; k < args.length; k++) a[k] = args[k].storage().floats();
+        Parallel.range(n, GRAIN, 1, (from, to) -> loop.run(a, from, to));
+    }
+
+    /** A pointwise argument the op only reads. */
+    private static Bf16.Arg reads(Tensor t) { return new Bf16.Arg(t, true, false); }
+
+    /** A pointwise argument the op overwrites, or adds into when accumulating. */
+    private static Bf16.Arg writes(Tensor t, boolean accumulate) { return new Bf16.Arg(t, accumulate, true); }
+
+    private static Bf16.Arg writes(Tensor t) { return writes(t, false); }
+
+    /** A pointwise argument the op reads and overwrites. */
+    private static Bf16.Arg updates(Tensor t) { return writes(t, true); }
+
     /** The array behind an optional argument, or null. */
     private static float[] inOrNull(Tensor t) { return t == null ? null : in(t); }
 
@@ -157,8 +183,7 @@ public final class CpuBackend extends CheckedBackend {
     // ---- elementwise and reductions ----------------------------------------------------------
 
     @Override protected void doFill(Tensor x, float value) {
-        float[] xs = out(x);
-        Parallel.range(x.numel(), GRAIN, 1, (from, to) -> java.util.Arrays.fill(xs, from, to, value));
+        pointwise(x.numel(), (v, from, to) -> java.util.Arrays.fill(v[0], from, to, value), writes(x));
     }
 
     @Override protected void doCopy(Tensor src, Tensor dst) { doCopyRange(src, 0, dst, 0, src.numel()); }
@@ -174,22 +199,21 @@ public final class CpuBackend extends CheckedBackend {
     }
 
     @Override protected void doAxpy(float a, Tensor x, Tensor y) {
-        float[] xs = in(x), ys = data(y);
-        Parallel.range(x.numel(), GRAIN, 1, (from, to) -> {
+        pointwise(x.numel(), (v, from, to) -> {
+            float[] xs = v[0], ys = v[1];
             for (int i = from; i < to; i++) ys[i] += a * xs[i];
-        });
+        }, reads(x), updates(y));
     }
 
     @Override protected void doScale(Tensor x, float a) {
-        float[] xs = data(x);
-        Parallel.range(x.numel(), GRAIN, 1, (from, to) -> {
+        pointwise(x.numel(), (v, from, to) -> {
+            float[] xs = v[0];
             for (int i = from; i < to; i++) xs[i] *= a;
-        });
+        }, updates(x));
     }
 
     @Override protected void doMultiply(Tensor a, Tensor b, Tensor out, boolean accumulate) {
-        float[] as = in(a), bs = in(b), os = out(out, accumulate);
-        Parallel.range(a.numel(), GRAIN, 1, (from, to) -> Elementwise.multiply(as, bs, os, accumulate, from, to));
+        pointwise(a.numel(), (v, from, to) -> Elementwise.multiply(v[0], v[1], v[2], accumulate, from, to), reads(a), reads(b), writes(out, accumulate));
     }
 
     @Override protected void doSum(Tensor x, Tensor out, boolean accumulate) {
@@ -222,13 +246,11 @@ public final class CpuBackend extends CheckedBackend {
     }
 
     @Override protected void doLeakyReluForward(Tensor x, Tensor y, float slope) {
-        float[] xs = in(x), ys = out(y);
-        Parallel.range(x.numel(), GRAIN, 1, (from, to) -> Elementwise.leakyReluForward(xs, ys, slope, from, to));
+        pointwise(x.numel(), (v, from, to) -> Elementwise.leakyReluForward(v[0], v[1], slope, from, to), reads(x), writes(y));
     }
 
     @Override protected void doLeakyReluBackward(Tensor y, Tensor dy, Tensor dx, float slope) {
-        float[] ys = in(y), dys = in(dy), dxs = out(dx);
-        Parallel.range(y.numel(), GRAIN, 1, (from, to) -> Elementwise.leakyReluBackward(ys, dys, dxs, slope, from, to));
+        pointwise(y.numel(), (v, from, to) -> Elementwise.leakyReluBackward(v[0], v[1], v[2], slope, from, to), reads(y), reads(dy), writes(dx));
     }
 
     // ---- bias ---------------------------------------------------------------------------------
