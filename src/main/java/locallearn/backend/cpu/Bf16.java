@@ -29,17 +29,20 @@ import locallearn.tensor.Tensor;
  * ({@link #finish}, from {@code CheckedBackend.finishOp}) what it wrote is rounded to nearest even
  * back into the bf16 storage. Arguments that share a block (in place, y == x) share one array.
  * Those arrays are scratch, not tensors: they live for one op, at most the arguments of the
- * largest op (a convolution's input and output). Up to {@link #SPARE_BYTES} of them stay with the
+ * largest op (a convolution's input and output, or batch norm's x, dy and dx). They stay with the
  * thread for the next op, which takes the shortest spare at least as long as it needs (its tail
- * past the block is never read); past the bound the shortest spares go first, since a long one
- * serves any op. A step asks for the same sizes every time, so in steady state no op allocates.
+ * past the block is never read), up to {@link #SPARE_BYTES} or the most the thread's largest op
+ * has held at once, whichever is more: so they never hold more than that op needs anyway
+ * (vgg8b at batch 32 in global mode: 96 MiB, three maps of 8M elements). Past the bound
+ * the shortest spares go first, since a long one serves any op. A step asks for the same sizes
+ * every time, so in steady state no op allocates.
  * The allocator's figures count the bf16 bytes, as on the GPU.
  */
 final class Bf16 {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> I = F.withLanes(int.class);
     private static final VectorSpecies<Short> H = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
-    /** Float arrays a thread keeps between ops. */
+    /** Float arrays a thread keeps between ops, unless one op held more at once. */
     static final long SPARE_BYTES = 64L << 20;
     /** Elements a pointwise op converts at a time: four float tiles and their bf16 runs take 24 KB, within any L1. */
     static final int CHUNK = 1024;
@@ -52,13 +55,15 @@ final class Bf16 {
         Open(float[] f) { this.f = f; }
     }
 
-    /** Spare float arrays by length, at most {@code bound} bytes of them. */
+    /** Spare float arrays by length: at most {@code bound} bytes of them, or the most one op has held at once when that is more. */
     static final class Spares {
         private final TreeMap<Integer, ArrayDeque<float[]>> byLength = new TreeMap<>();
-        private final long bound;
-        private long bytes;
+        private long bound, bytes;
 
         Spares(long bound) { this.bound = bound; }
+
+        /** Lets the spares hold what an op just held at once, so that the next such op finds all its arrays. */
+        void held(long opBytes) { bound = Math.max(bound, opBytes); }
 
         /** The shortest spare of at least n elements, or a new array of n. */
         float[] take(int n) {
@@ -115,6 +120,9 @@ final class Bf16 {
     static void finish() {
         Stage st = STAGE.get();
         if (st.open.isEmpty()) return;
+        long held = 0;
+        for (Open o : st.open.values()) held += 4L * o.f.length;
+        st.spares.held(held);
         for (Map.Entry<CpuStorage, Open> e : st.open.entrySet()) {
             Open o = e.getValue();
             if (o.stored > 0) round(o.f, e.getKey().halves(), o.stored);

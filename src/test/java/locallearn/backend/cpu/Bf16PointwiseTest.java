@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * widened values with each output rounded once, which is what the staged path computes: bit for
  * bit, on lengths below a vector (1, 3, 7), odd ones (129, a (3, 5, 7) map), one past a tile
  * (CHUNK + 1) and past two parallel ranges (2 GRAIN + 7, split over the cores), in place as well.
- * And the spare arrays the other ops stage in: best fit, and the bound.
+ * And the spare arrays the other ops stage in: best fit, and their bound.
  */
 class Bf16PointwiseTest {
     static final int[][] SHAPES = {{1}, {3}, {7}, {129}, {3, 5, 7}, {Bf16.CHUNK + 1}, {2 * CpuBackend.GRAIN + 7}};
@@ -89,8 +89,11 @@ class Bf16PointwiseTest {
 
     @Test void leakyReluBackwardInPlace() { matches("leakyReluBackward in place", 2, 1, t -> be.leakyReluBackward(t[0], t[1], t[1], 0.01f)); }
 
-    /** A request takes the shortest spare that holds it; past the bound the shortest spares are dropped first. */
-    @Test void sparesAreTakenByBestFitAndDroppedShortestFirst() {
+    /**
+     * A request takes the shortest spare that holds it; past the bound the shortest spares are
+     * dropped first; the bound grows to what one op held at once.
+     */
+    @Test void sparesAreTakenByBestFitAndBoundedByTheLargestOp() {
         Bf16.Spares s = new Bf16.Spares(4L * 250);
         float[] a100 = new float[100], a50 = new float[50], a120 = new float[120];
         s.keep(a100);
@@ -108,5 +111,9 @@ class Bf16PointwiseTest {
         assertSame(a100, s.take(40), "with the 50 gone, the 100 serves 40");
         s.keep(new float[400]);
         assertEquals(0, s.bytes(), "an array over the bound is not kept, and the shorter 120 went before it");
+        s.held(4L * 520);
+        s.keep(new float[400]);
+        s.keep(a120);
+        assertEquals(4L * 520, s.bytes(), "after an op held 520 floats at once, the spares keep that much");
     }
 }
