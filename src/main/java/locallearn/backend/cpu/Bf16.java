@@ -19,10 +19,11 @@ import locallearn.tensor.Tensor;
  * either way every op reads bf16 inputs as the GPU's kernels widen them and rounds its bf16
  * results exactly once, where those kernels store them: the twins differ by summation order only.
  *
- * <p>Pointwise ops (element i of each output from element i of each input: leaky ReLU, axpy,
- * scale, multiply, fill) stream ({@link #pointwise}): a thread widens a run of {@link #CHUNK}
- * elements of each argument into small float tiles that stay in L1, runs the op's float loop on
- * them and rounds what it wrote back, so a bf16 op moves half the bytes of the float one.
+ * <p>Ops whose outputs at a unit (an element, or a plane) come from their inputs at that unit
+ * alone stream ({@link #stream}): pointwise ones (leaky ReLU, axpy, scale, multiply, fill) and
+ * the pools. A thread widens a run of units, about {@link #CHUNK} elements, of each argument into
+ * small float tiles that stay in L1, runs the op's float loop on them and rounds what it wrote
+ * back, so a bf16 op moves half the bytes of the float one.
  *
  * <p>Every other op sees each bf16 argument as a float array of the calling thread for the op
  * ({@link #floats}); what the op reads is widened into it first, and when the op is done
@@ -44,7 +45,7 @@ final class Bf16 {
     private static final VectorSpecies<Short> H = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     /** Float arrays a thread keeps between ops, unless one op held more at once. */
     static final long SPARE_BYTES = 64L << 20;
-    /** Elements a pointwise op converts at a time: four float tiles and their bf16 runs take 24 KB, within any L1. */
+    /** Elements a streamed op converts at a time, about: four float tiles and their bf16 runs take 24 KB, within any L1. */
     static final int CHUNK = 1024;
 
     /** A block's float array for the current op: elements [0, loaded) hold its values, [0, stored) are written back. */
@@ -131,31 +132,43 @@ final class Bf16 {
         st.open.clear();
     }
 
-    /** An argument of a pointwise op: its tensor, and whether the op reads it, writes it, or both. */
+    /** An argument of a streamed op: its tensor, and whether the op reads it, writes it, or both. */
     record Arg(Tensor tensor, boolean load, boolean store) {
         CpuStorage storage() { return (CpuStorage) tensor.storage(); }
     }
 
-    /** A pointwise op's float loop over elements [from, to) of its arguments' arrays, all indexed alike, in the order of its arguments. */
+    /**
+     * A streamed op's float loop over units [from, to) of its arguments' arrays, all indexed
+     * alike, in the order of its arguments: elements for a pointwise op, planes (b, c) for a pool.
+     */
     interface Loop { void run(float[][] a, int from, int to); }
 
     /**
-     * Runs loop over the first n elements of bf16 arguments, {@link #CHUNK} at a time on tiles
-     * (see the class comment), in ranges on all cores. Arguments on one block share a tile, so an
-     * op in place reads each element before it overwrites it, as on float arrays.
+     * Runs loop over the units of bf16 arguments (each argument's elements split evenly among
+     * them), in parallel ranges of at least {@code grain} units, each a run of units at a time on
+     * tiles of about {@link #CHUNK} elements (see the class comment): the loop sees units
+     * [0, len) of the tiles. Arguments on one block share a tile, so an op in place reads each
+     * element before it overwrites it, as on float arrays. The loop must write every element of
+     * the units it is given of an argument it writes but does not read.
      */
-    static void pointwise(int n, Loop loop, Arg... args) {
-        Parallel.range(n, CpuBackend.GRAIN, 1, (from, to) -> {
+    static void stream(int units, int grain, Loop loop, Arg... args) {
+        int[] per = new int[args.length];
+        int widest = 1;
+        for (int k = 0; k < args.length; k++) widest = Math.max(widest, per[k] = args[k].tensor().numel() / Math.max(1, units));
+        int run = Math.max(1, CHUNK / widest);
+        Parallel.range(units, grain, 1, (from, to) -> {
             float[][] tiles = new float[args.length][];
             for (int k = 0; k < args.length; k++) {
                 for (int j = 0; j < k && tiles[k] == null; j++) if (args[j].storage() == args[k].storage()) tiles[k] = tiles[j];
-                if (tiles[k] == null) tiles[k] = new float[Math.min(CHUNK, to - from)];
+                if (tiles[k] == null) tiles[k] = new float[Math.min(run, to - from) * per[k]];
             }
-            for (int c = from; c < to; c += CHUNK) {
-                int len = Math.min(CHUNK, to - c);
-                for (int k = 0; k < args.length; k++) if (loads(args, k)) widenRun(args[k].storage().halves(), c, tiles[k], 0, len);
+            for (int u = from; u < to; u += run) {
+                int len = Math.min(run, to - u);
+                for (int k = 0; k < args.length; k++)
+                    if (loads(args, k)) widenRun(args[k].storage().halves(), u * per[k], tiles[k], 0, len * per[k]);
                 loop.run(tiles, 0, len);
-                for (int k = 0; k < args.length; k++) if (stores(args, k)) roundRun(tiles[k], 0, args[k].storage().halves(), c, len);
+                for (int k = 0; k < args.length; k++)
+                    if (stores(args, k)) roundRun(tiles[k], 0, args[k].storage().halves(), u * per[k], len * per[k]);
             }
         });
     }

@@ -114,29 +114,32 @@ public final class CpuBackend extends CheckedBackend {
     @Override protected void finishOp() { Bf16.finish(); }
 
     /**
-     * Runs a pointwise op's float loop over the first n elements of its arguments, which the
-     * boundary checked to share one dtype: on their own arrays for float32, streamed through
-     * small tiles for bf16 ({@link Bf16#pointwise}); either way in ranges on all cores.
+     * Runs a streamed op's float loop over its units (elements, or planes) in parallel ranges of
+     * at least {@code grain} units, for arguments the boundary checked to share one dtype: on
+     * their own arrays for float32, through small tiles for bf16 ({@link Bf16#stream}).
      */
-    private static void pointwise(int n, Bf16.Loop loop, Bf16.Arg... args) {
+    private static void stream(int units, int grain, Bf16.Loop loop, Bf16.Arg... args) {
         if (args[0].tensor().dtype() == DType.BF16) {
-            Bf16.pointwise(n, loop, args);
+            Bf16.stream(units, grain, loop, args);
             return;
         }
         float[][] a = new float[args.length][];
         for (int k = 0; k < args.length; k++) a[k] = args[k].storage().floats();
-        Parallel.range(n, GRAIN, 1, (from, to) -> loop.run(a, from, to));
+        Parallel.range(units, grain, 1, (from, to) -> loop.run(a, from, to));
     }
 
-    /** A pointwise argument the op only reads. */
+    /** {@link #stream} over elements: an op whose output element i comes from its inputs' elements i. */
+    private static void pointwise(int n, Bf16.Loop loop, Bf16.Arg... args) { stream(n, GRAIN, loop, args); }
+
+    /** A streamed argument the op only reads. */
     private static Bf16.Arg reads(Tensor t) { return new Bf16.Arg(t, true, false); }
 
-    /** A pointwise argument the op overwrites, or adds into when accumulating. */
+    /** A streamed argument the op overwrites, or adds into when accumulating. */
     private static Bf16.Arg writes(Tensor t, boolean accumulate) { return new Bf16.Arg(t, accumulate, true); }
 
     private static Bf16.Arg writes(Tensor t) { return writes(t, false); }
 
-    /** A pointwise argument the op reads and overwrites. */
+    /** A streamed argument the op reads and overwrites. */
     private static Bf16.Arg updates(Tensor t) { return writes(t, true); }
 
     /** The array behind an optional argument, or null. */
@@ -395,13 +398,25 @@ public final class CpuBackend extends CheckedBackend {
 
     // ---- pooling ------------------------------------------------------------------------------
 
-    @Override protected void doMaxPoolForward(Tensor x, Tensor y, PoolGeom g) { Pool.maxForward(in(x), out(y), g); }
+    // a pool's planes (b, c) are independent: it streams plane by plane
 
-    @Override protected void doMaxPoolBackward(Tensor x, Tensor dy, Tensor dx, PoolGeom g) { Pool.maxBackward(in(x), in(dy), out(dx), g); }
+    @Override protected void doMaxPoolForward(Tensor x, Tensor y, PoolGeom g) {
+        stream(planes(g), Pool.grain(g), (v, pl0, pl1) -> Pool.maxForward(v[0], v[1], g, pl0, pl1), reads(x), writes(y));
+    }
 
-    @Override protected void doAvgPoolForward(Tensor x, Tensor y, PoolGeom g) { Pool.avgForward(in(x), out(y), g); }
+    @Override protected void doMaxPoolBackward(Tensor x, Tensor dy, Tensor dx, PoolGeom g) {
+        stream(planes(g), Pool.grain(g), (v, pl0, pl1) -> Pool.maxBackward(v[0], v[1], v[2], g, pl0, pl1), reads(x), reads(dy), writes(dx));
+    }
 
-    @Override protected void doAvgPoolBackward(Tensor dy, Tensor dx, PoolGeom g) { Pool.avgBackward(in(dy), out(dx), g); }
+    @Override protected void doAvgPoolForward(Tensor x, Tensor y, PoolGeom g) {
+        stream(planes(g), Pool.grain(g), (v, pl0, pl1) -> Pool.avgForward(v[0], v[1], g, pl0, pl1), reads(x), writes(y));
+    }
+
+    @Override protected void doAvgPoolBackward(Tensor dy, Tensor dx, PoolGeom g) {
+        stream(planes(g), Pool.grain(g), (v, pl0, pl1) -> Pool.avgBackward(v[0], v[1], g, pl0, pl1), reads(dy), writes(dx));
+    }
+
+    private static int planes(PoolGeom g) { return g.batch() * g.channels(); }
 
     // ---- losses -------------------------------------------------------------------------------
 

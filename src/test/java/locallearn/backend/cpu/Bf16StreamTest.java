@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.Random;
 import java.util.function.Consumer;
+import locallearn.backend.PoolGeom;
 import locallearn.tensor.DType;
 import locallearn.tensor.Scope;
 import locallearn.tensor.Shape;
@@ -13,13 +14,15 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The pointwise ops that stream bf16 through tiles (Bf16.pointwise) against the float op on the
- * widened values with each output rounded once, which is what the staged path computes: bit for
- * bit, on lengths below a vector (1, 3, 7), odd ones (129, a (3, 5, 7) map), one past a tile
- * (CHUNK + 1) and past two parallel ranges (2 GRAIN + 7, split over the cores), in place as well.
- * And the spare arrays the other ops stage in: best fit, and their bound.
+ * The ops that stream bf16 through tiles (Bf16.stream) against the float op on the widened
+ * values with each output rounded once, which is what the staged path computes: bit for bit.
+ * Pointwise ops on lengths below a vector (1, 3, 7), odd ones (129, a (3, 5, 7) map), one past a
+ * tile (CHUNK + 1) and past two parallel ranges (2 GRAIN + 7, split over the cores), in place as
+ * well; pools on odd maps and channel counts, planes larger and smaller than a tile, padded
+ * (the plain loops) and over two parallel ranges. And the spare arrays the other ops stage in:
+ * best fit, and their bound.
  */
-class Bf16PointwiseTest {
+class Bf16StreamTest {
     static final int[][] SHAPES = {{1}, {3}, {7}, {129}, {3, 5, 7}, {Bf16.CHUNK + 1}, {2 * CpuBackend.GRAIN + 7}};
 
     final CpuBackend be = new CpuBackend();
@@ -56,14 +59,45 @@ class Bf16PointwiseTest {
      * tensors op writes (the last {@code written} of its arguments) hold the float results rounded.
      */
     private void matches(String name, int arguments, int written, Consumer<Tensor[]> op) {
-        Random r = new Random(name.hashCode());
         for (int[] dims : SHAPES) {
-            Tensor[] h = new Tensor[arguments], f = new Tensor[arguments];
-            for (int k = 0; k < arguments; k++) f[k] = wide(h[k] = bf16(r, dims));
-            op.accept(h);
-            op.accept(f);
-            for (int k = arguments - written; k < arguments; k++)
-                assertArrayEquals(rounded(be.read(f[k])), be.read(h[k]), name + " " + new Shape(dims) + " argument " + k);
+            int[][] shapes = new int[arguments][];
+            java.util.Arrays.fill(shapes, dims);
+            matches(name + " " + new Shape(dims), shapes, written, op);
+        }
+    }
+
+    /** {@link #matches} on arguments of the given shapes. */
+    private void matches(String name, int[][] shapes, int written, Consumer<Tensor[]> op) {
+        Random r = new Random(name.hashCode());
+        int arguments = shapes.length;
+        Tensor[] h = new Tensor[arguments], f = new Tensor[arguments];
+        for (int k = 0; k < arguments; k++) f[k] = wide(h[k] = bf16(r, shapes[k]));
+        op.accept(h);
+        op.accept(f);
+        for (int k = arguments - written; k < arguments; k++) assertArrayEquals(rounded(be.read(f[k])), be.read(h[k]), name + " argument " + k);
+    }
+
+    /**
+     * Pools of odd maps and channel counts: VGG's 2x2 (vectors; a last row and column outside
+     * every window at 7x9), a 3x3 stride-2 window, padded (the plain loops), the decoder's tiling
+     * average pool; planes of 1024 (one plane a tile), 4x4 maps (64 planes a tile) and a
+     * (9, 65, 32, 32) map that splits over two parallel ranges.
+     */
+    static final PoolGeom[] POOLS = {
+            PoolGeom.square(3, 5, 7, 9, 2, 2), new PoolGeom(2, 7, 9, 7, 3, 3, 2, 2, 0, 0), new PoolGeom(1, 3, 5, 5, 3, 3, 1, 1, 1, 1),
+            PoolGeom.square(2, 3, 32, 32, 2, 2), PoolGeom.square(3, 129, 4, 4, 2, 2), new PoolGeom(3, 5, 8, 8, 4, 4, 4, 4, 0, 0),
+            PoolGeom.square(9, 65, 32, 32, 2, 2)};
+
+    private static int[] in(PoolGeom g) { return new int[] {g.batch(), g.channels(), g.inH(), g.inW()}; }
+
+    private static int[] out(PoolGeom g) { return new int[] {g.batch(), g.channels(), g.outH(), g.outW()}; }
+
+    @Test void pools() {
+        for (PoolGeom g : POOLS) {
+            matches("maxPoolForward " + g, new int[][] {in(g), out(g)}, 1, t -> be.maxPoolForward(t[0], t[1], g));
+            matches("maxPoolBackward " + g, new int[][] {in(g), out(g), in(g)}, 1, t -> be.maxPoolBackward(t[0], t[1], t[2], g));
+            matches("avgPoolForward " + g, new int[][] {in(g), out(g)}, 1, t -> be.avgPoolForward(t[0], t[1], g));
+            matches("avgPoolBackward " + g, new int[][] {out(g), in(g)}, 1, t -> be.avgPoolBackward(t[0], t[1], g));
         }
     }
 
