@@ -34,24 +34,9 @@ class Bf16StreamTest {
 
     /** A bf16 tensor of Gaussian values, a tenth of them exact zeros (leaky ReLU's boundary). */
     private Tensor bf16(Random r, int[] dims) {
-        Tensor t = be.allocate(new Shape(dims), DType.BF16);
-        float[] v = new float[t.numel()];
+        float[] v = new float[new Shape(dims).numel()];
         for (int i = 0; i < v.length; i++) v[i] = r.nextInt(10) == 0 ? 0f : (float) r.nextGaussian() * 3;
-        be.write(t, v);
-        return t;
-    }
-
-    /** The float32 tensor of t's values. */
-    private Tensor wide(Tensor t) {
-        Tensor f = be.allocate(t.shape());
-        be.copy(t, f);
-        return f;
-    }
-
-    private static float[] rounded(float[] v) {
-        float[] out = v.clone();
-        for (int i = 0; i < out.length; i++) out[i] = DType.roundTrip(out[i]);
-        return out;
+        return Check.bf16(be, v, dims);
     }
 
     /**
@@ -71,10 +56,10 @@ class Bf16StreamTest {
         Random r = new Random(name.hashCode());
         int arguments = shapes.length;
         Tensor[] h = new Tensor[arguments], f = new Tensor[arguments];
-        for (int k = 0; k < arguments; k++) f[k] = wide(h[k] = bf16(r, shapes[k]));
+        for (int k = 0; k < arguments; k++) f[k] = Check.wide(be, h[k] = bf16(r, shapes[k]));
         op.accept(h);
         op.accept(f);
-        for (int k = arguments - written; k < arguments; k++) assertArrayEquals(rounded(be.read(f[k])), be.read(h[k]), name + " argument " + k);
+        for (int k = arguments - written; k < arguments; k++) assertArrayEquals(Check.rounded(be.read(f[k])), be.read(h[k]), name + " argument " + k);
     }
 
     /**
