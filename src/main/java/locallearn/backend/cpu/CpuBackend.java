@@ -113,6 +113,35 @@ public final class CpuBackend extends CheckedBackend {
 
     @Override protected void finishOp() { Bf16.finish(); }
 
+    /**
+     * Runs a streamed op's float loop over its units (elements, or planes) in parallel ranges of
+     * at least {@code grain} units, for arguments the boundary checked to share one dtype: on
+     * their own arrays for float32, through small tiles for bf16 ({@link Bf16#stream}).
+     */
+    private static void stream(int units, int grain, Bf16.Loop loop, Bf16.Arg... args) {
+        if (args[0].tensor().dtype() == DType.BF16) {
+            Bf16.stream(units, grain, loop, args);
+            return;
+        }
+        float[][] a = new float[args.length][];
+        for (int k = 0; k < args.length; k++) a[k] = args[k].storage().floats();
+        Parallel.range(units, grain, 1, (from, to) -> loop.run(a, from, to));
+    }
+
+    /** {@link #stream} over elements: an op whose output element i comes from its inputs' elements i. */
+    private static void pointwise(int n, Bf16.Loop loop, Bf16.Arg... args) { stream(n, GRAIN, loop, args); }
+
+    /** A streamed argument the op only reads. */
+    private static Bf16.Arg reads(Tensor t) { return new Bf16.Arg(t, true, false); }
+
+    /** A streamed argument the op overwrites, or adds into when accumulating. */
+    private static Bf16.Arg writes(Tensor t, boolean accumulate) { return new Bf16.Arg(t, accumulate, true); }
+
+    private static Bf16.Arg writes(Tensor t) { return writes(t, false); }
+
+    /** A streamed argument the op reads and overwrites. */
+    private static Bf16.Arg updates(Tensor t) { return writes(t, true); }
+
     /** The array behind an optional argument, or null. */
     private static float[] inOrNull(Tensor t) { return t == null ? null : in(t); }
 
@@ -157,8 +186,7 @@ public final class CpuBackend extends CheckedBackend {
     // ---- elementwise and reductions ----------------------------------------------------------
 
     @Override protected void doFill(Tensor x, float value) {
-        float[] xs = out(x);
-        Parallel.range(x.numel(), GRAIN, 1, (from, to) -> java.util.Arrays.fill(xs, from, to, value));
+        pointwise(x.numel(), (v, from, to) -> java.util.Arrays.fill(v[0], from, to, value), writes(x));
     }
 
     @Override protected void doCopy(Tensor src, Tensor dst) { doCopyRange(src, 0, dst, 0, src.numel()); }
@@ -174,22 +202,21 @@ public final class CpuBackend extends CheckedBackend {
     }
 
     @Override protected void doAxpy(float a, Tensor x, Tensor y) {
-        float[] xs = in(x), ys = data(y);
-        Parallel.range(x.numel(), GRAIN, 1, (from, to) -> {
+        pointwise(x.numel(), (v, from, to) -> {
+            float[] xs = v[0], ys = v[1];
             for (int i = from; i < to; i++) ys[i] += a * xs[i];
-        });
+        }, reads(x), updates(y));
     }
 
     @Override protected void doScale(Tensor x, float a) {
-        float[] xs = data(x);
-        Parallel.range(x.numel(), GRAIN, 1, (from, to) -> {
+        pointwise(x.numel(), (v, from, to) -> {
+            float[] xs = v[0];
             for (int i = from; i < to; i++) xs[i] *= a;
-        });
+        }, updates(x));
     }
 
     @Override protected void doMultiply(Tensor a, Tensor b, Tensor out, boolean accumulate) {
-        float[] as = in(a), bs = in(b), os = out(out, accumulate);
-        Parallel.range(a.numel(), GRAIN, 1, (from, to) -> Elementwise.multiply(as, bs, os, accumulate, from, to));
+        pointwise(a.numel(), (v, from, to) -> Elementwise.multiply(v[0], v[1], v[2], accumulate, from, to), reads(a), reads(b), writes(out, accumulate));
     }
 
     @Override protected void doSum(Tensor x, Tensor out, boolean accumulate) {
@@ -222,13 +249,11 @@ public final class CpuBackend extends CheckedBackend {
     }
 
     @Override protected void doLeakyReluForward(Tensor x, Tensor y, float slope) {
-        float[] xs = in(x), ys = out(y);
-        Parallel.range(x.numel(), GRAIN, 1, (from, to) -> Elementwise.leakyReluForward(xs, ys, slope, from, to));
+        pointwise(x.numel(), (v, from, to) -> Elementwise.leakyReluForward(v[0], v[1], slope, from, to), reads(x), writes(y));
     }
 
     @Override protected void doLeakyReluBackward(Tensor y, Tensor dy, Tensor dx, float slope) {
-        float[] ys = in(y), dys = in(dy), dxs = out(dx);
-        Parallel.range(y.numel(), GRAIN, 1, (from, to) -> Elementwise.leakyReluBackward(ys, dys, dxs, slope, from, to));
+        pointwise(y.numel(), (v, from, to) -> Elementwise.leakyReluBackward(v[0], v[1], v[2], slope, from, to), reads(y), reads(dy), writes(dx));
     }
 
     // ---- bias ---------------------------------------------------------------------------------
@@ -373,13 +398,25 @@ public final class CpuBackend extends CheckedBackend {
 
     // ---- pooling ------------------------------------------------------------------------------
 
-    @Override protected void doMaxPoolForward(Tensor x, Tensor y, PoolGeom g) { Pool.maxForward(in(x), out(y), g); }
+    // a pool's planes (b, c) are independent: it streams plane by plane
 
-    @Override protected void doMaxPoolBackward(Tensor x, Tensor dy, Tensor dx, PoolGeom g) { Pool.maxBackward(in(x), in(dy), out(dx), g); }
+    @Override protected void doMaxPoolForward(Tensor x, Tensor y, PoolGeom g) {
+        stream(planes(g), Pool.grain(g), (v, pl0, pl1) -> Pool.maxForward(v[0], v[1], g, pl0, pl1), reads(x), writes(y));
+    }
 
-    @Override protected void doAvgPoolForward(Tensor x, Tensor y, PoolGeom g) { Pool.avgForward(in(x), out(y), g); }
+    @Override protected void doMaxPoolBackward(Tensor x, Tensor dy, Tensor dx, PoolGeom g) {
+        stream(planes(g), Pool.grain(g), (v, pl0, pl1) -> Pool.maxBackward(v[0], v[1], v[2], g, pl0, pl1), reads(x), reads(dy), writes(dx));
+    }
 
-    @Override protected void doAvgPoolBackward(Tensor dy, Tensor dx, PoolGeom g) { Pool.avgBackward(in(dy), out(dx), g); }
+    @Override protected void doAvgPoolForward(Tensor x, Tensor y, PoolGeom g) {
+        stream(planes(g), Pool.grain(g), (v, pl0, pl1) -> Pool.avgForward(v[0], v[1], g, pl0, pl1), reads(x), writes(y));
+    }
+
+    @Override protected void doAvgPoolBackward(Tensor dy, Tensor dx, PoolGeom g) {
+        stream(planes(g), Pool.grain(g), (v, pl0, pl1) -> Pool.avgBackward(v[0], v[1], g, pl0, pl1), reads(dy), writes(dx));
+    }
+
+    private static int planes(PoolGeom g) { return g.batch() * g.channels(); }
 
     // ---- losses -------------------------------------------------------------------------------
 

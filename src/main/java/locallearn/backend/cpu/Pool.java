@@ -42,66 +42,71 @@ final class Pool {
         return best;
     }
 
-    static void maxForwardPlain(float[] x, float[] y, PoolGeom g) {
-        int oh = g.outH(), ow = g.outW(), planes = g.batch() * g.channels(), hw = g.inH() * g.inW();
-        Parallel.range(planes, Math.max(1, CpuBackend.GRAIN / hw), 1, (pl0, pl1) -> {
-            for (int pl = pl0; pl < pl1; pl++)
-                for (int oy = 0; oy < oh; oy++)
-                    for (int ox = 0; ox < ow; ox++) {
-                        int a = argmax(x, pl * hw, g, oy, ox);
-                        y[(pl * oh + oy) * ow + ox] = a < 0 ? Float.NEGATIVE_INFINITY : x[pl * hw + a];
-                    }
-        });
+    static void maxForwardPlain(float[] x, float[] y, PoolGeom g) { overPlanes(g, (pl0, pl1) -> maxForwardPlain(x, y, g, pl0, pl1)); }
+
+    static void maxBackwardPlain(float[] x, float[] dy, float[] dx, PoolGeom g) { overPlanes(g, (pl0, pl1) -> maxBackwardPlain(x, dy, dx, g, pl0, pl1)); }
+
+    static void avgForwardPlain(float[] x, float[] y, PoolGeom g) { overPlanes(g, (pl0, pl1) -> avgForwardPlain(x, y, g, pl0, pl1)); }
+
+    static void avgBackwardPlain(float[] dy, float[] dx, PoolGeom g) { overPlanes(g, (pl0, pl1) -> avgBackwardPlain(dy, dx, g, pl0, pl1)); }
+
+    /** The plain loops, kept as the oracle, over planes [pl0, pl1); a window never leaves its plane, so each plane is cleared on its own. */
+    private static void maxForwardPlain(float[] x, float[] y, PoolGeom g, int pl0, int pl1) {
+        int oh = g.outH(), ow = g.outW(), hw = g.inH() * g.inW();
+        for (int pl = pl0; pl < pl1; pl++)
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++) {
+                    int a = argmax(x, pl * hw, g, oy, ox);
+                    y[(pl * oh + oy) * ow + ox] = a < 0 ? Float.NEGATIVE_INFINITY : x[pl * hw + a];
+                }
     }
 
-    static void maxBackwardPlain(float[] x, float[] dy, float[] dx, PoolGeom g) {
-        int oh = g.outH(), ow = g.outW(), planes = g.batch() * g.channels(), hw = g.inH() * g.inW();
-        java.util.Arrays.fill(dx, 0, planes * hw, 0f);
-        Parallel.range(planes, Math.max(1, CpuBackend.GRAIN / hw), 1, (pl0, pl1) -> {
-            for (int pl = pl0; pl < pl1; pl++)
-                for (int oy = 0; oy < oh; oy++)
-                    for (int ox = 0; ox < ow; ox++) {
-                        int a = argmax(x, pl * hw, g, oy, ox);
-                        if (a >= 0) dx[pl * hw + a] += dy[(pl * oh + oy) * ow + ox];
-                    }
-        });
+    private static void maxBackwardPlain(float[] x, float[] dy, float[] dx, PoolGeom g, int pl0, int pl1) {
+        int oh = g.outH(), ow = g.outW(), hw = g.inH() * g.inW();
+        java.util.Arrays.fill(dx, pl0 * hw, pl1 * hw, 0f);
+        for (int pl = pl0; pl < pl1; pl++)
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++) {
+                    int a = argmax(x, pl * hw, g, oy, ox);
+                    if (a >= 0) dx[pl * hw + a] += dy[(pl * oh + oy) * ow + ox];
+                }
     }
 
-    static void avgForwardPlain(float[] x, float[] y, PoolGeom g) {
-        int oh = g.outH(), ow = g.outW(), planes = g.batch() * g.channels(), hw = g.inH() * g.inW();
+    private static void avgForwardPlain(float[] x, float[] y, PoolGeom g, int pl0, int pl1) {
+        int oh = g.outH(), ow = g.outW(), hw = g.inH() * g.inW();
         float inv = 1f / (g.kh() * g.kw());
-        Parallel.range(planes, Math.max(1, CpuBackend.GRAIN / hw), 1, (pl0, pl1) -> {
-            for (int pl = pl0; pl < pl1; pl++)
-                for (int oy = 0; oy < oh; oy++)
-                    for (int ox = 0; ox < ow; ox++) {
-                        int y0 = oy * g.sh() - g.ph(), x0 = ox * g.sw() - g.pw();
-                        float s = 0;
-                        for (int i = Math.max(0, y0); i < Math.min(g.inH(), y0 + g.kh()); i++)
-                            for (int j = Math.max(0, x0); j < Math.min(g.inW(), x0 + g.kw()); j++) s += x[pl * hw + i * g.inW() + j];
-                        y[(pl * oh + oy) * ow + ox] = s * inv;
-                    }
-        });
+        for (int pl = pl0; pl < pl1; pl++)
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++) {
+                    int y0 = oy * g.sh() - g.ph(), x0 = ox * g.sw() - g.pw();
+                    float s = 0;
+                    for (int i = Math.max(0, y0); i < Math.min(g.inH(), y0 + g.kh()); i++)
+                        for (int j = Math.max(0, x0); j < Math.min(g.inW(), x0 + g.kw()); j++) s += x[pl * hw + i * g.inW() + j];
+                    y[(pl * oh + oy) * ow + ox] = s * inv;
+                }
     }
 
-    static void avgBackwardPlain(float[] dy, float[] dx, PoolGeom g) {
-        int oh = g.outH(), ow = g.outW(), planes = g.batch() * g.channels(), hw = g.inH() * g.inW();
+    private static void avgBackwardPlain(float[] dy, float[] dx, PoolGeom g, int pl0, int pl1) {
+        int oh = g.outH(), ow = g.outW(), hw = g.inH() * g.inW();
         float inv = 1f / (g.kh() * g.kw());
-        java.util.Arrays.fill(dx, 0, planes * hw, 0f);
-        Parallel.range(planes, Math.max(1, CpuBackend.GRAIN / hw), 1, (pl0, pl1) -> {
-            for (int pl = pl0; pl < pl1; pl++)
-                for (int oy = 0; oy < oh; oy++)
-                    for (int ox = 0; ox < ow; ox++) {
-                        int y0 = oy * g.sh() - g.ph(), x0 = ox * g.sw() - g.pw();
-                        float d = dy[(pl * oh + oy) * ow + ox] * inv;
-                        for (int i = Math.max(0, y0); i < Math.min(g.inH(), y0 + g.kh()); i++)
-                            for (int j = Math.max(0, x0); j < Math.min(g.inW(), x0 + g.kw()); j++) dx[pl * hw + i * g.inW() + j] += d;
-                    }
-        });
+        java.util.Arrays.fill(dx, pl0 * hw, pl1 * hw, 0f);
+        for (int pl = pl0; pl < pl1; pl++)
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++) {
+                    int y0 = oy * g.sh() - g.ph(), x0 = ox * g.sw() - g.pw();
+                    float d = dy[(pl * oh + oy) * ow + ox] * inv;
+                    for (int i = Math.max(0, y0); i < Math.min(g.inH(), y0 + g.kh()); i++)
+                        for (int j = Math.max(0, x0); j < Math.min(g.inW(), x0 + g.kw()); j++) dx[pl * hw + i * g.inW() + j] += d;
+                }
     }
 
     private static boolean inside(PoolGeom g) { return Lanes.FAST && g.ph() == 0 && g.pw() == 0; }
 
-    private static int grain(PoolGeom g) { return Math.max(1, CpuBackend.GRAIN / (g.inH() * g.inW())); }
+    /** Planes of one range of a parallel split: a GRAIN of input elements. */
+    static int grain(PoolGeom g) { return Math.max(1, CpuBackend.GRAIN / (g.inH() * g.inW())); }
+
+    /** Runs body over the planes (b, c) in parallel ranges. */
+    private static void overPlanes(PoolGeom g, Parallel.Range body) { Parallel.range(g.batch() * g.channels(), grain(g), 1, body); }
 
     /** Whether v takes over as the window's maximum from bv: larger, or the first NaN (as argmax). */
     private static boolean beats(float v, float bv) { return v > bv | v != v & bv == bv; } // no short cut: one select, not three branches
@@ -127,91 +132,95 @@ final class Pool {
         return best;
     }
 
-    static void maxForward(float[] x, float[] y, PoolGeom g) {
+    static void maxForward(float[] x, float[] y, PoolGeom g) { overPlanes(g, (pl0, pl1) -> maxForward(x, y, g, pl0, pl1)); }
+
+    /** Planes [pl0, pl1) of the op, by its fastest path for g. */
+    static void maxForward(float[] x, float[] y, PoolGeom g, int pl0, int pl1) {
         if (!inside(g)) {
-            maxForwardPlain(x, y, g);
+            maxForwardPlain(x, y, g, pl0, pl1);
             return;
         }
         if (twoByTwo(g)) {
-            maxForward2x2(x, y, g);
+            maxForward2x2(x, y, g, pl0, pl1);
             return;
         }
         int oh = g.outH(), ow = g.outW(), inW = g.inW(), hw = g.inH() * inW;
-        Parallel.range(g.batch() * g.channels(), grain(g), 1, (pl0, pl1) -> {
-            for (int pl = pl0; pl < pl1; pl++)
-                for (int oy = 0; oy < oh; oy++) {
-                    int row = pl * hw + oy * g.sh() * inW, out = (pl * oh + oy) * ow;
-                    for (int ox = 0; ox < ow; ox++) y[out + ox] = x[argmaxInside(x, row + ox * g.sw(), inW, g.kh(), g.kw())];
-                }
-        });
+        for (int pl = pl0; pl < pl1; pl++)
+            for (int oy = 0; oy < oh; oy++) {
+                int row = pl * hw + oy * g.sh() * inW, out = (pl * oh + oy) * ow;
+                for (int ox = 0; ox < ow; ox++) y[out + ox] = x[argmaxInside(x, row + ox * g.sw(), inW, g.kh(), g.kw())];
+            }
     }
 
-    static void maxBackward(float[] x, float[] dy, float[] dx, PoolGeom g) {
+    static void maxBackward(float[] x, float[] dy, float[] dx, PoolGeom g) { overPlanes(g, (pl0, pl1) -> maxBackward(x, dy, dx, g, pl0, pl1)); }
+
+    /** Planes [pl0, pl1) of the op, by its fastest path for g. */
+    static void maxBackward(float[] x, float[] dy, float[] dx, PoolGeom g, int pl0, int pl1) {
         if (!inside(g)) {
-            maxBackwardPlain(x, dy, dx, g);
+            maxBackwardPlain(x, dy, dx, g, pl0, pl1);
             return;
         }
         if (twoByTwo(g)) {
-            maxBackward2x2(x, dy, dx, g);
+            maxBackward2x2(x, dy, dx, g, pl0, pl1);
             return;
         }
         int oh = g.outH(), ow = g.outW(), inW = g.inW(), hw = g.inH() * inW;
-        Parallel.range(g.batch() * g.channels(), grain(g), 1, (pl0, pl1) -> {
-            java.util.Arrays.fill(dx, pl0 * hw, pl1 * hw, 0f);
-            for (int pl = pl0; pl < pl1; pl++)
-                for (int oy = 0; oy < oh; oy++) {
-                    int row = pl * hw + oy * g.sh() * inW, out = (pl * oh + oy) * ow;
-                    for (int ox = 0; ox < ow; ox++) dx[argmaxInside(x, row + ox * g.sw(), inW, g.kh(), g.kw())] += dy[out + ox];
-                }
-        });
+        java.util.Arrays.fill(dx, pl0 * hw, pl1 * hw, 0f);
+        for (int pl = pl0; pl < pl1; pl++)
+            for (int oy = 0; oy < oh; oy++) {
+                int row = pl * hw + oy * g.sh() * inW, out = (pl * oh + oy) * ow;
+                for (int ox = 0; ox < ow; ox++) dx[argmaxInside(x, row + ox * g.sw(), inW, g.kh(), g.kw())] += dy[out + ox];
+            }
     }
 
-    static void avgForward(float[] x, float[] y, PoolGeom g) {
+    static void avgForward(float[] x, float[] y, PoolGeom g) { overPlanes(g, (pl0, pl1) -> avgForward(x, y, g, pl0, pl1)); }
+
+    /** Planes [pl0, pl1) of the op, by its fastest path for g. */
+    static void avgForward(float[] x, float[] y, PoolGeom g, int pl0, int pl1) {
         if (!inside(g)) {
-            avgForwardPlain(x, y, g);
+            avgForwardPlain(x, y, g, pl0, pl1);
             return;
         }
         int oh = g.outH(), ow = g.outW(), inW = g.inW(), hw = g.inH() * inW, kh = g.kh(), kw = g.kw();
         float inv = 1f / (kh * kw);
-        Parallel.range(g.batch() * g.channels(), grain(g), 1, (pl0, pl1) -> {
-            for (int pl = pl0; pl < pl1; pl++)
-                for (int oy = 0; oy < oh; oy++) {
-                    int row = pl * hw + oy * g.sh() * inW, out = (pl * oh + oy) * ow;
-                    for (int ox = 0; ox < ow; ox++) {
-                        int base = row + ox * g.sw();
-                        float s = 0;
-                        for (int i = 0; i < kh; i++)
-                            for (int j = 0, r = base + i * inW; j < kw; j++) s += x[r + j];
-                        y[out + ox] = s * inv;
-                    }
+        for (int pl = pl0; pl < pl1; pl++)
+            for (int oy = 0; oy < oh; oy++) {
+                int row = pl * hw + oy * g.sh() * inW, out = (pl * oh + oy) * ow;
+                for (int ox = 0; ox < ow; ox++) {
+                    int base = row + ox * g.sw();
+                    float s = 0;
+                    for (int i = 0; i < kh; i++)
+                        for (int j = 0, r = base + i * inW; j < kw; j++) s += x[r + j];
+                    y[out + ox] = s * inv;
                 }
-        });
+            }
     }
 
-    static void avgBackward(float[] dy, float[] dx, PoolGeom g) {
+    static void avgBackward(float[] dy, float[] dx, PoolGeom g) { overPlanes(g, (pl0, pl1) -> avgBackward(dy, dx, g, pl0, pl1)); }
+
+    /** Planes [pl0, pl1) of the op, by its fastest path for g. */
+    static void avgBackward(float[] dy, float[] dx, PoolGeom g, int pl0, int pl1) {
         if (!inside(g)) {
-            avgBackwardPlain(dy, dx, g);
+            avgBackwardPlain(dy, dx, g, pl0, pl1);
             return;
         }
         if (g.sh() == g.kh() && g.sw() == g.kw()) {
-            avgBackwardTiled(dy, dx, g);
+            avgBackwardTiled(dy, dx, g, pl0, pl1);
             return;
         }
         int oh = g.outH(), ow = g.outW(), inW = g.inW(), hw = g.inH() * inW, kh = g.kh(), kw = g.kw();
         float inv = 1f / (kh * kw);
-        Parallel.range(g.batch() * g.channels(), grain(g), 1, (pl0, pl1) -> {
-            java.util.Arrays.fill(dx, pl0 * hw, pl1 * hw, 0f);
-            for (int pl = pl0; pl < pl1; pl++)
-                for (int oy = 0; oy < oh; oy++) {
-                    int row = pl * hw + oy * g.sh() * inW, out = (pl * oh + oy) * ow;
-                    for (int ox = 0; ox < ow; ox++) {
-                        int base = row + ox * g.sw();
-                        float d = dy[out + ox] * inv;
-                        for (int i = 0; i < kh; i++)
-                            for (int j = 0, r = base + i * inW; j < kw; j++) dx[r + j] += d;
-                    }
+        java.util.Arrays.fill(dx, pl0 * hw, pl1 * hw, 0f);
+        for (int pl = pl0; pl < pl1; pl++)
+            for (int oy = 0; oy < oh; oy++) {
+                int row = pl * hw + oy * g.sh() * inW, out = (pl * oh + oy) * ow;
+                for (int ox = 0; ox < ow; ox++) {
+                    int base = row + ox * g.sw();
+                    float d = dy[out + ox] * inv;
+                    for (int i = 0; i < kh; i++)
+                        for (int j = 0, r = base + i * inW; j < kw; j++) dx[r + j] += d;
                 }
-        });
+            }
     }
 
     /**
@@ -219,25 +228,23 @@ final class Pool {
      * 0 + dy * inv of its one window, written once row by row, without the zeroing pass and the
      * read-modify-write of the general loop.
      */
-    private static void avgBackwardTiled(float[] dy, float[] dx, PoolGeom g) {
+    private static void avgBackwardTiled(float[] dy, float[] dx, PoolGeom g, int pl0, int pl1) {
         int oh = g.outH(), ow = g.outW(), inW = g.inW(), hw = g.inH() * inW, kh = g.kh(), kw = g.kw();
         float inv = 1f / (kh * kw);
         boolean covered = oh * kh == g.inH() && ow * kw == inW;
-        Parallel.range(g.batch() * g.channels(), grain(g), 1, (pl0, pl1) -> {
-            for (int pl = pl0; pl < pl1; pl++) {
-                if (!covered) java.util.Arrays.fill(dx, pl * hw, (pl + 1) * hw, 0f);
-                for (int oy = 0; oy < oh; oy++) {
-                    int out = (pl * oh + oy) * ow;
-                    for (int i = 0; i < kh; i++) {
-                        int r = pl * hw + (oy * kh + i) * inW;
-                        for (int ox = 0; ox < ow; ox++) {
-                            float d = 0f + dy[out + ox] * inv; // as += into a cleared dx: -0 becomes +0
-                            for (int j = 0, o = r + ox * kw; j < kw; j++) dx[o + j] = d;
-                        }
+        for (int pl = pl0; pl < pl1; pl++) {
+            if (!covered) java.util.Arrays.fill(dx, pl * hw, (pl + 1) * hw, 0f);
+            for (int oy = 0; oy < oh; oy++) {
+                int out = (pl * oh + oy) * ow;
+                for (int i = 0; i < kh; i++) {
+                    int r = pl * hw + (oy * kh + i) * inW;
+                    for (int ox = 0; ox < ow; ox++) {
+                        float d = 0f + dy[out + ox] * inv; // as += into a cleared dx: -0 becomes +0
+                        for (int j = 0, o = r + ox * kw; j < kw; j++) dx[o + j] = d;
                     }
                 }
             }
-        });
+        }
     }
 
     // ---- 2x2 stride 2 max pool as vectors ------------------------------------------------------
@@ -256,62 +263,58 @@ final class Pool {
         return v.compare(VectorOperators.GT, bv).or(v.test(VectorOperators.IS_NAN).andNot(bv.test(VectorOperators.IS_NAN)));
     }
 
-    private static void maxForward2x2(float[] x, float[] y, PoolGeom g) {
+    private static void maxForward2x2(float[] x, float[] y, PoolGeom g, int pl0, int pl1) {
         int oh = g.outH(), ow = g.outW(), inW = g.inW(), hw = g.inH() * inW;
-        Parallel.range(g.batch() * g.channels(), grain(g), 1, (pl0, pl1) -> {
-            for (int pl = pl0; pl < pl1; pl++)
-                for (int oy = 0; oy < oh; oy++) {
-                    int row = pl * hw + 2 * oy * inW, out = (pl * oh + oy) * ow, ox = 0;
-                    for (int end = V.loopBound(ow); ox < end; ox += L) {
-                        int i0 = row + 2 * ox, i1 = i0 + inW;
-                        FloatVector a = FloatVector.fromArray(V, x, i0), b = FloatVector.fromArray(V, x, i0 + L);
-                        FloatVector c = FloatVector.fromArray(V, x, i1), d = FloatVector.fromArray(V, x, i1 + L);
-                        FloatVector bv = a.rearrange(EVEN, b), v1 = a.rearrange(ODD, b), v2 = c.rearrange(EVEN, d), v3 = c.rearrange(ODD, d);
-                        bv = bv.blend(v1, beats(v1, bv));
-                        bv = bv.blend(v2, beats(v2, bv));
-                        bv.blend(v3, beats(v3, bv)).intoArray(y, out + ox);
-                    }
-                    for (; ox < ow; ox++) y[out + ox] = x[argmaxInside(x, row + 2 * ox, inW, 2, 2)];
+        for (int pl = pl0; pl < pl1; pl++)
+            for (int oy = 0; oy < oh; oy++) {
+                int row = pl * hw + 2 * oy * inW, out = (pl * oh + oy) * ow, ox = 0;
+                for (int end = V.loopBound(ow); ox < end; ox += L) {
+                    int i0 = row + 2 * ox, i1 = i0 + inW;
+                    FloatVector a = FloatVector.fromArray(V, x, i0), b = FloatVector.fromArray(V, x, i0 + L);
+                    FloatVector c = FloatVector.fromArray(V, x, i1), d = FloatVector.fromArray(V, x, i1 + L);
+                    FloatVector bv = a.rearrange(EVEN, b), v1 = a.rearrange(ODD, b), v2 = c.rearrange(EVEN, d), v3 = c.rearrange(ODD, d);
+                    bv = bv.blend(v1, beats(v1, bv));
+                    bv = bv.blend(v2, beats(v2, bv));
+                    bv.blend(v3, beats(v3, bv)).intoArray(y, out + ox);
                 }
-        });
+                for (; ox < ow; ox++) y[out + ox] = x[argmaxInside(x, row + 2 * ox, inW, 2, 2)];
+            }
     }
 
-    private static void maxBackward2x2(float[] x, float[] dy, float[] dx, PoolGeom g) {
+    private static void maxBackward2x2(float[] x, float[] dy, float[] dx, PoolGeom g, int pl0, int pl1) {
         int oh = g.outH(), ow = g.outW(), inW = g.inW(), hw = g.inH() * inW;
         // odd sizes leave a last row or column outside every window: clear the plane first
         boolean covered = 2 * oh == g.inH() && 2 * ow == inW;
         FloatVector zero = FloatVector.zero(V);
-        Parallel.range(g.batch() * g.channels(), grain(g), 1, (pl0, pl1) -> {
-            for (int pl = pl0; pl < pl1; pl++) {
-                if (!covered) java.util.Arrays.fill(dx, pl * hw, (pl + 1) * hw, 0f);
-                for (int oy = 0; oy < oh; oy++) {
-                    int row = pl * hw + 2 * oy * inW, out = (pl * oh + oy) * ow, ox = 0;
-                    for (int end = V.loopBound(ow); ox < end; ox += L) {
-                        int i0 = row + 2 * ox, i1 = i0 + inW;
-                        FloatVector a = FloatVector.fromArray(V, x, i0), b = FloatVector.fromArray(V, x, i0 + L);
-                        FloatVector c = FloatVector.fromArray(V, x, i1), d = FloatVector.fromArray(V, x, i1 + L);
-                        FloatVector bv = a.rearrange(EVEN, b), v1 = a.rearrange(ODD, b), v2 = c.rearrange(EVEN, d), v3 = c.rearrange(ODD, d);
-                        VectorMask<Float> m1 = beats(v1, bv);
-                        bv = bv.blend(v1, m1);
-                        VectorMask<Float> m2 = beats(v2, bv);
-                        bv = bv.blend(v2, m2);
-                        VectorMask<Float> m3 = beats(v3, bv);
-                        // 0 + dy, as the plain loop's += into a cleared dx (turns -0 into +0)
-                        FloatVector gr = FloatVector.fromArray(V, dy, out + ox).add(0f);
-                        FloatVector d0 = zero.blend(gr, m1.or(m2).or(m3).not()), d1 = zero.blend(gr, m1.andNot(m2).andNot(m3));
-                        FloatVector d2 = zero.blend(gr, m2.andNot(m3)), d3 = zero.blend(gr, m3);
-                        d0.rearrange(ZIP_LO, d1).intoArray(dx, i0);
-                        d0.rearrange(ZIP_HI, d1).intoArray(dx, i0 + L);
-                        d2.rearrange(ZIP_LO, d3).intoArray(dx, i1);
-                        d2.rearrange(ZIP_HI, d3).intoArray(dx, i1 + L);
-                    }
-                    for (; ox < ow; ox++) {
-                        int base = row + 2 * ox;
-                        dx[base] = dx[base + 1] = dx[base + inW] = dx[base + inW + 1] = 0f;
-                        dx[argmaxInside(x, base, inW, 2, 2)] += dy[out + ox];
-                    }
+        for (int pl = pl0; pl < pl1; pl++) {
+            if (!covered) java.util.Arrays.fill(dx, pl * hw, (pl + 1) * hw, 0f);
+            for (int oy = 0; oy < oh; oy++) {
+                int row = pl * hw + 2 * oy * inW, out = (pl * oh + oy) * ow, ox = 0;
+                for (int end = V.loopBound(ow); ox < end; ox += L) {
+                    int i0 = row + 2 * ox, i1 = i0 + inW;
+                    FloatVector a = FloatVector.fromArray(V, x, i0), b = FloatVector.fromArray(V, x, i0 + L);
+                    FloatVector c = FloatVector.fromArray(V, x, i1), d = FloatVector.fromArray(V, x, i1 + L);
+                    FloatVector bv = a.rearrange(EVEN, b), v1 = a.rearrange(ODD, b), v2 = c.rearrange(EVEN, d), v3 = c.rearrange(ODD, d);
+                    VectorMask<Float> m1 = beats(v1, bv);
+                    bv = bv.blend(v1, m1);
+                    VectorMask<Float> m2 = beats(v2, bv);
+                    bv = bv.blend(v2, m2);
+                    VectorMask<Float> m3 = beats(v3, bv);
+                    // 0 + dy, as the plain loop's += into a cleared dx (turns -0 into +0)
+                    FloatVector gr = FloatVector.fromArray(V, dy, out + ox).add(0f);
+                    FloatVector d0 = zero.blend(gr, m1.or(m2).or(m3).not()), d1 = zero.blend(gr, m1.andNot(m2).andNot(m3));
+                    FloatVector d2 = zero.blend(gr, m2.andNot(m3)), d3 = zero.blend(gr, m3);
+                    d0.rearrange(ZIP_LO, d1).intoArray(dx, i0);
+                    d0.rearrange(ZIP_HI, d1).intoArray(dx, i0 + L);
+                    d2.rearrange(ZIP_LO, d3).intoArray(dx, i1);
+                    d2.rearrange(ZIP_HI, d3).intoArray(dx, i1 + L);
+                }
+                for (; ox < ow; ox++) {
+                    int base = row + 2 * ox;
+                    dx[base] = dx[base + 1] = dx[base + inW] = dx[base + inW + 1] = 0f;
+                    dx[argmaxInside(x, base, inW, 2, 2)] += dy[out + ox];
                 }
             }
-        });
+        }
     }
 }

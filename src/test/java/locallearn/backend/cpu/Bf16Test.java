@@ -81,24 +81,9 @@ class Bf16Test {
     }
 
     private Tensor bf16(Random r, int... dims) {
-        Tensor t = be.allocate(new Shape(dims), DType.BF16);
-        float[] v = new float[t.numel()];
+        float[] v = new float[new Shape(dims).numel()];
         for (int i = 0; i < v.length; i++) v[i] = (float) r.nextGaussian();
-        be.write(t, v);
-        return t;
-    }
-
-    /** The float32 tensor of t's (widened) values. */
-    private Tensor wide(Tensor t) {
-        Tensor f = be.allocate(t.shape());
-        be.copy(t, f);
-        return f;
-    }
-
-    private static float[] rounded(float[] v) {
-        float[] out = v.clone();
-        for (int i = 0; i < out.length; i++) out[i] = DType.roundTrip(out[i]);
-        return out;
+        return Check.bf16(be, v, dims);
     }
 
     /**
@@ -116,8 +101,8 @@ class Bf16Test {
         be.write(bias, new float[] {0.5f, -1f, 2f, 0.25f, 0f, 3f});
         Tensor y = be.allocate(new Shape(3, 6, 7, 9), DType.BF16), yf = be.allocate(3, 6, 7, 9);
         be.conv2dForward(x, w, bias, y, g);
-        be.conv2dForward(wide(x), wide(w), bias, yf, g);
-        assertArrayEquals(rounded(be.read(yf)), be.read(y), "conv2dForward");
+        be.conv2dForward(Check.wide(be, x), Check.wide(be, w), bias, yf, g);
+        assertArrayEquals(Check.rounded(be.read(yf)), be.read(y), "conv2dForward");
 
         // in place (y == x) on bf16: one array for both arguments
         float[] before = be.read(y);
@@ -128,7 +113,7 @@ class Bf16Test {
         // a float32 weight gradient from bf16 operands: no rounding of the result
         Tensor dw = be.allocate(6, 5, 3, 3), dwf = be.allocate(6, 5, 3, 3);
         be.conv2dBackwardFilter(x, y, dw, null, g, false);
-        be.conv2dBackwardFilter(wide(x), wide(y), dwf, null, g, false);
+        be.conv2dBackwardFilter(Check.wide(be, x), Check.wide(be, y), dwf, null, g, false);
         assertArrayEquals(be.read(dwf), be.read(dw), "conv2dBackwardFilter into float32");
 
         // batch norm with float32 statistics on a bf16 map
@@ -137,14 +122,14 @@ class Bf16Test {
         be.fill(beta, -0.5f);
         Tensor bnY = be.allocate(y.shape(), DType.BF16), bnYf = be.allocate(y.shape());
         be.batchNormForwardTrain(y, gamma, beta, rm, rv, 0.1f, 1e-5f, bnY, mean, inv);
-        be.batchNormForwardTrain(wide(y), gamma, beta, be.zeros(6), be.zeros(6), 0.1f, 1e-5f, bnYf, be.allocate(6), be.allocate(6));
-        assertArrayEquals(rounded(be.read(bnYf)), be.read(bnY), "batchNormForwardTrain");
+        be.batchNormForwardTrain(Check.wide(be, y), gamma, beta, be.zeros(6), be.zeros(6), 0.1f, 1e-5f, bnYf, be.allocate(6), be.allocate(6));
+        assertArrayEquals(Check.rounded(be.read(bnYf)), be.read(bnY), "batchNormForwardTrain");
 
         // a pool, and a copy into part of a bf16 buffer through a prefix view
         PoolGeom pg = PoolGeom.square(3, 6, 7, 9, 2, 2);
         Tensor p = be.allocate(new Shape(3, 6, pg.outH(), pg.outW()), DType.BF16), pf = be.allocate(3, 6, pg.outH(), pg.outW());
         be.maxPoolForward(bnY, p, pg);
-        be.maxPoolForward(wide(bnY), pf, pg);
+        be.maxPoolForward(Check.wide(be, bnY), pf, pg);
         assertArrayEquals(be.read(pf), be.read(p), "max pool picks bf16 values: no rounding");
         Tensor buffer = be.allocate(new Shape(1000), DType.BF16);
         be.fill(buffer, 7f);
@@ -160,8 +145,8 @@ class Bf16Test {
         be.write(f, v);
         be.copy(f, h);
         be.copy(h, back);
-        assertArrayEquals(rounded(v), be.read(back));
-        assertArrayEquals(rounded(v), be.read(h));
+        assertArrayEquals(Check.rounded(v), be.read(back));
+        assertArrayEquals(Check.rounded(v), be.read(h));
         // ranges at offsets, past a vector's length, each way
         Random r = new Random(5);
         float[] big = new float[300];

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import java.util.Random;
 import java.util.function.ToDoubleFunction;
+import locallearn.tensor.DType;
+import locallearn.tensor.Shape;
 import locallearn.tensor.Tensor;
 
 /** Test helpers: random data, tensors from arrays, tolerant comparison, central differences. */
@@ -31,6 +33,27 @@ final class Check {
         Tensor t = be.allocate(dims);
         be.write(t, data);
         return t;
+    }
+
+    /** A bf16 tensor of the given values, rounded to nearest even. */
+    static Tensor bf16(CpuBackend be, float[] values, int... dims) {
+        Tensor t = be.allocate(new Shape(dims), DType.BF16);
+        be.write(t, values);
+        return t;
+    }
+
+    /** The float32 tensor of t's (widened) values. */
+    static Tensor wide(CpuBackend be, Tensor t) {
+        Tensor f = be.allocate(t.shape());
+        be.copy(t, f);
+        return f;
+    }
+
+    /** Each value rounded through bf16: what a bf16 tensor stores of it. */
+    static float[] rounded(float[] v) {
+        float[] out = v.clone();
+        for (int i = 0; i < out.length; i++) out[i] = DType.roundTrip(out[i]);
+        return out;
     }
 
     /** Fails with the first mismatches (index, expected, got) where |e - g| > atol + rtol |e|. */
