@@ -75,6 +75,12 @@ public interface Backend extends AutoCloseable {
     /** What lane {@code lane}'s threads hold: live now, and the most since resetPeakMemory. */
     MemoryStats laneMemory(int lane);
 
+    /**
+     * The device lane {@code lane} of {@code lanes} runs on, as the epoch line and metrics.jsonl
+     * name it: {@code "cpu"}, or {@code "cuda:N"} with N the GPU's ordinal, as --device lists it.
+     */
+    default String laneDevice(int lane, int lanes) { return name(); }
+
     /** A point in one thread's queued work that another thread's work is ordered after. */
     interface HandOff {
         /** The mark of work that is done when its ops return (the CPU's): nothing to wait for. */
