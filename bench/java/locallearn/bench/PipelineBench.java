@@ -26,7 +26,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Local predsim training steps with the blocks in sequence ({@code pipeline=0}) or as a
- * pipeline of 2 or 3 stages, each on its own share of the cores (train --pipeline). A pipeline
+ * pipeline of 2 or 3 stages, each on a thread of its own sharing the cores (train --pipeline). A pipeline
  * only pays over many steps in flight, so one invocation is {@link #STEPS} steps and the time is
  * per step. The runs compute the same numbers; only their speed differs.
  *

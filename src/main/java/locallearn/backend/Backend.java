@@ -66,14 +66,21 @@ public interface Backend extends AutoCloseable {
     /**
      * Makes the calling thread lane {@code lane} of {@code lanes}, a pipeline stage's share of
      * the device, until the returned binding is closed. Ops give the same results on a lane as
-     * off one; tensors the thread allocates count for {@link #laneMemory}. The CPU gives each lane
-     * cores / lanes workers of its own (at least one: with fewer cores than lanes they share);
-     * CUDA gives it a stream of its own, so results one lane passes to another need {@link #handOff}.
+     * off one; tensors the thread allocates count for {@link #laneMemory}. On the CPU the lanes'
+     * threads share the one pool of workers (an op's parts go to its own thread and to whichever
+     * worker is idle, so a lane that waits lends its cores to the others); CUDA gives each lane a
+     * stream of its own, so results one lane passes to another need {@link #handOff}.
      */
     Lane openLane(int lane, int lanes);
 
     /** What lane {@code lane}'s threads hold: live now, and the most since resetPeakMemory. */
     MemoryStats laneMemory(int lane);
+
+    /**
+     * The device lane {@code lane} of {@code lanes} runs on, as the epoch line and metrics.jsonl
+     * name it: {@code "cpu"}, or {@code "cuda:N"} with N the GPU's ordinal, as --device lists it.
+     */
+    default String laneDevice(int lane, int lanes) { return name(); }
 
     /** A point in one thread's queued work that another thread's work is ordered after. */
     interface HandOff {

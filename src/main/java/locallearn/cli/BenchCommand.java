@@ -162,6 +162,7 @@ final class BenchCommand implements Callable<Integer> {
             var p = res.pipeline();
             r.put("pipeline", p.stages());
             r.put("stage_blocks", p.blockRanges());
+            r.put("stage_devices", p.devices());
             r.put("stage_busy_s", Arrays.stream(p.busySeconds()).boxed().toList());
             r.put("stage_idle_s", Arrays.stream(p.idleSeconds()).boxed().toList());
         }

@@ -37,7 +37,7 @@ final class EpochPrinter implements TrainListener {
             List<String> ranges = p.blockRanges();
             for (int s = 0; s < p.stages(); s++) {
                 double busy = p.busySeconds()[s], idle = p.idleSeconds()[s];
-                b.append(String.format("%n  stage %d, blocks %-10s busy %.1fs  idle %.1fs (%.0f%%)  peak %s", s, ranges.get(s), busy, idle,
+                b.append(String.format("%n  stage %d on %s, blocks %-10s busy %.1fs  idle %.1fs (%.0f%%)  peak %s", s, p.devices().get(s), ranges.get(s), busy, idle,
                         100 * idle / Math.max(1e-9, busy + idle), bytes(p.peakBytes()[s])));
             }
         }

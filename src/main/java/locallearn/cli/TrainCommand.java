@@ -233,6 +233,7 @@ final class TrainCommand implements Callable<Integer> {
             if (m.pipeline() != null) {
                 var p = m.pipeline();
                 map.put("stage_blocks", p.blockRanges());
+                map.put("stage_devices", p.devices());
                 map.put("stage_busy_s", toList(p.busySeconds()));
                 map.put("stage_idle_s", toList(p.idleSeconds()));
                 map.put("stage_peak_bytes", java.util.Arrays.stream(p.peakBytes()).boxed().toList());

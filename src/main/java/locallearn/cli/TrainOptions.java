@@ -87,7 +87,7 @@ final class TrainOptions {
     @Option(names = "--greedy", description = "greedy layer-wise: train the blocks one after the other, --epochs each,"
             + " earlier blocks frozen; the output layer trains with the last block")
     boolean greedy;
-    @Option(names = "--pipeline", description = "train the blocks as a pipeline of S stages, each on its own share of the cores (on CUDA its own stream; with --device cuda:0,cuda:1 its own GPU) and its own"
+    @Option(names = "--pipeline", description = "train the blocks as a pipeline of S stages, each on a thread of its own sharing the cores (on CUDA its own stream; with --device cuda:0,cuda:1 its own GPU) and its own"
             + " batch, split where the blocks' step times (timed in steps 2 to 4, in sequence) balance; the same results as without (local mode only)")
     Integer pipeline;
     @Option(names = "--stages", description = "the pipeline's stages as block ranges, e.g. 0-2,3-5,6-7 (instead of --pipeline S)")

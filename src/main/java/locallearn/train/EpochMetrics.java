@@ -20,11 +20,11 @@ public record EpochMetrics(int epoch, float lr, double trainLoss, double trainEr
 
     /**
      * The pipeline stages of an epoch: stage s trained blocks [firstBlock[s], firstBlock[s + 1])
-     * (the last one also the output layer), was busy busySeconds[s] and waited idleSeconds[s] for
-     * its input or for room in the next stage's queue, and held at most peakBytes[s] (its
-     * activations in flight to the next stage included).
+     * (the last one also the output layer) on devices.get(s) ("cpu", "cuda:1"), was busy
+     * busySeconds[s] and waited idleSeconds[s] for its input or for room in the next stage's
+     * queue, and held at most peakBytes[s] (its activations in flight to the next stage included).
      */
-    public record PipelineStats(int[] firstBlock, double[] busySeconds, double[] idleSeconds, long[] peakBytes) {
+    public record PipelineStats(int[] firstBlock, List<String> devices, double[] busySeconds, double[] idleSeconds, long[] peakBytes) {
         public int stages() { return busySeconds.length; }
 
         /** Each stage's blocks as "0-2", or "3" for one block: how the epoch line, metrics.jsonl and bench name them. */

@@ -396,8 +396,12 @@ public final class Trainer implements AutoCloseable {
         be.synchronize();
         for (int s = 0; s < nStages; s++) stageState(s, from).forEach(be::moveHere); // back home, for evaluation and checkpoints
         long[] peak = new long[nStages];
-        for (int s = 0; s < nStages; s++) peak[s] = be.laneMemory(s).peak();
-        return new EpochMetrics.PipelineStats(stageFirstBlock.clone(), times[0], times[1], peak);
+        List<String> devices = new ArrayList<>();
+        for (int s = 0; s < nStages; s++) {
+            peak[s] = be.laneMemory(s).peak();
+            devices.add(be.laneDevice(s, nStages));
+        }
+        return new EpochMetrics.PipelineStats(stageFirstBlock.clone(), devices, times[0], times[1], peak);
     }
 
     /**

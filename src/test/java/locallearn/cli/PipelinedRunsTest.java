@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * metrics.jsonl (timing, memory and the stage fields aside) and every tensor of the checkpoint
  * and of train_state (the optimizers' moments) equal bit for bit, for block counts that the
  * stages do not divide, balanced and explicit splits, residual units kept whole, queues of one
- * and two batches; and a
+ * and two batches, each stage's device named (cpu) in metrics.jsonl and the epoch line; and a
  * pipelined run resumed in the middle equals a straight one.
  */
 class PipelinedRunsTest {
@@ -31,9 +31,10 @@ class PipelinedRunsTest {
         return a;
     }
 
-    private static void train(Path out, String flags) {
+    private static TrainCliTest.Run train(Path out, String flags) {
         TrainCliTest.Run r = TrainCliTest.run(args(out, flags).toArray(String[]::new));
         assertEquals(0, r.code(), flags + ": " + r.err());
+        return r;
     }
 
     /** The metrics lines without timing, memory and stage fields. */
@@ -63,13 +64,15 @@ class PipelinedRunsTest {
         """)
     void pipelineEqualsSequence(String name, String flags, String pipeline, @TempDir Path dir) throws Exception {
         train(dir.resolve("seq"), flags);
-        train(dir.resolve("pipe"), flags + " " + pipeline);
+        String epochLines = train(dir.resolve("pipe"), flags + " " + pipeline).out();
         assertEquals(metrics(dir.resolve("seq")), metrics(dir.resolve("pipe")));
         assertSameTensors(dir.resolve("seq"), dir.resolve("pipe"));
         String line = Files.readAllLines(dir.resolve("pipe/metrics.jsonl")).get(0);
         int stages = pipeline.contains("--stages") ? pipeline.split(",").length : Integer.parseInt(pipeline.replaceAll(".*--pipeline (\\d+).*", "$1"));
         assertTrue(line.contains("\"stage_blocks\":[") && line.split("\"stage_blocks\":\\[")[1].split("]")[0].split(",").length == stages, line);
         assertTrue(line.contains("\"stage_busy_s\":[") && line.contains("\"stage_idle_s\":[") && line.contains("\"stage_peak_bytes\":["), line);
+        assertTrue(line.contains("\"stage_devices\":[" + String.join(",", java.util.Collections.nCopies(stages, "\"cpu\"")) + "]"), line);
+        for (int s = 0; s < stages; s++) assertTrue(epochLines.contains("stage " + s + " on cpu, blocks "), epochLines);
     }
 
     @Test void aPipelinedRunResumedInTheMiddleEqualsAStraightOne(@TempDir Path dir) throws Exception {
@@ -89,6 +92,7 @@ class PipelinedRunsTest {
         assertEquals(0, r.code(), r.err());
         String line = r.out().strip();
         assertTrue(line.contains("\"pipeline\":3") && line.contains("\"stage_blocks\":[") && line.contains("\"stage_busy_s\":["), line);
+        assertTrue(line.contains("\"stage_devices\":[\"cpu\",\"cpu\",\"cpu\"]"), line);
         TrainCliTest.Run bad = TrainCliTest.run("bench", "--model", "mlp", "--input", "1x8x8", "--pipeline", "2", "--mode", "global");
         assertEquals(2, bad.code(), bad.err());
         assertTrue(bad.err().contains("local training"), bad.err());

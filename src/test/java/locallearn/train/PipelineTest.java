@@ -117,7 +117,7 @@ class PipelineTest {
         assertArrayEquals(new int[] {0, 1, 5, 6}, PipelinePlan.balanced(3).split(6, costs));
         assertArrayEquals(new int[] {0, 3, 6}, PipelinePlan.balanced(2).split(6, costs));
         assertArrayEquals(new int[] {0, 3, 4, 6}, PipelinePlan.parse("0-2,3,4-5").split(6, costs));
-        assertEquals(List.of("0-2", "3", "4-5"), new EpochMetrics.PipelineStats(new int[] {0, 3, 4, 6}, new double[3], new double[3], new long[3]).blockRanges());
+        assertEquals(List.of("0-2", "3", "4-5"), new EpochMetrics.PipelineStats(new int[] {0, 3, 4, 6}, List.of("cpu", "cpu", "cpu"), new double[3], new double[3], new long[3]).blockRanges());
         assertThrows(IllegalArgumentException.class, () -> PipelinePlan.parse("0-2,4-5"));
         assertThrows(IllegalArgumentException.class, () -> PipelinePlan.parse("0-2,x"));
         assertThrows(IllegalArgumentException.class, () -> PipelinePlan.parse("0-2").split(6, costs));

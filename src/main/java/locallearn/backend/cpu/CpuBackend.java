@@ -159,12 +159,8 @@ public final class CpuBackend extends CheckedBackend {
 
     @Override public Lane openLane(int lane, int lanes) {
         if (lane < 0 || lane >= lanes) throw new IllegalArgumentException("lane " + lane + " of " + lanes + " does not exist");
-        Runnable share = Parallel.share(Math.max(1, Parallel.threads() / lanes));
         PooledAllocator.enterLane(lane);
-        return () -> {
-            PooledAllocator.leaveLane();
-            share.run();
-        };
+        return PooledAllocator::leaveLane;
     }
 
     @Override public MemoryStats laneMemory(int lane) { return allocator.laneStats(lane); }

@@ -2,18 +2,20 @@ package locallearn.backend.cpu;
 
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 
 /**
- * The worker pools of the CPU backend, sized by the property {@code locallearn.threads} (read
- * once, when the first op runs; default all cores), and a static partition over them. Work is
+ * The worker pool of the CPU backend, sized by the property {@code locallearn.threads} (read
+ * once, when the first op runs; default all cores), and a static partition over it. Work is
  * always split into a fixed number of parts that depends only on the sizes and that thread
- * count, never on timing nor on which pool runs the parts, and every output element (or partial
+ * count, never on timing nor on which thread runs a part, and every output element (or partial
  * sum) is written by exactly one part: that is what keeps multi-threaded results bit-identical
- * run to run, and a pipeline stage's (which runs on a share of the cores, see {@link #share})
- * identical to the same op run alone. A call from inside a part (on a worker, or on the caller,
- * which runs part 0) runs its parts in order on that thread, so nested parallel ops (a GEMM
- * inside a parallel convolution) do not oversubscribe the cores.
+ * run to run, and a pipeline stage's identical to the same op run alone. A call from inside a
+ * part (on a worker, or on the caller) runs its parts in order on that thread, so nested
+ * parallel ops (a GEMM inside a parallel convolution) do not oversubscribe the cores.
  */
 final class Parallel {
     private static final int THREADS = Math.max(1, Integer.getInteger("locallearn.threads", Runtime.getRuntime().availableProcessors()));
@@ -26,70 +28,73 @@ final class Parallel {
     /** Set on a caller while it runs a part of its own split, so that calls inside that part run serially, as on a worker. */
     private static final ThreadLocal<boolean[]> IN_PART = ThreadLocal.withInitial(() -> new boolean[1]);
 
-    /** The pool that runs this thread's parts when it is a pipeline stage's: its share of the cores; null (the default) means POOL. */
-    private static final ThreadLocal<Share> SHARE = new ThreadLocal<>();
-
-    /** A pipeline stage's share of the cores: its own pool, or none when the share is one core (the stage's thread runs every part). */
-    record Share(ForkJoinPool pool) {}
-
-    /**
-     * Makes {@code threads} cores the calling thread's own until the returned handle is closed:
-     * its ops run their parts on a pool of that many workers (on the thread itself when 1),
-     * split exactly as they would be on the whole machine.
-     */
-    static Runnable share(int threads) {
-        if (SHARE.get() != null) throw new IllegalStateException("parallel: this thread already has a share of the cores");
-        ForkJoinPool pool = threads > 1 ? new ForkJoinPool(threads) : null;
-        SHARE.set(new Share(pool));
-        return () -> {
-            SHARE.remove();
-            if (pool != null) pool.shutdown();
-        };
-    }
-
     /** True when a parallel split would only add overhead: one thread, or already running a part (on a worker or the caller). */
     static boolean serial() { return POOL == null || ForkJoinTask.inForkJoinPool() || IN_PART.get()[0]; }
 
-    /** The pool this thread's parts go to, or null when the thread runs them all itself. */
-    private static ForkJoinPool pool() {
-        Share s = SHARE.get();
-        return s != null ? s.pool() : POOL;
-    }
-
     /**
      * Runs part(0) .. part(parts - 1), in parallel when possible, and returns when all are done.
-     * The caller runs part 0 itself while the workers take the rest: it is already on a core,
-     * where a parked worker has to be woken first, which on a busy machine is the longest wait of
-     * a small op.
+     * The parts are claimed in order by whoever comes first: the caller, which is already on a
+     * core, and helpers on the pool, which a parked worker must first be woken for. The caller
+     * waits only for parts a helper has claimed, never for a helper to be scheduled: on a busy
+     * machine, or with pipeline stages whose threads all share the pool, it runs itself what no
+     * idle worker took, and a stage that waits for its input lends its core to the others' parts.
      */
     static void run(int parts, IntConsumer part) {
         if (parts <= 1 || serial()) {
             for (int i = 0; i < parts; i++) part.accept(i);
             return;
         }
-        ForkJoinPool pool = pool();
+        Claims claims = new Claims(parts, part);
+        ForkJoinTask<?>[] helpers = new ForkJoinTask<?>[Math.min(parts - 1, THREADS)];
+        for (int i = 0; i < helpers.length; i++) helpers[i] = POOL.submit(claims::help);
         boolean[] inPart = IN_PART.get();
-        if (pool == null) {
-            // a stage's one core: the parts run here in order, each marked as a part, as it would be on a worker
-            inPart[0] = true;
-            try {
-                for (int i = 0; i < parts; i++) part.accept(i);
-            } finally {
-                inPart[0] = false;
-            }
-            return;
-        }
-        ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[parts];
-        for (int i = 1; i < parts; i++) {
-            int p = i;
-            tasks[i] = pool.submit(() -> part.accept(p));
-        }
         inPart[0] = true;
         try {
-            part.accept(0);
+            claims.help();
         } finally {
             inPart[0] = false;
-            for (int i = 1; i < parts; i++) tasks[i].join();
+        }
+        for (ForkJoinTask<?> h : helpers) h.cancel(false); // one not yet started finds nothing left: it need not run
+        claims.awaitAll();
+    }
+
+    /** The parts of one run, claimed one at a time by the caller and its helpers; the caller is woken when the last is done. */
+    private static final class Claims {
+        private final int parts;
+        private final IntConsumer part;
+        private final Thread caller = Thread.currentThread();
+        private final AtomicInteger next = new AtomicInteger(), done = new AtomicInteger();
+        private final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+        Claims(int parts, IntConsumer part) {
+            this.parts = parts;
+            this.part = part;
+        }
+
+        void help() {
+            for (int i = next.getAndIncrement(); i < parts; i = next.getAndIncrement()) {
+                try {
+                    part.accept(i);
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                } finally {
+                    if (done.incrementAndGet() == parts) LockSupport.unpark(caller);
+                }
+            }
+        }
+
+        /** Returns once every part is done (an interrupt is kept for later), throwing the first part's failure. */
+        void awaitAll() {
+            boolean interrupted = false;
+            while (done.get() < parts) {
+                LockSupport.park(this);
+                interrupted |= Thread.interrupted();
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+            Throwable f = failure.get();
+            if (f instanceof RuntimeException r) throw r;
+            if (f instanceof Error e) throw e;
+            if (f != null) throw new IllegalStateException(f);
         }
     }
 
@@ -104,7 +109,7 @@ final class Parallel {
      */
     static <T> void items(int n, java.util.function.Supplier<T> scratch, Item<T> body) {
         int workers = Math.min(n, serial() ? 1 : THREADS);
-        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        AtomicInteger next = new AtomicInteger();
         run(workers, w -> {
             T s = scratch.get();
             for (int i = next.getAndIncrement(); i < n; i = next.getAndIncrement()) body.run(i, s);

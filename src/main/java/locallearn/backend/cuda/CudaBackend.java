@@ -338,6 +338,8 @@ public final class CudaBackend extends CheckedBackend {
      */
     static int deviceOfLane(int lane, int lanes, int count) { return (int) ((long) lane * count / lanes); }
 
+    @Override public String laneDevice(int lane, int lanes) { return "cuda:" + devices.get(deviceOfLane(lane, lanes, devices.size())).ctx().ordinal(); }
+
     /** An event on the calling thread's stream, for the consumer's stream to wait on (on any device). */
     @Override public HandOff handOff() { return ctx().handOff(); }
 

@@ -64,15 +64,17 @@ public final class EmulatedPipelineMain {
 
     static final String MLP = RUNS[0][0], VGG = RUNS[2][0], MLP_BF16 = RUNS[4][0];
     /**
-     * Pipelines on several GPUs: model flags, stages, device list. Stage i on GPU i, and three
-     * stages on two GPUs (0 and 1 on the first); block counts the stages do not divide.
+     * Pipelines on several GPUs: model flags, stages, device list, and the stages' devices that
+     * metrics.jsonl must name. Stage i on GPU i, and three stages on two GPUs (0 and 1 on the
+     * first); block counts the stages do not divide.
      */
     static final String[][] GPU_RUNS = {
-        {MLP, "0,1-2", "cuda:0,cuda:1"}, {MLP, "0,1,2", "cuda:0,cuda:1,cuda:2"}, {MLP, "0,1,2", "cuda:0,cuda:1"}, {VGG, "0-1,2-4", "cuda:0,cuda:1"},
-        {MLP_BF16, "0,1-2", "cuda:0,cuda:1"},
+        {MLP, "0,1-2", "cuda:0,cuda:1", "cuda:0,cuda:1"}, {MLP, "0,1,2", "cuda:0,cuda:1,cuda:2", "cuda:0,cuda:1,cuda:2"},
+        {MLP, "0,1,2", "cuda:0,cuda:1", "cuda:0,cuda:0,cuda:1"}, {VGG, "0-1,2-4", "cuda:0,cuda:1", "cuda:0,cuda:1"},
+        {MLP_BF16, "0,1-2", "cuda:0,cuda:1", "cuda:0,cuda:1"},
     };
     /** The same without peer access: through the host. */
-    static final String[][] HOST_RUNS = {{MLP, "0,1-2", "cuda:0,cuda:1"}, {MLP_BF16, "0,1-2", "cuda:0,cuda:1"}};
+    static final String[][] HOST_RUNS = {{MLP, "0,1-2", "cuda:0,cuda:1", "cuda:0,cuda:1"}, {MLP_BF16, "0,1-2", "cuda:0,cuda:1", "cuda:0,cuda:1"}};
     /**
      * Bad device lists (flags, what the one line says), on three emulated GPUs, the second without
      * tensor cores: a list without a pipeline, a GPU twice, one that is not there, more GPUs than
@@ -117,7 +119,7 @@ public final class EmulatedPipelineMain {
                 System.out.println("FAIL pipeline " + RUNS[i][1] + ": exit " + code);
                 continue;
             }
-            System.out.println(compare(RUNS[i][0] + " --stages " + RUNS[i][1], seq, pipe, RUNS[i][1].split(",").length, report));
+            System.out.println(compare(RUNS[i][0] + " --stages " + RUNS[i][1], seq, pipe, onOneGpu(RUNS[i][1]), report));
         }
         System.out.println(deviceCheck());
         gpuRuns(dir, GPU_RUNS, true);
@@ -141,6 +143,7 @@ public final class EmulatedPipelineMain {
         long copies = counter(report(), "peer_copies");
         if (code != 0) return "FAIL " + run + ": exit " + code;
         if (!json.contains("\"pipeline\"") || copies == 0) return "FAIL " + run + ": " + copies + " peer copies, " + json;
+        if (!json.contains("\"stage_devices\":[\"cuda:0\",\"cuda:1\"]")) return "FAIL " + run + ": stages not named on cuda:0 and cuda:1 in " + json;
         return "ok   " + run + ": " + copies + " peer copies";
     }
 
@@ -156,13 +159,16 @@ public final class EmulatedPipelineMain {
                 System.out.println("FAIL pipeline " + run + ": exit " + code);
                 continue;
             }
-            String result = compare(run, dir.resolve(sequence(runs[i][0])), pipe, runs[i][1].split(",").length, report);
+            String result = compare(run, dir.resolve(sequence(runs[i][0])), pipe, runs[i][3], report);
             long copies = counter(report, "peer_copies");
             if (result.startsWith("ok") && peer != copies > 0)
                 result = "FAIL pipeline " + run + ": " + copies + " peer copies " + (peer ? "with" : "without") + " peer access";
             System.out.println(result + (result.startsWith("ok") ? ", " + copies + " peer copies" : ""));
         }
     }
+
+    /** The stages' devices that metrics.jsonl names for {@code stages} ("0,1-2") on one GPU, --device cuda: "cuda:0,cuda:0". */
+    static String onOneGpu(String stages) { return String.join(",", java.util.Collections.nCopies(stages.split(",").length, "cuda:0")); }
 
     static String[] trainArgs(Path out, String flags) { return trainArgs(out, flags, "cuda"); }
 
@@ -371,8 +377,14 @@ public final class EmulatedPipelineMain {
         return Double.isNaN(a) ? Double.isNaN(b) : Math.abs(a - b) <= 1e-5 + 1e-4 * Math.abs(a);
     }
 
-    /** "ok ..." when the pipelined run's metrics and tensors match the sequence's (and, with the emulator's report, its streams), else "FAIL ...". */
-    static String compare(String run, Path seq, Path pipe, int stages, String report) throws java.io.IOException {
+    /**
+     * "ok ..." when the pipelined run's metrics and tensors match the sequence's, its metrics name
+     * the stages' {@code devices} ("cuda:0,cuda:0,cuda:1"), and (with the emulator's report) each
+     * stage launched on a stream of its own; else "FAIL ...".
+     */
+    static String compare(String run, Path seq, Path pipe, String devices, String report) throws java.io.IOException {
+        int stages = devices.split(",").length;
+        String named = "\"stage_devices\":[\"" + devices.replace(",", "\",\"") + "\"]";
         List<String> a = Files.readAllLines(seq.resolve("metrics.jsonl")), b = Files.readAllLines(pipe.resolve("metrics.jsonl"));
         if (a.size() != b.size()) return "FAIL pipeline " + run + ": " + a.size() + " metrics lines against " + b.size();
         boolean exact = true;
@@ -387,6 +399,7 @@ public final class EmulatedPipelineMain {
             }
             if (!b.get(i).contains("\"stage_busy_s\":[") || !b.get(i).contains("\"stage_peak_bytes\":["))
                 return "FAIL pipeline " + run + ": no stage figures in " + b.get(i);
+            if (!b.get(i).contains(named)) return "FAIL pipeline " + run + ": want " + named + " in " + b.get(i);
         }
         int tensors = 0;
         for (String file : new String[] {"checkpoint.safetensors", "train_state.safetensors"}) {

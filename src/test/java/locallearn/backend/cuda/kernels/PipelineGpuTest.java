@@ -26,7 +26,7 @@ class PipelineGpuTest {
             if (!runs[i][2].equals("same")) assertEquals(0, Main.run(EmulatedPipelineMain.trainArgs(seq, runs[i][0])), runs[i][0]);
             String flags = runs[i][0] + " --stages " + runs[i][1];
             assertEquals(0, Main.run(EmulatedPipelineMain.trainArgs(pipe, flags)), flags);
-            String line = EmulatedPipelineMain.compare(flags, seq, pipe, runs[i][1].split(",").length, null);
+            String line = EmulatedPipelineMain.compare(flags, seq, pipe, EmulatedPipelineMain.onOneGpu(runs[i][1]), null);
             assertTrue(line.startsWith("ok "), line);
         }
     }
@@ -45,7 +45,7 @@ class PipelineGpuTest {
                 Path pipe = dir.resolve("pipe" + model.hashCode() + "-" + i++);
                 String flags = model + " --stages " + run[1];
                 assertEquals(0, Main.run(EmulatedPipelineMain.trainArgs(pipe, flags, run[2])), flags);
-                String line = EmulatedPipelineMain.compare(flags + " --device " + run[2], seq, pipe, run[1].split(",").length, null);
+                String line = EmulatedPipelineMain.compare(flags + " --device " + run[2], seq, pipe, run[3], null);
                 assertTrue(line.startsWith("ok "), line);
             }
         }
