@@ -215,9 +215,12 @@ public final class LocalBlock extends Layer {
     public Var forward(Tape tape, Var x, Var shortcut) {
         Var z = encoder.forward(tape, x);
         if (!order.postAct()) return shortcut == null ? z : Ops.add(tape, z, shortcut);
-        if (bn != null && mode.detached() && tape.recording()) {
-            // local step: the encoder's output is recomputed for batch norm's backward instead of
-            // being held through the heads' backward (the block's peak; see Ops.batchNorm)
+        if (bn != null && conv && mode.detached() && tape.recording()) {
+            // local step: a conv encoder's output is recomputed for batch norm's backward instead
+            // of being held through the heads' backward (vgg8b predsim, --memory-chunks 0: a peak
+            // of 114.8 MiB at batch 32, 146.8 MiB holding it; see Ops.batchNorm). A linear one's
+            // (B, features) output is held: rebuilding it cost the mlp a third of its forward
+            // GEMMs and lowered no peak (3x1024 predsim, batch 32 and 128: the same bytes).
             Tape replay = Tape.noGrad(tape.backend());
             z = bn.forward(tape, z, () -> encoder.forward(replay, x).data());
         } else if (bn != null && !tape.training()) {
