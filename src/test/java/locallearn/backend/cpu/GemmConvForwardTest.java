@@ -82,6 +82,25 @@ class GemmConvForwardTest {
         }
     }
 
+    /**
+     * With beta 0 the packed path stores the first KC-block's sums over C instead of clearing C and
+     * adding to it: every element is written (NaN in C does not survive), and the bits are those of
+     * adding to a cleared C (beta 1 over +0), edge tiles and later KC-blocks included.
+     */
+    @Test void packedGemmWithZeroBetaStoresWhatAddingToZeroGives() {
+        int[][] sizes = {{1, 1, 1}, {5, 31, 3}, {7, 33, 257}, {130, 3, 513}, {6, 32, 256}, {301, 37, 300}, {9, 2400, 101}};
+        for (int[] s : sizes)
+            for (int t = 0; t < 4; t++) {
+                boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
+                int m = s[0], n = s[1], k = s[2];
+                float[] a = rand(rnd, m * k), b = rand(rnd, k * n), got = new float[m * n], want = new float[m * n];
+                java.util.Arrays.fill(got, Float.NaN);
+                Gemm.gemmFast(ta, tb, m, n, k, -0.75f, a, 0, b, 0, 0f, got, 0);
+                Gemm.gemmFast(ta, tb, m, n, k, -0.75f, a, 0, b, 0, 1f, want, 0);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(want, got, 0f, "beta 0, ta=" + ta + " tb=" + tb + " " + m + "x" + n + "x" + k);
+            }
+    }
+
     @Test void gemmZeroBetaIgnoresNaNInC() {
         float[] a = rand(rnd, 6), b = rand(rnd, 6);
         Tensor c = be.allocate(2, 2);
