@@ -229,24 +229,34 @@ final class Gemm {
 
     /** op(B)[pc:pc+kc, j0:j0+cols] into panels of NR columns: panel q holds kc rows of NR floats, zero past the last column. */
     private static void packB(boolean transB, int k, int n, float[] b, int ob, int pc, int kc, int j0, int cols, float[] bp) {
+        if (!transB) {
+            // row p of op(B) is a contiguous run of B: read each run once, in order (one stream through
+            // memory, where a panel at a time would touch a page per row), two vectors to each panel
+            int full = cols / NR * NR;
+            for (int p = 0; p < kc; p++) {
+                int src = ob + (pc + p) * n + j0, dst = p * NR;
+                for (int jr = 0; jr < full; jr += NR) {
+                    FloatVector.fromArray(S, b, src + jr).intoArray(bp, jr * kc + dst);
+                    FloatVector.fromArray(S, b, src + jr + L).intoArray(bp, jr * kc + dst + L);
+                }
+                if (full < cols) {
+                    int d = full * kc + dst;
+                    System.arraycopy(b, src + full, bp, d, cols - full);
+                    java.util.Arrays.fill(bp, d + cols - full, d + NR, 0f);
+                }
+            }
+            return;
+        }
         for (int jr = 0; jr < cols; jr += NR) {
             int nr = Math.min(NR, cols - jr), base = jr * kc;
-            if (!transB) {
-                for (int p = 0; p < kc; p++) {
-                    int dst = base + p * NR;
-                    System.arraycopy(b, ob + (pc + p) * n + j0 + jr, bp, dst, nr);
-                    for (int j = nr; j < NR; j++) bp[dst + j] = 0f;
+            // column j of op(B) is a contiguous row of B: read it in order, write with stride NR
+            for (int j = 0; j < NR; j++) {
+                if (j >= nr) {
+                    for (int p = 0; p < kc; p++) bp[base + p * NR + j] = 0f;
+                    continue;
                 }
-            } else {
-                // column j of op(B) is a contiguous row of B: read it in order, write with stride NR
-                for (int j = 0; j < NR; j++) {
-                    if (j >= nr) {
-                        for (int p = 0; p < kc; p++) bp[base + p * NR + j] = 0f;
-                        continue;
-                    }
-                    int src = ob + (j0 + jr + j) * k + pc;
-                    for (int p = 0; p < kc; p++) bp[base + p * NR + j] = b[src + p];
-                }
+                int src = ob + (j0 + jr + j) * k + pc;
+                for (int p = 0; p < kc; p++) bp[base + p * NR + j] = b[src + p];
             }
         }
     }
