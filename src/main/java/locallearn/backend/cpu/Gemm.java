@@ -173,10 +173,9 @@ final class Gemm {
     /** C[i0:i1, j0:j1] = alpha op(A)[i0:i1, :] op(B)[:, j0:j1] + beta C[i0:i1, j0:j1], on the calling thread. */
     private static void block(boolean transA, int m, int n, int k, float alpha, float[] a, int oa, PackedA packed, PanelSource b,
                               float beta, float[] c, int oc, int i0, int i1, int j0, int j1, boolean tf32) {
-        // with beta 0 the first KC-block stores its sums instead of adding them to C, so C is
+        // with beta 0 the first KC-block adds its sums to zeros (ZERO) instead of to C, so C is
         // neither cleared nor read first: for a product of short k (a weight gradient over a
-        // batch) that is two of the three passes over C. The bits are those of 0 + sum, since a
-        // sum that starts at +0 is never -0.
+        // batch) that is two of the three passes over C, and the same bits (sum + 0)
         boolean store = beta == 0f && k > 0 && alpha != 0f;
         for (int i = i0; i < i1; i++) {
             int co = oc + i * n;
@@ -214,9 +213,10 @@ final class Gemm {
                             int cOff = oc + (ic + ir) * n + jc + jr;
                             boolean add = !store || pc > 0;
                             if (mr == MR && nr == NR) {
-                                kernel(kc, ap, ao + ir * kc, bp, jr * kc, c, cOff, n, add);
+                                if (add) kernel(kc, ap, ao + ir * kc, bp, jr * kc, c, cOff, n, c, cOff, n);
+                                else kernel(kc, ap, ao + ir * kc, bp, jr * kc, c, cOff, n, ZERO, 0, 0);
                             } else {
-                                kernel(kc, ap, ao + ir * kc, bp, jr * kc, edge, 0, NR, false);
+                                kernel(kc, ap, ao + ir * kc, bp, jr * kc, edge, 0, NR, ZERO, 0, 0);
                                 for (int i = 0; i < mr; i++)
                                     for (int j = 0; j < nr; j++) c[cOff + i * n + j] = add ? c[cOff + i * n + j] + edge[i * NR + j] : edge[i * NR + j];
                             }
@@ -293,7 +293,9 @@ final class Gemm {
     // ---- hot path: the micro-kernels ------------------------------------------------------------
 
     /**
-     * C[MR x 2L tile at cOff, row stride ldc] += A sliver (kc x MR) * B panel (kc x 2L), or = when not {@code add}: 2 MR
+     * C[MR x 2L tile at cOff, row stride ldc] = in[the tile at inOff, row stride inLd] + A sliver
+     * (kc x MR) * B panel (kc x 2L), where in is C itself or {@link #ZERO} (no branch here: C2
+     * would compile one for the side it had seen and deoptimise the kernel when the other came): 2 MR
      * vector accumulators, two B loads and MR broadcasts per step of p. With AVX2's 16 registers
      * C2 schedules all MR broadcasts of a step before its first FMA, so the tile needs
      * 2 MR + 2 + MR registers: 14 for 4 x 2L, while 6 x 2L spills one accumulator to the stack
@@ -311,12 +313,15 @@ final class Gemm {
      * helper that takes the accumulators (it stops inlining in methods this large), it boxes
      * them on every step and the kernel runs 20x slower.
      */
-    private static void kernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc, boolean add) {
-        if (MR == 6) kernel6(kc, ap, ao, bp, bo, c, cOff, ldc, add);
-        else kernel4(kc, ap, ao, bp, bo, c, cOff, ldc, add);
+    private static void kernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc, float[] in, int inOff, int inLd) {
+        if (MR == 6) kernel6(kc, ap, ao, bp, bo, c, cOff, ldc, in, inOff, inLd);
+        else kernel4(kc, ap, ao, bp, bo, c, cOff, ldc, in, inOff, inLd);
     }
 
-    private static void kernel6(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc, boolean add) {
+    /** What a tile that overwrites C adds its sums to: a row of zeros, read with row stride 0. */
+    private static final float[] ZERO = new float[NR];
+
+    private static void kernel6(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc, float[] in, int inOff, int inLd) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -338,21 +343,21 @@ final class Gemm {
             a = FloatVector.broadcast(S, ap[ao + 5]);
             c50 = b0.fma(a, c50); c51 = b1.fma(a, c51);
         }
-        int o = cOff;
-        (add ? c00.add(FloatVector.fromArray(S, c, o)) : c00).intoArray(c, o); (add ? c01.add(FloatVector.fromArray(S, c, o + L)) : c01).intoArray(c, o + L);
-        o += ldc;
-        (add ? c10.add(FloatVector.fromArray(S, c, o)) : c10).intoArray(c, o); (add ? c11.add(FloatVector.fromArray(S, c, o + L)) : c11).intoArray(c, o + L);
-        o += ldc;
-        (add ? c20.add(FloatVector.fromArray(S, c, o)) : c20).intoArray(c, o); (add ? c21.add(FloatVector.fromArray(S, c, o + L)) : c21).intoArray(c, o + L);
-        o += ldc;
-        (add ? c30.add(FloatVector.fromArray(S, c, o)) : c30).intoArray(c, o); (add ? c31.add(FloatVector.fromArray(S, c, o + L)) : c31).intoArray(c, o + L);
-        o += ldc;
-        (add ? c40.add(FloatVector.fromArray(S, c, o)) : c40).intoArray(c, o); (add ? c41.add(FloatVector.fromArray(S, c, o + L)) : c41).intoArray(c, o + L);
-        o += ldc;
-        (add ? c50.add(FloatVector.fromArray(S, c, o)) : c50).intoArray(c, o); (add ? c51.add(FloatVector.fromArray(S, c, o + L)) : c51).intoArray(c, o + L);
+        int o = cOff, i = inOff;
+        c00.add(FloatVector.fromArray(S, in, i)).intoArray(c, o); c01.add(FloatVector.fromArray(S, in, i + L)).intoArray(c, o + L);
+        o += ldc; i += inLd;
+        c10.add(FloatVector.fromArray(S, in, i)).intoArray(c, o); c11.add(FloatVector.fromArray(S, in, i + L)).intoArray(c, o + L);
+        o += ldc; i += inLd;
+        c20.add(FloatVector.fromArray(S, in, i)).intoArray(c, o); c21.add(FloatVector.fromArray(S, in, i + L)).intoArray(c, o + L);
+        o += ldc; i += inLd;
+        c30.add(FloatVector.fromArray(S, in, i)).intoArray(c, o); c31.add(FloatVector.fromArray(S, in, i + L)).intoArray(c, o + L);
+        o += ldc; i += inLd;
+        c40.add(FloatVector.fromArray(S, in, i)).intoArray(c, o); c41.add(FloatVector.fromArray(S, in, i + L)).intoArray(c, o + L);
+        o += ldc; i += inLd;
+        c50.add(FloatVector.fromArray(S, in, i)).intoArray(c, o); c51.add(FloatVector.fromArray(S, in, i + L)).intoArray(c, o + L);
     }
 
-    private static void kernel4(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc, boolean add) {
+    private static void kernel4(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc, float[] in, int inOff, int inLd) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -368,13 +373,13 @@ final class Gemm {
             a = FloatVector.broadcast(S, ap[ao + 3]);
             c30 = b0.fma(a, c30); c31 = b1.fma(a, c31);
         }
-        int o = cOff;
-        (add ? c00.add(FloatVector.fromArray(S, c, o)) : c00).intoArray(c, o); (add ? c01.add(FloatVector.fromArray(S, c, o + L)) : c01).intoArray(c, o + L);
-        o += ldc;
-        (add ? c10.add(FloatVector.fromArray(S, c, o)) : c10).intoArray(c, o); (add ? c11.add(FloatVector.fromArray(S, c, o + L)) : c11).intoArray(c, o + L);
-        o += ldc;
-        (add ? c20.add(FloatVector.fromArray(S, c, o)) : c20).intoArray(c, o); (add ? c21.add(FloatVector.fromArray(S, c, o + L)) : c21).intoArray(c, o + L);
-        o += ldc;
-        (add ? c30.add(FloatVector.fromArray(S, c, o)) : c30).intoArray(c, o); (add ? c31.add(FloatVector.fromArray(S, c, o + L)) : c31).intoArray(c, o + L);
+        int o = cOff, i = inOff;
+        c00.add(FloatVector.fromArray(S, in, i)).intoArray(c, o); c01.add(FloatVector.fromArray(S, in, i + L)).intoArray(c, o + L);
+        o += ldc; i += inLd;
+        c10.add(FloatVector.fromArray(S, in, i)).intoArray(c, o); c11.add(FloatVector.fromArray(S, in, i + L)).intoArray(c, o + L);
+        o += ldc; i += inLd;
+        c20.add(FloatVector.fromArray(S, in, i)).intoArray(c, o); c21.add(FloatVector.fromArray(S, in, i + L)).intoArray(c, o + L);
+        o += ldc; i += inLd;
+        c30.add(FloatVector.fromArray(S, in, i)).intoArray(c, o); c31.add(FloatVector.fromArray(S, in, i + L)).intoArray(c, o + L);
     }
 }

@@ -83,7 +83,7 @@ class GemmConvForwardTest {
     }
 
     /**
-     * With beta 0 the packed path stores the first KC-block's sums over C instead of clearing C and
+     * With beta 0 the packed path adds the first KC-block's sums to zeros instead of clearing C and
      * adding to it: every element is written (NaN in C does not survive), and the bits are those of
      * adding to a cleared C (beta 1 over +0), edge tiles and later KC-blocks included.
      */
