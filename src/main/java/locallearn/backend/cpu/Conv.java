@@ -325,14 +325,41 @@ final class Conv {
         });
     }
 
-    /** dbias[k] (+)= sum of dy (B, K, oH, oW) over images and pixels, in double. */
+    /**
+     * dbias[k] (+)= sum of dy (B, K, oH, oW) over images and pixels, in double in the order
+     * (b, pixel). Four channels share a loop, so four chains of dependent adds run side by side
+     * where one waited on each add's latency, and the channels are split over the threads; each
+     * channel's sum is the same sequence of adds either way, so the bits do not change.
+     */
     static void biasGradient(float[] dy, float[] dbias, ConvGeom g, boolean accumulate) {
-        int k = g.outC(), p = g.outH() * g.outW();
-        for (int o = 0; o < k; o++) {
-            double s = 0;
-            for (int b = 0; b < g.batch(); b++)
-                for (int q = 0, off = (b * k + o) * p; q < p; q++) s += dy[off + q];
-            dbias[o] = accumulate ? (float) (dbias[o] + s) : (float) s;
-        }
+        int k = g.outC(), p = g.outH() * g.outW(), nb = g.batch();
+        int grain = (int) Math.max(4, CpuBackend.GRAIN / Math.max(1L, (long) nb * p));
+        Parallel.range(k, grain, 4, (from, to) -> {
+            int o = from;
+            for (; o + 4 <= to; o += 4) {
+                double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                for (int b = 0; b < nb; b++)
+                    for (int q = 0, off = (b * k + o) * p; q < p; q++) {
+                        s0 += dy[off + q];
+                        s1 += dy[off + p + q];
+                        s2 += dy[off + 2 * p + q];
+                        s3 += dy[off + 3 * p + q];
+                    }
+                addOrSet(dbias, o, s0, accumulate);
+                addOrSet(dbias, o + 1, s1, accumulate);
+                addOrSet(dbias, o + 2, s2, accumulate);
+                addOrSet(dbias, o + 3, s3, accumulate);
+            }
+            for (; o < to; o++) {
+                double s = 0;
+                for (int b = 0; b < nb; b++)
+                    for (int q = 0, off = (b * k + o) * p; q < p; q++) s += dy[off + q];
+                addOrSet(dbias, o, s, accumulate);
+            }
+        });
+    }
+
+    private static void addOrSet(float[] dbias, int o, double s, boolean accumulate) {
+        dbias[o] = accumulate ? (float) (dbias[o] + s) : (float) s;
     }
 }

@@ -101,6 +101,25 @@ class GemmConvForwardTest {
             }
     }
 
+    /** The bias gradient is each channel's double sum in the order (image, pixel), bit for bit: odd channel counts, split over the threads, accumulating. */
+    @Test void biasGradientIsEachChannelsOrderedDoubleSum() {
+        // the last geometry has 2 * 257 * 1024 elements: enough for two parts, not a multiple of 4 channels
+        for (ConvGeom g : new ConvGeom[] {new ConvGeom(1, 1, 1, 1, 1, 1, 1, 1, 0), new ConvGeom(3, 2, 5, 3, 7, 1, 1, 1, 0),
+                new ConvGeom(2, 3, 4, 4, 129, 1, 1, 1, 0), new ConvGeom(2, 1, 32, 32, 257, 1, 1, 1, 0)})
+            for (boolean accumulate : new boolean[] {false, true}) {
+                int k = g.outC(), p = g.outH() * g.outW();
+                float[] dy = rand(rnd, g.batch() * k * p), got = rand(rnd, k), want = got.clone();
+                for (int o = 0; o < k; o++) {
+                    double s = 0;
+                    for (int b = 0; b < g.batch(); b++)
+                        for (int q = 0; q < p; q++) s += dy[(b * k + o) * p + q];
+                    want[o] = accumulate ? (float) (want[o] + s) : (float) s;
+                }
+                Conv.biasGradient(dy, got, g, accumulate);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(want, got, 0f, "bias gradient " + g + " accumulate=" + accumulate);
+            }
+    }
+
     @Test void gemmZeroBetaIgnoresNaNInC() {
         float[] a = rand(rnd, 6), b = rand(rnd, 6);
         Tensor c = be.allocate(2, 2);
