@@ -284,7 +284,15 @@ public final class CpuBackend extends CheckedBackend {
                                     int batch, long strideA, long strideB, long strideC) {
         // with beta 0 every element of C is written (when the products tile it), so bf16 C needs no widening
         boolean whole = beta == 0f && c.numel() == (long) m * n * batch && (batch == 1 || strideC == (long) m * n);
-        float[] as = in(a), bs = in(b), cs = out(c, !whole);
+        float[] as = in(a), cs = out(c, !whole);
+        if (b.dtype() == DType.BF16 && Gemm.packs(m, n, k)) {
+            // B widened as it is packed, not into a float copy first: the same panels
+            short[] bh = ((CpuStorage) b.storage()).halves();
+            for (int i = 0; i < batch; i++)
+                Gemm.gemm(transA, m, n, k, alpha, as, (int) (i * strideA), Gemm.halves(transB, k, n, bh, (int) (i * strideB)), beta, cs, (int) (i * strideC), tf32);
+            return;
+        }
+        float[] bs = in(b);
         for (int i = 0; i < batch; i++)
             Gemm.gemm(transA, transB, m, n, k, alpha, as, (int) (i * strideA), bs, (int) (i * strideB), beta, cs, (int) (i * strideC), tf32);
     }

@@ -2,6 +2,7 @@ package locallearn.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
+import locallearn.tensor.DType;
 
 /**
  * Family "gemm": C = alpha op(A) op(B) + beta C on row-major float arrays with offsets.
@@ -117,6 +118,44 @@ final class Gemm {
     /** B (k, n) a dense row-major matrix at b[ob..], as a panel source. */
     static PanelSource dense(int k, int n, float[] b, int ob) {
         return (pc, kc, j0, cols, bp) -> packB(false, k, n, b, ob, pc, kc, j0, cols, bp);
+    }
+
+    /** Does a product of these sizes take the packed path (else the plain loop)? */
+    static boolean packs(int m, int n, int k) { return !PLAIN && (long) m * n * k >= SMALL; }
+
+    /**
+     * op(B) (k, n) of bfloat16 bit patterns at b[ob..] (B itself (n, k) when {@code transB}),
+     * widened as it is packed: the panels hold exactly what packing the widened floats would, so
+     * a bf16 operand needs no float copy of itself (the mlp's weights: 1M elements a layer).
+     */
+    static PanelSource halves(boolean transB, int k, int n, short[] b, int ob) {
+        return (pc, kc, j0, cols, bp) -> packHalves(transB, k, n, b, ob, pc, kc, j0, cols, bp);
+    }
+
+    private static void packHalves(boolean transB, int k, int n, short[] b, int ob, int pc, int kc, int j0, int cols, float[] bp) {
+        if (!transB) {
+            // as packB: row p of op(B) read once, in order, into each panel
+            for (int p = 0; p < kc; p++) {
+                int src = ob + (pc + p) * n + j0, dst = p * NR;
+                for (int jr = 0; jr < cols; jr += NR) {
+                    int nr = Math.min(NR, cols - jr), d = jr * kc + dst;
+                    Bf16.widenRun(b, src + jr, bp, d, nr);
+                    if (nr < NR) java.util.Arrays.fill(bp, d + nr, d + NR, 0f);
+                }
+            }
+            return;
+        }
+        for (int jr = 0; jr < cols; jr += NR) {
+            int nr = Math.min(NR, cols - jr), base = jr * kc;
+            for (int j = 0; j < NR; j++) {
+                if (j >= nr) {
+                    for (int p = 0; p < kc; p++) bp[base + p * NR + j] = 0f;
+                    continue;
+                }
+                int src = ob + (j0 + jr + j) * k + pc;
+                for (int p = 0; p < kc; p++) bp[base + p * NR + j] = DType.widen(b[src + p]);
+            }
+        }
     }
 
     /** The straightforward version, kept as the test oracle: row i of C gathers k rank-1 updates in order p = 0..k-1. */

@@ -139,6 +139,28 @@ class Bf16Test {
         for (int i = 0; i < 1000; i++) assertEquals(i >= 2 && i < 13 ? src[i + 1] : 7f, got[i], "copyRange into a prefix, element " + i);
     }
 
+    /**
+     * A product of bf16 operands widens B as Gemm packs it, without a float copy: the bits of the
+     * product of the widened values, into a bf16 C (rounded once) or a float32 one. Both
+     * transposes; edge panels, two KC-blocks, a tiny product (the plain loop, staged as before).
+     */
+    @Test void gemmOnBf16IsTheFloatProductOfTheWidenedValues() {
+        Random r = new Random(5);
+        for (int[] s : new int[][] {{3, 2, 4}, {7, 33, 257}, {32, 70, 300}, {13, 65, 129}})
+            for (int t = 0; t < 4; t++) {
+                boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
+                int m = s[0], n = s[1], k = s[2];
+                Tensor a = ta ? bf16(r, k, m) : bf16(r, m, k), b = tb ? bf16(r, n, k) : bf16(r, k, n);
+                Tensor c = be.allocate(new Shape(m, n), DType.BF16), c32 = be.allocate(m, n), want = be.allocate(m, n);
+                be.gemm(ta, tb, m, n, k, 0.5f, a, b, 0f, c);
+                be.gemm(ta, tb, m, n, k, 0.5f, a, b, 0f, c32);
+                be.gemm(ta, tb, m, n, k, 0.5f, Check.wide(be, a), Check.wide(be, b), 0f, want);
+                String what = m + "x" + n + "x" + k + " ta=" + ta + " tb=" + tb;
+                assertArrayEquals(Check.rounded(be.read(want)), be.read(c), "bf16 C " + what);
+                assertArrayEquals(be.read(want), be.read(c32), "float32 C " + what);
+            }
+    }
+
     @Test void copyConvertsBothWays() {
         float[] v = {1f + 0x1.0p-8f, 3.14159f, -1e-30f, 65504f, 1e38f};
         Tensor f = be.allocate(v.length), h = be.allocate(new Shape(v.length), DType.BF16), back = be.allocate(v.length);
