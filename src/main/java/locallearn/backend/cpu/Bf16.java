@@ -205,7 +205,7 @@ final class Bf16 {
     }
 
     /** {@link #widen} on the calling thread. */
-    private static void widenRun(short[] h, int ho, float[] f, int fo, int n) {
+    static void widenRun(short[] h, int ho, float[] f, int fo, int n) {
         int i = 0;
         if (Lanes.FAST) {
             for (int end = H.loopBound(n); i < end; i += H.length()) {
@@ -217,7 +217,7 @@ final class Bf16 {
     }
 
     /** {@link #round} on the calling thread. */
-    private static void roundRun(float[] f, int fo, short[] h, int ho, int n) {
+    static void roundRun(float[] f, int fo, short[] h, int ho, int n) {
         int i = 0;
         if (Lanes.FAST) {
             for (int end = H.loopBound(n); i < end; i += H.length()) {
