@@ -403,22 +403,29 @@ final class BatchNorm {
                 dgamma[c] = accumulate ? dgamma[c] + fdyx[j] : fdyx[j];
                 dbeta[c] = accumulate ? dbeta[c] + fdy[j] : fdy[j];
             }
-            float nf = nb;
             for (int b = 0; b < nb; b++) {
-                int o = xt.load(b * nc + c0, w), j = 0;
+                int o = xt.load(b * nc + c0, w);
                 dyt.load(b * nc + c0, w);
                 dxt.open(b * nc + c0, w);
-                for (int end = S.loopBound(w); j < end; j += S.length()) {
-                    FloatVector xhat = FloatVector.fromArray(S, xs, o + j).sub(FloatVector.fromArray(S, m, j)).mul(FloatVector.fromArray(S, is, j));
-                    FloatVector.fromArray(S, dys, o + j).mul(nf).sub(FloatVector.fromArray(S, fdy, j)).sub(xhat.mul(FloatVector.fromArray(S, fdyx, j)))
-                            .mul(FloatVector.fromArray(S, k, j)).intoArray(dxs, o + j);
-                }
-                for (; j < w; j++) {
-                    float xhat = (xs[o + j] - m[j]) * is[j];
-                    dxs[o + j] = k[j] * (nb * dys[o + j] - fdy[j] - xhat * fdyx[j]);
-                }
+                inputGradientRow(xs, dys, dxs, o, w, m, is, k, nb, fdy, fdyx);
                 dxt.store();
             }
         });
+    }
+
+    /** inputGradient for one row of a (B, C) tensor, channel j's constants at [j]; x is read before dx is written (dx may be x). */
+    private static void inputGradientRow(float[] x, float[] dy, float[] dx, int o, int n, float[] m, float[] is, float[] k, int nb,
+                                         float[] fdy, float[] fdyx) {
+        float nf = nb;
+        int j = 0;
+        for (int end = S.loopBound(n); j < end; j += S.length()) {
+            FloatVector xhat = FloatVector.fromArray(S, x, o + j).sub(FloatVector.fromArray(S, m, j)).mul(FloatVector.fromArray(S, is, j));
+            FloatVector.fromArray(S, dy, o + j).mul(nf).sub(FloatVector.fromArray(S, fdy, j)).sub(xhat.mul(FloatVector.fromArray(S, fdyx, j)))
+                    .mul(FloatVector.fromArray(S, k, j)).intoArray(dx, o + j);
+        }
+        for (; j < n; j++) {
+            float xhat = (x[o + j] - m[j]) * is[j];
+            dx[o + j] = k[j] * (nb * dy[o + j] - fdy[j] - xhat * fdyx[j]);
+        }
     }
 }
