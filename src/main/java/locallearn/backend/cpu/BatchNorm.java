@@ -15,6 +15,13 @@ import jdk.incubator.vector.VectorSpecies;
  * element; for fc tensors (inner = 1, a channel is a column) each row is added to per-channel
  * sums four channels a vector, which keeps the plain order and its exact results. Maps of 2..15
  * elements run the plain loops, which stay as the oracle ({@code -Dlocallearn.plainOps=true}).
+ *
+ * <p>The activations (x, y, dy, dx, channelSum's x and weight) are {@link Elements}: every loop
+ * loads the run it visits, a plane or a run of planes of one image, or a row's channels, and
+ * stores what it wrote. A float32 run is the tensor's own array; a bf16 one a tile of at most
+ * about {@link Bf16#CHUNK} elements (one plane when a plane is longer), so bf16 arguments are
+ * widened and rounded in L1 as each pass reads and writes them, with the float arithmetic and
+ * summation order unchanged. The statistics and parameters are float32 arrays.
  */
 final class BatchNorm {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -24,33 +31,39 @@ final class BatchNorm {
     private static int grain(int nb, int inner) { return Math.max(1, CpuBackend.GRAIN / (nb * inner)); }
 
     // x, y (B, C, inner); gamma, beta, runningMean, runningVar, saveMean, saveInvStd (C)
-    static void forwardTrain(float[] x, float[] gamma, float[] beta, float[] runningMean, float[] runningVar, float momentum, float eps,
-                             float[] y, float[] saveMean, float[] saveInvStd, int nb, int nc, int inner) {
+    static void forwardTrain(Elements x, float[] gamma, float[] beta, float[] runningMean, float[] runningVar, float momentum, float eps,
+                             Elements y, float[] saveMean, float[] saveInvStd, int nb, int nc, int inner) {
         if (Lanes.FAST && inner >= Lanes.WIDTH) forwardTrainPlanes(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, nb, nc, inner);
         else if (Lanes.FAST && inner == 1) forwardTrainRows(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, nb, nc);
         else forwardTrainPlain(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, nb, nc, inner);
     }
 
     /** The straightforward version, kept as the oracle: per channel a sum, a sum of squared deviations, the normalisation. */
-    static void forwardTrainPlain(float[] x, float[] gamma, float[] beta, float[] runningMean, float[] runningVar, float momentum, float eps,
-                                  float[] y, float[] saveMean, float[] saveInvStd, int nb, int nc, int inner) {
+    static void forwardTrainPlain(Elements x, float[] gamma, float[] beta, float[] runningMean, float[] runningVar, float momentum, float eps,
+                                  Elements y, float[] saveMean, float[] saveInvStd, int nb, int nc, int inner) {
         long n = (long) nb * inner;
         Parallel.range(nc, grain(nb, inner), 1, (c0, c1) -> {
+            Elements.Tile xt = x.tile(inner), yt = y.tile(inner);
+            float[] xs = xt.a, ys = yt.a;
             for (int c = c0; c < c1; c++) {
                 double s = 0;
                 for (int b = 0; b < nb; b++)
-                    for (int i = 0, o = (b * nc + c) * inner; i < inner; i++) s += x[o + i];
+                    for (int i = 0, o = xt.load((b * nc + c) * inner, inner); i < inner; i++) s += xs[o + i];
                 double mean = s / n;
                 double ss = 0;
                 for (int b = 0; b < nb; b++)
-                    for (int i = 0, o = (b * nc + c) * inner; i < inner; i++) {
-                        double d = x[o + i] - mean;
+                    for (int i = 0, o = xt.load((b * nc + c) * inner, inner); i < inner; i++) {
+                        double d = xs[o + i] - mean;
                         ss += d * d;
                     }
                 statistics(c, mean, ss, n, momentum, eps, runningMean, runningVar, saveMean, saveInvStd);
                 float m = saveMean[c], a = gamma[c] * saveInvStd[c], sh = beta[c];
-                for (int b = 0; b < nb; b++)
-                    for (int i = 0, o = (b * nc + c) * inner; i < inner; i++) y[o + i] = (x[o + i] - m) * a + sh;
+                for (int b = 0; b < nb; b++) {
+                    int e = (b * nc + c) * inner, o = xt.load(e, inner);
+                    yt.open(e, inner);
+                    for (int i = 0; i < inner; i++) ys[o + i] = (xs[o + i] - m) * a + sh;
+                    yt.store();
+                }
             }
         });
     }
@@ -75,19 +88,22 @@ final class BatchNorm {
      * Images are the outer loop: a thread's channels are one contiguous run of each image, which
      * the prefetcher follows, where a channel's own planes lie a page or more apart.
      */
-    private static void forwardTrainPlanes(float[] x, float[] gamma, float[] beta, float[] runningMean, float[] runningVar, float momentum,
-                                           float eps, float[] y, float[] saveMean, float[] saveInvStd, int nb, int nc, int inner) {
+    private static void forwardTrainPlanes(Elements x, float[] gamma, float[] beta, float[] runningMean, float[] runningVar, float momentum,
+                                           float eps, Elements y, float[] saveMean, float[] saveInvStd, int nb, int nc, int inner) {
         long n = (long) nb * inner;
         Parallel.range(nc, grain(nb, inner), 1, (c0, c1) -> {
-            int w = c1 - c0;
+            int w = c1 - c0, run = x.runUnits(w, inner);
+            Elements.Tile xt = x.tile(run * inner), yt = y.tile(run * inner);
             double[] mean = new double[w], ss = new double[w];
             for (int b = 0; b < nb; b++) {
                 double na = (double) b * inner, total = na + inner;
-                for (int j = 0; j < w; j++) {
-                    int o = (b * nc + c0 + j) * inner;
-                    double mb = Lanes.sum(x, o, inner) / inner, m2 = Lanes.squaredDeviations(x, o, inner, mb), d = mb - mean[j];
-                    mean[j] += d * inner / total;
-                    ss[j] += m2 + d * d * na * inner / total;
+                for (int j0 = 0; j0 < w; j0 += run) {
+                    int planes = Math.min(run, w - j0), o = xt.load((b * nc + c0 + j0) * inner, planes * inner);
+                    for (int j = j0; j < j0 + planes; j++, o += inner) {
+                        double mb = Lanes.sum(xt.a, o, inner) / inner, m2 = Lanes.squaredDeviations(xt.a, o, inner, mb), d = mb - mean[j];
+                        mean[j] += d * inner / total;
+                        ss[j] += m2 + d * d * na * inner / total;
+                    }
                 }
             }
             float[] m = new float[w], a = new float[w];
@@ -98,19 +114,25 @@ final class BatchNorm {
                 a[j] = gamma[c] * saveInvStd[c];
             }
             for (int b = 0; b < nb; b++)
-                for (int j = 0; j < w; j++) normalise(x, y, (b * nc + c0 + j) * inner, inner, m[j], a[j], beta[c0 + j]);
+                for (int j0 = 0; j0 < w; j0 += run) {
+                    int planes = Math.min(run, w - j0), e = (b * nc + c0 + j0) * inner, o = xt.load(e, planes * inner);
+                    yt.open(e, planes * inner);
+                    for (int j = j0; j < j0 + planes; j++, o += inner) normalise(xt.a, yt.a, o, inner, m[j], a[j], beta[c0 + j]);
+                    yt.store();
+                }
         });
     }
 
     /** fc tensors (B, C): rows added to per-channel sums, so each channel keeps the plain loop's order. */
-    private static void forwardTrainRows(float[] x, float[] gamma, float[] beta, float[] runningMean, float[] runningVar, float momentum,
-                                         float eps, float[] y, float[] saveMean, float[] saveInvStd, int nb, int nc) {
+    private static void forwardTrainRows(Elements x, float[] gamma, float[] beta, float[] runningMean, float[] runningVar, float momentum,
+                                         float eps, Elements y, float[] saveMean, float[] saveInvStd, int nb, int nc) {
         Parallel.range(nc, grain(nb, 1), 1, (c0, c1) -> {
             int w = c1 - c0;
+            Elements.Tile xt = x.tile(w), yt = y.tile(w);
             double[] s = new double[w], ss = new double[w];
-            for (int b = 0; b < nb; b++) Lanes.addRow(x, b * nc + c0, s, w);
+            for (int b = 0; b < nb; b++) Lanes.addRow(xt.a, xt.load(b * nc + c0, w), s, w);
             for (int j = 0; j < w; j++) s[j] /= nb;
-            for (int b = 0; b < nb; b++) Lanes.addSquaredDeviationsRow(x, b * nc + c0, s, ss, w);
+            for (int b = 0; b < nb; b++) Lanes.addSquaredDeviationsRow(xt.a, xt.load(b * nc + c0, w), s, ss, w);
             float[] m = new float[w], a = new float[w], sh = new float[w];
             for (int j = 0; j < w; j++) {
                 int c = c0 + j;
@@ -119,11 +141,16 @@ final class BatchNorm {
                 a[j] = gamma[c] * saveInvStd[c];
                 sh[j] = beta[c];
             }
-            for (int b = 0; b < nb; b++) normaliseRow(x, y, b * nc + c0, w, m, a, sh);
+            for (int b = 0; b < nb; b++) {
+                int o = xt.load(b * nc + c0, w);
+                yt.open(b * nc + c0, w);
+                normaliseRow(xt.a, yt.a, o, w, m, a, sh);
+                yt.store();
+            }
         });
     }
 
-    static void forwardEval(float[] x, float[] gamma, float[] beta, float[] runningMean, float[] runningVar, float eps, float[] y,
+    static void forwardEval(Elements x, float[] gamma, float[] beta, float[] runningMean, float[] runningVar, float eps, Elements y,
                             int nb, int nc, int inner) {
         if (Lanes.FAST && inner == 1) {
             // one affine map per column: the rows as vectors
@@ -134,20 +161,30 @@ final class BatchNorm {
                 sh[c] = beta[c];
             }
             Parallel.range(nb, Math.max(1, CpuBackend.GRAIN / nc), 1, (b0, b1) -> {
-                for (int b = b0; b < b1; b++) normaliseRow(x, y, b * nc, nc, m, a, sh);
+                Elements.Tile xt = x.tile(nc), yt = y.tile(nc);
+                for (int b = b0; b < b1; b++) {
+                    int o = xt.load(b * nc, nc);
+                    yt.open(b * nc, nc);
+                    normaliseRow(xt.a, yt.a, o, nc, m, a, sh);
+                    yt.store();
+                }
             });
             return;
         }
         Parallel.range(nc, grain(nb, inner), 1, (c0, c1) -> {
+            Elements.Tile xt = x.tile(inner), yt = y.tile(inner);
+            float[] xs = xt.a, ys = yt.a;
             for (int c = c0; c < c1; c++) {
                 float m = runningMean[c], a = gamma[c] * evalInvStd(runningVar[c], eps), sh = beta[c];
                 for (int b = 0; b < nb; b++) {
-                    int o = (b * nc + c) * inner;
+                    int e = (b * nc + c) * inner, o = xt.load(e, inner);
+                    yt.open(e, inner);
                     if (Lanes.FAST) {
-                        normalise(x, y, o, inner, m, a, sh);
+                        normalise(xs, ys, o, inner, m, a, sh);
                     } else {
-                        for (int i = 0; i < inner; i++) y[o + i] = (x[o + i] - m) * a + sh;
+                        for (int i = 0; i < inner; i++) ys[o + i] = (xs[o + i] - m) * a + sh;
                     }
+                    yt.store();
                 }
             }
         });
@@ -176,7 +213,7 @@ final class BatchNorm {
      * With xhat = (x - mean) invStd and N = B * inner: dbeta = sum dy, dgamma = sum dy xhat,
      * dx = gamma invStd / N (N dy - dbeta - xhat dgamma), the batch statistics differentiated too.
      */
-    static void backward(float[] x, float[] dy, float[] gamma, float[] saveMean, float[] saveInvStd, float[] dx,
+    static void backward(Elements x, Elements dy, float[] gamma, float[] saveMean, float[] saveInvStd, Elements dx,
                          float[] dgamma, float[] dbeta, boolean accumulate, int nb, int nc, int inner) {
         if (Lanes.FAST && inner >= Lanes.WIDTH) backwardPlanes(x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, accumulate, nb, nc, inner);
         else if (Lanes.FAST && inner == 1) backwardRows(x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, accumulate, nb, nc);
@@ -184,24 +221,34 @@ final class BatchNorm {
     }
 
     /** The straightforward version, kept as the oracle. */
-    static void backwardPlain(float[] x, float[] dy, float[] gamma, float[] saveMean, float[] saveInvStd, float[] dx,
+    static void backwardPlain(Elements x, Elements dy, float[] gamma, float[] saveMean, float[] saveInvStd, Elements dx,
                               float[] dgamma, float[] dbeta, boolean accumulate, int nb, int nc, int inner) {
         long n = (long) nb * inner;
         Parallel.range(nc, grain(nb, inner), 1, (c0, c1) -> {
+            Elements.Tile xt = x.tile(inner), dyt = dy.tile(inner), dxt = dx.tile(inner);
+            float[] xs = xt.a, dys = dyt.a, dxs = dxt.a;
             for (int c = c0; c < c1; c++) {
                 float m = saveMean[c], is = saveInvStd[c];
                 double sdy = 0, sdyx = 0;
-                for (int b = 0; b < nb; b++)
-                    for (int i = 0, o = (b * nc + c) * inner; i < inner; i++) {
-                        sdy += dy[o + i];
-                        sdyx += dy[o + i] * (double) ((x[o + i] - m) * is);
+                for (int b = 0; b < nb; b++) {
+                    int e = (b * nc + c) * inner, o = xt.load(e, inner);
+                    dyt.load(e, inner);
+                    for (int i = 0; i < inner; i++) {
+                        sdy += dys[o + i];
+                        sdyx += dys[o + i] * (double) ((xs[o + i] - m) * is);
                     }
+                }
                 float k = gamma[c] * is / n, fdy = (float) sdy, fdyx = (float) sdyx;
-                for (int b = 0; b < nb; b++)
-                    for (int i = 0, o = (b * nc + c) * inner; i < inner; i++) {
-                        float xhat = (x[o + i] - m) * is;
-                        dx[o + i] = k * (n * dy[o + i] - fdy - xhat * fdyx);
+                for (int b = 0; b < nb; b++) {
+                    int e = (b * nc + c) * inner, o = xt.load(e, inner);
+                    dyt.load(e, inner);
+                    dxt.open(e, inner);
+                    for (int i = 0; i < inner; i++) {
+                        float xhat = (xs[o + i] - m) * is;
+                        dxs[o + i] = k * (n * dys[o + i] - fdy - xhat * fdyx);
                     }
+                    dxt.store();
+                }
                 dgamma[c] = accumulate ? dgamma[c] + fdyx : fdyx;
                 dbeta[c] = accumulate ? dbeta[c] + fdy : fdy;
             }
@@ -215,42 +262,56 @@ final class BatchNorm {
      * in order for conv maps, rows added to per-channel sums for fc tensors, the plain (b, i) order
      * otherwise. Rounded to float, then added to out when accumulating, as backward does.
      */
-    static void channelSum(float[] x, float[] w, float[] out, boolean accumulate, int nb, int nc, int inner) {
+    static void channelSum(Elements x, Elements w, float[] out, boolean accumulate, int nb, int nc, int inner) {
         if (Lanes.FAST && inner >= Lanes.WIDTH) channelSumPlanes(x, w, out, accumulate, nb, nc, inner);
         else if (Lanes.FAST && inner == 1) channelSumRows(x, w, out, accumulate, nb, nc);
         else channelSumPlain(x, w, out, accumulate, nb, nc, inner);
     }
 
     /** The straightforward version, kept as the oracle: backwardPlain's sums. */
-    static void channelSumPlain(float[] x, float[] w, float[] out, boolean accumulate, int nb, int nc, int inner) {
+    static void channelSumPlain(Elements x, Elements w, float[] out, boolean accumulate, int nb, int nc, int inner) {
         Parallel.range(nc, grain(nb, inner), 1, (c0, c1) -> {
+            Elements.Tile xt = x.tile(inner), wt = w == null ? null : w.tile(inner);
+            float[] xs = xt.a, ws = wt == null ? null : wt.a;
             for (int c = c0; c < c1; c++) {
                 double s = 0;
-                for (int b = 0; b < nb; b++)
-                    for (int i = 0, o = (b * nc + c) * inner; i < inner; i++) s += w == null ? x[o + i] : x[o + i] * (double) w[o + i];
+                for (int b = 0; b < nb; b++) {
+                    int e = (b * nc + c) * inner, o = xt.load(e, inner);
+                    if (wt != null) wt.load(e, inner);
+                    for (int i = 0; i < inner; i++) s += ws == null ? xs[o + i] : xs[o + i] * (double) ws[o + i];
+                }
                 store(out, c, s, accumulate);
             }
         });
     }
 
-    private static void channelSumPlanes(float[] x, float[] w, float[] out, boolean accumulate, int nb, int nc, int inner) {
+    private static void channelSumPlanes(Elements x, Elements w, float[] out, boolean accumulate, int nb, int nc, int inner) {
         Parallel.range(nc, grain(nb, inner), 1, (c0, c1) -> {
+            int run = x.runUnits(c1 - c0, inner);
+            Elements.Tile xt = x.tile(run * inner), wt = w == null ? null : w.tile(run * inner);
             double[] s = new double[c1 - c0];
             for (int b = 0; b < nb; b++)
-                for (int j = 0; j < s.length; j++) {
-                    int o = (b * nc + c0 + j) * inner;
-                    s[j] += w == null ? Lanes.sum(x, o, inner) : Lanes.dot(x, w, o, inner);
+                for (int j0 = 0; j0 < s.length; j0 += run) {
+                    int planes = Math.min(run, s.length - j0), e = (b * nc + c0 + j0) * inner, o = xt.load(e, planes * inner);
+                    if (wt != null) wt.load(e, planes * inner);
+                    for (int j = j0; j < j0 + planes; j++, o += inner) s[j] += wt == null ? Lanes.sum(xt.a, o, inner) : Lanes.dot(xt.a, wt.a, o, inner);
                 }
             for (int j = 0; j < s.length; j++) store(out, c0 + j, s[j], accumulate);
         });
     }
 
-    private static void channelSumRows(float[] x, float[] w, float[] out, boolean accumulate, int nb, int nc) {
+    private static void channelSumRows(Elements x, Elements w, float[] out, boolean accumulate, int nb, int nc) {
         Parallel.range(nc, grain(nb, 1), 1, (c0, c1) -> {
             double[] s = new double[c1 - c0];
+            Elements.Tile xt = x.tile(s.length), wt = w == null ? null : w.tile(s.length);
             for (int b = 0; b < nb; b++) {
-                if (w == null) Lanes.addRow(x, b * nc + c0, s, s.length);
-                else Lanes.addProductRow(x, w, b * nc + c0, s, s.length);
+                int o = xt.load(b * nc + c0, s.length);
+                if (wt == null) {
+                    Lanes.addRow(xt.a, o, s, s.length);
+                } else {
+                    wt.load(b * nc + c0, s.length);
+                    Lanes.addProductRow(xt.a, wt.a, o, s, s.length);
+                }
             }
             for (int j = 0; j < s.length; j++) store(out, c0 + j, s[j], accumulate);
         });
@@ -262,21 +323,26 @@ final class BatchNorm {
     }
 
     /** Conv maps: each plane's two sums in sixteen partials, added over the planes in order; images the outer loop, as forward. */
-    private static void backwardPlanes(float[] x, float[] dy, float[] gamma, float[] saveMean, float[] saveInvStd, float[] dx,
+    private static void backwardPlanes(Elements x, Elements dy, float[] gamma, float[] saveMean, float[] saveInvStd, Elements dx,
                                        float[] dgamma, float[] dbeta, boolean accumulate, int nb, int nc, int inner) {
         long n = (long) nb * inner;
         Parallel.range(nc, grain(nb, inner), 1, (c0, c1) -> {
-            int w = c1 - c0;
+            int w = c1 - c0, run = x.runUnits(w, inner);
+            Elements.Tile xt = x.tile(run * inner), dyt = dy.tile(run * inner), dxt = dx.tile(run * inner);
             double[] sums = new double[2 * w];
             double[] one = new double[2];
             for (int b = 0; b < nb; b++)
-                for (int j = 0; j < w; j++) {
-                    int c = c0 + j;
-                    one[0] = sums[2 * j];
-                    one[1] = sums[2 * j + 1];
-                    Lanes.gradientSums(dy, x, (b * nc + c) * inner, inner, saveMean[c], saveInvStd[c], one);
-                    sums[2 * j] = one[0];
-                    sums[2 * j + 1] = one[1];
+                for (int j0 = 0; j0 < w; j0 += run) {
+                    int planes = Math.min(run, w - j0), e = (b * nc + c0 + j0) * inner, o = xt.load(e, planes * inner);
+                    dyt.load(e, planes * inner);
+                    for (int j = j0; j < j0 + planes; j++, o += inner) {
+                        int c = c0 + j;
+                        one[0] = sums[2 * j];
+                        one[1] = sums[2 * j + 1];
+                        Lanes.gradientSums(dyt.a, xt.a, o, inner, saveMean[c], saveInvStd[c], one);
+                        sums[2 * j] = one[0];
+                        sums[2 * j + 1] = one[1];
+                    }
                 }
             float[] k = new float[w], fdy = new float[w], fdyx = new float[w];
             for (int j = 0; j < w; j++) {
@@ -288,9 +354,15 @@ final class BatchNorm {
                 dbeta[c] = accumulate ? dbeta[c] + fdy[j] : fdy[j];
             }
             for (int b = 0; b < nb; b++)
-                for (int j = 0; j < w; j++) {
-                    int c = c0 + j;
-                    inputGradient(x, dy, dx, (b * nc + c) * inner, inner, saveMean[c], saveInvStd[c], k[j], n, fdy[j], fdyx[j]);
+                for (int j0 = 0; j0 < w; j0 += run) {
+                    int planes = Math.min(run, w - j0), e = (b * nc + c0 + j0) * inner, o = xt.load(e, planes * inner);
+                    dyt.load(e, planes * inner);
+                    dxt.open(e, planes * inner);
+                    for (int j = j0; j < j0 + planes; j++, o += inner) {
+                        int c = c0 + j;
+                        inputGradient(xt.a, dyt.a, dxt.a, o, inner, saveMean[c], saveInvStd[c], k[j], n, fdy[j], fdyx[j]);
+                    }
+                    dxt.store();
                 }
         });
     }
@@ -309,13 +381,19 @@ final class BatchNorm {
         }
     }
 
-    private static void backwardRows(float[] x, float[] dy, float[] gamma, float[] saveMean, float[] saveInvStd, float[] dx,
+    private static void backwardRows(Elements x, Elements dy, float[] gamma, float[] saveMean, float[] saveInvStd, Elements dx,
                                      float[] dgamma, float[] dbeta, boolean accumulate, int nb, int nc) {
         Parallel.range(nc, grain(nb, 1), 1, (c0, c1) -> {
             int w = c1 - c0;
+            Elements.Tile xt = x.tile(w), dyt = dy.tile(w), dxt = dx.tile(w);
+            float[] xs = xt.a, dys = dyt.a, dxs = dxt.a;
             float[] m = java.util.Arrays.copyOfRange(saveMean, c0, c1), is = java.util.Arrays.copyOfRange(saveInvStd, c0, c1);
             double[] sdy = new double[w], sdyx = new double[w];
-            for (int b = 0; b < nb; b++) Lanes.addGradientRow(dy, x, b * nc + c0, m, is, sdy, sdyx, w);
+            for (int b = 0; b < nb; b++) {
+                int o = xt.load(b * nc + c0, w);
+                dyt.load(b * nc + c0, w);
+                Lanes.addGradientRow(dys, xs, o, m, is, sdy, sdyx, w);
+            }
             float[] k = new float[w], fdy = new float[w], fdyx = new float[w];
             for (int j = 0; j < w; j++) {
                 int c = c0 + j;
@@ -325,19 +403,29 @@ final class BatchNorm {
                 dgamma[c] = accumulate ? dgamma[c] + fdyx[j] : fdyx[j];
                 dbeta[c] = accumulate ? dbeta[c] + fdy[j] : fdy[j];
             }
-            float nf = nb;
             for (int b = 0; b < nb; b++) {
-                int o = b * nc + c0, j = 0;
-                for (int end = S.loopBound(w); j < end; j += S.length()) {
-                    FloatVector xhat = FloatVector.fromArray(S, x, o + j).sub(FloatVector.fromArray(S, m, j)).mul(FloatVector.fromArray(S, is, j));
-                    FloatVector.fromArray(S, dy, o + j).mul(nf).sub(FloatVector.fromArray(S, fdy, j)).sub(xhat.mul(FloatVector.fromArray(S, fdyx, j)))
-                            .mul(FloatVector.fromArray(S, k, j)).intoArray(dx, o + j);
-                }
-                for (; j < w; j++) {
-                    float xhat = (x[o + j] - m[j]) * is[j];
-                    dx[o + j] = k[j] * (nb * dy[o + j] - fdy[j] - xhat * fdyx[j]);
-                }
+                int o = xt.load(b * nc + c0, w);
+                dyt.load(b * nc + c0, w);
+                dxt.open(b * nc + c0, w);
+                inputGradientRow(xs, dys, dxs, o, w, m, is, k, nb, fdy, fdyx);
+                dxt.store();
             }
         });
+    }
+
+    /** inputGradient for one row of a (B, C) tensor, channel j's constants at [j]; x is read before dx is written (dx may be x). */
+    private static void inputGradientRow(float[] x, float[] dy, float[] dx, int o, int n, float[] m, float[] is, float[] k, int nb,
+                                         float[] fdy, float[] fdyx) {
+        float nf = nb;
+        int j = 0;
+        for (int end = S.loopBound(n); j < end; j += S.length()) {
+            FloatVector xhat = FloatVector.fromArray(S, x, o + j).sub(FloatVector.fromArray(S, m, j)).mul(FloatVector.fromArray(S, is, j));
+            FloatVector.fromArray(S, dy, o + j).mul(nf).sub(FloatVector.fromArray(S, fdy, j)).sub(xhat.mul(FloatVector.fromArray(S, fdyx, j)))
+                    .mul(FloatVector.fromArray(S, k, j)).intoArray(dx, o + j);
+        }
+        for (; j < n; j++) {
+            float xhat = (x[o + j] - m[j]) * is[j];
+            dx[o + j] = k[j] * (nb * dy[o + j] - fdy[j] - xhat * fdyx[j]);
+        }
     }
 }

@@ -25,20 +25,27 @@ import locallearn.tensor.Tensor;
  * small float tiles that stay in L1, runs the op's float loop on them and rounds what it wrote
  * back, so a bf16 op moves half the bytes of the float one.
  *
+ * <p>Batch norm (training and evaluation forward, backward, the channel sums) visits a channel's
+ * planes across the batch, a statistics pass before the normalising one, so it cannot stream by
+ * units; it takes its activations as {@link Elements} and loads and stores the runs each pass
+ * visits itself, through tiles of the same size: runs of planes of one image (one plane when a
+ * plane is longer than a tile) or a row's channels.
+ *
  * <p>Every other op (GEMM and the convolutions, whose packing reads each element many times, so
- * a copy costs them little; batch norm, dropout, bias, the feature-map std, the losses, which
- * visit their elements in orders of their own) sees each bf16 argument as a float array of the
+ * a copy costs them little; dropout, the bias, the feature-map std, the losses and the
+ * similarity matrix, which visit their elements in orders of their own and whose conversions a
+ * JFR profile of vgg8b's bf16 step hardly shows) sees each bf16 argument as a float array of the
  * calling thread for the op ({@link #floats}); what the op reads is widened into it first, and
  * when the op is done ({@link #finish}, from {@code CheckedBackend.finishOp}) what it wrote is
  * rounded to nearest even back into the bf16 storage. Arguments that share a block (in place,
  * y == x) share one array. Those arrays are scratch, not tensors: they live for one op, at most
- * the arguments of the largest op (a convolution's input and output, or batch norm's x, dy and
- * dx). They stay with the thread for the next op, which takes the shortest spare at least as
- * long as it needs (its tail past the block is never read), up to {@link #SPARE_BYTES} or the
- * most the thread's largest op has held at once, whichever is more: so they never hold more
- * than that op needs anyway (vgg8b at batch 32 in global mode: 96 MiB, three maps of 8M
- * elements). Past the bound the shortest spares go first, since a long one serves any op. A
- * step asks for the same sizes every time, so in steady state no op allocates.
+ * the arguments of the largest op (a convolution's input and output). They stay with the thread
+ * for the next op, which takes the shortest spare at least as long as it needs (its tail past
+ * the block is never read), up to {@link #SPARE_BYTES} or the most the thread's largest op has
+ * held at once, whichever is more: so they never hold more than that op needs anyway (vgg8b at
+ * batch 32 in global mode: the second convolution's maps of 4M and 8M elements, about 50 MiB,
+ * within the bound). Past the bound the shortest spares go first, since a long one serves any
+ * op. A step asks for the same sizes every time, so in steady state no op allocates.
  * The allocator's figures count the bf16 bytes, as on the GPU.
  */
 final class Bf16 {
@@ -217,7 +224,7 @@ final class Bf16 {
     }
 
     /** {@link #round} on the calling thread. */
-    private static void roundRun(float[] f, int fo, short[] h, int ho, int n) {
+    static void roundRun(float[] f, int fo, short[] h, int ho, int n) {
         int i = 0;
         if (Lanes.FAST) {
             for (int end = H.loopBound(n); i < end; i += H.length()) {

@@ -368,25 +368,25 @@ public final class CpuBackend extends CheckedBackend {
     @Override protected void doBatchNormForwardTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                                                      float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
         int[] d = bciOf(x);
-        BatchNorm.forwardTrain(in(x), in(gamma), in(beta), data(runningMean), data(runningVar), momentum, eps, out(y),
+        BatchNorm.forwardTrain(Elements.of(x), in(gamma), in(beta), data(runningMean), data(runningVar), momentum, eps, Elements.of(y),
                 out(saveMean), out(saveInvStd), d[0], d[1], d[2]);
     }
 
     @Override protected void doBatchNormForwardEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, float eps, Tensor y) {
         int[] d = bciOf(x);
-        BatchNorm.forwardEval(in(x), in(gamma), in(beta), in(runningMean), in(runningVar), eps, out(y), d[0], d[1], d[2]);
+        BatchNorm.forwardEval(Elements.of(x), in(gamma), in(beta), in(runningMean), in(runningVar), eps, Elements.of(y), d[0], d[1], d[2]);
     }
 
     @Override protected void doBatchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                                                  Tensor dx, Tensor dgamma, Tensor dbeta, boolean accumulate) {
         int[] d = bciOf(x);
-        BatchNorm.backward(in(x), in(dy), in(gamma), in(saveMean), in(saveInvStd), out(dx), data(dgamma), data(dbeta), accumulate,
-                d[0], d[1], d[2]);
+        BatchNorm.backward(Elements.of(x), Elements.of(dy), in(gamma), in(saveMean), in(saveInvStd), Elements.of(dx), data(dgamma), data(dbeta),
+                accumulate, d[0], d[1], d[2]);
     }
 
     @Override protected void doChannelSum(Tensor x, Tensor weight, Tensor out, boolean accumulate) {
         int[] d = bciOf(x);
-        BatchNorm.channelSum(in(x), inOrNull(weight), data(out), accumulate, d[0], d[1], d[2]);
+        BatchNorm.channelSum(Elements.of(x), weight == null ? null : Elements.of(weight), data(out), accumulate, d[0], d[1], d[2]);
     }
 
     // ---- dropout ------------------------------------------------------------------------------

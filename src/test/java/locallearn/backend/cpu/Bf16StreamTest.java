@@ -109,6 +109,101 @@ class Bf16StreamTest {
     @Test void leakyReluBackwardInPlace() { matches("leakyReluBackward in place", 2, 1, t -> be.leakyReluBackward(t[0], t[1], t[1], 0.01f)); }
 
     /**
+     * Batch norm's shapes, each through one of its loops: fc tensors and 1x1 maps (rows; one
+     * channel, 7, 129, 1031 past a tile, and 262147 channels over two parallel ranges), maps of
+     * 3x5 (the plain loops; batch 1 and 3), and planes of 4x4 (64 a tile: runs of planes, the last
+     * one short at 129 channels), 32x32 (one plane a tile), 33x33 (a plane past a tile) and
+     * 160x160 at 7 channels (two parallel ranges of channels).
+     */
+    static final int[][] BATCH_NORM_SHAPES = {{3, 1, 1, 1}, {3, 7, 1, 1}, {3, 129}, {3, 1031}, {2, 262147}, {1, 3, 3, 5}, {3, 7, 3, 5},
+            {1, 1, 4, 4}, {3, 129, 4, 4}, {1, 3, 32, 32}, {3, 7, 33, 33}, {3, 7, 160, 160}};
+
+    /**
+     * Batch norm (train and eval forward, backward, the channel sums) on bf16 activations against
+     * the float op on their widened values: the same statistics and parameter gradients bit for
+     * bit (the same floats summed in the same order), each bf16 output the float one rounded once.
+     */
+    @Test void batchNorm() {
+        for (int[] dims : BATCH_NORM_SHAPES)
+            for (boolean inPlace : new boolean[] {false, true}) batchNormMatches(dims, inPlace);
+    }
+
+    private void batchNormMatches(int[] dims, boolean inPlace) {
+        String what = "batch norm " + new Shape(dims) + (inPlace ? " in place" : "") + ": ";
+        Random r = new Random(what.hashCode());
+        int nc = dims[1];
+        Tensor x = bf16(r, dims), dy = bf16(r, dims), xf = Check.wide(be, x), dyf = Check.wide(be, dy);
+        Tensor gamma = Check.t(be, Check.rand(r, nc), nc), beta = Check.t(be, Check.rand(r, nc), nc);
+        float[] var = Check.rand(r, nc);
+        for (int c = 0; c < nc; c++) var[c] = 0.5f + var[c] * var[c];
+        Tensor[] h = new Tensor[9], f = new Tensor[9];
+        for (Tensor[] t : new Tensor[][] {f, h}) {
+            boolean half = t == h;
+            Tensor xs = half ? x : xf, dys = half ? dy : dyf;
+            // y, saveMean, saveInvStd, runningMean, runningVar; eval y; dx, dgamma, dbeta
+            t[0] = inPlace ? copyOf(xs) : be.allocateLike(xs);
+            t[1] = be.allocate(nc);
+            t[2] = be.allocate(nc);
+            t[3] = Check.t(be, new float[nc], nc);
+            t[4] = Check.t(be, var, nc);
+            be.batchNormForwardTrain(inPlace ? t[0] : xs, gamma, beta, t[3], t[4], 0.1f, 1e-5f, t[0], t[1], t[2]);
+            t[5] = inPlace ? copyOf(xs) : be.allocateLike(xs);
+            be.batchNormForwardEval(inPlace ? t[5] : xs, gamma, beta, t[3], t[4], 1e-5f, t[5]);
+            t[6] = inPlace ? copyOf(xs) : be.allocateLike(xs);
+            t[7] = Check.t(be, var, nc);
+            t[8] = Check.t(be, var, nc);
+            // both from the float run's statistics, so that a wrong forward statistic fails only its own assertion
+            be.batchNormBackward(inPlace ? t[6] : xs, dys, gamma, f[1], f[2], t[6], t[7], t[8], true);
+        }
+        String[] names = {"y", "saveMean", "saveInvStd", "runningMean", "runningVar", "eval y", "dx", "dgamma", "dbeta"};
+        for (int k = 0; k < names.length; k++) {
+            float[] e = be.read(f[k]);
+            assertArrayEquals(h[k].dtype() == DType.BF16 ? Check.rounded(e) : e, be.read(h[k]), what + names[k]);
+        }
+        for (Tensor w : new Tensor[] {null, x}) {
+            Tensor sh = Check.t(be, var, nc), sf = Check.t(be, var, nc);
+            be.channelSum(dy, w, sh, true);
+            be.channelSum(dyf, w == null ? null : xf, sf, true);
+            assertArrayEquals(be.read(sf), be.read(sh), what + "channelSum" + (w == null ? "" : " weighted"));
+        }
+    }
+
+    /**
+     * The plain loops (the oracles, which {@code -Dlocallearn.plainOps=true} selects for every
+     * shape) on bf16 tiles against the same loops on the widened floats, with the statistics of
+     * the float forward for both backwards: the same bits, outputs rounded once.
+     */
+    @Test void batchNormPlainLoops() {
+        for (int[] dims : new int[][] {{3, 7}, {3, 1031}, {1, 3, 3, 5}, {3, 7, 33, 33}}) {
+            String what = "plain batch norm " + new Shape(dims) + ": ";
+            Random r = new Random(what.hashCode());
+            int nb = dims[0], nc = dims[1], inner = new Shape(dims).sizeFrom(2);
+            Tensor x = bf16(r, dims), dy = bf16(r, dims), y = be.allocateLike(x), dx = be.allocateLike(x);
+            float[] xf = be.read(x), dyf = be.read(dy), yf = new float[xf.length], dxf = new float[xf.length];
+            float[] gamma = Check.rand(r, nc), beta = Check.rand(r, nc);
+            float[][] stats = new float[8][nc]; // saveMean, saveInvStd, runningMean, runningVar, dgamma, dbeta, sum, weighted sum: half, float
+            float[][] statsF = new float[8][nc];
+            BatchNorm.forwardTrainPlain(Elements.of(x), gamma, beta, stats[2], stats[3], 0.1f, 1e-5f, Elements.of(y), stats[0], stats[1], nb, nc, inner);
+            BatchNorm.forwardTrainPlain(Elements.of(xf), gamma, beta, statsF[2], statsF[3], 0.1f, 1e-5f, Elements.of(yf), statsF[0], statsF[1], nb, nc, inner);
+            BatchNorm.backwardPlain(Elements.of(x), Elements.of(dy), gamma, statsF[0], statsF[1], Elements.of(dx), stats[4], stats[5], false, nb, nc, inner);
+            BatchNorm.backwardPlain(Elements.of(xf), Elements.of(dyf), gamma, statsF[0], statsF[1], Elements.of(dxf), statsF[4], statsF[5], false, nb, nc, inner);
+            BatchNorm.channelSumPlain(Elements.of(dy), null, stats[6], false, nb, nc, inner);
+            BatchNorm.channelSumPlain(Elements.of(dyf), null, statsF[6], false, nb, nc, inner);
+            BatchNorm.channelSumPlain(Elements.of(dy), Elements.of(x), stats[7], false, nb, nc, inner);
+            BatchNorm.channelSumPlain(Elements.of(dyf), Elements.of(xf), statsF[7], false, nb, nc, inner);
+            assertArrayEquals(Check.rounded(yf), be.read(y), what + "y");
+            assertArrayEquals(Check.rounded(dxf), be.read(dx), what + "dx");
+            for (int k = 0; k < stats.length; k++) assertArrayEquals(statsF[k], stats[k], what + "statistic " + k);
+        }
+    }
+
+    private Tensor copyOf(Tensor t) {
+        Tensor c = be.allocateLike(t);
+        be.copy(t, c);
+        return c;
+    }
+
+    /**
      * A request takes the shortest spare that holds it; past the bound the shortest spares are
      * dropped first; the bound grows to what one op held at once.
      */

@@ -130,20 +130,20 @@ class FastPathsMatchPlainTest {
         float[] dg = new float[nc], db = new float[nc], ey = new float[n];
         java.util.Arrays.fill(rv, 1f);
         java.util.Arrays.fill(dg, 0.25f);
-        if (fast) BatchNorm.forwardTrain(x, gamma, beta, rm, rv, 0.1f, 1e-5f, y, sm, si, nb, nc, inner);
-        else BatchNorm.forwardTrainPlain(x, gamma, beta, rm, rv, 0.1f, 1e-5f, y, sm, si, nb, nc, inner);
+        if (fast) BatchNorm.forwardTrain(Elements.of(x), gamma, beta, rm, rv, 0.1f, 1e-5f, Elements.of(y), sm, si, nb, nc, inner);
+        else BatchNorm.forwardTrainPlain(Elements.of(x), gamma, beta, rm, rv, 0.1f, 1e-5f, Elements.of(y), sm, si, nb, nc, inner);
         // backward from the plain forward's statistics, so it is compared on equal inputs
         float[] psm = sm.clone(), psi = si.clone();
         if (fast) {
             float[][] p = batchNorm(false, x, dy, gamma, beta, nb, nc, inner);
             psm = p[1];
             psi = p[2];
-            BatchNorm.backward(x, dy, gamma, psm, psi, dx, dg, db, true, nb, nc, inner);
+            BatchNorm.backward(Elements.of(x), Elements.of(dy), gamma, psm, psi, Elements.of(dx), dg, db, true, nb, nc, inner);
         } else {
-            BatchNorm.backwardPlain(x, dy, gamma, psm, psi, dx, dg, db, true, nb, nc, inner);
+            BatchNorm.backwardPlain(Elements.of(x), Elements.of(dy), gamma, psm, psi, Elements.of(dx), dg, db, true, nb, nc, inner);
         }
         if (fast) {
-            BatchNorm.forwardEval(x, gamma, beta, psm, psi, 1e-5f, ey, nb, nc, inner);
+            BatchNorm.forwardEval(Elements.of(x), gamma, beta, psm, psi, 1e-5f, Elements.of(ey), nb, nc, inner);
         } else {
             // the eval oracle: the plain loop's formula
             for (int k = 0; k < n; k++) {
@@ -188,13 +188,13 @@ class FastPathsMatchPlainTest {
                 for (boolean fast : new boolean[] {true, false}) {
                     float[] dg = out0.clone(), db = out0.clone(), sum = out0.clone(), dot = out0.clone(), dx = new float[n];
                     if (fast) {
-                        BatchNorm.backward(x, dy, ones, zeros, ones, dx, dg, db, acc, nb, nc, inner);
-                        BatchNorm.channelSum(dy, null, sum, acc, nb, nc, inner);
-                        BatchNorm.channelSum(dy, x, dot, acc, nb, nc, inner);
+                        BatchNorm.backward(Elements.of(x), Elements.of(dy), ones, zeros, ones, Elements.of(dx), dg, db, acc, nb, nc, inner);
+                        BatchNorm.channelSum(Elements.of(dy), null, sum, acc, nb, nc, inner);
+                        BatchNorm.channelSum(Elements.of(dy), Elements.of(x), dot, acc, nb, nc, inner);
                     } else {
-                        BatchNorm.backwardPlain(x, dy, ones, zeros, ones, dx, dg, db, acc, nb, nc, inner);
-                        BatchNorm.channelSumPlain(dy, null, sum, acc, nb, nc, inner);
-                        BatchNorm.channelSumPlain(dy, x, dot, acc, nb, nc, inner);
+                        BatchNorm.backwardPlain(Elements.of(x), Elements.of(dy), ones, zeros, ones, Elements.of(dx), dg, db, acc, nb, nc, inner);
+                        BatchNorm.channelSumPlain(Elements.of(dy), null, sum, acc, nb, nc, inner);
+                        BatchNorm.channelSumPlain(Elements.of(dy), Elements.of(x), dot, acc, nb, nc, inner);
                     }
                     String how = (fast ? " fast" : " plain") + (acc ? " accumulate" : "");
                     same(what + how + ": sum against dbeta", db, sum);
@@ -209,8 +209,8 @@ class FastPathsMatchPlainTest {
             float[] x = rand(n, 0), w = rand(n, 3f);
             for (float[] weight : new float[][] {null, w}) {
                 float[] fast = new float[nc], plain = new float[nc];
-                BatchNorm.channelSum(x, weight, fast, false, nb, nc, inner);
-                BatchNorm.channelSumPlain(x, weight, plain, false, nb, nc, inner);
+                BatchNorm.channelSum(Elements.of(x), weight == null ? null : Elements.of(weight), fast, false, nb, nc, inner);
+                BatchNorm.channelSumPlain(Elements.of(x), weight == null ? null : Elements.of(weight), plain, false, nb, nc, inner);
                 String what = "channelSum (" + nb + ", " + nc + ", " + inner + ")" + (weight == null ? "" : " weighted");
                 // fc tensors and maps below 16 keep the plain order; else the double sums differ by double rounding only,
                 // so the float results by at most a rounding step (1e-6 absolute for sums that cancel to near 0)
@@ -224,14 +224,14 @@ class FastPathsMatchPlainTest {
         int nb = 3, nc = 5, inner = 33, n = nb * nc * inner;
         float[] x = rand(n, 1f), dy = rand(n, 0), gamma = rand(nc, 1f), beta = rand(nc, 0);
         float[] y = new float[n], sm = new float[nc], si = new float[nc], rm = new float[nc], rv = new float[nc];
-        BatchNorm.forwardTrain(x, gamma, beta, rm, rv, 0.1f, 1e-5f, y, sm, si, nb, nc, inner);
+        BatchNorm.forwardTrain(Elements.of(x), gamma, beta, rm, rv, 0.1f, 1e-5f, Elements.of(y), sm, si, nb, nc, inner);
         float[] xi = x.clone();
-        BatchNorm.forwardTrain(xi, gamma, beta, new float[nc], new float[nc], 0.1f, 1e-5f, xi, new float[nc], new float[nc], nb, nc, inner);
+        BatchNorm.forwardTrain(Elements.of(xi), gamma, beta, new float[nc], new float[nc], 0.1f, 1e-5f, Elements.of(xi), new float[nc], new float[nc], nb, nc, inner);
         assertArrayEquals(y, xi, "forward in place");
         float[] dx = new float[n];
-        BatchNorm.backward(x, dy, gamma, sm, si, dx, new float[nc], new float[nc], false, nb, nc, inner);
+        BatchNorm.backward(Elements.of(x), Elements.of(dy), gamma, sm, si, Elements.of(dx), new float[nc], new float[nc], false, nb, nc, inner);
         float[] xb = x.clone();
-        BatchNorm.backward(xb, dy, gamma, sm, si, xb, new float[nc], new float[nc], false, nb, nc, inner);
+        BatchNorm.backward(Elements.of(xb), Elements.of(dy), gamma, sm, si, Elements.of(xb), new float[nc], new float[nc], false, nb, nc, inner);
         assertArrayEquals(dx, xb, "backward in place");
     }
 
