@@ -31,8 +31,9 @@ import locallearn.tensor.Tensor;
  * visits itself, through tiles of the same size: runs of planes of one image (one plane when a
  * plane is longer than a tile) or a row's channels.
  *
- * <p>Every other op (GEMM and the convolutions, whose packing reads each element many times, so
- * a copy costs them little; dropout, the bias, the feature-map std, the losses and the
+ * <p>A product's B, for the mlp a 1M-element weight copy, is widened as GEMM packs it
+ * ({@code Gemm.halves}). Every other op (a product's A and the convolutions, whose packing reads
+ * each element many times, so a copy costs them little; dropout, the bias, the feature-map std, the losses and the
  * similarity matrix, which visit their elements in orders of their own and whose conversions a
  * JFR profile of vgg8b's bf16 step hardly shows) sees each bf16 argument as a float array of the
  * calling thread for the op ({@link #floats}); what the op reads is widened into it first, and
